@@ -1,0 +1,429 @@
+/**
+ * The sliding-window limiter (DESIGN.md "Limiter contract"). Pure: every method takes the
+ * time as a parameter, so tests drive it with a virtual clock and the gateway with Date.now().
+ *
+ * Each key (account×model, workspace×model) keeps a log of admissions; the 60 s and 1 s
+ * windows are two suffixes of that log with running sums, so an admission is O(1) amortised.
+ * A request is admitted on all of its keys or on none, in FIFO order per key, and paced:
+ * consecutive admissions on a key are at least 60 s / RPM apart (no bursts within a second).
+ */
+
+export interface KeyLimits {
+  rpm: number;
+  tpm: number;
+}
+
+export interface LimiterOptions {
+  /**
+   * Widens both windows (60 s + pad, 1 s + pad). Real sockets deliver requests a little
+   * earlier or later than we send them; the pad keeps the provider's arrival-time windows
+   * inside the limits at a throughput cost of pad/1000 on per-second limits. 0 in virtual time.
+   */
+  windowPadMs?: number;
+  /** How far ahead of its paced slot a request may go: absorbs timer granularity. */
+  pacingToleranceMs?: number;
+  /** Give back reserved-but-unused tokens at settle (the default), or keep the reservation. */
+  refundUnusedTokens?: boolean;
+}
+
+const MINUTE_MS = 60_000;
+const SECOND_MS = 1_000;
+
+/** What one admission holds on each of its keys; settle or cancel it exactly once. */
+export interface Reservation {
+  readonly tokens: number;
+  readonly admittedAt: number;
+  /** @internal positions of this admission in each key's log */
+  readonly slots: ReadonlyArray<{ key: KeyState; seq: number }>;
+  settled: boolean;
+}
+
+export type TicketState = 'waiting' | 'admitted' | 'cancelled' | 'impossible';
+
+/** A place in the queue. `poll` admits tickets; `cancel` gives the place up. */
+export interface Ticket {
+  readonly id: number;
+  readonly keys: readonly string[];
+  readonly cost: number;
+  readonly enqueuedAt: number;
+  state: TicketState;
+  reservation?: Reservation;
+  /** @internal */
+  readonly keyStates: KeyState[];
+}
+
+export interface PollResult {
+  admitted: Ticket[];
+  /** Tickets that can never fit (cost above the key's TPM): answer them with an error. */
+  impossible: Ticket[];
+  /** Earliest time another poll can admit something; Infinity when nobody waits. */
+  nextWakeAt: number;
+}
+
+export interface WindowUsage {
+  requests: number;
+  tokens: number;
+  requestLimit: number;
+  tokenLimit: number;
+}
+
+export interface KeyUsage {
+  key: string;
+  limits: KeyLimits;
+  rateFactor: number;
+  heldUntil: number;
+  minute: WindowUsage;
+  second: WindowUsage;
+  queueLength: number;
+  /** ms until a request of `cost` tokens would fit on this key alone (0 = now). */
+  timeToFitMs: number;
+}
+
+/** Per-key state. Exported for the limiter's own use; treat as opaque. */
+export class KeyState {
+  limits: KeyLimits;
+  rateFactor = 1;
+  heldUntil = -Infinity;
+  /** Theoretical time of the next paced slot (GCRA). */
+  nextSlotAt = -Infinity;
+  waiting = 0;
+
+  private times = new Float64Array(64);
+  private tokens = new Float64Array(64);
+  /** seq of the entry at index 0 */
+  private seqBase = 0;
+  private head60 = 0;
+  private head1 = 0;
+  private tail = 0;
+  private sum60 = 0;
+  private sum1 = 0;
+
+  constructor(
+    readonly name: string,
+    limits: KeyLimits,
+    private readonly w60: number,
+    private readonly w1: number,
+  ) {
+    this.limits = { ...limits };
+  }
+
+  get perSecondRequests(): number {
+    return Math.max(1, Math.ceil((this.limits.rpm * this.rateFactor) / 60));
+  }
+
+  get perSecondTokens(): number {
+    return Math.max(1, Math.ceil((this.limits.tpm * this.rateFactor) / 60));
+  }
+
+  get spacingMs(): number {
+    return this.w60 / (this.limits.rpm * this.rateFactor);
+  }
+
+  /** Drop entries that left the windows at `now`. */
+  advance(now: number): void {
+    // An entry leaves at exactly `at + w`: the same sum fitTime returns, so no float drift.
+    const times = this.times;
+    const w60 = this.w60;
+    while (this.head60 < this.tail && times[this.head60]! + w60 <= now) this.sum60 -= this.tokens[this.head60++]!;
+    // The 1 s window is always a suffix of the 60 s one, so head1 ≥ head60.
+    if (this.head1 < this.head60) this.head1 = this.head60;
+    const w1 = this.w1;
+    while (this.head1 < this.tail && times[this.head1]! + w1 <= now) this.sum1 -= this.tokens[this.head1++]!;
+  }
+
+  /** Earliest time ≥ now at which `cost` fits on this key (Infinity: never). Call advance(now) first. */
+  fitTime(cost: number, now: number, toleranceMs: number): number {
+    const { rpm, tpm } = this.limits;
+    if (cost > tpm) return Infinity;
+    let t = Math.max(now, this.heldUntil, this.nextSlotAt - toleranceMs);
+    // 60 s requests
+    const count60 = this.tail - this.head60;
+    if (count60 + 1 > rpm) t = Math.max(t, this.times[this.head60 + (count60 + 1 - rpm) - 1]! + this.w60);
+    // 60 s tokens
+    if (this.sum60 + cost > tpm) t = Math.max(t, this.leaveTime(this.head60, this.sum60 + cost - tpm, this.w60));
+    // 1 s requests
+    const rps = this.perSecondRequests;
+    const count1 = this.tail - this.head1;
+    if (count1 + 1 > rps) t = Math.max(t, this.times[this.head1 + (count1 + 1 - rps) - 1]! + this.w1);
+    // 1 s tokens: a request larger than the per-second share may go alone
+    const tps = this.perSecondTokens;
+    if (this.sum1 > 0 && this.sum1 + cost > tps) {
+      const excess = cost > tps ? this.sum1 : this.sum1 + cost - tps;
+      t = Math.max(t, this.leaveTime(this.head1, excess, this.w1));
+    }
+    return t;
+  }
+
+  /** When enough of the oldest entries (from `from`) have left a window of `w` to free `excess` tokens. */
+  private leaveTime(from: number, excess: number, w: number): number {
+    let freed = 0;
+    for (let i = from; i < this.tail; i++) {
+      freed += this.tokens[i]!;
+      if (freed >= excess) return this.times[i]! + w;
+    }
+    return this.tail > from ? this.times[this.tail - 1]! + w : -Infinity;
+  }
+
+  /** Append an admission; returns its sequence number. */
+  push(now: number, cost: number): number {
+    if (this.tail === this.times.length) this.makeRoom();
+    this.times[this.tail] = now;
+    this.tokens[this.tail] = cost;
+    this.tail++;
+    this.sum60 += cost;
+    this.sum1 += cost;
+    this.nextSlotAt = Math.max(this.nextSlotAt, now) + this.spacingMs;
+    return this.seqBase + this.tail - 1;
+  }
+
+  /** Change the tokens charged to an admission still inside a window. */
+  adjust(seq: number, delta: number): void {
+    const i = seq - this.seqBase;
+    if (i < this.head60 || i >= this.tail) return; // already outside every window
+    this.tokens[i] = this.tokens[i]! + delta;
+    this.sum60 += delta;
+    if (i >= this.head1) this.sum1 += delta;
+  }
+
+  private makeRoom(): void {
+    const live = this.tail - this.head60;
+    if (this.head60 > 0 && live <= this.times.length / 2) {
+      this.times.copyWithin(0, this.head60, this.tail);
+      this.tokens.copyWithin(0, this.head60, this.tail);
+    } else {
+      const times = new Float64Array(this.times.length * 2);
+      const tokens = new Float64Array(this.tokens.length * 2);
+      times.set(this.times.subarray(this.head60, this.tail));
+      tokens.set(this.tokens.subarray(this.head60, this.tail));
+      this.times = times;
+      this.tokens = tokens;
+    }
+    this.seqBase += this.head60;
+    this.head1 -= this.head60;
+    this.tail -= this.head60;
+    this.head60 = 0;
+  }
+
+  usage(now: number, cost: number, toleranceMs: number): Omit<KeyUsage, 'key' | 'queueLength'> {
+    this.advance(now);
+    const fit = this.fitTime(cost, now, toleranceMs);
+    return {
+      limits: { ...this.limits },
+      rateFactor: this.rateFactor,
+      heldUntil: this.heldUntil,
+      minute: { requests: this.tail - this.head60, tokens: this.sum60, requestLimit: this.limits.rpm, tokenLimit: this.limits.tpm },
+      second: { requests: this.tail - this.head1, tokens: this.sum1, requestLimit: this.perSecondRequests, tokenLimit: this.perSecondTokens },
+      timeToFitMs: fit === Infinity ? Infinity : Math.max(0, fit - now),
+    };
+  }
+
+  /** Rough earliest start for a new request behind `aheadCount` requests worth `aheadTokens`. */
+  estimateStart(aheadCount: number, aheadTokens: number, cost: number, now: number, toleranceMs: number): number {
+    if (cost > this.limits.tpm) return Infinity;
+    const start = this.fitTime(cost, now, toleranceMs);
+    if (aheadCount === 0) return start;
+    const byRequests = (aheadCount + 1) * this.spacingMs;
+    const byTokens = ((aheadTokens + cost) / this.limits.tpm) * this.w60;
+    return Math.max(start, now + Math.max(byRequests, byTokens) - this.spacingMs);
+  }
+}
+
+export class Limiter {
+  private readonly keys = new Map<string, KeyState>();
+  private queue: Ticket[] = [];
+  private queueHead = 0;
+  private nextTicketId = 1;
+  /** Keys with at least one waiting ticket: once all are blocked, a poll can stop. */
+  private keysWithWaiters = 0;
+  private readonly w60: number;
+  private readonly w1: number;
+  private readonly tolerance: number;
+  refundUnusedTokens: boolean;
+
+  constructor(options: LimiterOptions = {}) {
+    const pad = options.windowPadMs ?? 0;
+    this.w60 = MINUTE_MS + pad;
+    this.w1 = SECOND_MS + pad;
+    this.tolerance = options.pacingToleranceMs ?? 0;
+    this.refundUnusedTokens = options.refundUnusedTokens ?? true;
+  }
+
+  /** Create or update a key's limits. Lowering limits never drops what is already admitted. */
+  setLimits(key: string, limits: KeyLimits): void {
+    if (!(limits.rpm > 0) || !(limits.tpm > 0)) {
+      throw new RangeError(`limits for ${key} must be positive (rpm ${limits.rpm}, tpm ${limits.tpm})`);
+    }
+    const state = this.keys.get(key);
+    if (state) state.limits = { rpm: limits.rpm, tpm: limits.tpm };
+    else this.keys.set(key, new KeyState(key, limits, this.w60, this.w1));
+  }
+
+  hasKey(key: string): boolean {
+    return this.keys.has(key);
+  }
+
+  keyNames(): string[] {
+    return [...this.keys.keys()];
+  }
+
+  limitsOf(key: string): KeyLimits | undefined {
+    const s = this.keys.get(key);
+    return s ? { ...s.limits } : undefined;
+  }
+
+  /** Scale a key's per-second pacing (burst back-off): 1 = the full rate. */
+  setRateFactor(key: string, factor: number): void {
+    this.state(key).rateFactor = Math.min(1, Math.max(0.01, factor));
+  }
+
+  rateFactorOf(key: string): number {
+    return this.state(key).rateFactor;
+  }
+
+  /** Admit nothing on `key` before `until` (after a provider 429 said our picture was wrong). */
+  hold(key: string, until: number): void {
+    const s = this.state(key);
+    s.heldUntil = Math.max(s.heldUntil, until);
+  }
+
+  private state(key: string): KeyState {
+    const s = this.keys.get(key);
+    if (!s) throw new Error(`unknown limiter key '${key}': call setLimits first`);
+    return s;
+  }
+
+  /**
+   * Admit now if nobody waits on these keys and the cost fits on all of them;
+   * otherwise say the earliest time it might (Infinity: the cost can never fit).
+   */
+  reserve(keys: readonly string[], cost: number, now: number): { ok: true; reservation: Reservation } | { ok: false; at: number } {
+    const states = keys.map((k) => this.state(k));
+    let at = now;
+    let queued = false;
+    for (const s of states) {
+      s.advance(now);
+      at = Math.max(at, s.fitTime(cost, now, this.tolerance));
+      if (s.waiting > 0) queued = true;
+    }
+    if (at <= now && !queued) return { ok: true, reservation: this.admit(states, cost, now) };
+    return { ok: false, at: queued ? this.estimateStart(keys, cost, now) : at };
+  }
+
+  /** Join the FIFO queue of every key. Poll to be admitted. */
+  enqueue(keys: readonly string[], cost: number, now: number): Ticket {
+    const keyStates = keys.map((k) => this.state(k));
+    const ticket: Ticket = { id: this.nextTicketId++, keys: [...keys], cost, enqueuedAt: now, state: 'waiting', keyStates };
+    for (const s of keyStates) if (s.waiting++ === 0) this.keysWithWaiters++;
+    this.queue.push(ticket);
+    return ticket;
+  }
+
+  /** Admit every waiting ticket that fits at `now`, in FIFO order per key. */
+  poll(now: number): PollResult {
+    const admitted: Ticket[] = [];
+    const impossible: Ticket[] = [];
+    let nextWakeAt = Infinity;
+    const blocked = new Set<KeyState>();
+    for (let i = this.queueHead; i < this.queue.length && blocked.size < this.keysWithWaiters; i++) {
+      const t = this.queue[i]!;
+      if (t.state !== 'waiting') continue;
+      if (t.keyStates.some((s) => blocked.has(s))) continue;
+      let at = now;
+      for (const s of t.keyStates) {
+        s.advance(now);
+        at = Math.max(at, s.fitTime(t.cost, now, this.tolerance));
+      }
+      if (at === Infinity) {
+        this.leaveQueue(t, 'impossible');
+        impossible.push(t);
+      } else if (at <= now) {
+        this.leaveQueue(t, 'admitted');
+        t.reservation = this.admit(t.keyStates, t.cost, now);
+        admitted.push(t);
+      } else {
+        nextWakeAt = Math.min(nextWakeAt, at);
+        for (const s of t.keyStates) blocked.add(s);
+      }
+    }
+    this.compactQueue();
+    return { admitted, impossible, nextWakeAt };
+  }
+
+  /** Give up a place in the queue, or release an admitted reservation that never ran. */
+  cancel(ticket: Ticket, now: number): void {
+    if (ticket.state === 'waiting') this.leaveQueue(ticket, 'cancelled');
+    else if (ticket.state === 'admitted' && ticket.reservation && !ticket.reservation.settled) this.settle(ticket.reservation, 0, now);
+    this.compactQueue();
+  }
+
+  /**
+   * Charge the actual token usage. Unused reservation comes back only when refunds are on;
+   * usage above the reservation is always charged, so a bad estimate slows what follows.
+   */
+  settle(reservation: Reservation, actualTokens: number, _now: number): void {
+    if (reservation.settled) return;
+    reservation.settled = true;
+    let delta = actualTokens - reservation.tokens;
+    if (delta < 0 && !this.refundUnusedTokens) delta = 0;
+    if (delta === 0) return;
+    for (const { key, seq } of reservation.slots) key.adjust(seq, delta);
+  }
+
+  private admit(states: KeyState[], cost: number, now: number): Reservation {
+    const slots = states.map((key) => ({ key, seq: key.push(now, cost) }));
+    return { tokens: cost, admittedAt: now, slots, settled: false };
+  }
+
+  private leaveQueue(t: Ticket, state: TicketState): void {
+    t.state = state;
+    for (const s of t.keyStates) if (--s.waiting === 0) this.keysWithWaiters--;
+  }
+
+  private compactQueue(): void {
+    while (this.queueHead < this.queue.length && this.queue[this.queueHead]!.state !== 'waiting') this.queueHead++;
+    if (this.queueHead > 1024 && this.queueHead > this.queue.length / 2) {
+      this.queue = this.queue.slice(this.queueHead);
+      this.queueHead = 0;
+    }
+  }
+
+  queueLength(key?: string): number {
+    if (key === undefined) {
+      let n = 0;
+      for (let i = this.queueHead; i < this.queue.length; i++) if (this.queue[i]!.state === 'waiting') n++;
+      return n;
+    }
+    return this.keys.get(key)?.waiting ?? 0;
+  }
+
+  /**
+   * Estimated start time of a new request of `cost` on `keys`, behind everyone already
+   * waiting on them. Used to choose a fallback and to fill `retry-after`.
+   */
+  estimateStart(keys: readonly string[], cost: number, now: number): number {
+    let at = now;
+    for (const k of keys) {
+      const s = this.state(k);
+      s.advance(now);
+      let aheadCount = 0;
+      let aheadTokens = 0;
+      if (s.waiting > 0) {
+        for (let i = this.queueHead; i < this.queue.length; i++) {
+          const t = this.queue[i]!;
+          if (t.state === 'waiting' && t.keyStates.includes(s)) {
+            aheadCount++;
+            aheadTokens += t.cost;
+          }
+        }
+      }
+      at = Math.max(at, s.estimateStart(aheadCount, aheadTokens, cost, now, this.tolerance));
+    }
+    return at;
+  }
+
+  /** Used / remaining / time-to-fit for a key, per 1 s and 60 s window. */
+  usage(key: string, now: number, cost = 1): KeyUsage {
+    const s = this.state(key);
+    return { key, queueLength: s.waiting, ...s.usage(now, cost, this.tolerance) };
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * Token estimation for the bodies the gateway meters, before the provider has counted.
+ *
+ * The tokenizer is injected (`countText`) so this file stays pure; the gateway passes
+ * gpt-tokenizer's o200k encoder. Provider tokenizers differ (Qwen's is not OpenAI's), so
+ * the prompt estimate is multiplied by a per-model factor learnt from actual
+ * `usage.prompt_tokens` (see Calibration).
+ */
+import type { Endpoint } from './types';
+
+export type CountText = (text: string) => number;
+
+/**
+ * Allowances for parts we cannot tokenise locally. Qwen-VL charges an image by its pixels
+ * (28×28 px per token, up to 16,384); 1,280 tokens covers a 1,000×1,000 px picture. Audio
+ * and files are charged by length we do not know here.
+ */
+export const ALLOWANCES = {
+  imageTokens: 1280,
+  audioTokens: 1000,
+  fileTokens: 2000,
+  /** Per chat message: role and separators (OpenAI's cookbook figure). */
+  perMessage: 4,
+  /** Reply priming at the end of a chat prompt. */
+  replyPriming: 3,
+  /** Per tool definition, beyond its JSON. */
+  perTool: 8,
+};
+
+export interface TokenEstimate {
+  /** Prompt tokens as our tokenizer counts them (before calibration). */
+  promptTokens: number;
+  /** Output the request may produce: its own max, or the default allowance. */
+  maxOutputTokens: number;
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export function endpointOfPath(path: string): Endpoint {
+  const p = path.replace(/\?.*$/, '').replace(/\/+$/, '');
+  if (p.endsWith('/chat/completions')) return 'chat.completions';
+  if (p.endsWith('/completions')) return 'completions';
+  if (p.endsWith('/embeddings')) return 'embeddings';
+  if (p.endsWith('/responses')) return 'responses';
+  return 'other';
+}
+
+export function createEstimator(countText: CountText) {
+  const text = (v: unknown): number => (typeof v === 'string' ? countText(v) : 0);
+
+  /** A content part of chat or responses input. */
+  const part = (p: unknown): number => {
+    if (typeof p === 'string') return countText(p);
+    if (!isObj(p)) return 0;
+    switch (p.type) {
+      case 'text':
+      case 'input_text':
+      case 'output_text':
+        return text(p.text);
+      case 'image_url':
+      case 'input_image':
+      case 'image':
+        return ALLOWANCES.imageTokens;
+      case 'input_audio':
+      case 'audio':
+        return ALLOWANCES.audioTokens;
+      case 'file':
+      case 'input_file':
+        return ALLOWANCES.fileTokens;
+      default:
+        return typeof p.text === 'string' ? countText(p.text) : countText(JSON.stringify(p));
+    }
+  };
+
+  const content = (c: unknown): number => (Array.isArray(c) ? c.reduce<number>((n, p) => n + part(p), 0) : part(c));
+
+  const message = (m: unknown): number => {
+    if (!isObj(m)) return 0;
+    let n = ALLOWANCES.perMessage + text(m.role) + text(m.name) + content(m.content);
+    if (Array.isArray(m.tool_calls)) {
+      for (const call of m.tool_calls) {
+        if (!isObj(call) || !isObj(call.function)) continue;
+        n += 3 + text(call.function.name) + text(call.function.arguments);
+      }
+    }
+    if (typeof m.tool_call_id === 'string') n += countText(m.tool_call_id);
+    return n;
+  };
+
+  const tools = (list: unknown): number => {
+    if (!Array.isArray(list)) return 0;
+    return list.reduce<number>((n, t) => n + ALLOWANCES.perTool + countText(JSON.stringify(t)), 0);
+  };
+
+  const responsesInput = (input: unknown): number => {
+    if (typeof input === 'string') return countText(input);
+    if (!Array.isArray(input)) return 0;
+    return input.reduce<number>((n, item) => {
+      if (!isObj(item)) return n + part(item);
+      if (item.type === 'function_call') return n + 3 + text(item.name) + text(item.arguments);
+      if (item.type === 'function_call_output') return n + 3 + text(item.output);
+      return n + message(item);
+    }, 0);
+  };
+
+  const embeddingInput = (input: unknown): number => {
+    if (typeof input === 'string') return countText(input);
+    if (!Array.isArray(input)) return 0;
+    if (input.every((x) => typeof x === 'number')) return input.length; // one pre-tokenised input
+    return input.reduce<number>((n, x) => n + (Array.isArray(x) ? x.length : text(x)), 0);
+  };
+
+  const firstNumber = (...vs: unknown[]): number | undefined => {
+    for (const v of vs) if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return Math.floor(v);
+    return undefined;
+  };
+
+  /** Estimate a request body for an endpoint; `defaultMaxOutput` when it names no max. */
+  return function estimate(endpoint: Endpoint, body: unknown, defaultMaxOutput: number): TokenEstimate {
+    if (!isObj(body)) return { promptTokens: 0, maxOutputTokens: 0 };
+    const choices = firstNumber(body.n) ?? 1;
+    switch (endpoint) {
+      case 'chat.completions': {
+        const messages = Array.isArray(body.messages) ? body.messages : [];
+        const prompt = messages.reduce<number>((n, m) => n + message(m), 0) + ALLOWANCES.replyPriming + tools(body.tools) + tools(body.functions);
+        const max = firstNumber(body.max_completion_tokens, body.max_tokens) ?? defaultMaxOutput;
+        return { promptTokens: prompt, maxOutputTokens: max * Math.max(1, choices) };
+      }
+      case 'completions': {
+        const p = body.prompt;
+        const prompt = typeof p === 'string' ? countText(p) : Array.isArray(p) ? embeddingInput(p) : 0;
+        const max = firstNumber(body.max_tokens) ?? defaultMaxOutput;
+        return { promptTokens: prompt + text(body.suffix), maxOutputTokens: max * Math.max(1, choices) };
+      }
+      case 'embeddings':
+        return { promptTokens: embeddingInput(body.input), maxOutputTokens: 0 };
+      case 'responses': {
+        const prompt = responsesInput(body.input) + text(body.instructions) + tools(body.tools) + ALLOWANCES.replyPriming;
+        return { promptTokens: prompt, maxOutputTokens: firstNumber(body.max_output_tokens) ?? defaultMaxOutput };
+      }
+      default:
+        return { promptTokens: 0, maxOutputTokens: 0 };
+    }
+  };
+}
+
+export type Estimator = ReturnType<typeof createEstimator>;
+
+/**
+ * Per-model online calibration: factor = actual prompt tokens / our estimate, as an
+ * exponentially weighted mean. Until `minSamples` answers have come back the prior
+ * factor holds, and the factor used for charging leans high (mean + one deviation),
+ * because an under-charge costs a 429 and an over-charge only a short wait.
+ */
+export class Calibration {
+  private readonly stats = new Map<string, { mean: number; variance: number; samples: number }>();
+
+  constructor(
+    private readonly prior = 1,
+    private readonly alpha = 0.1,
+    private readonly minSamples = 3,
+  ) {}
+
+  observe(model: string, estimatedPrompt: number, actualPrompt: number): void {
+    if (!(estimatedPrompt > 0) || !(actualPrompt >= 0)) return;
+    const ratio = Math.min(10, Math.max(0.1, actualPrompt / estimatedPrompt));
+    const s = this.stats.get(model);
+    if (!s) {
+      this.stats.set(model, { mean: ratio, variance: 0, samples: 1 });
+      return;
+    }
+    const diff = ratio - s.mean;
+    s.mean += this.alpha * diff;
+    s.variance = (1 - this.alpha) * (s.variance + this.alpha * diff * diff);
+    s.samples++;
+  }
+
+  /** The factor to multiply a prompt estimate by when charging. */
+  factor(model: string): number {
+    const s = this.stats.get(model);
+    if (!s) return this.prior;
+    const learnt = s.mean + Math.sqrt(s.variance);
+    return s.samples < this.minSamples ? Math.max(this.prior, learnt) : learnt;
+  }
+
+  snapshot(): Record<string, { factor: number; samples: number }> {
+    const out: Record<string, { factor: number; samples: number }> = {};
+    for (const [model, s] of this.stats) out[model] = { factor: this.factor(model), samples: s.samples };
+    return out;
+  }
+}
