@@ -1,0 +1,162 @@
+/**
+ * The headless gateway: `node dist/gateway.js [flags]`. Prints exactly one JSON line when
+ * ready — {"event":"listening","url":"http://127.0.0.1:PORT"} — and drains on SIGTERM/SIGINT.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { formatProblems, validateConfig } from '../core/config';
+import { Gateway } from './server';
+import { generateToken } from './security';
+import { GATEWAY_VERSION } from './version';
+
+export const USAGE = `LLM Rate Limit Monitor gateway ${GATEWAY_VERSION}
+
+Usage: node dist/gateway.js [options]
+
+  --config FILE       configuration JSON (models, workspaces, fallbacks, maxQueueMs …)
+  --upstream URL      provider base URL (overrides the config's baseUrl)
+  --host HOST         address to bind (default 127.0.0.1)
+  --port N            port (default 8787; 0 = any free port)
+  --history DIR       directory for request history
+  --token TOKEN       local token callers send as "Authorization: Bearer TOKEN"
+  --token-file FILE   read the token from FILE (created with mode 0600 when missing)
+  --help              show this text
+
+The provider key comes from the environment: RLM_API_KEY, else DASHSCOPE_API_KEY, else OPENAI_API_KEY.
+`;
+
+export interface CliOptions {
+  config?: string;
+  upstream?: string;
+  host: string;
+  port: number;
+  history?: string;
+  token?: string;
+  tokenFile?: string;
+  help: boolean;
+}
+
+const VALUE_FLAGS = new Set(['--config', '--upstream', '--host', '--port', '--history', '--token', '--token-file']);
+
+/** Parse flags; returns every problem rather than the first. */
+export function parseArgs(argv: string[]): { ok: true; options: CliOptions } | { ok: false; problems: string[] } {
+  const problems: string[] = [];
+  const o: CliOptions = { host: '127.0.0.1', port: 8787, help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    if (flag === '--help' || flag === '-h') {
+      o.help = true;
+      continue;
+    }
+    if (!VALUE_FLAGS.has(flag)) {
+      problems.push(`${arg}: unknown option (see --help)`);
+      continue;
+    }
+    const value = inline ?? argv[++i];
+    if (value === undefined || value.startsWith('--')) {
+      problems.push(`${flag}: needs a value`);
+      if (value?.startsWith('--')) i--;
+      continue;
+    }
+    switch (flag) {
+      case '--config': o.config = value; break;
+      case '--upstream':
+        if (!/^https?:\/\/\S+$/.test(value)) problems.push(`--upstream: "${value}" is not an http(s) URL`);
+        o.upstream = value;
+        break;
+      case '--host': o.host = value; break;
+      case '--port': {
+        const n = Number(value);
+        if (!Number.isInteger(n) || n < 0 || n > 65535) problems.push(`--port: "${value}" is not a port number (0–65535)`);
+        o.port = n;
+        break;
+      }
+      case '--history': o.history = value; break;
+      case '--token':
+        if (value.length < 16) problems.push('--token: use at least 16 characters');
+        o.token = value;
+        break;
+      case '--token-file': o.tokenFile = value; break;
+    }
+  }
+  if (o.token && o.tokenFile) problems.push('--token and --token-file: give one, not both');
+  return problems.length ? { ok: false, problems } : { ok: true, options: o };
+}
+
+export function readOrCreateToken(file: string): string {
+  try {
+    const t = fs.readFileSync(file, 'utf8').trim();
+    if (t.length >= 16) return t;
+    throw new Error(`${file}: the token is shorter than 16 characters; delete the file to have one generated`);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+  const token = generateToken();
+  fs.writeFileSync(file, token + '\n', { mode: 0o600, flag: 'wx' });
+  return token;
+}
+
+export function apiKeyFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.RLM_API_KEY || env.DASHSCOPE_API_KEY || env.OPENAI_API_KEY || undefined;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const parsed = parseArgs(argv);
+  if (!parsed.ok) {
+    process.stderr.write(`gateway: cannot start:\n${parsed.problems.map((p) => `  ${p}`).join('\n')}\n\n${USAGE}`);
+    return 2;
+  }
+  const o = parsed.options;
+  if (o.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  let raw: Record<string, unknown> = {};
+  if (o.config) {
+    try {
+      raw = JSON.parse(fs.readFileSync(o.config, 'utf8')) as Record<string, unknown>;
+    } catch (e) {
+      process.stderr.write(`gateway: --config ${o.config}: ${(e as Error).message}\n`);
+      return 2;
+    }
+  }
+  if (o.upstream) raw = { ...raw, baseUrl: o.upstream };
+  const result = validateConfig(raw);
+  if (!result.ok) {
+    process.stderr.write(`gateway: the configuration has problems:\n${formatProblems(result.problems).replace(/^/gm, '  ')}\n`);
+    return 2;
+  }
+  let token: string;
+  try {
+    token = o.token ?? readOrCreateToken(o.tokenFile ?? path.join(o.history ?? '.', '.rlm-token'));
+  } catch (e) {
+    process.stderr.write(`gateway: ${(e as Error).message}\n`);
+    return 2;
+  }
+  const apiKey = apiKeyFromEnv();
+  if (!apiKey) process.stderr.write('gateway: warning: no provider key in RLM_API_KEY, DASHSCOPE_API_KEY or OPENAI_API_KEY; requests will be answered 401\n');
+  const gateway = new Gateway({ config: result.config, token, apiKey: () => apiKey, host: o.host, port: o.port, log: (l) => process.stderr.write(`gateway: ${l}\n`) });
+  try {
+    const url = await gateway.start();
+    process.stdout.write(JSON.stringify({ event: 'listening', url }) + '\n');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    process.stderr.write(err.code === 'EADDRINUSE' ? `gateway: port ${o.port} on ${o.host} is in use; choose another with --port (0 = any free port)\n` : `gateway: cannot listen: ${err.message}\n`);
+    return 1;
+  }
+  return new Promise<number>((resolve) => {
+    const stop = () => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      void gateway.close(10_000).then(() => resolve(0));
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+}
+
+if (require.main === module) {
+  void main(process.argv.slice(2)).then((code) => process.exit(code));
+}

@@ -1,0 +1,119 @@
+/**
+ * The control surface (`/_rlm/*`, `/metrics`): health, live state, metrics for a window,
+ * time series, recent requests, the config (read and replace live) and an SSE event stream.
+ */
+import type http from 'node:http';
+import { formatProblems } from '../core/config';
+import { parseTimeWindow, type ConfigRejected, type HealthInfo, type MetricsResponse, type SeriesResponse } from '../core/protocol';
+import type { Outcome } from '../core/types';
+import type { Gateway } from './server';
+import { GATEWAY_VERSION } from './version';
+import { sendError } from './proxy';
+import { prometheusText } from './prometheus';
+
+const OUTCOMES: Outcome[] = ['ok', 'error', 'rejected', 'cancelled'];
+
+export async function handleControl(gw: Gateway, req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://gateway');
+  const q = url.searchParams;
+  const route = `${req.method} ${path}`;
+  switch (route) {
+    case 'GET /_rlm/health': {
+      const body: HealthInfo = { ok: true, service: 'llm-rate-limit-monitor', version: GATEWAY_VERSION, pid: process.pid, startedAt: gw.startedAt, url: gw.url };
+      return json(res, 200, body);
+    }
+    case 'GET /_rlm/state':
+      return json(res, 200, gw.state());
+    case 'GET /_rlm/config':
+      return json(res, 200, gw.config);
+    case 'PUT /_rlm/config': {
+      const text = await readText(req);
+      let raw: unknown;
+      try {
+        raw = JSON.parse(text);
+      } catch {
+        return sendError(res, 400, 'The config is not valid JSON.', 'invalid_config', 'invalid_json');
+      }
+      const result = gw.applyConfig(raw);
+      if (!result.ok) {
+        const body: ConfigRejected = { error: { message: `The config was not applied; the previous one stays in force.\n${formatProblems(result.problems)}`, type: 'invalid_config', problems: result.problems } };
+        return json(res, 400, body);
+      }
+      return json(res, 200, result.config);
+    }
+    case 'GET /_rlm/metrics': {
+      const windowText = q.get('window') ?? '1h';
+      const span = parseTimeWindow(windowText);
+      if (!span) return badWindow(res, windowText);
+      const now = Date.now();
+      const filter = { ...(q.get('model') ? { model: q.get('model')! } : {}), ...(q.get('workspace') ? { workspace: q.get('workspace')! } : {}) };
+      const body: MetricsResponse = { window: windowText, ...gw.metrics.report(now - span, now + 1, filter) };
+      return json(res, 200, body);
+    }
+    case 'GET /_rlm/series': {
+      const windowText = q.get('window') ?? '1h';
+      const span = parseTimeWindow(windowText);
+      if (!span) return badWindow(res, windowText);
+      const stepText = q.get('step');
+      const stepMs = stepText ? parseTimeWindow(stepText) : Math.max(60_000, Math.ceil(span / 120 / 60_000) * 60_000);
+      if (!stepMs) return sendError(res, 400, `step "${stepText}": use minutes or hours, e.g. 1m, 5m, 1h.`, 'invalid_request_error', 'invalid_step');
+      const now = Date.now();
+      const filter = { ...(q.get('model') ? { model: q.get('model')! } : {}), ...(q.get('workspace') ? { workspace: q.get('workspace')! } : {}) };
+      const body: SeriesResponse = {
+        window: windowText,
+        stepMs,
+        points: gw.metrics.timeSeries(now - span, now + 1, stepMs, filter),
+        seconds: gw.metrics.secondSeries(now - 120_000, now + 1, filter),
+      };
+      return json(res, 200, body);
+    }
+    case 'GET /_rlm/requests': {
+      const limitText = q.get('limit');
+      const limit = limitText === null ? 100 : Number(limitText);
+      if (!Number.isInteger(limit) || limit < 1) return sendError(res, 400, `limit "${limitText}": use a whole number ≥ 1.`, 'invalid_request_error', 'invalid_limit');
+      const outcome = q.get('outcome');
+      if (outcome !== null && !OUTCOMES.includes(outcome as Outcome)) {
+        return sendError(res, 400, `outcome "${outcome}": use one of ${OUTCOMES.join(', ')}.`, 'invalid_request_error', 'invalid_outcome');
+      }
+      const records = gw.history.recent({
+        limit,
+        ...(q.get('model') ? { model: q.get('model')! } : {}),
+        ...(outcome ? { outcome: outcome as Outcome } : {}),
+        ...(q.get('kind') ? { errorKind: q.get('kind')! } : {}),
+      });
+      return json(res, 200, { records });
+    }
+    case 'GET /_rlm/events': {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+      res.write(`data: ${JSON.stringify({ type: 'state', state: gw.state() })}\n\n`);
+      const unsubscribe = gw.subscribe((e) => res.write(`data: ${JSON.stringify(e)}\n\n`));
+      res.on('close', unsubscribe);
+      return;
+    }
+    case 'GET /metrics':
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+      res.end(prometheusText(gw));
+      return;
+    default:
+      return sendError(res, 404, `No control route ${route}.`, 'invalid_request_error', 'not_found');
+  }
+}
+
+function badWindow(res: http.ServerResponse, text: string): void {
+  sendError(res, 400, `window "${text}": use 1h, 3h, 24h, 7d or a span such as 30m, 12h, 2d.`, 'invalid_request_error', 'invalid_window');
+}
+
+function json(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function readText(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}

@@ -1,0 +1,572 @@
+/**
+ * The metered request path (DESIGN.md "The data's way"): estimate → admit (queue, pace,
+ * fall back or refuse locally) → forward → pass the answer through → settle → record.
+ * The gateway is the only retry layer: 429s, 5xx and network errors are retried here with
+ * full-jitter backoff, then the fallback chain is walked, and the caller is told not to retry.
+ */
+import { randomUUID } from 'node:crypto';
+import type http from 'node:http';
+import { classifyError, formatGoDuration, parseRetryAfter, readErrorBody, type Classification } from '../core/classify';
+import type { Limiter, Reservation } from '../core/limiter';
+import type { Calibration } from '../core/tokens';
+import type { AttemptRecord, Endpoint, ErrorKind, RateLimitConfig } from '../core/types';
+import type { LimitsManager } from './limits';
+import { AdmissionError, type Scheduler } from './scheduler';
+import { dataOf, inspectEvent, SseSplitter, usageOf, type UsageFigures } from './sse';
+import { estimateTokens } from './tokenizer';
+import { forwardHeaders, sendUpstream, upstreamUrl, UpstreamError, type UpstreamTimeouts } from './upstream';
+
+export interface RetryPolicy {
+  /** Retries on the same model after a 429, before falling back. */
+  rateLimitRetries: number;
+  /** Retries after a 5xx, time-out or network error. */
+  serverRetries: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { rateLimitRetries: 2, serverRetries: 2, baseDelayMs: 250, maxDelayMs: 8_000 };
+
+export interface ProxyContext {
+  config: () => RateLimitConfig;
+  apiKey: () => string | undefined;
+  limits: LimitsManager;
+  limiter: Limiter;
+  scheduler: Scheduler;
+  calibration: Calibration;
+  timeouts: UpstreamTimeouts;
+  retry: RetryPolicy;
+  record: (r: AttemptRecord) => void;
+  random: () => number;
+}
+
+export interface CallerInfo {
+  workspace: string;
+  source: string;
+}
+
+interface Failure {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+type AttemptOutcome =
+  | { done: true }
+  | { done: false; classification: Classification; retryAfterMs?: number; failure: Failure };
+
+const MAX_WAIT_HEADER = 'x-rlm-max-wait-ms';
+
+export async function handleMetered(
+  ctx: ProxyContext,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  endpoint: Endpoint,
+  rawBody: Buffer,
+  caller: CallerInfo,
+): Promise<void> {
+  const arrivedAt = Date.now();
+  const config = ctx.config();
+  let body: Record<string, unknown>;
+  try {
+    const parsed: unknown = JSON.parse(rawBody.toString('utf8'));
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+    body = parsed as Record<string, unknown>;
+  } catch {
+    return sendError(res, 400, 'The request body is not a JSON object. Send Content-Type: application/json with an object body.', 'invalid_request_error', 'invalid_json');
+  }
+  const requestedModel = body.model;
+  if (typeof requestedModel !== 'string' || requestedModel.trim() === '') {
+    return sendError(res, 400, 'The request has no "model". Add e.g. "model": "qwen-plus".', 'invalid_request_error', 'missing_model');
+  }
+  if (!ctx.limits.workspaceKnown(caller.workspace)) {
+    const known = ['default', ...Object.keys(config.workspaces)].join(', ');
+    return sendError(res, 400, `Unknown workspace '${caller.workspace}' in x-rlm-workspace. Known: ${known}.`, 'invalid_request_error', 'unknown_workspace');
+  }
+  const maxWaitHeader = req.headers[MAX_WAIT_HEADER];
+  let maxWaitMs = config.maxQueueMs;
+  if (typeof maxWaitHeader === 'string') {
+    const v = Number(maxWaitHeader);
+    if (!Number.isFinite(v) || v < 0 || !/^\d+(\.\d+)?$/.test(maxWaitHeader.trim())) {
+      return sendError(res, 400, `${MAX_WAIT_HEADER}: "${maxWaitHeader}" is not a number of milliseconds ≥ 0.`, 'invalid_request_error', 'invalid_header');
+    }
+    maxWaitMs = v;
+  }
+
+  const abort = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) abort.abort();
+  });
+
+  const stream = body.stream === true;
+  let addedUsage = false;
+  if (stream && (endpoint === 'chat.completions' || endpoint === 'completions')) {
+    const opts = (typeof body.stream_options === 'object' && body.stream_options !== null ? body.stream_options : {}) as Record<string, unknown>;
+    if (opts.include_usage !== true) {
+      body.stream_options = { ...opts, include_usage: true };
+      addedUsage = true;
+    }
+  }
+  const estimate = estimateTokens(endpoint, body, config.defaultMaxOutputTokens);
+  const chain = [requestedModel, ...(config.fallbacks[requestedModel] ?? [])];
+  const base: Omit<AttemptRecord, 'id' | 'startedAt' | 'model' | 'status' | 'outcome' | 'queuedMs' | 'latencyMs' | 'attempt' | 'estimatedTokens'> = {
+    requestedModel,
+    workspace: caller.workspace,
+    source: caller.source,
+    endpoint,
+    stream,
+    promptTokens: 0,
+    completionTokens: 0,
+    totalTokens: 0,
+    cachedTokens: 0,
+  };
+
+  if (!ctx.limits.metered(requestedModel)) {
+    // No limits configured: pass through unmetered but still recorded, and say so.
+    res.setHeader('x-rlm-unmetered', 'true');
+    await forwardOnce(ctx, { req, res, body, model: requestedModel, endpoint, addedUsage, abort, base, estimatedTokens: estimate.promptTokens + estimate.maxOutputTokens, queuedMs: 0, attempt: 1, keys: [], retried: false, lastChance: true });
+    return;
+  }
+
+  let chainIndex = 0;
+  let attemptOnModel = 0;
+  let retried = false;
+  let attemptsTotal = 0;
+  let holdUntil = 0;
+  let lastFailure: Failure | undefined;
+  for (;;) {
+    const model = chain[chainIndex]!;
+    const keys = ctx.limits.keysFor(model, caller.workspace);
+    const cost = Math.ceil(estimate.promptTokens * ctx.calibration.factor(model)) + estimate.maxOutputTokens;
+    const queueStart = Date.now();
+    const deadline = Math.max(queueStart, holdUntil) + maxWaitMs;
+    const startAt = ctx.limiter.estimateStart(keys, cost, queueStart);
+    const fallbackFrom = model !== requestedModel ? requestedModel : undefined;
+
+    let reservation: Reservation | undefined;
+    if (startAt <= deadline) {
+      try {
+        reservation = await ctx.scheduler.admit(keys, cost, deadline, abort.signal);
+      } catch (e) {
+        const reason = e instanceof AdmissionError ? e.reason : 'timeout';
+        if (reason === 'cancelled') {
+          ctx.record(makeRecord(base, { model, status: 0, outcome: 'cancelled', errorKind: 'cancelled', queuedMs: Date.now() - queueStart, latencyMs: Date.now() - arrivedAt, attempt: attemptOnModel + 1, estimatedTokens: cost, fallbackFrom }));
+          return;
+        }
+        if (reason === 'impossible') {
+          const tpm = Math.min(...keys.map((k) => ctx.limiter.limitsOf(k)!.tpm));
+          ctx.record(makeRecord(base, { model, status: 400, outcome: 'rejected', errorKind: 'bad_request', errorCode: 'request_too_large', queuedMs: 0, latencyMs: Date.now() - arrivedAt, attempt: 1, estimatedTokens: cost, fallbackFrom }));
+          return sendError(res, 400, `This request needs about ${cost} tokens, more than ${model}'s limit of ${tpm} tokens per minute. Lower max_tokens or split the input.`, 'invalid_request_error', 'request_too_large');
+        }
+      }
+    }
+    if (!reservation) {
+      // The wait would exceed the maximum: the first backup that can start sooner, else a local 429.
+      const now = Date.now();
+      let next = -1;
+      for (let j = chainIndex + 1; j < chain.length; j++) {
+        const bKeys = ctx.limits.keysFor(chain[j]!, caller.workspace);
+        const bCost = Math.ceil(estimate.promptTokens * ctx.calibration.factor(chain[j]!)) + estimate.maxOutputTokens;
+        const bStart = ctx.limiter.estimateStart(bKeys, bCost, now);
+        if (bStart < Math.max(startAt, now + 1) && bStart - now <= maxWaitMs) {
+          next = j;
+          break;
+        }
+      }
+      if (next >= 0) {
+        chainIndex = next;
+        attemptOnModel = 0;
+        holdUntil = 0;
+        continue;
+      }
+      if (lastFailure) return sendFailure(res, lastFailure, retried, attemptsTotal);
+      return refuseLocally(ctx, res, base, { model, keys, cost, startAt: ctx.limiter.estimateStart(keys, cost, now), maxWaitMs, arrivedAt, fallbackFrom });
+    }
+
+    attemptsTotal++;
+    const outcome = await forwardOnce(ctx, {
+      req, res, body, model, endpoint, addedUsage, abort, base, reservation,
+      estimatedTokens: cost, estimatedPrompt: estimate.promptTokens, queuedMs: Date.now() - queueStart,
+      attempt: attemptOnModel + 1, keys, retried, fallbackFrom, attemptsTotal, lastChance: false,
+    });
+    if (outcome.done) return;
+
+    lastFailure = outcome.failure;
+    const kind = outcome.classification.kind;
+    const now = Date.now();
+    const rateLimited = kind === 'rpm' || kind === 'tpm' || kind === 'burst';
+    attemptOnModel++;
+    const budget = rateLimited ? ctx.retry.rateLimitRetries : ctx.retry.serverRetries;
+    const backoff = fullJitter(ctx, attemptOnModel);
+    const wait = Math.max(outcome.retryAfterMs ?? 0, backoff);
+    if (rateLimited) ctx.limits.onRateLimited(keys, kind, now, now + wait);
+    if (!outcome.classification.retryable) return sendFailure(res, outcome.failure, retried, attemptsTotal);
+    if (attemptOnModel <= budget) {
+      retried = true;
+      holdUntil = now + wait;
+      // rpm/tpm: the key is held, so the limiter itself makes the retry wait
+      if (!rateLimited || kind === 'burst') await sleep(wait, abort.signal);
+      if (abort.signal.aborted) return;
+      continue;
+    }
+    if (chainIndex + 1 < chain.length) {
+      chainIndex++;
+      attemptOnModel = 0;
+      holdUntil = 0;
+      retried = true;
+      continue;
+    }
+    return sendFailure(res, outcome.failure, retried, attemptsTotal);
+  }
+}
+
+interface AttemptArgs {
+  req: http.IncomingMessage;
+  res: http.ServerResponse;
+  body: Record<string, unknown>;
+  model: string;
+  endpoint: Endpoint;
+  addedUsage: boolean;
+  abort: AbortController;
+  base: Omit<AttemptRecord, 'id' | 'startedAt' | 'model' | 'status' | 'outcome' | 'queuedMs' | 'latencyMs' | 'attempt' | 'estimatedTokens'>;
+  reservation?: Reservation;
+  estimatedTokens: number;
+  estimatedPrompt?: number;
+  queuedMs: number;
+  attempt: number;
+  keys: string[];
+  retried: boolean;
+  fallbackFrom?: string | undefined;
+  attemptsTotal?: number;
+  /** Unmetered pass-through: whatever comes back goes to the caller. */
+  lastChance: boolean;
+}
+
+/** One attempt upstream. Either answers the caller (done) or reports a retryable failure untouched. */
+async function forwardOnce(ctx: ProxyContext, a: AttemptArgs): Promise<AttemptOutcome> {
+  const startedAt = Date.now();
+  const key = ctx.apiKey();
+  const record = (fields: Partial<AttemptRecord> & Pick<AttemptRecord, 'status' | 'outcome'>, usage?: UsageFigures, ttftMs?: number) => {
+    const r = makeRecord(a.base, {
+      model: a.model,
+      queuedMs: a.queuedMs,
+      latencyMs: Date.now() - startedAt,
+      attempt: a.attempt,
+      estimatedTokens: a.estimatedTokens,
+      fallbackFrom: a.fallbackFrom,
+      ...fields,
+    });
+    r.startedAt = startedAt;
+    if (usage) Object.assign(r, usage);
+    if (ttftMs !== undefined) r.ttftMs = ttftMs;
+    ctx.record(r);
+  };
+  const settle = (tokens: number) => {
+    if (a.reservation) {
+      ctx.limiter.settle(a.reservation, tokens, Date.now());
+      ctx.scheduler.pump();
+    }
+  };
+  if (!key) {
+    settle(0);
+    record({ status: 401, outcome: 'error', errorKind: 'auth', errorCode: 'no_api_key' });
+    sendError(a.res, 401, 'The gateway has no provider API key. Run "Rate Limit Monitor: Set API Key", or set RLM_API_KEY (or DASHSCOPE_API_KEY / OPENAI_API_KEY) for the headless gateway.', 'invalid_request_error', 'no_api_key');
+    return { done: true };
+  }
+  const payload = Buffer.from(JSON.stringify({ ...a.body, model: a.model }));
+  let upstream: http.IncomingMessage;
+  try {
+    upstream = await sendUpstream({
+      url: upstreamUrl(ctx.config().baseUrl, a.req.url ?? '/'),
+      method: a.req.method ?? 'POST',
+      headers: forwardHeaders(a.req.headers, key, payload.length),
+      body: payload,
+      signal: a.abort.signal,
+      timeouts: ctx.timeouts,
+    });
+  } catch (e) {
+    const err = e instanceof UpstreamError ? e : new UpstreamError('network', String(e));
+    // The provider may have counted it: keep the charge.
+    settle(a.reservation?.tokens ?? 0);
+    if (err.kind === 'cancelled') {
+      record({ status: 0, outcome: 'cancelled', errorKind: 'cancelled' });
+      return { done: true };
+    }
+    record({ status: 0, outcome: 'error', errorKind: err.kind, errorCode: err.kind === 'timeout' ? 'upstream_timeout' : 'upstream_unreachable' });
+    return { done: false, classification: { kind: err.kind, retryable: true }, failure: { status: err.kind === 'timeout' ? 504 : 502, headers: {}, body: errorJson(err.message, 'server_error', err.kind === 'timeout' ? 'upstream_timeout' : 'upstream_unreachable') } };
+  }
+
+  const status = upstream.statusCode ?? 502;
+  const contentType = String(upstream.headers['content-type'] ?? '');
+  const header = (n: string) => {
+    const v = upstream.headers[n];
+    return Array.isArray(v) ? v[0] : v;
+  };
+  const passHeaders = (): Record<string, string> => {
+    const h: Record<string, string> = { 'content-type': contentType || 'application/json' };
+    const rid = header('x-request-id') ?? header('x-dashscope-request-id');
+    if (rid) h['x-request-id'] = rid;
+    return h;
+  };
+
+  if (status >= 400) {
+    const text = await readAll(upstream).catch(() => '');
+    settle(0);
+    const info = readErrorBody(safeJson(text));
+    const classification = classifyError({ provider: ctx.config().provider, status, ...info });
+    const retryAfterMs = parseRetryAfter(header, Date.now());
+    record({ status, outcome: 'error', errorKind: classification.kind, ...(classification.code ? { errorCode: classification.code } : {}) });
+    const failure: Failure = { status, headers: passHeaders(), body: text };
+    if (retryAfterMs !== undefined) failure.headers['retry-after'] = String(Math.ceil(retryAfterMs / 1000));
+    if (!classification.retryable || a.lastChance) {
+      sendFailure(a.res, failure, a.retried, a.attemptsTotal ?? 1);
+      return { done: true };
+    }
+    return { done: false, classification, failure, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+  }
+
+  const ourHeaders = () => ({
+    ...passHeaders(),
+    ...rateLimitHeaders(ctx.limiter, a.keys, Date.now()),
+    'x-rlm-model': a.model,
+    'x-rlm-attempts': String(a.attemptsTotal ?? 1),
+    'x-rlm-queued-ms': String(Math.round(a.queuedMs)),
+    ...(a.retried ? { 'x-should-retry': 'false' } : {}),
+  });
+
+  if (!contentType.includes('text/event-stream')) {
+    let text: string;
+    try {
+      text = await readAll(upstream);
+    } catch (e) {
+      settle(a.reservation?.tokens ?? 0);
+      const err = e instanceof UpstreamError ? e : new UpstreamError('network', String(e));
+      record({ status: 0, outcome: err.kind === 'cancelled' ? 'cancelled' : 'error', errorKind: err.kind });
+      if (err.kind === 'cancelled') return { done: true };
+      return { done: false, classification: { kind: err.kind, retryable: true }, failure: { status: 502, headers: {}, body: errorJson(err.message, 'server_error', 'upstream_interrupted') } };
+    }
+    const json = safeJson(text);
+    if (json === undefined && a.endpoint !== 'other') {
+      settle(a.reservation?.tokens ?? 0);
+      record({ status, outcome: 'error', errorKind: 'server', errorCode: 'malformed_response' });
+      return { done: false, classification: { kind: 'server', retryable: true }, failure: { status: 502, headers: {}, body: errorJson('The provider sent a malformed JSON response.', 'server_error', 'malformed_response') } };
+    }
+    const usage = usageOf((json as { usage?: unknown } | undefined)?.usage);
+    settle(usage ? usage.totalTokens : a.reservation?.tokens ?? 0);
+    if (usage && a.estimatedPrompt) ctx.calibration.observe(a.model, a.estimatedPrompt, usage.promptTokens);
+    const headers = ourHeaders();
+    a.res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(text) });
+    a.res.end(text);
+    record({ status, outcome: 'ok' }, usage);
+    return { done: true };
+  }
+
+  // A stream: hold the headers back until the first event, so an in-band error before
+  // any content can still be retried without the caller noticing.
+  upstream.setEncoding('utf8');
+  const splitter = new SseSplitter();
+  let headersSent = false;
+  let usage: UsageFigures | undefined;
+  let ttftMs: number | undefined;
+  let sawDone = false;
+  let streamError: { classification: Classification; body: string } | undefined;
+  const sendHeaders = () => {
+    if (headersSent) return;
+    headersSent = true;
+    a.res.writeHead(status, { ...ourHeaders(), 'cache-control': 'no-cache', connection: 'keep-alive' });
+    a.res.flushHeaders();
+  };
+  try {
+    for await (const chunk of upstream as AsyncIterable<string>) {
+      let out = '';
+      for (const raw of splitter.push(chunk)) {
+        const data = dataOf(raw);
+        if (data === undefined) {
+          out += raw;
+          continue;
+        }
+        const info = inspectEvent(data);
+        if (info.kind === 'error') {
+          const err = readErrorBody(info.error);
+          const classification = classifyError({ provider: ctx.config().provider, ...err });
+          streamError = { classification, body: JSON.stringify(info.error) };
+          if (!headersSent && classification.retryable && !a.lastChance) break;
+          out += raw;
+          continue;
+        }
+        if (info.kind === 'done') sawDone = true;
+        if ('usage' in info && info.usage) usage = info.usage;
+        if (info.kind === 'content' && ttftMs === undefined) ttftMs = Date.now() - startedAt;
+        if (info.kind === 'usage-only' && a.addedUsage) continue;
+        out += raw;
+      }
+      if (streamError && !headersSent && streamError.classification.retryable && !a.lastChance) break;
+      if (out) {
+        sendHeaders();
+        a.res.write(out);
+      }
+    }
+  } catch (e) {
+    const err = e instanceof UpstreamError ? e : new UpstreamError('network', e instanceof Error ? e.message : String(e));
+    settle(usage?.totalTokens ?? a.reservation?.tokens ?? 0);
+    if (err.kind === 'cancelled' || a.abort.signal.aborted) {
+      record({ status, outcome: 'cancelled', errorKind: 'cancelled' }, usage, ttftMs);
+      return { done: true };
+    }
+    record({ status, outcome: 'error', errorKind: err.kind, errorCode: 'stream_interrupted' }, usage, ttftMs);
+    if (!headersSent) return { done: false, classification: { kind: err.kind, retryable: true }, failure: { status: 502, headers: {}, body: errorJson(err.message, 'server_error', 'stream_interrupted') } };
+    a.res.destroy(); // the caller must see the cut, not a clean end
+    return { done: true };
+  }
+  if (streamError && !headersSent) {
+    upstream.destroy();
+    settle(0);
+    record({ status, outcome: 'error', errorKind: streamError.classification.kind, ...(streamError.classification.code ? { errorCode: streamError.classification.code } : {}) });
+    const failure: Failure = { status: streamError.classification.kind === 'rpm' || streamError.classification.kind === 'tpm' || streamError.classification.kind === 'burst' ? 429 : 500, headers: { 'content-type': 'application/json' }, body: streamError.body };
+    if (!streamError.classification.retryable || a.lastChance) {
+      sendFailure(a.res, failure, a.retried, a.attemptsTotal ?? 1);
+      return { done: true };
+    }
+    return { done: false, classification: streamError.classification, failure };
+  }
+  const tail = splitter.rest();
+  sendHeaders();
+  if (tail) a.res.write(tail);
+  a.res.end();
+  settle(usage?.totalTokens ?? a.reservation?.tokens ?? 0);
+  if (usage && a.estimatedPrompt) ctx.calibration.observe(a.model, a.estimatedPrompt, usage.promptTokens);
+  if (streamError) {
+    record({ status, outcome: 'error', errorKind: streamError.classification.kind, ...(streamError.classification.code ? { errorCode: streamError.classification.code } : {}) }, usage, ttftMs);
+  } else if (!sawDone && a.endpoint !== 'responses') {
+    record({ status, outcome: 'error', errorKind: 'network', errorCode: 'stream_truncated' }, usage, ttftMs);
+  } else {
+    record({ status, outcome: 'ok' }, usage, ttftMs);
+  }
+  return { done: true };
+}
+
+function refuseLocally(
+  ctx: ProxyContext,
+  res: http.ServerResponse,
+  base: AttemptArgs['base'],
+  o: { model: string; keys: string[]; cost: number; startAt: number; maxWaitMs: number; arrivedAt: number; fallbackFrom?: string | undefined },
+): void {
+  const now = Date.now();
+  // Name the limit that binds: the fuller of requests and tokens on the tightest key.
+  let kind: 'rpm' | 'tpm' = 'rpm';
+  let worst = -1;
+  let limitText = '';
+  for (const key of o.keys) {
+    const u = ctx.limiter.usage(key, now, o.cost);
+    const reqFill = (u.minute.requests + u.queueLength + 1) / u.minute.requestLimit;
+    const tokFill = (u.minute.tokens + o.cost) / u.minute.tokenLimit;
+    if (reqFill > worst) [worst, kind, limitText] = [reqFill, 'rpm', `${u.minute.requestLimit} requests per minute`];
+    if (tokFill > worst) [worst, kind, limitText] = [tokFill, 'tpm', `${u.minute.tokenLimit} tokens per minute`];
+  }
+  const waitMs = o.startAt === Infinity ? 60_000 : Math.max(0, o.startAt - now);
+  const retryAfter = Math.max(1, Math.ceil(waitMs / 1000));
+  const message =
+    `Local rate limit: ${o.model} would wait about ${(waitMs / 1000).toFixed(1)} s for its limit of ${limitText}, ` +
+    `more than the maximum queue time of ${o.maxWaitMs} ms. Retry after ${retryAfter} s, allow a longer wait with ${MAX_WAIT_HEADER}, or configure a fallback model.`;
+  const type = kind === 'rpm' ? 'limit_requests' : 'insufficient_quota';
+  ctx.record(makeRecord(base, { model: o.model, status: 429, outcome: 'rejected', errorKind: kind, errorCode: `local_${type}`, queuedMs: 0, latencyMs: now - o.arrivedAt, attempt: 1, estimatedTokens: o.cost, fallbackFrom: o.fallbackFrom }));
+  const text = errorJson(message, type, type);
+  res.writeHead(429, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    'retry-after': String(retryAfter),
+    'retry-after-ms': String(Math.ceil(waitMs)),
+    'x-rlm-local': 'true',
+    ...rateLimitHeaders(ctx.limiter, o.keys, now),
+  });
+  res.end(text);
+}
+
+/** OpenAI-format `x-ratelimit-*` for the key with the least room left. */
+export function rateLimitHeaders(limiter: Limiter, keys: string[], now: number): Record<string, string> {
+  let best: ReturnType<Limiter['usage']> | undefined;
+  let bestRoom = Infinity;
+  for (const key of keys) {
+    const u = limiter.usage(key, now);
+    const room = Math.min(1 - u.minute.requests / u.minute.requestLimit, 1 - u.minute.tokens / u.minute.tokenLimit);
+    if (room < bestRoom) [best, bestRoom] = [u, room];
+  }
+  if (!best) return {};
+  const m = best.minute;
+  return {
+    'x-ratelimit-limit-requests': String(m.requestLimit),
+    'x-ratelimit-limit-tokens': String(m.tokenLimit),
+    'x-ratelimit-remaining-requests': String(Math.max(0, m.requestLimit - m.requests)),
+    'x-ratelimit-remaining-tokens': String(Math.max(0, Math.floor(m.tokenLimit - m.tokens))),
+    // Time to replenish fully at the limit's rate, as OpenAI reports it.
+    'x-ratelimit-reset-requests': formatGoDuration((m.requests / m.requestLimit) * 60_000),
+    'x-ratelimit-reset-tokens': formatGoDuration((m.tokens / m.tokenLimit) * 60_000),
+  };
+}
+
+function sendFailure(res: http.ServerResponse, f: Failure, retried: boolean, attempts: number): void {
+  if (res.headersSent || res.destroyed) return;
+  res.writeHead(f.status, {
+    'content-type': 'application/json',
+    ...f.headers,
+    'content-length': Buffer.byteLength(f.body),
+    'x-rlm-attempts': String(attempts),
+    ...(retried ? { 'x-should-retry': 'false' } : {}),
+  });
+  res.end(f.body);
+}
+
+export function errorJson(message: string, type: string, code: string): string {
+  return JSON.stringify({ error: { message, type, param: null, code } });
+}
+
+export function sendError(res: http.ServerResponse, status: number, message: string, type: string, code: string): void {
+  if (res.headersSent || res.destroyed) return;
+  const text = errorJson(message, type, code);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function makeRecord(
+  base: AttemptArgs['base'],
+  f: Pick<AttemptRecord, 'model' | 'status' | 'outcome' | 'queuedMs' | 'latencyMs' | 'attempt' | 'estimatedTokens'> & { errorKind?: ErrorKind; errorCode?: string; fallbackFrom?: string | undefined },
+): AttemptRecord {
+  const { fallbackFrom, ...rest } = f;
+  const r: AttemptRecord = { id: randomUUID(), startedAt: Date.now(), ...base, ...rest };
+  r.queuedMs = Math.round(r.queuedMs);
+  if (fallbackFrom) r.fallbackFrom = fallbackFrom;
+  return r;
+}
+
+function fullJitter(ctx: ProxyContext, attempt: number): number {
+  return ctx.random() * Math.min(ctx.retry.maxDelayMs, ctx.retry.baseDelayMs * 2 ** (attempt - 1));
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted || ms <= 0) return resolve();
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    }, { once: true });
+  });
+}
+
+function readAll(stream: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    stream.on('error', reject);
+    stream.on('aborted', () => reject(new UpstreamError('network', 'the provider closed the connection mid-answer')));
+  });
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

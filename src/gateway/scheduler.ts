@@ -1,0 +1,123 @@
+/**
+ * Real timers around the pure limiter: a request waits here, in FIFO order, until the
+ * limiter admits it, its deadline passes, or its caller goes away.
+ */
+import { Limiter, type Reservation, type Ticket } from '../core/limiter';
+
+export type AdmissionFailure = 'timeout' | 'cancelled' | 'impossible';
+
+export class AdmissionError extends Error {
+  constructor(readonly reason: AdmissionFailure, message: string) {
+    super(message);
+  }
+}
+
+interface Waiter {
+  resolve: (r: Reservation) => void;
+  reject: (e: AdmissionError) => void;
+  deadlineTimer?: NodeJS.Timeout;
+  onAbort?: () => void;
+  signal?: AbortSignal;
+}
+
+export class Scheduler {
+  private readonly waiters = new Map<Ticket, Waiter>();
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private wakeAt = Infinity;
+
+  constructor(
+    readonly limiter: Limiter,
+    readonly now: () => number = Date.now,
+  ) {}
+
+  /** Wait for admission on all `keys`; rejects with AdmissionError past `deadline` or on abort. */
+  admit(keys: readonly string[], cost: number, deadline: number, signal?: AbortSignal): Promise<Reservation> {
+    if (signal?.aborted) return Promise.reject(new AdmissionError('cancelled', 'the caller went away'));
+    const now = this.now();
+    const fast = this.limiter.reserve(keys, cost, now);
+    if (fast.ok) return Promise.resolve(fast.reservation);
+    if (fast.at === Infinity) return Promise.reject(new AdmissionError('impossible', `a request of ${cost} tokens can never fit these limits`));
+    return new Promise<Reservation>((resolve, reject) => {
+      const ticket = this.limiter.enqueue(keys, cost, now);
+      const waiter: Waiter = { resolve, reject };
+      if (signal) {
+        waiter.signal = signal;
+        waiter.onAbort = () => this.drop(ticket, new AdmissionError('cancelled', 'the caller went away'));
+        signal.addEventListener('abort', waiter.onAbort, { once: true });
+      }
+      if (deadline !== Infinity) {
+        waiter.deadlineTimer = setTimeout(
+          () => this.drop(ticket, new AdmissionError('timeout', 'the wait would exceed the maximum queue time')),
+          Math.max(0, deadline - now),
+        );
+      }
+      this.waiters.set(ticket, waiter);
+      this.pump();
+    });
+  }
+
+  private drop(ticket: Ticket, error: AdmissionError): void {
+    const waiter = this.waiters.get(ticket);
+    if (!waiter) return;
+    this.limiter.cancel(ticket, this.now());
+    this.finish(ticket, waiter);
+    waiter.reject(error);
+    this.pump();
+  }
+
+  private finish(ticket: Ticket, waiter: Waiter): void {
+    this.waiters.delete(ticket);
+    if (waiter.deadlineTimer) clearTimeout(waiter.deadlineTimer);
+    if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
+  }
+
+  /** Admit what fits now and sleep until the next moment something might. */
+  pump(): void {
+    const now = this.now();
+    const result = this.limiter.poll(now);
+    for (const ticket of result.admitted) {
+      const waiter = this.waiters.get(ticket);
+      if (!waiter) {
+        // admitted after its caller left between poll and here: give the place back
+        if (ticket.reservation) this.limiter.settle(ticket.reservation, 0, now);
+        continue;
+      }
+      this.finish(ticket, waiter);
+      waiter.resolve(ticket.reservation!);
+    }
+    for (const ticket of result.impossible) {
+      const waiter = this.waiters.get(ticket);
+      if (!waiter) continue;
+      this.finish(ticket, waiter);
+      waiter.reject(new AdmissionError('impossible', `a request of ${ticket.cost} tokens can never fit the current limits`));
+    }
+    this.schedule(result.nextWakeAt, now);
+  }
+
+  private schedule(at: number, now: number): void {
+    if (at === this.wakeAt && this.wakeTimer) return;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeTimer = undefined;
+    this.wakeAt = at;
+    if (at === Infinity) return;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = undefined;
+      this.wakeAt = Infinity;
+      this.pump();
+    }, Math.max(0, Math.ceil(at - now)));
+  }
+
+  get waiting(): number {
+    return this.waiters.size;
+  }
+
+  stop(): void {
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeTimer = undefined;
+    for (const [ticket, waiter] of [...this.waiters]) {
+      this.limiter.cancel(ticket, this.now());
+      this.finish(ticket, waiter);
+      waiter.reject(new AdmissionError('cancelled', 'the gateway is shutting down'));
+    }
+  }
+}

@@ -1,0 +1,297 @@
+/**
+ * The local metering gateway: an OpenAI-compatible server on loopback. This file wires the
+ * front door (security), the metered routes (proxy.ts), the unmetered pass-through and the
+ * control surface (control.ts) together, and owns start-up and graceful shutdown.
+ */
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { validateConfig, type ConfigResult } from '../core/config';
+import { Limiter, type LimiterOptions } from '../core/limiter';
+import { MetricsStore } from '../core/metrics';
+import type { GatewayEvent, GatewayState } from '../core/protocol';
+import { endpointOfPath, Calibration } from '../core/tokens';
+import { DEFAULT_WORKSPACE, type AttemptRecord, type RateLimitConfig } from '../core/types';
+import { handleControl } from './control';
+import { InMemoryHistory, type HistoryStore } from './history';
+import { ADAPTATION, LimitsManager } from './limits';
+import { DEFAULT_RETRY, handleMetered, sendError, type ProxyContext, type RetryPolicy } from './proxy';
+import { Scheduler } from './scheduler';
+import { bearerOf, hostAllowed, originAllowed, tokensEqual } from './security';
+import { DEFAULT_TIMEOUTS, forwardHeaders, sendUpstream, upstreamUrl, UpstreamError, type UpstreamTimeouts } from './upstream';
+
+export { GATEWAY_VERSION } from './version';
+import { GATEWAY_VERSION } from './version';
+
+export interface GatewayOptions {
+  config: RateLimitConfig;
+  token: string;
+  /** Tokens that pin a caller to one workspace: workspace id → token. */
+  workspaceTokens?: Record<string, string>;
+  apiKey: () => string | undefined;
+  host?: string;
+  port?: number;
+  history?: HistoryStore;
+  timeouts?: Partial<UpstreamTimeouts>;
+  retry?: Partial<RetryPolicy>;
+  limiter?: LimiterOptions;
+  bodyLimitBytes?: number;
+  log?: (line: string) => void;
+  random?: () => number;
+}
+
+/**
+ * Margins measured on loopback (README, "Pacing margins"): a 15 ms pad on both windows keeps
+ * the provider's arrival-time counts inside the limits at ≥ 98.5 % of the per-second rate.
+ */
+export const DEFAULT_LIMITER_OPTIONS: LimiterOptions = { windowPadMs: 15, pacingToleranceMs: 1 };
+
+const METERED_ENDPOINTS = new Set(['chat.completions', 'completions', 'embeddings', 'responses']);
+
+export class Gateway {
+  readonly limiter: Limiter;
+  readonly scheduler: Scheduler;
+  readonly limits: LimitsManager;
+  readonly metrics = new MetricsStore();
+  readonly calibration = new Calibration(1.1);
+  readonly history: HistoryStore;
+  readonly startedAt = Date.now();
+  readonly server: http.Server;
+  url = '';
+  last429: GatewayState['last429'];
+  private readonly subscribers = new Set<(e: GatewayEvent) => void>();
+  private readonly sockets = new Set<Socket>();
+  private inFlight = 0;
+  private recoveryTimer: NodeJS.Timeout | undefined;
+  private stateTimer: NodeJS.Timeout | undefined;
+  private readonly proxy: ProxyContext;
+  private closing = false;
+
+  constructor(readonly options: GatewayOptions) {
+    this.limiter = new Limiter({ ...DEFAULT_LIMITER_OPTIONS, refundUnusedTokens: options.config.refundUnusedTokens, ...options.limiter });
+    this.scheduler = new Scheduler(this.limiter);
+    this.limits = new LimitsManager(this.limiter, options.config, Date.now());
+    this.history = options.history ?? new InMemoryHistory();
+    this.proxy = {
+      config: () => this.limits.current,
+      apiKey: options.apiKey,
+      limits: this.limits,
+      limiter: this.limiter,
+      scheduler: this.scheduler,
+      calibration: this.calibration,
+      timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
+      retry: { ...DEFAULT_RETRY, ...options.retry },
+      record: (r) => this.record(r),
+      random: options.random ?? Math.random,
+    };
+    this.server = http.createServer((req, res) => void this.handle(req, res));
+    this.server.keepAliveTimeout = 65_000;
+    this.server.on('connection', (s) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  get config(): RateLimitConfig {
+    return this.limits.current;
+  }
+
+  async start(): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    const host = this.options.host && this.options.host !== '0.0.0.0' ? this.options.host : '127.0.0.1';
+    this.url = `http://${host.includes(':') ? `[${host}]` : host}:${this.port}`;
+    this.recoveryTimer = setInterval(() => {
+      this.limits.recover(Date.now());
+      this.scheduler.pump();
+    }, ADAPTATION.stepMs);
+    this.recoveryTimer.unref();
+    return this.url;
+  }
+
+  /** Validate and apply a configuration live; queued requests keep their places. */
+  applyConfig(raw: unknown): ConfigResult {
+    const result = validateConfig(raw);
+    if (!result.ok) return result;
+    this.limits.apply(result.config, Date.now());
+    this.limiter.refundUnusedTokens = result.config.refundUnusedTokens;
+    this.scheduler.pump();
+    this.emit({ type: 'config', config: result.config });
+    return result;
+  }
+
+  record(r: AttemptRecord): void {
+    this.history.append(r);
+    this.metrics.add(r);
+    if (r.errorKind === 'rpm' || r.errorKind === 'tpm' || r.errorKind === 'burst') this.last429 = { model: r.model, kind: r.errorKind, at: r.startedAt };
+    this.emit({ type: 'record', record: r });
+  }
+
+  state(): GatewayState {
+    const now = Date.now();
+    const s: GatewayState = {
+      at: now,
+      version: GATEWAY_VERSION,
+      keys: this.limits.keyStates(now),
+      queueLength: this.limiter.queueLength(),
+      inFlight: this.inFlight,
+      calibration: this.calibration.snapshot(),
+    };
+    if (this.last429) s.last429 = this.last429;
+    return s;
+  }
+
+  subscribe(fn: (e: GatewayEvent) => void): () => void {
+    this.subscribers.add(fn);
+    if (!this.stateTimer) {
+      // state ticks only while someone listens
+      this.stateTimer = setInterval(() => this.emit({ type: 'state', state: this.state() }), 1_000);
+      this.stateTimer.unref();
+    }
+    return () => {
+      this.subscribers.delete(fn);
+      if (this.subscribers.size === 0 && this.stateTimer) {
+        clearInterval(this.stateTimer);
+        this.stateTimer = undefined;
+      }
+    };
+  }
+
+  private emit(e: GatewayEvent): void {
+    for (const fn of this.subscribers) fn(e);
+  }
+
+  /** Stop accepting, let in-flight requests finish within `graceMs`, flush, close. */
+  async close(graceMs = 10_000): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    const deadline = Date.now() + graceMs;
+    while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    this.scheduler.stop();
+    for (const s of this.sockets) s.destroy();
+    if (this.recoveryTimer) clearInterval(this.recoveryTimer);
+    if (this.stateTimer) clearInterval(this.stateTimer);
+    this.subscribers.clear();
+    await closed;
+    await this.history.flush();
+  }
+
+  /** Which workspace a caller's token and headers select, or undefined when not authorised. */
+  private authorise(req: http.IncomingMessage): { workspace: string; pinned: boolean } | undefined {
+    const given = bearerOf(req);
+    if (!given) return undefined;
+    if (tokensEqual(given, this.options.token)) {
+      const h = req.headers['x-rlm-workspace'];
+      return { workspace: typeof h === 'string' && h.trim() !== '' ? h.trim() : DEFAULT_WORKSPACE, pinned: false };
+    }
+    for (const [workspace, token] of Object.entries(this.options.workspaceTokens ?? {})) {
+      if (tokensEqual(given, token)) return { workspace, pinned: true };
+    }
+    return undefined;
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    this.inFlight++;
+    res.on('close', () => this.inFlight--);
+    try {
+      if (!hostAllowed(req, this.port)) {
+        return sendError(res, 403, `Host "${req.headers.host ?? ''}" is not this gateway: use 127.0.0.1:${this.port} or localhost:${this.port}.`, 'invalid_request_error', 'host_not_allowed');
+      }
+      if (!originAllowed(req, this.port)) {
+        return sendError(res, 403, `Requests from web pages (Origin ${req.headers.origin}) are refused: only the gateway's own dashboard may call it.`, 'invalid_request_error', 'origin_not_allowed');
+      }
+      const auth = this.authorise(req);
+      if (!auth) {
+        return sendError(res, 401, 'Missing or wrong gateway token. Send Authorization: Bearer <token> (the "Copy Gateway Environment" command gives it; it is not your provider key).', 'invalid_request_error', 'invalid_gateway_token');
+      }
+      if (this.closing) return sendError(res, 503, 'The gateway is shutting down.', 'server_error', 'shutting_down');
+      const path = (req.url ?? '/').split('?')[0]!;
+      if (path.startsWith('/_rlm/') || path === '/metrics') return await handleControl(this, req, res, path);
+      if (!path.startsWith('/v1/')) return sendError(res, 404, `No route ${req.method} ${path}. OpenAI-compatible routes live under /v1/.`, 'invalid_request_error', 'not_found');
+
+      const body = await readBody(req, this.options.bodyLimitBytes ?? 10 * 1024 * 1024);
+      if (body === 'too-large') {
+        return sendError(res, 413, `The request body is over the gateway's limit of ${this.options.bodyLimitBytes ?? 10 * 1024 * 1024} bytes.`, 'invalid_request_error', 'body_too_large');
+      }
+      const endpoint = endpointOfPath(path);
+      const source = typeof req.headers['x-rlm-source'] === 'string' ? req.headers['x-rlm-source'] : 'external';
+      if (req.method === 'POST' && METERED_ENDPOINTS.has(endpoint)) {
+        return await handleMetered(this.proxy, req, res, endpoint, body, { workspace: auth.workspace, source });
+      }
+      return await this.passThrough(req, res, body, auth.workspace, source);
+    } catch (e) {
+      this.options.log?.(`request failed: ${e instanceof Error ? e.message : String(e)}`);
+      if (!res.headersSent) sendError(res, 500, 'The gateway failed to handle this request; see its log.', 'server_error', 'gateway_error');
+      else res.destroy();
+    }
+  }
+
+  /** Any other /v1/* route: forwarded and recorded, not metered. */
+  private async passThrough(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, workspace: string, source: string): Promise<void> {
+    const startedAt = Date.now();
+    const key = this.options.apiKey();
+    if (!key) return sendError(res, 401, 'The gateway has no provider API key. Run "Rate Limit Monitor: Set API Key" or set RLM_API_KEY.', 'invalid_request_error', 'no_api_key');
+    const abort = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
+    let model = '';
+    try {
+      const m = (JSON.parse(body.toString('utf8')) as { model?: unknown }).model;
+      if (typeof m === 'string') model = m;
+    } catch {
+      // not JSON: nothing to learn
+    }
+    const base = { id: randomUUID(), startedAt, model, requestedModel: model, workspace, source, endpoint: 'other' as const, stream: false, promptTokens: 0, completionTokens: 0, totalTokens: 0, cachedTokens: 0, estimatedTokens: 0, queuedMs: 0, attempt: 1 };
+    try {
+      const upstream = await sendUpstream({
+        url: upstreamUrl(this.config.baseUrl, req.url ?? '/'),
+        method: req.method ?? 'GET',
+        headers: forwardHeaders(req.headers, key, body.length > 0 ? body.length : undefined),
+        ...(body.length > 0 ? { body } : {}),
+        signal: abort.signal,
+        timeouts: this.proxy.timeouts,
+      });
+      const status = upstream.statusCode ?? 502;
+      res.writeHead(status, { 'content-type': String(upstream.headers['content-type'] ?? 'application/octet-stream') });
+      upstream.pipe(res);
+      await new Promise<void>((resolve) => upstream.on('end', resolve).on('error', () => resolve()).on('close', resolve));
+      this.record({ ...base, status, outcome: status < 400 ? 'ok' : 'error', latencyMs: Date.now() - startedAt, ...(status >= 400 ? { errorKind: status >= 500 ? 'server' : 'bad_request' } : {}) } as AttemptRecord);
+    } catch (e) {
+      const kind = e instanceof UpstreamError ? e.kind : 'network';
+      this.record({ ...base, status: 0, outcome: kind === 'cancelled' ? 'cancelled' : 'error', errorKind: kind, latencyMs: Date.now() - startedAt });
+      sendError(res, kind === 'timeout' ? 504 : 502, `The provider could not be reached: ${e instanceof Error ? e.message : String(e)}`, 'server_error', 'upstream_unreachable');
+    }
+  }
+}
+
+function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      req.resume();
+      return resolve('too-large');
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) over = true;
+      else chunks.push(c);
+    });
+    req.on('end', () => resolve(over ? 'too-large' : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}

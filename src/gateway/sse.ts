@@ -1,0 +1,98 @@
+/**
+ * Server-sent events from the provider, read event by event so the gateway can pass each
+ * through as it comes, stamp the first content chunk (TTFT), pick up `usage`, spot an
+ * error event (Model Studio sends them inside a 200 stream) and drop the usage chunk it
+ * asked for on a caller's behalf.
+ */
+export interface UsageFigures {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+  cachedTokens: number;
+}
+
+export type SseEventInfo =
+  | { kind: 'content'; usage?: UsageFigures }
+  | { kind: 'usage-only'; usage: UsageFigures }
+  | { kind: 'error'; error: unknown }
+  | { kind: 'done' }
+  | { kind: 'other'; usage?: UsageFigures };
+
+/** Splits a byte stream into complete events (each with its blank-line terminator). */
+export class SseSplitter {
+  private buffer = '';
+
+  push(chunk: string): string[] {
+    this.buffer += chunk;
+    const events: string[] = [];
+    for (;;) {
+      const m = /\r?\n\r?\n/.exec(this.buffer);
+      if (!m) break;
+      const end = m.index + m[0].length;
+      events.push(this.buffer.slice(0, end));
+      this.buffer = this.buffer.slice(end);
+    }
+    return events;
+  }
+
+  /** Whatever is left when the stream ends (a truncated event). */
+  rest(): string {
+    return this.buffer;
+  }
+}
+
+export function dataOf(rawEvent: string): string | undefined {
+  const lines = rawEvent.split(/\r?\n/).filter((l) => l.startsWith('data:'));
+  if (lines.length === 0) return undefined;
+  return lines.map((l) => l.slice(5).replace(/^ /, '')).join('\n');
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null;
+
+/** Read `usage` in chat/completions/embeddings shape or the Responses API's shape. */
+export function usageOf(v: unknown): UsageFigures | undefined {
+  if (!isObj(v)) return undefined;
+  const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x : 0);
+  if ('prompt_tokens' in v || 'completion_tokens' in v || 'total_tokens' in v && !('input_tokens' in v)) {
+    const prompt = num(v.prompt_tokens);
+    const completion = num(v.completion_tokens);
+    const details = isObj(v.prompt_tokens_details) ? v.prompt_tokens_details : {};
+    return { promptTokens: prompt, completionTokens: completion, totalTokens: num(v.total_tokens) || prompt + completion, cachedTokens: num(details.cached_tokens) };
+  }
+  if ('input_tokens' in v || 'output_tokens' in v) {
+    const prompt = num(v.input_tokens);
+    const completion = num(v.output_tokens);
+    const details = isObj(v.input_tokens_details) ? v.input_tokens_details : {};
+    return { promptTokens: prompt, completionTokens: completion, totalTokens: num(v.total_tokens) || prompt + completion, cachedTokens: num(details.cached_tokens) };
+  }
+  return undefined;
+}
+
+export function inspectEvent(data: string): SseEventInfo {
+  if (data.trim() === '[DONE]') return { kind: 'done' };
+  let obj: unknown;
+  try {
+    obj = JSON.parse(data);
+  } catch {
+    return { kind: 'other' };
+  }
+  if (!isObj(obj)) return { kind: 'other' };
+  if (obj.error !== undefined && obj.error !== null) return { kind: 'error', error: obj };
+  if (obj.type === 'error' || obj.type === 'response.failed') return { kind: 'error', error: obj };
+  const usage = usageOf(obj.usage) ?? (isObj(obj.response) ? usageOf(obj.response.usage) : undefined);
+  const choices = obj.choices;
+  if (Array.isArray(choices)) {
+    if (choices.length === 0) return usage ? { kind: 'usage-only', usage } : { kind: 'other' };
+    const c = choices[0];
+    if (isObj(c)) {
+      const delta = isObj(c.delta) ? c.delta : undefined;
+      const hasContent =
+        (delta && ((typeof delta.content === 'string' && delta.content !== '') || (typeof delta.reasoning_content === 'string' && delta.reasoning_content !== '') || Array.isArray(delta.tool_calls))) ||
+        (typeof c.text === 'string' && c.text !== '');
+      if (hasContent) return usage ? { kind: 'content', usage } : { kind: 'content' };
+    }
+  }
+  if (typeof obj.type === 'string' && obj.type.endsWith('.delta')) return { kind: 'content' };
+  return usage ? { kind: 'other', usage } : { kind: 'other' };
+}

@@ -1,0 +1,99 @@
+/**
+ * One HTTP exchange with the provider: keep-alive sockets, the real key added here and
+ * nowhere else, and three time-outs (connect, first byte, idle between chunks).
+ */
+import http from 'node:http';
+import https from 'node:https';
+
+export interface UpstreamTimeouts {
+  connectMs: number;
+  firstByteMs: number;
+  idleMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: UpstreamTimeouts = { connectMs: 10_000, firstByteMs: 120_000, idleMs: 60_000 };
+
+export class UpstreamError extends Error {
+  constructor(readonly kind: 'network' | 'timeout' | 'cancelled', message: string) {
+    super(message);
+  }
+}
+
+const agents = {
+  http: new http.Agent({ keepAlive: true, maxSockets: 256, keepAliveMsecs: 10_000 }),
+  https: new https.Agent({ keepAlive: true, maxSockets: 256, keepAliveMsecs: 10_000 }),
+};
+
+/** Forwarded from the caller; everything else (its Authorization above all) stays behind. */
+const FORWARDED_HEADERS = ['accept', 'user-agent', 'openai-beta', 'x-dashscope-sse', 'x-dashscope-wait-timeout', 'x-dashscope-workspace'];
+
+export function upstreamUrl(baseUrl: string, incomingPath: string): URL {
+  const rest = incomingPath.replace(/^\/v1(?=\/|$|\?)/, '');
+  return new URL(baseUrl.replace(/\/+$/, '') + rest);
+}
+
+export function forwardHeaders(incoming: http.IncomingHttpHeaders, apiKey: string, bodyLength: number | undefined): http.OutgoingHttpHeaders {
+  const out: http.OutgoingHttpHeaders = { authorization: `Bearer ${apiKey}` };
+  for (const name of FORWARDED_HEADERS) {
+    const v = incoming[name];
+    if (v !== undefined) out[name] = v;
+  }
+  if (bodyLength !== undefined) {
+    out['content-type'] = 'application/json';
+    out['content-length'] = bodyLength;
+  }
+  return out;
+}
+
+export interface UpstreamRequest {
+  url: URL;
+  method: string;
+  headers: http.OutgoingHttpHeaders;
+  body?: Buffer;
+  signal: AbortSignal;
+  timeouts: UpstreamTimeouts;
+}
+
+/**
+ * Resolves with the response once its headers arrive. The returned stream enforces the
+ * idle time-out; abort the signal to cancel the exchange at any point.
+ */
+export function sendUpstream(r: UpstreamRequest): Promise<http.IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    if (r.signal.aborted) return reject(new UpstreamError('cancelled', 'cancelled before sending'));
+    const mod = r.url.protocol === 'https:' ? https : http;
+    const req = mod.request(r.url, { method: r.method, headers: r.headers, agent: r.url.protocol === 'https:' ? agents.https : agents.http });
+    let settled = false;
+    const fail = (e: UpstreamError) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(connectTimer);
+      clearTimeout(firstByteTimer);
+      req.destroy(e);
+      reject(e);
+    };
+    const connectTimer = setTimeout(() => fail(new UpstreamError('timeout', `no connection to the provider within ${r.timeouts.connectMs} ms`)), r.timeouts.connectMs);
+    const firstByteTimer = setTimeout(() => fail(new UpstreamError('timeout', `no response from the provider within ${r.timeouts.firstByteMs} ms`)), r.timeouts.firstByteMs);
+    req.on('socket', (socket) => {
+      if (!socket.connecting) clearTimeout(connectTimer);
+      else socket.once('connect', () => clearTimeout(connectTimer));
+    });
+    const onAbort = () => fail(new UpstreamError('cancelled', 'the caller went away'));
+    r.signal.addEventListener('abort', onAbort, { once: true });
+    req.on('error', (e: NodeJS.ErrnoException) => fail(new UpstreamError('network', `provider connection failed: ${e.code ?? e.message}`)));
+    req.on('response', (res) => {
+      if (settled) {
+        res.destroy();
+        return;
+      }
+      settled = true;
+      clearTimeout(connectTimer);
+      clearTimeout(firstByteTimer);
+      res.setTimeout(r.timeouts.idleMs, () => res.destroy(new UpstreamError('timeout', `the provider sent nothing for ${r.timeouts.idleMs} ms`)));
+      res.once('close', () => r.signal.removeEventListener('abort', onAbort));
+      r.signal.addEventListener('abort', () => res.destroy(new UpstreamError('cancelled', 'the caller went away')), { once: true });
+      resolve(res);
+    });
+    req.end(r.body);
+  });
+}
