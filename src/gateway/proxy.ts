@@ -482,25 +482,26 @@ function refuseLocally(
   res.end(text);
 }
 
-/** OpenAI-format `x-ratelimit-*` for the key with the least room left. */
+/**
+ * OpenAI-format `x-ratelimit-*` for the model's tightest key, per dimension: the request
+ * figures from the key with the fewest requests left, the token figures from the key with
+ * the fewest tokens left.
+ */
 export function rateLimitHeaders(limiter: Limiter, keys: string[], now: number): Record<string, string> {
-  let best: ReturnType<Limiter['usage']> | undefined;
-  let bestRoom = Infinity;
-  for (const key of keys) {
-    const u = limiter.usage(key, now);
-    const room = Math.min(1 - u.minute.requests / u.minute.requestLimit, 1 - u.minute.tokens / u.minute.tokenLimit);
-    if (room < bestRoom) [best, bestRoom] = [u, room];
-  }
-  if (!best) return {};
-  const m = best.minute;
+  const usages = keys.map((k) => limiter.usage(k, now).minute);
+  if (usages.length === 0) return {};
+  const left = (m: (typeof usages)[number], d: 'requests' | 'tokens') => (d === 'requests' ? m.requestLimit - m.requests : m.tokenLimit - m.tokens);
+  const tightest = (d: 'requests' | 'tokens') => usages.reduce((a, b) => (left(b, d) < left(a, d) ? b : a));
+  const r = tightest('requests');
+  const t = tightest('tokens');
   return {
-    'x-ratelimit-limit-requests': String(m.requestLimit),
-    'x-ratelimit-limit-tokens': String(m.tokenLimit),
-    'x-ratelimit-remaining-requests': String(Math.max(0, m.requestLimit - m.requests)),
-    'x-ratelimit-remaining-tokens': String(Math.max(0, Math.floor(m.tokenLimit - m.tokens))),
+    'x-ratelimit-limit-requests': String(r.requestLimit),
+    'x-ratelimit-limit-tokens': String(t.tokenLimit),
+    'x-ratelimit-remaining-requests': String(Math.max(0, r.requestLimit - r.requests)),
+    'x-ratelimit-remaining-tokens': String(Math.max(0, Math.floor(t.tokenLimit - t.tokens))),
     // Time to replenish fully at the limit's rate, as OpenAI reports it.
-    'x-ratelimit-reset-requests': formatGoDuration((m.requests / m.requestLimit) * 60_000),
-    'x-ratelimit-reset-tokens': formatGoDuration((m.tokens / m.tokenLimit) * 60_000),
+    'x-ratelimit-reset-requests': formatGoDuration((r.requests / r.requestLimit) * 60_000),
+    'x-ratelimit-reset-tokens': formatGoDuration((t.tokens / t.tokenLimit) * 60_000),
   };
 }
 
