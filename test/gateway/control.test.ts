@@ -1,0 +1,95 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { GatewayEvent, GatewayState, MetricsResponse, SeriesResponse } from '../../src/core/protocol';
+import { startStack, eventually, type Stack } from '../support/stack';
+
+describe('gateway control surface', () => {
+  let s: Stack;
+  before(async () => {
+    s = await startStack();
+    for (let i = 0; i < 3; i++) await s.client.chat.completions.create({ model: 'qwen-plus', messages: [{ role: 'user', content: `m${i}` }] });
+  });
+  after(() => s.close());
+
+  it('reports state per key and window', async () => {
+    const st = (await (await s.call('/_rlm/state')).json()) as GatewayState;
+    const k = st.keys.find((x) => x.key === 'account:qwen-plus')!;
+    assert.equal(k.configured.rpm, 600);
+    assert.equal(k.minute.requests, 3);
+    assert.equal(k.second.requestLimit, 10);
+    assert.equal(k.queueLength, 0);
+  });
+
+  it('serves metrics, series and recent requests for a window, and refuses a bad window', async () => {
+    const m = (await (await s.call('/_rlm/metrics?window=1h')).json()) as MetricsResponse;
+    assert.equal(m.summary.totalCalls, 3);
+    assert.equal(m.summary.totalModels, 1);
+    assert.equal(m.rows[0]!.model, 'qwen-plus');
+    assert.equal(m.rows[0]!.failedCalls, 0);
+    const series = (await (await s.call('/_rlm/series?model=qwen-plus&window=1h&step=1m')).json()) as SeriesResponse;
+    assert.equal(series.points.reduce((n, p) => n + p.calls, 0), 3);
+    assert.equal(series.seconds.reduce((n, p) => n + p.calls, 0), 3);
+    const recent = (await (await s.call('/_rlm/requests?limit=2&outcome=ok')).json()) as { records: unknown[] };
+    assert.equal(recent.records.length, 2);
+    const bad = await s.call('/_rlm/metrics?window=forever');
+    assert.equal(bad.status, 400);
+    assert.match(((await bad.json()) as { error: { message: string } }).error.message, /window "forever": use 1h, 3h, 24h, 7d/);
+  });
+
+  it('streams records and state ticks over SSE', async () => {
+    const res = await s.call('/_rlm/events');
+    const reader = res.body!.getReader();
+    const events: GatewayEvent[] = [];
+    let buf = '';
+    const pump = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buf += new TextDecoder().decode(value);
+        let i: number;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          events.push(JSON.parse(buf.slice(0, i).replace(/^data: /, '')) as GatewayEvent);
+          buf = buf.slice(i + 2);
+        }
+      }
+    })();
+    await s.client.chat.completions.create({ model: 'qwen-plus', messages: [{ role: 'user', content: 'live' }] });
+    await eventually(() => events.some((e) => e.type === 'record'), 'a record event', 2_000);
+    assert.equal(events[0]!.type, 'state');
+    await reader.cancel();
+    await pump.catch(() => undefined);
+  });
+
+  it('applies a valid config live and keeps the old one on an invalid config, listing every problem', async () => {
+    const cfg = s.gateway.config;
+    const ok = await s.call('/_rlm/config', { method: 'PUT', body: JSON.stringify({ ...cfg, models: { ...cfg.models, 'qwen-plus': { rpm: 300, tpm: 500_000 } } }) });
+    assert.equal(ok.status, 200);
+    assert.equal(s.gateway.limiter.limitsOf('account:qwen-plus')!.rpm, 300);
+    const bad = await s.call('/_rlm/config', {
+      method: 'PUT',
+      body: JSON.stringify({ ...cfg, models: { 'qwen-plus': { rpm: -1, tpm: 500_000 } }, workspaces: { 'team-a': { name: 'A', models: { 'qwen-plus': { rpm: 900 } } } }, fallbacks: { 'qwen-plus': ['qwen-plus'] } }),
+    });
+    assert.equal(bad.status, 400);
+    const body = (await bad.json()) as { error: { problems: { path: string }[]; message: string } };
+    assert.deepEqual(body.error.problems.map((p) => p.path).sort(), ['fallbacks.qwen-plus[0]', 'models.qwen-plus.rpm']);
+    assert.match(body.error.message, /previous one stays in force/);
+    assert.equal(s.gateway.limiter.limitsOf('account:qwen-plus')!.rpm, 300, 'old config kept');
+  });
+
+  it('keeps queued requests through a config change', async () => {
+    const cfg = s.gateway.config;
+    await s.call('/_rlm/config', { method: 'PUT', body: JSON.stringify({ ...cfg, models: { ...cfg.models, 'qwen-plus': { rpm: 60, tpm: 500_000 } } }) });
+    const calls = [0, 1, 2].map((i) => s.client.chat.completions.create({ model: 'qwen-plus', messages: [{ role: 'user', content: `q${i}` }] }, { headers: { 'x-rlm-max-wait-ms': '10000' } }));
+    await eventually(() => s.gateway.limiter.queueLength() >= 1, 'requests to queue');
+    await s.call('/_rlm/config', { method: 'PUT', body: JSON.stringify({ ...cfg, models: { ...cfg.models, 'qwen-plus': { rpm: 600, tpm: 500_000 } } }) });
+    const results = await Promise.all(calls);
+    assert.equal(results.length, 3);
+  });
+
+  it('exposes Prometheus text', async () => {
+    const text = await (await s.call('/metrics')).text();
+    assert.match(text, /# TYPE rlm_requests_total counter/);
+    assert.match(text, /rlm_requests_total\{model="qwen-plus",workspace="default"\} \d+/);
+    assert.match(text, /rlm_limit_requests_per_minute\{key="account:qwen-plus"/);
+  });
+});
