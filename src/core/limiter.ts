@@ -5,6 +5,7 @@
  * Each key (account×model, workspace×model) keeps a log of admissions; the 60 s and 1 s
  * windows are two suffixes of that log with running sums, so an admission is O(1) amortised.
  * A request is admitted on all of its keys or on none, in FIFO order per key, and paced:
+ * a waiter blocks, for those behind it, only the keys it is waiting for (see poll).
  * consecutive admissions on a key are at least 60 s / RPM apart (no bursts within a second).
  */
 
@@ -172,7 +173,11 @@ export class KeyState {
     this.tail++;
     this.sum60 += cost;
     this.sum1 += cost;
-    this.nextSlotAt = Math.max(this.nextSlotAt, now) + this.spacingMs;
+    // A late admission (a timer that fired late) may take back up to one slot of the time it
+    // lost, so lateness does not lower the rate; the 1 s window still caps any catch-up.
+    const spacing = this.spacingMs;
+    const lateBy = now - this.nextSlotAt;
+    this.nextSlotAt = (lateBy >= 0 && lateBy < spacing ? this.nextSlotAt : Math.max(this.nextSlotAt, now)) + spacing;
     return this.seqBase + this.tail - 1;
   }
 
@@ -324,14 +329,22 @@ export class Limiter {
     const impossible: Ticket[] = [];
     let nextWakeAt = Infinity;
     const blocked = new Set<KeyState>();
+    const waitingOn: KeyState[] = [];
     for (let i = this.queueHead; i < this.queue.length && blocked.size < this.keysWithWaiters; i++) {
       const t = this.queue[i]!;
       if (t.state !== 'waiting') continue;
       if (t.keyStates.some((s) => blocked.has(s))) continue;
       let at = now;
+      // The earliest moment one of the keys it waits for frees: others behind it may go then.
+      let firstFree = Infinity;
       for (const s of t.keyStates) {
         s.advance(now);
-        at = Math.max(at, s.fitTime(t.cost, now, this.tolerance));
+        const fit = s.fitTime(t.cost, now, this.tolerance);
+        if (fit > now) {
+          waitingOn.push(s);
+          firstFree = Math.min(firstFree, fit);
+        }
+        at = Math.max(at, fit);
       }
       if (at === Infinity) {
         this.leaveQueue(t, 'impossible');
@@ -341,9 +354,12 @@ export class Limiter {
         t.reservation = this.admit(t.keyStates, t.cost, now);
         admitted.push(t);
       } else {
-        nextWakeAt = Math.min(nextWakeAt, at);
-        for (const s of t.keyStates) blocked.add(s);
+        nextWakeAt = Math.min(nextWakeAt, firstFree);
+        // Block only the keys it waits for: a request held by its workspace's limit does
+        // not hold up other workspaces on the shared account key (no head-of-line blocking).
+        for (const s of waitingOn) blocked.add(s);
       }
+      waitingOn.length = 0;
     }
     this.compactQueue();
     return { admitted, impossible, nextWakeAt };

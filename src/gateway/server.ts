@@ -17,6 +17,7 @@ import { InMemoryHistory, type HistoryStore } from './history';
 import { ADAPTATION, LimitsManager } from './limits';
 import { DEFAULT_RETRY, handleMetered, sendError, type ProxyContext, type RetryPolicy } from './proxy';
 import { Scheduler } from './scheduler';
+import { countText } from './tokenizer';
 import { bearerOf, hostAllowed, originAllowed, tokensEqual } from './security';
 import { DEFAULT_TIMEOUTS, forwardHeaders, sendUpstream, upstreamUrl, UpstreamError, type UpstreamTimeouts } from './upstream';
 
@@ -101,6 +102,8 @@ export class Gateway {
   }
 
   async start(): Promise<string> {
+    // Load the tokenizer's tables now, not on the first request (about a second).
+    countText('warm up');
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => {

@@ -57,18 +57,37 @@ describe('limiter contract (virtual clock, independent oracle)', () => {
     );
   });
 
-  it('admits in FIFO order on every key', () => {
+  it('admits in FIFO order: requests for the same keys never overtake each other', () => {
     fc.assert(
       fc.property(fc.array(arrivalArb, { minLength: 2, maxLength: 200 }), (raw) => {
         const arrivals: Arrival[] = raw.map((r) => ({ at: r.at, keys: KEY_SETS[r.keysIndex]!, cost: r.cost }));
         const result = simulate(newLimiter(), arrivals);
         for (const list of result.perKey.values()) {
-          const ids = list.map((e) => result.tickets[e.ticketIndex]!.ticket.id);
-          assert.deepEqual(ids, [...ids].sort((a, b) => a - b));
+          const byKeySet = new Map<string, number[]>();
+          for (const e of list) {
+            const t = result.tickets[e.ticketIndex]!.ticket;
+            const set = t.keys.join('+');
+            if (!byKeySet.has(set)) byKeySet.set(set, []);
+            byKeySet.get(set)!.push(t.id);
+          }
+          for (const ids of byKeySet.values()) assert.deepEqual(ids, [...ids].sort((a, b) => a - b));
         }
       }),
       { numRuns: 100 },
     );
+  });
+
+  it('does not let a request waiting on its workspace limit hold up the shared account key', () => {
+    const l = new Limiter();
+    l.setLimits('acct', { rpm: 600, tpm: 1_000_000 });
+    l.setLimits('ws-a', { rpm: 60, tpm: 1_000_000 });
+    assert.ok(l.reserve(['acct', 'ws-a'], 10, 0).ok);
+    const a = l.enqueue(['acct', 'ws-a'], 10, 100); // waits ~1 s for ws-a
+    const b = l.enqueue(['acct'], 10, 100);
+    const r = l.poll(100);
+    assert.deepEqual(r.admitted.map((t) => t.id), [b.id]);
+    assert.equal(a.state, 'waiting');
+    assert.equal(l.poll(1_000).admitted[0]?.id, a.id, 'and the held request still gets its turn');
   });
 
   it('uses ≥ 99 % of the request limit under saturating demand', () => {
@@ -116,13 +135,15 @@ describe('limiter contract (virtual clock, independent oracle)', () => {
     const blocked = l.reserve(['acct', 'ws'], 50, 2_000);
     assert.equal(blocked.ok, false, 'ws is full, so acct must not be charged either');
     assert.equal(l.usage('acct', 2_000).minute.tokens, 100);
-    const a = l.enqueue(['acct', 'ws'], 100, 2_000);
-    const b = l.enqueue(['acct'], 100, 2_000);
-    let r = l.poll(2_000);
-    assert.deepEqual(r.admitted, [], 'b waits behind a on acct (FIFO)');
-    l.cancel(a, 2_500);
-    r = l.poll(2_500);
-    assert.deepEqual(r.admitted.map((t) => t.id), [b.id]);
+    // a cancelled waiter frees its place: b, queued behind a, takes the next slot
+    const q = new Limiter();
+    q.setLimits('k', { rpm: 60, tpm: 1000 });
+    assert.ok(q.reserve(['k'], 10, 0).ok);
+    const a = q.enqueue(['k'], 10, 100);
+    const b = q.enqueue(['k'], 10, 100);
+    assert.deepEqual(q.poll(100).admitted, [], 'paced: the next slot is at 1 s');
+    q.cancel(a, 500);
+    assert.deepEqual(q.poll(1_000).admitted.map((t) => t.id), [b.id]);
     assert.equal(a.state, 'cancelled');
   });
 

@@ -1,0 +1,99 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import OpenAI from 'openai';
+import { FakeProvider } from '../fixtures/fakeProvider';
+import { PROVIDER_KEY } from '../support/stack';
+
+const GATEWAY = path.resolve('dist/gateway.js');
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  return spawn(process.execPath, [GATEWAY, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function exit(child: ChildProcess): Promise<{ code: number | null; stderr: string; stdout: string }> {
+  let stderr = '';
+  let stdout = '';
+  child.stderr!.on('data', (c) => (stderr += c));
+  child.stdout!.on('data', (c) => (stdout += c));
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stderr, stdout })));
+}
+
+function firstLine(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const rl = readline.createInterface({ input: child.stdout! });
+    rl.once('line', (l) => resolve(l));
+    child.once('exit', (code) => reject(new Error(`exited ${code} before printing`)));
+  });
+}
+
+describe('headless CLI (dist/gateway.js)', () => {
+  let fake: FakeProvider;
+  let dir: string;
+  before(async () => {
+    assert.ok(fs.existsSync(GATEWAY), 'dist/gateway.js is missing: run `npm run build` first');
+    fake = new FakeProvider({ apiKey: PROVIDER_KEY, models: { 'qwen-plus': { rpm: 600, tpm: 1_000_000 } }, ttftMs: 400, chunkIntervalMs: 100 });
+    await fake.listen();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlm-cli-'));
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ provider: 'dashscope', models: { 'qwen-plus': { rpm: 600, tpm: 1_000_000 } }, maxQueueMs: 30000 }));
+  });
+  after(async () => {
+    await fake.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('exits non-zero listing every bad flag', async () => {
+    const r = await exit(run(['--port', 'abc', '--frobnicate', '--upstream', 'ftp://x']));
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--port: "abc" is not a port number/);
+    assert.match(r.stderr, /--frobnicate: unknown option/);
+    assert.match(r.stderr, /--upstream: "ftp:\/\/x" is not an http\(s\) URL/);
+  });
+
+  it('exits non-zero listing every config problem', async () => {
+    const bad = path.join(dir, 'bad.json');
+    fs.writeFileSync(bad, JSON.stringify({ models: { m: { rpm: 0, tpm: 10 } }, fallbacks: { m: ['m'] }, maxQueueMs: -5 }));
+    const r = await exit(run(['--config', bad, '--port', '0']));
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /models\.m\.rpm: 0 is not a positive whole number/);
+    assert.match(r.stderr, /fallbacks\.m\[0\]: 'm' falls back to itself/);
+    assert.match(r.stderr, /maxQueueMs: -5 is not between 0 and 600000/);
+  });
+
+  it('prints one listening line, creates a 0600 token file, serves, and drains on SIGTERM', async () => {
+    const tokenFile = path.join(dir, 'sub', 'token');
+    const child = run(['--config', path.join(dir, 'config.json'), '--upstream', fake.url, '--port', '0', '--token-file', tokenFile], { RLM_API_KEY: PROVIDER_KEY });
+    const done = exit(child);
+    const line = JSON.parse(await firstLine(child)) as { event: string; url: string };
+    assert.equal(line.event, 'listening');
+    assert.match(line.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    const token = fs.readFileSync(tokenFile, 'utf8').trim();
+    if (process.platform !== 'win32') assert.equal(fs.statSync(tokenFile).mode & 0o777, 0o600);
+    const client = new OpenAI({ baseURL: `${line.url}/v1`, apiKey: token, maxRetries: 0 });
+    // a slow stream is in flight when SIGTERM arrives: it must finish
+    const stream = await client.chat.completions.create({ model: 'qwen-plus', messages: [{ role: 'user', content: 'slow' }], stream: true });
+    child.kill('SIGTERM');
+    let text = '';
+    for await (const c of stream) text += c.choices[0]?.delta.content ?? '';
+    assert.match(text, /lorem/);
+    const r = await done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim().split('\n').length, 1, 'exactly one line on stdout');
+    assert.ok(!r.stderr.includes(PROVIDER_KEY));
+  });
+
+  it('names the port when it is taken', async () => {
+    const first = run(['--config', path.join(dir, 'config.json'), '--port', '0', '--token', 'a-token-of-enough-length']);
+    const { url } = JSON.parse(await firstLine(first)) as { url: string };
+    const port = new URL(url).port;
+    const r = await exit(run(['--config', path.join(dir, 'config.json'), '--port', port, '--token', 'a-token-of-enough-length']));
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`port ${port} on 127.0.0.1 is in use; choose another with --port`));
+    first.kill('SIGTERM');
+    await exit(first);
+  });
+});

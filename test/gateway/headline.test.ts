@@ -1,0 +1,117 @@
+/**
+ * The headline: ten times more traffic than the limits allow, for over a minute — mixed
+ * prompt sizes, streams and two workspaces — ends with zero 429s from the provider and at
+ * least 97 % of the allowed requests or tokens used. The fake provider runs in its own
+ * process and counts by arrival time, as the real one does.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import readline from 'node:readline';
+import OpenAI from 'openai';
+import { validateConfig } from '../../src/core/config';
+import { Gateway } from '../../src/gateway/server';
+import type { FakeCounters } from '../fixtures/fakeProvider';
+import { checkWindows } from '../support/limiterOracle';
+import { GATEWAY_TOKEN, PROVIDER_KEY, sleep } from '../support/stack';
+
+const RPM = 600;
+// Tokens per second (4,000) stay above ten average requests, so RPM is the binding limit.
+const TPM = 240_000;
+const WS_RPM = 200;
+const WS_TPM = 80_000;
+const RUN_MS = Number(process.env.RLM_HEADLINE_MS ?? 65_000);
+const OFFERED_PER_SECOND = (RPM / 60) * 10;
+
+const WORDS = 'the quick brown fox jumps over a lazy dog while 模型 限流 tokens flow per minute and second'.split(' ');
+function prompt(words: number): string {
+  let s = '';
+  for (let i = 0; i < words; i++) s += WORDS[(i * 7 + words) % WORDS.length] + ' ';
+  return s;
+}
+
+describe('headline: 10× over the limits for over a minute', () => {
+  let fakeProcess: ChildProcess;
+  let fakeUrl: string;
+  let gateway: Gateway;
+  before(async () => {
+    fakeProcess = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/fakeProviderMain.ts', JSON.stringify({ apiKey: PROVIDER_KEY, models: { 'qwen-plus': { rpm: RPM, tpm: TPM } }, ttftMs: 30, chunkIntervalMs: 10, completionTokens: [20, 120] })], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const line = await new Promise<string>((resolve) => readline.createInterface({ input: fakeProcess.stdout! }).once('line', resolve));
+    fakeUrl = (JSON.parse(line) as { url: string }).url;
+    const cfg = validateConfig({
+      baseUrl: fakeUrl,
+      models: { 'qwen-plus': { rpm: RPM, tpm: TPM } },
+      workspaces: { 'ws-a': { name: 'Team A', models: { 'qwen-plus': { rpm: WS_RPM, tpm: WS_TPM } } } },
+      maxQueueMs: 4_000,
+    });
+    assert.ok(cfg.ok);
+    gateway = new Gateway({ config: cfg.config, token: GATEWAY_TOKEN, apiKey: () => PROVIDER_KEY, port: 0 });
+    await gateway.start();
+  });
+  after(async () => {
+    await gateway.close(2_000);
+    fakeProcess.kill('SIGTERM');
+  });
+
+  it(`ends with zero provider 429s and ≥ 97 % of the binding limit used`, { timeout: RUN_MS + 60_000 }, async () => {
+    const clients = {
+      default: new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: GATEWAY_TOKEN, maxRetries: 0 }),
+      'ws-a': new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: GATEWAY_TOKEN, maxRetries: 0, defaultHeaders: { 'x-rlm-workspace': 'ws-a' } }),
+    };
+    const outcomes = { ok: 0, local429: 0, other: 0 };
+    const inFlight = new Set<Promise<void>>();
+    const started = Date.now();
+    let n = 0;
+    while (Date.now() - started < RUN_MS) {
+      const i = n++;
+      const client = i % 2 === 0 ? clients.default : clients['ws-a'];
+      const body = { model: 'qwen-plus', messages: [{ role: 'user' as const, content: prompt(10 + ((i * 37) % 300)) }], max_tokens: 60 + ((i * 13) % 100) };
+      const p = (async () => {
+        try {
+          if (i % 3 === 0) {
+            const stream = await client.chat.completions.create({ ...body, stream: true });
+            for await (const _ of stream) void _;
+          } else await client.chat.completions.create(body);
+          outcomes.ok++;
+        } catch (e) {
+          if (e instanceof OpenAI.RateLimitError && e.headers?.get('x-rlm-local') === 'true') outcomes.local429++;
+          else outcomes.other++;
+        }
+      })();
+      inFlight.add(p);
+      void p.finally(() => inFlight.delete(p));
+      const nextAt = started + ((i + 1) * 1000) / OFFERED_PER_SECOND;
+      await sleep(Math.max(0, nextAt - Date.now()));
+    }
+    const endedAt = Date.now();
+    await Promise.all(inFlight);
+    const counters = (await (await fetch(`${fakeUrl.replace(/\/v1$/, '')}/_fake/counters`)).json()) as FakeCounters;
+    const arrivals = (await (await fetch(`${fakeUrl.replace(/\/v1$/, '')}/_fake/arrivals?model=qwen-plus`)).json()) as { at: number; tokens: number }[];
+
+    // the last full minute of offered load
+    const windowEnd = Math.min(endedAt, arrivals[arrivals.length - 1]!.at);
+    const last = arrivals.filter((a) => a.at > windowEnd - 60_000 && a.at <= windowEnd);
+    const reqUse = last.length / RPM;
+    const tokUse = last.reduce((s, a) => s + a.tokens, 0) / TPM;
+    const wsRecords = gateway.history.recent({ limit: 100_000 }).filter((r) => r.workspace === 'ws-a' && r.status !== 0 && r.outcome !== 'rejected');
+    const wsViolations = checkWindows(wsRecords.map((r) => ({ at: r.startedAt, tokens: r.totalTokens })), WS_RPM, WS_TPM).filter((v) => v.window === '60s');
+    const report = {
+      offered: n,
+      offeredRpm: Math.round((n / (endedAt - started)) * 60_000),
+      outcomes,
+      provider429: counters.rejected,
+      providerAccepted: counters.accepted,
+      lastMinute: { requests: last.length, tokens: last.reduce((s, a) => s + a.tokens, 0), requestUse: +reqUse.toFixed(4), tokenUse: +tokUse.toFixed(4) },
+      calibration: gateway.calibration.snapshot(),
+      perTenSeconds: Array.from({ length: Math.ceil((endedAt - started) / 10_000) }, (_, k) => arrivals.filter((a) => a.at >= started + k * 10_000 && a.at < started + (k + 1) * 10_000).length),
+    };
+    console.log(`# headline ${JSON.stringify(report)}`);
+    assert.ok(report.offeredRpm >= 9 * RPM, `offered only ${report.offeredRpm} RPM`);
+    assert.deepEqual(counters.rejected, { rpm: 0, tpm: 0, burst: 0 }, 'the provider refused nothing');
+    assert.equal(outcomes.other, 0, 'no errors other than local refusals');
+    assert.ok(Math.max(reqUse, tokUse) >= 0.97, `binding limit used ${(Math.max(reqUse, tokUse) * 100).toFixed(1)} %`);
+    assert.ok(reqUse <= 1 && tokUse <= 1);
+    assert.deepEqual(checkWindows(arrivals, RPM, TPM), [], 'no window over the limit at the provider');
+    assert.deepEqual(wsViolations, [], 'workspace ws-a stayed inside its own limits');
+  });
+});
