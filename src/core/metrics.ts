@@ -276,6 +276,31 @@ class Accumulator {
     }
   }
 
+  /** Fold another series' totals in (peaks are per series, so they take the max). */
+  merge(o: Accumulator): void {
+    this.calls += o.calls;
+    this.failures += o.failures;
+    this.cancelled += o.cancelled;
+    this.localRejections += o.localRejections;
+    this.tokens += o.tokens;
+    this.promptTokens += o.promptTokens;
+    this.completionTokens += o.completionTokens;
+    this.ttftSum += o.ttftSum;
+    this.ttftCount += o.ttftCount;
+    this.latencySum += o.latencySum;
+    this.latencyCount += o.latencyCount;
+    this.activeMinutes = Math.max(this.activeMinutes, o.activeMinutes);
+    this.peakRpm = Math.max(this.peakRpm, o.peakRpm);
+    this.peakTpm = Math.max(this.peakTpm, o.peakTpm);
+    this.peakRps = Math.max(this.peakRps, o.peakRps);
+    this.peakTps = Math.max(this.peakTps, o.peakTps);
+    for (let i = 0; i < this.kinds.length; i++) this.kinds[i]! += o.kinds[i]!;
+    for (let i = 0; i < HIST_BINS; i++) {
+      this.latencyHist[i]! += o.latencyHist[i]!;
+      this.ttftHist[i]! += o.ttftHist[i]!;
+    }
+  }
+
   kind(k: ErrorKind): number {
     return this.kinds[KIND_INDEX[k]]!;
   }
@@ -332,11 +357,9 @@ export class MetricsStore {
     const models = new Set<string>();
     for (const s of this.matching(filter)) {
       const acc = new Accumulator();
-      for (const b of s.range(start, to)) {
-        acc.add(b);
-        total.add(b);
-      }
+      for (const b of s.range(start, to)) acc.add(b);
       if (acc.calls === 0) continue;
+      total.merge(acc);
       models.add(s.model);
       rows.push(toRow(s.model, s.workspace, acc));
     }
