@@ -12,7 +12,7 @@ import type { Calibration } from '../core/tokens';
 import type { AttemptRecord, Endpoint, ErrorKind, RateLimitConfig } from '../core/types';
 import type { LimitsManager } from './limits';
 import { AdmissionError, type Scheduler } from './scheduler';
-import { dataOf, inspectEvent, SseSplitter, usageOf, type UsageFigures } from './sse';
+import { dataOf, inspectEvent, mayMatter, SseSplitter, usageOf, type UsageFigures } from './sse';
 import { estimateTokens } from './tokenizer';
 import { forwardHeaders, sendUpstream, upstreamUrl, UpstreamError, type UpstreamTimeouts } from './upstream';
 
@@ -382,6 +382,11 @@ async function forwardOnce(ctx: ProxyContext, a: AttemptArgs): Promise<AttemptOu
       for (const raw of splitter.push(chunk)) {
         const data = dataOf(raw);
         if (data === undefined) {
+          out += raw;
+          continue;
+        }
+        // Once TTFT is known only usage, errors and the end matter: skip parsing the rest.
+        if (ttftMs !== undefined && !mayMatter(data)) {
           out += raw;
           continue;
         }

@@ -93,8 +93,10 @@ export class Gateway {
     });
   }
 
+  private boundPort = 0;
+
   get port(): number {
-    return (this.server.address() as AddressInfo | null)?.port ?? 0;
+    return this.boundPort;
   }
 
   get config(): RateLimitConfig {
@@ -111,6 +113,7 @@ export class Gateway {
         resolve();
       });
     });
+    this.boundPort = (this.server.address() as AddressInfo).port;
     const host = this.options.host && this.options.host !== '0.0.0.0' ? this.options.host : '127.0.0.1';
     this.url = `http://${host.includes(':') ? `[${host}]` : host}:${this.port}`;
     this.recoveryTimer = setInterval(() => {

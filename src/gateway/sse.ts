@@ -96,3 +96,11 @@ export function inspectEvent(data: string): SseEventInfo {
   if (typeof obj.type === 'string' && obj.type.endsWith('.delta')) return { kind: 'content' };
   return usage ? { kind: 'other', usage } : { kind: 'other' };
 }
+
+/**
+ * Cheap test for an event that may carry usage, an error or the end. Inside JSON strings
+ * quotes are escaped, so `"usage"` and `"error"` only match as keys or values.
+ */
+export function mayMatter(data: string): boolean {
+  return data.includes('"usage"') || data.includes('"error"') || data.includes('[DONE]') || data.includes('"response.');
+}
