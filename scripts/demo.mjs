@@ -1,0 +1,80 @@
+// npm start: the gateway with the fake provider as its upstream and gentle demo traffic.
+// Prints the gateway URL and the two lines to paste into a shell; Ctrl-C stops everything.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import OpenAI from 'openai';
+
+const demoKey = 'sk-demo-provider-key-not-a-real-key';
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlm-demo-'));
+const children = [];
+
+function start(args, env = {}) {
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    readline.createInterface({ input: child.stdout }).once('line', (l) => resolve(JSON.parse(l).url));
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
+  });
+}
+
+function stop() {
+  for (const c of children) c.kill('SIGTERM');
+  fs.rmSync(dir, { recursive: true, force: true });
+  process.exit(0);
+}
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
+
+const models = { 'qwen-plus': { rpm: 60, tpm: 100000 }, 'qwen-turbo': { rpm: 120, tpm: 200000 } };
+const fakeUrl = await start(['--import', 'tsx', 'test/fixtures/fakeProviderMain.ts', JSON.stringify({ apiKey: demoKey, models, ttftMs: 150, chunkIntervalMs: 40, completionTokens: [20, 200] })]);
+const configFile = path.join(dir, 'config.json');
+fs.writeFileSync(configFile, JSON.stringify({
+  provider: 'dashscope',
+  models,
+  workspaces: { 'ws-demo': { name: 'Demo team', models: { 'qwen-plus': { rpm: 30, tpm: 50000 } } } },
+  fallbacks: { 'qwen-plus': ['qwen-turbo'] },
+  maxQueueMs: 10000,
+}));
+const tokenFile = path.join(dir, 'token');
+const port = process.env.RLM_PORT ?? '8787';
+let url;
+try {
+  url = await start(['dist/gateway.js', '--config', configFile, '--upstream', fakeUrl, '--port', port, '--token-file', tokenFile], { RLM_API_KEY: demoKey });
+} catch {
+  url = await start(['dist/gateway.js', '--config', configFile, '--upstream', fakeUrl, '--port', '0', '--token-file', tokenFile], { RLM_API_KEY: demoKey });
+}
+const token = fs.readFileSync(tokenFile, 'utf8').trim();
+
+console.log(`
+LLM Rate Limit Monitor gateway: ${url}  (upstream: the fake provider at ${fakeUrl})
+
+Paste into a shell to send your own requests through it:
+  export OPENAI_BASE_URL=${url}/v1
+  export OPENAI_API_KEY=${token}
+
+Live state: curl -s -H "Authorization: Bearer ${token}" ${url}/_rlm/metrics?window=1h
+Demo traffic runs now (qwen-plus 60 RPM, falls back to qwen-turbo). Ctrl-C stops.
+`);
+
+const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: token, maxRetries: 0 });
+const team = new OpenAI({ baseURL: `${url}/v1`, apiKey: token, maxRetries: 0, defaultHeaders: { 'x-rlm-workspace': 'ws-demo' } });
+let i = 0;
+setInterval(() => {
+  const n = i++;
+  const c = n % 3 === 0 ? team : client;
+  const body = { model: 'qwen-plus', messages: [{ role: 'user', content: `Demo request ${n}: ${'tell me about rate limits '.repeat(1 + (n % 20))}` }], max_tokens: 200 };
+  const call = n % 2 === 0
+    ? c.chat.completions.create({ ...body, stream: true }).then(async (s) => { for await (const _ of s) void _; })
+    : c.chat.completions.create(body);
+  call.catch((e) => console.log(`request ${n}: ${e.status ?? ''} ${e.message.split('.')[0]}`));
+}, 600);
+
+setInterval(async () => {
+  const r = await fetch(`${url}/_rlm/metrics?window=1h`, { headers: { authorization: `Bearer ${token}` } }).then((x) => x.json()).catch(() => undefined);
+  if (!r) return;
+  const rows = r.rows.map((row) => `${row.model}@${row.workspace}: ${row.totalCalls} calls, ${row.failedCalls} failed, peak ${row.peakRpm} RPM`).join(' | ');
+  console.log(`[${new Date().toLocaleTimeString()}] ${r.summary.totalCalls} calls, avg latency ${r.summary.avgLatencyMs ?? '-'} ms — ${rows}`);
+}, 5000);
