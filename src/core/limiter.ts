@@ -314,6 +314,20 @@ export class Limiter {
     return { ok: false, at: queued ? this.estimateStart(keys, cost, now) : at };
   }
 
+  /**
+   * Re-charge admissions another limiter made (a gateway taking over after a crash).
+   * Call before any live admission; entries must be oldest first. Unknown keys are skipped.
+   */
+  replay(entries: readonly { at: number; tokens: number; keys: readonly string[] }[]): number {
+    let replayed = 0;
+    for (const e of entries) {
+      const states = e.keys.map((k) => this.keys.get(k)).filter((s): s is KeyState => s !== undefined);
+      for (const s of states) s.push(e.at, e.tokens);
+      if (states.length > 0) replayed++;
+    }
+    return replayed;
+  }
+
   /** Join the FIFO queue of every key. Poll to be admitted. */
   enqueue(keys: readonly string[], cost: number, now: number): Ticket {
     const keyStates = keys.map((k) => this.state(k));

@@ -50,6 +50,14 @@ export interface HealthInfo {
   pid: number;
   startedAt: number;
   url: string;
+  /** Durable history, when the gateway writes it. */
+  history?: {
+    dir: string;
+    flushedRecords: number;
+    pendingRecords: number;
+    loaded: { records: number; malformed: number; torn: number };
+  };
+  rebuild?: { records: number; malformed: number; torn: number; replayedAdmissions: number; ms: number };
 }
 
 export type TimeWindow = '1h' | '3h' | '24h' | '7d';

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { formatProblems, validateConfig } from '../core/config';
 import { Gateway } from './server';
+import { defaultStateDir, GatewayNode, sharedToken, type NodeEvent } from './leader';
 import { generateToken } from './security';
 import { GATEWAY_VERSION } from './version';
 
@@ -17,12 +18,17 @@ Usage: node dist/gateway.js [options]
   --upstream URL      provider base URL (overrides the config's baseUrl)
   --host HOST         address to bind (default 127.0.0.1)
   --port N            port (default 8787; 0 = any free port)
-  --history DIR       directory for request history
+  --history DIR       directory for request history (default STATE_DIR/history)
+  --state-dir DIR     user-private directory for the shared token and leader info
+                      (default $RLM_STATE_DIR or ~/.llm-rate-limit-monitor)
+  --retention-days N  keep history this many days (default 7)
   --token TOKEN       local token callers send as "Authorization: Bearer TOKEN"
   --token-file FILE   read the token from FILE (created with mode 0600 when missing)
   --help              show this text
 
 The provider key comes from the environment: RLM_API_KEY, else DASHSCOPE_API_KEY, else OPENAI_API_KEY.
+On a fixed port, one gateway leads per user and machine: a second one started on the same
+port follows the first (prints {"event":"following",...}) and takes over if it goes.
 `;
 
 export interface CliOptions {
@@ -31,17 +37,19 @@ export interface CliOptions {
   host: string;
   port: number;
   history?: string;
+  stateDir?: string;
+  retentionDays: number;
   token?: string;
   tokenFile?: string;
   help: boolean;
 }
 
-const VALUE_FLAGS = new Set(['--config', '--upstream', '--host', '--port', '--history', '--token', '--token-file']);
+const VALUE_FLAGS = new Set(['--config', '--upstream', '--host', '--port', '--history', '--state-dir', '--retention-days', '--token', '--token-file']);
 
 /** Parse flags; returns every problem rather than the first. */
 export function parseArgs(argv: string[]): { ok: true; options: CliOptions } | { ok: false; problems: string[] } {
   const problems: string[] = [];
-  const o: CliOptions = { host: '127.0.0.1', port: 8787, help: false };
+  const o: CliOptions = { host: '127.0.0.1', port: 8787, retentionDays: 7, help: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -73,6 +81,13 @@ export function parseArgs(argv: string[]): { ok: true; options: CliOptions } | {
         break;
       }
       case '--history': o.history = value; break;
+      case '--state-dir': o.stateDir = value; break;
+      case '--retention-days': {
+        const n = Number(value);
+        if (!(n > 0) || n > 3650) problems.push(`--retention-days: "${value}" is not a number of days between 0 and 3650`);
+        o.retentionDays = n;
+        break;
+      }
       case '--token':
         if (value.length < 16) problems.push('--token: use at least 16 characters');
         o.token = value;
@@ -128,29 +143,45 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`gateway: the configuration has problems:\n${formatProblems(result.problems).replace(/^/gm, '  ')}\n`);
     return 2;
   }
+  const stateDir = o.stateDir ?? defaultStateDir();
   let token: string;
   try {
-    token = o.token ?? readOrCreateToken(o.tokenFile ?? path.join(o.history ?? '.', '.rlm-token'));
+    token = o.token ?? (o.tokenFile ? readOrCreateToken(o.tokenFile) : sharedToken(stateDir));
   } catch (e) {
     process.stderr.write(`gateway: ${(e as Error).message}\n`);
     return 2;
   }
   const apiKey = apiKeyFromEnv();
   if (!apiKey) process.stderr.write('gateway: warning: no provider key in RLM_API_KEY, DASHSCOPE_API_KEY or OPENAI_API_KEY; requests will be answered 401\n');
-  const gateway = new Gateway({ config: result.config, token, apiKey: () => apiKey, host: o.host, port: o.port, log: (l) => process.stderr.write(`gateway: ${l}\n`) });
+  const print = (e: NodeEvent) => {
+    if (e.event === 'error') process.stderr.write(`gateway: ${e.message}\n`);
+    else process.stdout.write(JSON.stringify(e) + '\n');
+  };
+  const node = new GatewayNode({
+    port: o.port,
+    host: o.host,
+    stateDir,
+    ...(o.history ? { historyDir: o.history } : {}),
+    retentionMs: o.retentionDays * 86_400_000,
+    // A gateway on a random port is a private one: durable history only when asked for.
+    durable: o.port !== 0 || o.history !== undefined,
+    token,
+    makeGateway: ({ history, journal, port, host }) =>
+      new Gateway({ config: result.config, token, apiKey: () => apiKey, host, port, ...(history ? { history } : {}), ...(journal ? { journal } : {}), log: (l) => process.stderr.write(`gateway: ${l}\n`) }),
+    onEvent: print,
+  });
   try {
-    const url = await gateway.start();
-    process.stdout.write(JSON.stringify({ event: 'listening', url }) + '\n');
+    await node.start();
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    process.stderr.write(err.code === 'EADDRINUSE' ? `gateway: port ${o.port} on ${o.host} is in use; choose another with --port (0 = any free port)\n` : `gateway: cannot listen: ${err.message}\n`);
+    process.stderr.write(`gateway: cannot listen on ${o.host}:${o.port}: ${(e as Error).message}\n`);
     return 1;
   }
+  if (node.role === 'stopped') return 1;
   return new Promise<number>((resolve) => {
     const stop = () => {
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
-      void gateway.close(10_000).then(() => resolve(0));
+      void node.stop(10_000).then(() => resolve(0));
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);

@@ -4,6 +4,8 @@
  */
 import type http from 'node:http';
 import { formatProblems } from '../core/config';
+import { recordsToCsv } from '../core/export';
+import { JsonlHistory } from './historyStore';
 import { parseTimeWindow, type ConfigRejected, type HealthInfo, type MetricsResponse, type SeriesResponse } from '../core/protocol';
 import type { Outcome } from '../core/types';
 import type { Gateway } from './server';
@@ -19,8 +21,30 @@ export async function handleControl(gw: Gateway, req: http.IncomingMessage, res:
   const route = `${req.method} ${path}`;
   switch (route) {
     case 'GET /_rlm/health': {
-      const body: HealthInfo = { ok: true, service: 'llm-rate-limit-monitor', version: GATEWAY_VERSION, pid: process.pid, startedAt: gw.startedAt, url: gw.url };
+      const body: HealthInfo = { ok: true, service: 'llm-rate-limit-monitor', version: GATEWAY_VERSION, pid: process.pid, startedAt: gw.startedAt, url: gw.url, rebuild: gw.rebuildStats };
+      if (gw.history instanceof JsonlHistory) body.history = gw.history.status();
       return json(res, 200, body);
+    }
+    case 'GET /_rlm/history/export': {
+      const windowText = q.get('window') ?? '24h';
+      const span = parseTimeWindow(windowText);
+      if (!span) return badWindow(res, windowText);
+      const format = q.get('format') ?? 'json';
+      if (format !== 'json' && format !== 'csv') return sendError(res, 400, `format "${format}": use csv or json.`, 'invalid_request_error', 'invalid_format');
+      const now = Date.now();
+      const records = gw.history instanceof JsonlHistory ? await gw.history.readRange(now - span, now + 1) : gw.history.recent({ limit: 10_000 }).filter((r) => r.startedAt >= now - span).reverse();
+      if (format === 'csv') {
+        const text = recordsToCsv(records);
+        res.writeHead(200, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="rlm-history-${windowText}.csv"` });
+        res.end(text);
+        return;
+      }
+      return json(res, 200, { window: windowText, records });
+    }
+    case 'DELETE /_rlm/history': {
+      if (gw.history instanceof JsonlHistory) await gw.history.clear();
+      gw.metrics.clear();
+      return json(res, 200, { cleared: true });
     }
     case 'GET /_rlm/state':
       return json(res, 200, gw.state());

@@ -41,5 +41,9 @@ export class InMemoryHistory implements HistoryStore {
     return out;
   }
 
+  clear(): void {
+    this.records.length = 0;
+  }
+
   async flush(): Promise<void> {}
 }

@@ -37,6 +37,8 @@ export interface ProxyContext {
   timeouts: UpstreamTimeouts;
   retry: RetryPolicy;
   record: (r: AttemptRecord) => void;
+  /** Called the moment a request is admitted, before it goes upstream. */
+  onAdmitted?: (keys: readonly string[], tokens: number, at: number) => void;
   random: () => number;
 }
 
@@ -184,6 +186,7 @@ export async function handleMetered(
     }
 
     attemptsTotal++;
+    ctx.onAdmitted?.(keys, cost, reservation.admittedAt);
     const outcome = await forwardOnce(ctx, {
       req, res, body, model, endpoint, addedUsage, abort, base, reservation,
       estimatedTokens: cost, estimatedPrompt: estimate.promptTokens, queuedMs: Date.now() - queueStart,

@@ -13,7 +13,9 @@ import type { GatewayEvent, GatewayState } from '../core/protocol';
 import { endpointOfPath, Calibration } from '../core/tokens';
 import { DEFAULT_WORKSPACE, type AttemptRecord, type RateLimitConfig } from '../core/types';
 import { handleControl } from './control';
+import { AdmissionJournal } from './admissionJournal';
 import { InMemoryHistory, type HistoryStore } from './history';
+import { JsonlHistory } from './historyStore';
 import { ADAPTATION, LimitsManager } from './limits';
 import { DEFAULT_RETRY, handleMetered, sendError, type ProxyContext, type RetryPolicy } from './proxy';
 import { Scheduler } from './scheduler';
@@ -33,6 +35,8 @@ export interface GatewayOptions {
   host?: string;
   port?: number;
   history?: HistoryStore;
+  /** Admissions written as they happen, for a gateway that takes over after a crash. */
+  journal?: AdmissionJournal;
   timeouts?: Partial<UpstreamTimeouts>;
   retry?: Partial<RetryPolicy>;
   limiter?: LimiterOptions;
@@ -64,6 +68,7 @@ export class Gateway {
   private readonly sockets = new Set<Socket>();
   private inFlight = 0;
   private recoveryTimer: NodeJS.Timeout | undefined;
+  private retentionTimer: NodeJS.Timeout | undefined;
   private stateTimer: NodeJS.Timeout | undefined;
   private readonly proxy: ProxyContext;
   private closing = false;
@@ -83,6 +88,7 @@ export class Gateway {
       timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
       retry: { ...DEFAULT_RETRY, ...options.retry },
       record: (r) => this.record(r),
+      ...(options.journal ? { onAdmitted: (keys: readonly string[], tokens: number, at: number) => options.journal!.record(at, keys, tokens) } : {}),
       random: options.random ?? Math.random,
     };
     this.server = http.createServer((req, res) => void this.handle(req, res));
@@ -116,12 +122,41 @@ export class Gateway {
     this.boundPort = (this.server.address() as AddressInfo).port;
     const host = this.options.host && this.options.host !== '0.0.0.0' ? this.options.host : '127.0.0.1';
     this.url = `http://${host.includes(':') ? `[${host}]` : host}:${this.port}`;
+    this.rebuild();
     this.recoveryTimer = setInterval(() => {
       this.limits.recover(Date.now());
       this.scheduler.pump();
     }, ADAPTATION.stepMs);
     this.recoveryTimer.unref();
     return this.url;
+  }
+
+  /** What was read back at start: history records into the metrics, the last minute's admissions into the limiter. */
+  rebuildStats = { records: 0, malformed: 0, torn: 0, replayedAdmissions: 0, ms: 0 };
+
+  /**
+   * Runs right after the port is bound and before any request is read (it is synchronous),
+   * so the first request already sees the dashboards and the limiter of the last leader.
+   */
+  private rebuild(): void {
+    const t0 = Date.now();
+    if (this.history instanceof JsonlHistory) {
+      this.history.applyRetention();
+      const stats = this.history.load((r) => this.metrics.add(r));
+      Object.assign(this.rebuildStats, stats);
+    }
+    if (this.options.journal) {
+      const since = Date.now() - 60_000 - (DEFAULT_LIMITER_OPTIONS.windowPadMs ?? 0) - 1_000;
+      this.rebuildStats.replayedAdmissions = this.limiter.replay(this.options.journal.readSince(since));
+    }
+    this.rebuildStats.ms = Date.now() - t0;
+    this.retentionTimer = setInterval(() => {
+      if (this.history instanceof JsonlHistory) {
+        this.history.applyRetention();
+        this.metrics.dropBefore(Date.now() - this.history.retentionMs);
+      }
+    }, 600_000);
+    this.retentionTimer.unref();
   }
 
   /** Validate and apply a configuration live; queued requests keep their places. */
@@ -187,10 +222,12 @@ export class Gateway {
     this.scheduler.stop();
     for (const s of this.sockets) s.destroy();
     if (this.recoveryTimer) clearInterval(this.recoveryTimer);
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
     if (this.stateTimer) clearInterval(this.stateTimer);
     this.subscribers.clear();
     await closed;
     await this.history.flush();
+    this.options.journal?.close();
   }
 
   /** Which workspace a caller's token and headers select, or undefined when not authorised. */

@@ -2,6 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -86,14 +87,13 @@ describe('headless CLI (dist/gateway.js)', () => {
     assert.ok(!r.stderr.includes(PROVIDER_KEY));
   });
 
-  it('names the port when it is taken', async () => {
-    const first = run(['--config', path.join(dir, 'config.json'), '--port', '0', '--token', 'a-token-of-enough-length']);
-    const { url } = JSON.parse(await firstLine(first)) as { url: string };
-    const port = new URL(url).port;
-    const r = await exit(run(['--config', path.join(dir, 'config.json'), '--port', port, '--token', 'a-token-of-enough-length']));
+  it('names the port when a program that is not our gateway holds it', async () => {
+    const squatter = http.createServer((_req, res) => res.end('not a gateway'));
+    await new Promise<void>((r) => squatter.listen(0, '127.0.0.1', r));
+    const port = String((squatter.address() as import('node:net').AddressInfo).port);
+    const r = await exit(run(['--config', path.join(dir, 'config.json'), '--port', port, '--state-dir', path.join(dir, 'state')]));
+    squatter.close();
     assert.equal(r.code, 1);
-    assert.match(r.stderr, new RegExp(`port ${port} on 127.0.0.1 is in use; choose another with --port`));
-    first.kill('SIGTERM');
-    await exit(first);
+    assert.match(r.stderr, new RegExp(`port ${port} on 127.0.0.1 is held by a program that is not this gateway; choose another port`));
   });
 });

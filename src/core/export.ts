@@ -1,0 +1,33 @@
+/**
+ * Export of attempt records. The CSV columns are fixed and documented in the README; a
+ * field a record lacks is an empty cell.
+ */
+import type { AttemptRecord } from './types';
+
+export const CSV_COLUMNS: (keyof AttemptRecord)[] = [
+  'id', 'startedAt', 'model', 'requestedModel', 'workspace', 'source', 'endpoint', 'stream', 'status', 'outcome',
+  'errorKind', 'errorCode', 'promptTokens', 'completionTokens', 'totalTokens', 'cachedTokens', 'estimatedTokens',
+  'queuedMs', 'ttftMs', 'latencyMs', 'attempt', 'fallbackFrom',
+];
+
+function cell(v: unknown): string {
+  if (v === undefined || v === null) return '';
+  const s = String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** RFC 4180 CSV with a header row; `startedAt` as ISO 8601 UTC. */
+export function recordsToCsv(records: readonly AttemptRecord[]): string {
+  const lines = [CSV_COLUMNS.join(',')];
+  for (const r of records) {
+    lines.push(CSV_COLUMNS.map((c) => (c === 'startedAt' ? new Date(r.startedAt).toISOString() : cell(r[c]))).join(','));
+  }
+  return lines.join('\r\n') + '\r\n';
+}
+
+/** Is this parsed JSON line a record we can use? (History files may hold damaged lines.) */
+export function isAttemptRecord(v: unknown): v is AttemptRecord {
+  if (typeof v !== 'object' || v === null) return false;
+  const r = v as Record<string, unknown>;
+  return typeof r.id === 'string' && typeof r.startedAt === 'number' && typeof r.model === 'string' && typeof r.outcome === 'string' && typeof r.totalTokens === 'number' && typeof r.latencyMs === 'number';
+}

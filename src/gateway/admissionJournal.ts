@@ -1,0 +1,72 @@
+/**
+ * Every admission, written synchronously before the request goes upstream, so a gateway
+ * that takes over after a crash knows what the provider has already counted in the last
+ * minute — including requests that were still in flight when the old leader died, which
+ * have no record yet. Charges are the reserved (upper-bound) tokens: replaying them can
+ * under-use the first minute a little, never overrun it.
+ */
+import fs from 'node:fs';
+
+export interface JournalEntry {
+  at: number;
+  tokens: number;
+  keys: string[];
+}
+
+export class AdmissionJournal {
+  private fd: number | undefined;
+  private size = 0;
+
+  constructor(
+    readonly file: string,
+    private readonly maxBytes = 4 * 1024 * 1024,
+  ) {}
+
+  private open(): number {
+    if (this.fd === undefined) {
+      this.fd = fs.openSync(this.file, 'a', 0o600);
+      this.size = fs.fstatSync(this.fd).size;
+    }
+    return this.fd;
+  }
+
+  record(at: number, keys: readonly string[], tokens: number): void {
+    const line = JSON.stringify([at, tokens, keys]) + '\n';
+    fs.writeSync(this.open(), line);
+    this.size += line.length;
+    if (this.size > this.maxBytes) this.rotate();
+  }
+
+  private rotate(): void {
+    this.close();
+    fs.renameSync(this.file, `${this.file}.1`);
+  }
+
+  /** Entries admitted after `since`, oldest first; damaged lines are skipped. */
+  readSince(since: number): JournalEntry[] {
+    const out: JournalEntry[] = [];
+    for (const f of [`${this.file}.1`, this.file]) {
+      let text: string;
+      try {
+        text = fs.readFileSync(f, 'utf8');
+      } catch {
+        continue;
+      }
+      for (const line of text.split('\n')) {
+        if (!line) continue;
+        try {
+          const [at, tokens, keys] = JSON.parse(line) as [number, number, string[]];
+          if (typeof at === 'number' && at > since && typeof tokens === 'number' && Array.isArray(keys)) out.push({ at, tokens, keys });
+        } catch {
+          // a torn last line from a crash: nothing to replay from it
+        }
+      }
+    }
+    return out.sort((a, b) => a.at - b.at);
+  }
+
+  close(): void {
+    if (this.fd !== undefined) fs.closeSync(this.fd);
+    this.fd = undefined;
+  }
+}

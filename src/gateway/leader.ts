@@ -1,0 +1,187 @@
+/**
+ * Many windows, one limiter (DESIGN.md): exactly one gateway per user and machine. Every
+ * VS Code window (or CLI process) runs a GatewayNode; the one that binds the port leads,
+ * the others check that the holder is our gateway and follow it. When the leader goes,
+ * the followers race to bind; the winner rebuilds from history and leads.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import type { HealthInfo } from '../core/protocol';
+import { AdmissionJournal } from './admissionJournal';
+import { JsonlHistory } from './historyStore';
+import { generateToken } from './security';
+import type { Gateway } from './server';
+import { GATEWAY_VERSION } from './version';
+
+export type NodeEvent =
+  | { event: 'listening'; url: string }
+  | { event: 'following'; url: string; leaderPid: number }
+  | { event: 'error'; message: string };
+
+export interface GatewayNodeOptions {
+  port: number;
+  host?: string;
+  /** User-private directory for the token, the leader's info file and (by default) history. */
+  stateDir: string;
+  historyDir?: string;
+  retentionMs?: number;
+  /** A token given explicitly (CLI `--token`); otherwise the shared one in stateDir. */
+  token?: string;
+  /** Write durable history and the admission journal (off for a throw-away gateway on port 0). */
+  durable?: boolean;
+  /** Build this process's gateway when it is to lead. */
+  makeGateway: (parts: { token: string; history?: JsonlHistory; journal?: AdmissionJournal; port: number; host: string }) => Gateway;
+  onEvent: (e: NodeEvent) => void;
+  /** How often a follower checks its leader. */
+  watchIntervalMs?: number;
+}
+
+export function defaultStateDir(): string {
+  return process.env.RLM_STATE_DIR ?? path.join(os.homedir(), '.llm-rate-limit-monitor');
+}
+
+/** The shared token: created once (mode 0600, first writer wins), then read by every window. */
+export function sharedToken(stateDir: string): string {
+  fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const file = path.join(stateDir, 'token');
+  try {
+    fs.writeFileSync(file, generateToken() + '\n', { mode: 0o600, flag: 'wx' });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+  for (let i = 0; i < 50; i++) {
+    const t = fs.readFileSync(file, 'utf8').trim();
+    if (t.length >= 16) return t;
+    // another process created it a moment ago and is still writing
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+  }
+  throw new Error(`${file} holds no usable token; delete it to have a new one generated`);
+}
+
+/** Ask whoever holds the port whether it is our gateway. */
+export function probeHealth(host: string, port: number, token: string, timeoutMs = 500): Promise<HealthInfo | undefined> {
+  return new Promise((resolve) => {
+    const req = http.get({ host, port, path: '/_rlm/health', headers: { authorization: `Bearer ${token}`, host: `${host}:${port}` }, timeout: timeoutMs }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => {
+        try {
+          const body = JSON.parse(text) as HealthInfo;
+          resolve(res.statusCode === 200 && body.service === 'llm-rate-limit-monitor' ? body : undefined);
+        } catch {
+          resolve(undefined);
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(undefined));
+  });
+}
+
+export class GatewayNode {
+  role: 'starting' | 'leader' | 'follower' | 'stopped' = 'starting';
+  gateway: Gateway | undefined;
+  leaderUrl = '';
+  private watchTimer: NodeJS.Timeout | undefined;
+  private readonly host: string;
+  private readonly token: string;
+
+  constructor(private readonly options: GatewayNodeOptions) {
+    this.host = options.host ?? '127.0.0.1';
+    this.token = options.token ?? sharedToken(options.stateDir);
+  }
+
+  get localToken(): string {
+    return this.token;
+  }
+
+  async start(): Promise<void> {
+    await this.contend();
+  }
+
+  /** Try to lead; if the port is held by our gateway, follow it. */
+  private async contend(): Promise<void> {
+    for (let attempt = 0; this.role !== 'stopped'; attempt++) {
+      const led = await this.tryLead();
+      if (led === 'led') return;
+      const health = await probeHealth(this.host, this.options.port, this.token);
+      if (health) return this.follow(health);
+      if (led === 'foreign' && attempt >= 5) {
+        this.role = 'stopped';
+        this.options.onEvent({ event: 'error', message: `port ${this.options.port} on ${this.host} is held by a program that is not this gateway; choose another port (setting rateLimitMonitor.gateway.port, or --port)` });
+        return;
+      }
+      // the holder may be a leader still starting up, or one that just died: try again shortly
+      await new Promise((r) => setTimeout(r, 50 + Math.random() * 100));
+    }
+  }
+
+  private async tryLead(): Promise<'led' | 'foreign'> {
+    const historyDir = this.options.historyDir ?? path.join(this.options.stateDir, 'history');
+    const durable = this.options.durable ?? true;
+    const history = durable ? new JsonlHistory({ dir: historyDir, ...(this.options.retentionMs !== undefined ? { retentionMs: this.options.retentionMs } : {}) }) : undefined;
+    const journal = durable ? new AdmissionJournal(path.join(historyDir, 'admissions.journal')) : undefined;
+    const gateway = this.options.makeGateway({ token: this.token, ...(history ? { history } : {}), ...(journal ? { journal } : {}), port: this.options.port, host: this.host });
+    try {
+      const url = await gateway.start();
+      this.gateway = gateway;
+      this.role = 'leader';
+      this.leaderUrl = url;
+      if (this.options.port !== 0) {
+        // the well-known port's leader tells others where it is (port, pid, version)
+        fs.mkdirSync(this.options.stateDir, { recursive: true, mode: 0o700 });
+        const info = { port: gateway.port, pid: process.pid, version: GATEWAY_VERSION, url, startedAt: gateway.startedAt };
+        fs.writeFileSync(path.join(this.options.stateDir, 'leader.json'), JSON.stringify(info) + '\n', { mode: 0o600 });
+      }
+      this.options.onEvent({ event: 'listening', url });
+      return 'led';
+    } catch (e) {
+      journal?.close();
+      if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
+      return 'foreign';
+    }
+  }
+
+  private follow(health: HealthInfo): void {
+    this.role = 'follower';
+    this.leaderUrl = health.url;
+    this.options.onEvent({ event: 'following', url: health.url, leaderPid: health.pid });
+    const interval = this.options.watchIntervalMs ?? 200;
+    let misses = 0;
+    const watch = async () => {
+      if (this.role !== 'follower') return;
+      const alive = await probeHealth(this.host, this.options.port, this.token, 300);
+      misses = alive ? 0 : misses + 1;
+      if (alive && alive.pid !== health.pid) {
+        health = alive;
+        this.leaderUrl = alive.url;
+        this.options.onEvent({ event: 'following', url: alive.url, leaderPid: alive.pid });
+      }
+      if (misses >= 2) {
+        this.role = 'starting';
+        await this.contend();
+        return;
+      }
+      this.watchTimer = setTimeout(() => void watch(), interval);
+    };
+    this.watchTimer = setTimeout(() => void watch(), interval);
+  }
+
+  async stop(graceMs = 10_000): Promise<void> {
+    const wasLeader = this.role === 'leader';
+    this.role = 'stopped';
+    if (this.watchTimer) clearTimeout(this.watchTimer);
+    if (wasLeader && this.gateway) {
+      await this.gateway.close(graceMs);
+      try {
+        const info = JSON.parse(fs.readFileSync(path.join(this.options.stateDir, 'leader.json'), 'utf8')) as { pid: number };
+        if (info.pid === process.pid) fs.rmSync(path.join(this.options.stateDir, 'leader.json'), { force: true });
+      } catch {
+        // nothing to tidy
+      }
+    }
+  }
+}
