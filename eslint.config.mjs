@@ -34,6 +34,15 @@ export default tseslint.config(
     },
   },
   {
+    // src/extension/logic: the extension's decisions, tested in plain Node; the host/ wrappers talk to vscode.
+    files: ['src/extension/logic/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: 'vscode', message: 'src/extension/logic is plain Node: put vscode calls in src/extension/host.' }],
+      }],
+    },
+  },
+  {
     files: ['webview/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {

@@ -100,3 +100,33 @@ export interface SeriesResponse {
 export interface ConfigRejected {
   error: { message: string; type: 'invalid_config'; problems: { path: string; message: string; fix: string }[] };
 }
+
+/** Host (extension or gateway page) → dashboard webview. */
+export type HostToWebview =
+  | { type: 'snapshot'; window: string; metrics: MetricsResponse; state?: GatewayState; workspace: string; focusModel?: string }
+  | { type: 'state'; state: GatewayState }
+  | { type: 'error'; message: string };
+
+/** Dashboard webview → host. Everything from a webview is checked with parseWebviewMessage. */
+export type WebviewToHost =
+  | { type: 'ready' }
+  | { type: 'setWindow'; window: TimeWindow }
+  | { type: 'runCommand'; command: 'copyGatewayEnvironment' | 'sendTestRequest' | 'setAccountLimits' };
+
+const WEBVIEW_COMMANDS = ['copyGatewayEnvironment', 'sendTestRequest', 'setAccountLimits'] as const;
+
+/** Validate a message from a webview; undefined for anything unknown or malformed. */
+export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const m = raw as Record<string, unknown>;
+  switch (m.type) {
+    case 'ready':
+      return Object.keys(m).length === 1 ? { type: 'ready' } : undefined;
+    case 'setWindow':
+      return typeof m.window === 'string' && m.window in TIME_WINDOWS ? { type: 'setWindow', window: m.window as TimeWindow } : undefined;
+    case 'runCommand':
+      return typeof m.command === 'string' && (WEBVIEW_COMMANDS as readonly string[]).includes(m.command) ? { type: 'runCommand', command: m.command as WebviewToHost & { type: 'runCommand' } extends { command: infer C } ? C : never } : undefined;
+    default:
+      return undefined;
+  }
+}

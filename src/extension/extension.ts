@@ -1,13 +1,108 @@
 /**
- * Extension entry: wiring only. The gateway, status bar, views and commands arrive with
- * their issues; until then the extension offers its log.
+ * Extension entry: wiring only. Activation returns at once; the gateway (leader or
+ * follower) comes up in the background, and a failure shows a message with "Show Log".
  */
 import * as vscode from 'vscode';
+import { DEFAULT_WORKSPACE } from '../core/types';
+import type { RateLimitMonitorApi } from './api';
+import { gatewayClient } from './host/client';
+import { registerCommands } from './host/commands';
+import { GatewayHost } from './host/gatewayHost';
+import { MonitorPanel } from './host/monitorPanel';
+import { ApiKeys } from './host/secrets';
+import { SettingsBridge } from './host/settings';
+import { QuotaStatusBar } from './host/statusBar';
+import { applyTerminalEnvironment } from './host/terminal';
+import { NotificationThrottle } from './logic/notifications';
+import { SETTING } from './logic/settings';
 
-export function activate(context: vscode.ExtensionContext): void {
+/** For the real-VS-Code tests: activation time and the live objects. */
+export const testHooks: { activationMs?: number; host?: GatewayHost; statusBar?: QuotaStatusBar; settings?: SettingsBridge; gatewayReady?: Promise<void> } = {};
+
+export function activate(context: vscode.ExtensionContext): RateLimitMonitorApi {
+  const t0 = performance.now();
   const log = vscode.window.createOutputChannel('LLM Rate Limit Monitor', { log: true });
-  context.subscriptions.push(log, vscode.commands.registerCommand('rateLimitMonitor.showLog', () => log.show()));
-  log.info('LLM Rate Limit Monitor activated');
+  const settings = new SettingsBridge(context.globalState, log);
+  const keys = new ApiKeys(context.secrets);
+  const activeWorkspace = () => settings.get<string>(SETTING.activeWorkspace, DEFAULT_WORKSPACE) || DEFAULT_WORKSPACE;
+  const host = new GatewayHost({
+    port: settings.get<number>(SETTING.port, 8787),
+    retentionDays: settings.get<number>(SETTING.retentionDays, 7),
+    config: () => settings.config,
+    apiKey: (ws) => keys.get(ws),
+    log,
+  });
+  const statusBar = new QuotaStatusBar({
+    model: () => settings.get<string>(SETTING.statusBarModel, 'qwen-plus'),
+    workspace: activeWorkspace,
+    threshold: () => settings.get<number>(SETTING.warningThreshold, 0.8),
+  });
+  const openMonitor = (model?: string) => MonitorPanel.show(context.extensionUri, host, log, activeWorkspace, model);
+  const throttle = new NotificationThrottle();
+  const notify = (model: string, reason: 'threshold' | '429', text: string) => {
+    if (!throttle.allow(model, reason, Date.now())) return;
+    void vscode.window.showWarningMessage(text, 'Open Monitor', 'Configure Fallback').then((choice) => {
+      if (choice === 'Open Monitor') openMonitor(model);
+      if (choice === 'Configure Fallback') void vscode.commands.executeCommand('rateLimitMonitor.configureFallbacks', { model });
+    });
+  };
+  const updateTerminal = () => applyTerminalEnvironment(context.environmentVariableCollection, settings.get<boolean>(SETTING.injectTerminal, true), host.url, host.token);
+
+  context.subscriptions.push(
+    log,
+    settings,
+    keys,
+    host,
+    statusBar,
+    ...registerCommands({ settings, keys, host, log, openMonitor, activeWorkspace }),
+    host.onDidChangeState((state) => {
+      statusBar.update(state);
+      const threshold = settings.get<number>(SETTING.warningThreshold, 0.8);
+      for (const k of state.keys) {
+        if (k.scope !== 'account') continue;
+        const fill = Math.max(k.minute.requests / k.minute.requestLimit, k.minute.tokens / k.minute.tokenLimit);
+        if (fill >= threshold) notify(k.model, 'threshold', `${k.model} is at ${Math.round(fill * 100)} % of its rate limit.`);
+      }
+    }),
+    host.onDidRecord((r) => {
+      if (r.errorKind === 'rpm' || r.errorKind === 'tpm' || r.errorKind === 'burst') {
+        notify(r.model, '429', `${r.model} hit its ${r.errorKind.toUpperCase()} limit${r.outcome === 'rejected' ? ' (refused locally after the maximum wait)' : ' at the provider'}.`);
+      }
+    }),
+    settings.onDidChange((config) => {
+      void host.pushConfig(config).catch((e: unknown) => log.warn(`could not apply the new limits: ${String(e)}`));
+      void keys.load(Object.keys(config.workspaces));
+      statusBar.update(host.state);
+    }),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration(`rateLimitMonitor.${SETTING.injectTerminal}`)) updateTerminal();
+      if (e.affectsConfiguration('rateLimitMonitor.statusBar') || e.affectsConfiguration(`rateLimitMonitor.${SETTING.activeWorkspace}`)) statusBar.update(host.state);
+    }),
+  );
+  updateTerminal();
+
+  // Everything slow happens after activate() has returned.
+  testHooks.gatewayReady = keys
+    .load(Object.keys(settings.config.workspaces))
+    .then(() => host.start())
+    .catch((e: unknown) => {
+      const message = e instanceof Error ? e.message : String(e);
+      log.error(`the gateway did not start: ${message}`);
+      void vscode.window.showErrorMessage(`Rate Limit Monitor: the gateway did not start: ${message}`, 'Show Log').then((c) => c && log.show());
+      throw e;
+    });
+  testHooks.gatewayReady.catch(() => undefined);
+
+  const api: RateLimitMonitorApi = {
+    version: 1,
+    getClient: (options = {}) => gatewayClient(host.url, host.token, options.workspace ?? activeWorkspace(), options.source ?? 'vscode:api'),
+    getUsage: async (model) => ({ model, keys: (await host.client.state()).keys.filter((k) => k.model === model) }),
+    getLimits: () => settings.config,
+    onDidRecord: host.onDidRecord,
+  };
+  Object.assign(testHooks, { host, statusBar, settings, activationMs: performance.now() - t0 });
+  log.info(`activated in ${testHooks.activationMs!.toFixed(1)} ms`);
+  return api;
 }
 
 export function deactivate(): void {}

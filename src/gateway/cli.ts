@@ -8,6 +8,7 @@ import { formatProblems, validateConfig } from '../core/config';
 import { Gateway } from './server';
 import { defaultStateDir, GatewayNode, sharedToken, type NodeEvent } from './leader';
 import { generateToken } from './security';
+import { apiKeyFromEnv } from './env';
 import { GATEWAY_VERSION } from './version';
 
 export const USAGE = `LLM Rate Limit Monitor gateway ${GATEWAY_VERSION}
@@ -113,9 +114,6 @@ export function readOrCreateToken(file: string): string {
   return token;
 }
 
-export function apiKeyFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  return env.RLM_API_KEY || env.DASHSCOPE_API_KEY || env.OPENAI_API_KEY || undefined;
-}
 
 async function main(argv: string[]): Promise<number> {
   const parsed = parseArgs(argv);

@@ -29,7 +29,8 @@ export const DEFAULT_RETRY: RetryPolicy = { rateLimitRetries: 2, serverRetries: 
 
 export interface ProxyContext {
   config: () => RateLimitConfig;
-  apiKey: () => string | undefined;
+  /** The provider key for a workspace (keys belong to workspaces); undefined when none is set. */
+  apiKey: (workspace: string) => string | undefined;
   limits: LimitsManager;
   limiter: Limiter;
   scheduler: Scheduler;
@@ -248,7 +249,7 @@ interface AttemptArgs {
 /** One attempt upstream. Either answers the caller (done) or reports a retryable failure untouched. */
 async function forwardOnce(ctx: ProxyContext, a: AttemptArgs): Promise<AttemptOutcome> {
   const startedAt = Date.now();
-  const key = ctx.apiKey();
+  const key = ctx.apiKey(a.base.workspace);
   const record = (fields: Partial<AttemptRecord> & Pick<AttemptRecord, 'status' | 'outcome'>, usage?: UsageFigures, ttftMs?: number) => {
     const r = makeRecord(a.base, {
       model: a.model,

@@ -31,7 +31,8 @@ export interface GatewayOptions {
   token: string;
   /** Tokens that pin a caller to one workspace: workspace id → token. */
   workspaceTokens?: Record<string, string>;
-  apiKey: () => string | undefined;
+  /** The provider key for a workspace; the CLI uses one key for all. */
+  apiKey: (workspace: string) => string | undefined;
   host?: string;
   port?: number;
   history?: HistoryStore;
@@ -283,7 +284,7 @@ export class Gateway {
   /** Any other /v1/* route: forwarded and recorded, not metered. */
   private async passThrough(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, workspace: string, source: string): Promise<void> {
     const startedAt = Date.now();
-    const key = this.options.apiKey();
+    const key = this.options.apiKey(workspace);
     if (!key) return sendError(res, 401, 'The gateway has no provider API key. Run "Rate Limit Monitor: Set API Key" or set RLM_API_KEY.', 'invalid_request_error', 'no_api_key');
     const abort = new AbortController();
     res.on('close', () => {

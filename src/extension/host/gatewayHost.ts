@@ -1,0 +1,110 @@
+/**
+ * Runs this window's gateway node (leader or follower) in the background and keeps a live
+ * view of the leader: state ticks and records over its event stream.
+ */
+import * as vscode from 'vscode';
+import type { GatewayState } from '../../core/protocol';
+import type { AttemptRecord, RateLimitConfig } from '../../core/types';
+import { apiKeyFromEnv } from '../../gateway/env';
+import { ControlClient } from '../../gateway/controlClient';
+import { defaultStateDir, GatewayNode } from '../../gateway/leader';
+import { Gateway } from '../../gateway/server';
+
+export interface GatewayHostOptions {
+  port: number;
+  retentionDays: number;
+  config: () => RateLimitConfig;
+  apiKey: (workspace: string) => string | undefined;
+  log: vscode.LogOutputChannel;
+}
+
+export class GatewayHost implements vscode.Disposable {
+  readonly node: GatewayNode;
+  readonly client: ControlClient;
+  state: GatewayState | undefined;
+  private readonly stateEmitter = new vscode.EventEmitter<GatewayState>();
+  private readonly recordEmitter = new vscode.EventEmitter<AttemptRecord>();
+  private readonly readyEmitter = new vscode.EventEmitter<void>();
+  readonly onDidChangeState = this.stateEmitter.event;
+  readonly onDidRecord = this.recordEmitter.event;
+  readonly onDidBecomeReady = this.readyEmitter.event;
+  private stopEvents: (() => void) | undefined;
+  ready = false;
+  failure: string | undefined;
+
+  constructor(private readonly options: GatewayHostOptions) {
+    const { log } = options;
+    this.node = new GatewayNode({
+      port: options.port,
+      stateDir: defaultStateDir(),
+      retentionMs: options.retentionDays * 86_400_000,
+      makeGateway: ({ token, history, journal, port, host }) =>
+        new Gateway({
+          config: options.config(),
+          token,
+          apiKey: (ws) => options.apiKey(ws) ?? apiKeyFromEnv(),
+          host,
+          port,
+          ...(history ? { history } : {}),
+          ...(journal ? { journal } : {}),
+          log: (l) => log.warn(`gateway: ${l}`),
+        }),
+      onEvent: (e) => {
+        if (e.event === 'listening') log.info(`gateway: this window leads at ${e.url}`);
+        else if (e.event === 'following') log.info(`gateway: following the leader at ${e.url} (pid ${e.leaderPid})`);
+        else {
+          this.failure = e.message;
+          log.error(`gateway: ${e.message}`);
+        }
+      },
+    });
+    this.client = new ControlClient(() => this.url, this.node.localToken);
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.options.port}`;
+  }
+
+  get token(): string {
+    return this.node.localToken;
+  }
+
+  /** Start in the background: activation must not wait for sockets or history. */
+  start(): Promise<void> {
+    return this.node.start().then(
+      async () => {
+        if (this.node.role === 'stopped') throw new Error(this.failure ?? 'the gateway could not start');
+        this.ready = true;
+        this.readyEmitter.fire();
+        await this.pushConfig(this.options.config()).catch((e: unknown) => this.options.log.warn(`config: ${String(e)}`));
+        this.stopEvents = this.client.events(
+          (e) => {
+            if (e.type === 'state') {
+              this.state = e.state;
+              this.stateEmitter.fire(e.state);
+            } else if (e.type === 'record') this.recordEmitter.fire(e.record);
+          },
+          (e) => this.options.log.debug(`event stream: ${String(e)}`),
+        );
+      },
+    );
+  }
+
+  /** Apply a (validated) config: directly when this window leads, else on the leader. */
+  async pushConfig(config: RateLimitConfig): Promise<void> {
+    if (this.node.role === 'leader' && this.node.gateway) {
+      const r = this.node.gateway.applyConfig(config);
+      if (!r.ok) throw new Error(r.problems.map((p) => `${p.path}: ${p.message}`).join('; '));
+      return;
+    }
+    await this.client.putConfig(config);
+  }
+
+  dispose(): void {
+    this.stopEvents?.();
+    void this.node.stop(5_000);
+    this.stateEmitter.dispose();
+    this.recordEmitter.dispose();
+    this.readyEmitter.dispose();
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Provider API keys, one per provider workspace, in SecretStorage only — never settings,
+ * logs, records or errors. A cache lets the gateway read them synchronously per request.
+ */
+import * as vscode from 'vscode';
+import { DEFAULT_WORKSPACE } from '../../core/types';
+
+const PREFIX = 'rateLimitMonitor.apiKey.';
+
+export class ApiKeys implements vscode.Disposable {
+  private readonly cache = new Map<string, string>();
+  private readonly listener: vscode.Disposable;
+
+  constructor(private readonly secrets: vscode.SecretStorage) {
+    this.listener = secrets.onDidChange((e) => {
+      if (e.key.startsWith(PREFIX)) void this.refresh(e.key.slice(PREFIX.length));
+    });
+  }
+
+  async load(workspaces: string[]): Promise<void> {
+    await Promise.all([DEFAULT_WORKSPACE, ...workspaces].map((ws) => this.refresh(ws)));
+  }
+
+  private async refresh(workspace: string): Promise<void> {
+    const v = await this.secrets.get(PREFIX + workspace);
+    if (v) this.cache.set(workspace, v);
+    else this.cache.delete(workspace);
+  }
+
+  /** The workspace's own key, else the default workspace's. */
+  get(workspace: string): string | undefined {
+    return this.cache.get(workspace) ?? this.cache.get(DEFAULT_WORKSPACE);
+  }
+
+  has(workspace: string): boolean {
+    return this.cache.has(workspace);
+  }
+
+  async set(workspace: string, key: string): Promise<void> {
+    await this.secrets.store(PREFIX + workspace, key);
+    this.cache.set(workspace, key);
+  }
+
+  async clear(workspace: string): Promise<void> {
+    await this.secrets.delete(PREFIX + workspace);
+    this.cache.delete(workspace);
+  }
+
+  dispose(): void {
+    this.listener.dispose();
+  }
+}

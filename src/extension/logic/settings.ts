@@ -1,0 +1,107 @@
+/**
+ * VS Code settings → the one configuration schema. No `vscode` here: the host passes a
+ * reader, so this is tested in plain Node. Problems name the setting a user must open.
+ */
+import { PROVIDER_BASE_URLS, validateConfig, type ConfigProblem } from '../../core/config';
+import type { ProviderId, RateLimitConfig, TemporaryIncrease } from '../../core/types';
+
+export const SECTION = 'rateLimitMonitor';
+
+export const SETTING = {
+  provider: 'provider',
+  customBaseUrl: 'customBaseUrl',
+  models: 'models',
+  workspaces: 'workspaces',
+  activeWorkspace: 'activeWorkspace',
+  fallbacks: 'fallbacks',
+  maxQueueMs: 'maxQueueMs',
+  port: 'gateway.port',
+  retentionDays: 'history.retentionDays',
+  statusBarModel: 'statusBar.model',
+  warningThreshold: 'statusBar.warningThreshold',
+  injectTerminal: 'terminal.injectEnvironment',
+} as const;
+
+export type ProviderPreset = 'dashscope-singapore' | 'dashscope-beijing' | 'dashscope-virginia' | 'openai' | 'custom';
+
+export const PROVIDER_PRESETS: Record<ProviderPreset, { provider: ProviderId; label: string }> = {
+  'dashscope-singapore': { provider: 'dashscope', label: 'Model Studio — Singapore' },
+  'dashscope-beijing': { provider: 'dashscope', label: 'Model Studio — Beijing' },
+  'dashscope-virginia': { provider: 'dashscope', label: 'Model Studio — Virginia' },
+  openai: { provider: 'openai', label: 'OpenAI' },
+  custom: { provider: 'custom', label: 'Custom OpenAI-compatible URL' },
+};
+
+/** Editable starting points (DASHSCOPE.md, international, at the time of writing). */
+export const DEFAULT_MODELS = {
+  'qwen-max': { rpm: 600, tpm: 1_000_000 },
+  'qwen-plus': { rpm: 600, tpm: 1_000_000 },
+  'qwen-turbo': { rpm: 600, tpm: 5_000_000 },
+  'qwen-flash': { rpm: 600, tpm: 5_000_000 },
+};
+
+export type SettingsReader = (key: string) => unknown;
+
+export interface SettingsProblem extends ConfigProblem {
+  /** Full setting id, e.g. `rateLimitMonitor.models`. */
+  setting: string;
+}
+
+const PATH_TO_SETTING: [RegExp, string][] = [
+  [/^models\b/, SETTING.models],
+  [/^workspaces\b/, SETTING.workspaces],
+  [/^fallbacks\b/, SETTING.fallbacks],
+  [/^maxQueueMs\b/, SETTING.maxQueueMs],
+  [/^baseUrl\b/, SETTING.customBaseUrl],
+  [/^provider\b/, SETTING.provider],
+];
+
+export function settingOf(path: string): string {
+  for (const [re, setting] of PATH_TO_SETTING) if (re.test(path)) return `${SECTION}.${setting}`;
+  return SECTION;
+}
+
+export function formatSettingsProblem(p: SettingsProblem): string {
+  return `Setting ${p.setting}: ${p.path}: ${p.message} — ${p.fix}`;
+}
+
+/** Read the settings (and the temporary increases kept as data) into a validated config. */
+export function configFromSettings(read: SettingsReader, temporaryIncreases: TemporaryIncrease[]): { ok: true; config: RateLimitConfig } | { ok: false; problems: SettingsProblem[] } {
+  const preset = (read(SETTING.provider) ?? 'dashscope-singapore') as string;
+  const problems: SettingsProblem[] = [];
+  if (!(preset in PROVIDER_PRESETS)) {
+    problems.push({ setting: `${SECTION}.${SETTING.provider}`, path: 'provider', message: `"${preset}" is not a provider preset`, fix: `choose one of ${Object.keys(PROVIDER_PRESETS).join(', ')}` });
+    return { ok: false, problems };
+  }
+  const p = preset as ProviderPreset;
+  const baseUrl = p === 'custom' ? read(SETTING.customBaseUrl) : PROVIDER_BASE_URLS[p];
+  if (p === 'custom' && (typeof baseUrl !== 'string' || baseUrl === '')) {
+    problems.push({ setting: `${SECTION}.${SETTING.customBaseUrl}`, path: 'baseUrl', message: 'is empty while the provider is "custom"', fix: 'set the OpenAI-compatible base URL, e.g. https://example.com/v1' });
+    return { ok: false, problems };
+  }
+  const raw = {
+    provider: PROVIDER_PRESETS[p].provider,
+    baseUrl,
+    models: read(SETTING.models) ?? DEFAULT_MODELS,
+    workspaces: read(SETTING.workspaces) ?? {},
+    fallbacks: read(SETTING.fallbacks) ?? {},
+    maxQueueMs: read(SETTING.maxQueueMs) ?? 30_000,
+    temporaryIncreases,
+  };
+  const result = validateConfig(raw);
+  if (result.ok) return result;
+  return { ok: false, problems: result.problems.map((pr) => ({ ...pr, setting: settingOf(pr.path) })) };
+}
+
+/** Validate a number typed into an input box; returns the message to show, or undefined. */
+export function validateLimitInput(text: string, what: 'rpm' | 'tpm', ceiling?: { value: number; name: string }): string | undefined {
+  const t = text.trim().replace(/[_,\s]/g, '');
+  if (t === '') return `Enter the ${what === 'rpm' ? 'requests' : 'tokens'} per minute.`;
+  if (!/^\d+$/.test(t) || Number(t) <= 0) return `"${text}" is not a whole number above 0.`;
+  if (ceiling && Number(t) > ceiling.value) return `${Number(t)} exceeds ${ceiling.name} (${ceiling.value}).`;
+  return undefined;
+}
+
+export function parseLimitInput(text: string): number {
+  return Number(text.trim().replace(/[_,\s]/g, ''));
+}

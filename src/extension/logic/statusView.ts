@@ -1,0 +1,62 @@
+/**
+ * What the status bar shows for the selected model: the tightest of RPM and TPM now against
+ * its limit, the queue while requests wait, a warning at the threshold and an error after a
+ * recent 429. Pure, so its cases are unit-tested.
+ */
+import type { GatewayState, KeyState } from '../../core/protocol';
+
+export type StatusLevel = 'normal' | 'warning' | 'error';
+
+export interface StatusView {
+  text: string;
+  level: StatusLevel;
+  tooltip: string;
+  /** used ÷ limit of the tightest dimension, 0–1+ */
+  fill: number;
+}
+
+/** A 429 this recent colours the item red. */
+export const RECENT_429_MS = 60_000;
+
+const fmt = (n: number) => (n >= 10_000 ? `${(n / 1000).toFixed(n >= 100_000 ? 0 : 1)}k` : String(Math.round(n)));
+
+export function pickKey(state: GatewayState, model: string, workspace: string): KeyState | undefined {
+  const ws = state.keys.find((k) => k.scope === 'workspace' && k.model === model && k.workspace === workspace);
+  const account = state.keys.find((k) => k.scope === 'account' && k.model === model);
+  if (!ws) return account;
+  if (!account) return ws;
+  const fillOf = (k: KeyState) => Math.max(k.minute.requests / k.minute.requestLimit, k.minute.tokens / k.minute.tokenLimit);
+  return fillOf(ws) >= fillOf(account) ? ws : account;
+}
+
+export function statusView(state: GatewayState | undefined, model: string, workspace: string, threshold: number, now: number): StatusView {
+  if (!state) return { text: '$(pulse) Rate limits: starting…', level: 'normal', tooltip: 'The metering gateway is starting.', fill: 0 };
+  const key = pickKey(state, model, workspace);
+  if (!key) {
+    return { text: `$(pulse) ${model}: no limits`, level: 'warning', tooltip: `No limits are configured for ${model}. Run "Rate Limit Monitor: Set Account Limits for a Model".`, fill: 0 };
+  }
+  const reqFill = key.minute.requests / key.minute.requestLimit;
+  const tokFill = key.minute.tokens / key.minute.tokenLimit;
+  const byTokens = tokFill > reqFill;
+  const fill = Math.max(reqFill, tokFill);
+  const main = byTokens ? `${fmt(key.minute.tokens)}/${fmt(key.minute.tokenLimit)} TPM` : `${key.minute.requests}/${key.minute.requestLimit} RPM`;
+  const queue = key.queueLength > 0 ? ` $(watch) ${key.queueLength}` : '';
+  const recent429 = state.last429 && state.last429.model === model && now - state.last429.at < RECENT_429_MS;
+  const level: StatusLevel = recent429 ? 'error' : fill >= threshold ? 'warning' : 'normal';
+  const lines = [
+    `**${model}** — ${key.scope === 'workspace' ? `workspace \`${key.workspace}\`` : 'account'} limits${key.adaptation < 1 ? ` (lowered to ${Math.round(key.adaptation * 100)} % after 429s)` : ''}`,
+    '',
+    '| | used | limit |',
+    '|---|---:|---:|',
+    `| RPM | ${key.minute.requests} | ${key.minute.requestLimit} |`,
+    `| TPM | ${Math.round(key.minute.tokens)} | ${key.minute.tokenLimit} |`,
+    `| RPS | ${key.second.requests} | ${key.second.requestLimit} |`,
+    `| TPS | ${Math.round(key.second.tokens)} | ${key.second.tokenLimit} |`,
+    '',
+    key.queueLength > 0 ? `${key.queueLength} request(s) waiting in the queue.` : 'Nothing waiting.',
+    state.last429 ? `Last 429: **${state.last429.kind}** on ${state.last429.model} at ${new Date(state.last429.at).toLocaleTimeString()}.` : 'No 429 so far.',
+    '',
+    '[Open Monitor](command:rateLimitMonitor.openMonitor) · [Change Limits](command:rateLimitMonitor.setAccountLimits) · [Select Model](command:rateLimitMonitor.selectStatusBarModel)',
+  ];
+  return { text: `$(pulse) ${model} ${main}${queue}`, level, tooltip: lines.join('\n'), fill };
+}
