@@ -16,8 +16,22 @@ import { applyTerminalEnvironment } from './host/terminal';
 import { NotificationThrottle } from './logic/notifications';
 import { SETTING } from './logic/settings';
 
-/** For the real-VS-Code tests: activation time and the live objects. */
-export const testHooks: { activationMs?: number; host?: GatewayHost; statusBar?: QuotaStatusBar; settings?: SettingsBridge; gatewayReady?: Promise<void> } = {};
+/**
+ * For the real-VS-Code tests (same extension host process): activation time and the live
+ * objects, on a global symbol rather than in the public API.
+ */
+export interface TestHooks {
+  activationMs?: number;
+  host?: GatewayHost;
+  statusBar?: QuotaStatusBar;
+  settings?: SettingsBridge;
+  keys?: ApiKeys;
+  gatewayReady?: Promise<void>;
+  monitor?: () => MonitorPanel | undefined;
+  terminalCollection?: vscode.GlobalEnvironmentVariableCollection;
+}
+const testHooks: TestHooks = {};
+(globalThis as Record<symbol, unknown>)[Symbol.for('rateLimitMonitor.testHooks')] = testHooks;
 
 export function activate(context: vscode.ExtensionContext): RateLimitMonitorApi {
   const t0 = performance.now();
@@ -100,7 +114,7 @@ export function activate(context: vscode.ExtensionContext): RateLimitMonitorApi 
     getLimits: () => settings.config,
     onDidRecord: host.onDidRecord,
   };
-  Object.assign(testHooks, { host, statusBar, settings, activationMs: performance.now() - t0 });
+  Object.assign(testHooks, { host, statusBar, settings, keys, monitor: () => MonitorPanel.current, terminalCollection: context.environmentVariableCollection, activationMs: performance.now() - t0 });
   log.info(`activated in ${testHooks.activationMs!.toFixed(1)} ms`);
   return api;
 }

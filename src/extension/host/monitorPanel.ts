@@ -60,7 +60,8 @@ export class MonitorPanel implements vscode.Disposable {
     }, 100);
   }
 
-  private receive(raw: unknown): void {
+  /** Every message from the webview comes through here (public for the real-VS-Code tests). */
+  receive(raw: unknown): void {
     const msg = parseWebviewMessage(raw);
     if (!msg) {
       this.rejected++;

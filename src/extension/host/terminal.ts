@@ -6,7 +6,7 @@ export function applyTerminalEnvironment(collection: vscode.GlobalEnvironmentVar
     collection.clear();
     return;
   }
-  collection.description = new vscode.MarkdownString('Points OpenAI-compatible clients at the **LLM Rate Limit Monitor** gateway, which meters them against your rate limits. Turn off with `rateLimitMonitor.terminal.injectEnvironment`.');
+  collection.description = 'Points OpenAI-compatible clients at the LLM Rate Limit Monitor gateway, which meters them against your rate limits (setting rateLimitMonitor.terminal.injectEnvironment turns this off).';
   collection.replace('OPENAI_BASE_URL', `${url}/v1`);
   collection.replace('OPENAI_API_KEY', token);
 }

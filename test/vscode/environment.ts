@@ -1,0 +1,65 @@
+/**
+ * What both runners give the suite: a fake provider in its own process and user settings
+ * that point the extension at it, on a free gateway port, with a throw-away state directory.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+
+export const TEST_PROVIDER_KEY = 'sk-vscode-suite-provider-key-0123456789';
+
+export interface SuiteEnvironment {
+  tmp: string;
+  userDataDir: string;
+  extensionsDir: string;
+  workspaceFolder: string;
+  env: NodeJS.ProcessEnv;
+  fake: ChildProcess;
+  fakeUrl: string;
+  gatewayPort: number;
+  dispose(): void;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function prepareSuite(): Promise<SuiteEnvironment> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rlm-vscode-'));
+  const models = { 'qwen-plus': { rpm: 6000, tpm: 10_000_000 }, 'qwen-turbo': { rpm: 6000, tpm: 50_000_000 }, 'qwen-max': { rpm: 6000, tpm: 10_000_000 }, 'qwen-flash': { rpm: 6000, tpm: 10_000_000 } };
+  const fake = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/fakeProviderMain.ts', JSON.stringify({ apiKey: TEST_PROVIDER_KEY, models, ttftMs: 20, chunkIntervalMs: 5 })], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    readline.createInterface({ input: fake.stdout! }).once('line', resolve);
+    fake.once('exit', (c) => reject(new Error(`the fake provider exited with ${c}`)));
+  });
+  const fakeUrl = (JSON.parse(line) as { url: string }).url;
+  const gatewayPort = await freePort();
+  const userDataDir = path.join(tmp, 'user-data');
+  fs.mkdirSync(path.join(userDataDir, 'User'), { recursive: true });
+  fs.writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify({
+    'telemetry.telemetryLevel': 'off', 'extensions.autoCheckUpdates': false, 'extensions.autoUpdate': false,
+    'workbench.startupEditor': 'none', 'chat.disableAIFeatures': true, 'update.mode': 'none', 'security.workspace.trust.enabled': false,
+    'rateLimitMonitor.provider': 'custom',
+    'rateLimitMonitor.customBaseUrl': fakeUrl,
+    'rateLimitMonitor.gateway.port': gatewayPort,
+  }, null, 2));
+  const workspaceFolder = path.join(tmp, 'workspace');
+  fs.mkdirSync(workspaceFolder);
+  const extensionsDir = path.join(tmp, 'extensions');
+  fs.mkdirSync(extensionsDir);
+  return {
+    tmp, userDataDir, extensionsDir, workspaceFolder, fake, fakeUrl, gatewayPort,
+    env: { RLM_API_KEY: TEST_PROVIDER_KEY, RLM_STATE_DIR: path.join(tmp, 'state') },
+    dispose() {
+      fake.kill('SIGTERM');
+    },
+  };
+}
