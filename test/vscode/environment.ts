@@ -51,6 +51,9 @@ export async function prepareSuite(): Promise<SuiteEnvironment> {
     'rateLimitMonitor.customBaseUrl': fakeUrl,
     'rateLimitMonitor.gateway.port': gatewayPort,
   }, null, 2));
+  // Machine-scoped settings (the gateway port) come from Machine/settings.json in a remote window such as code-server's.
+  fs.mkdirSync(path.join(userDataDir, 'Machine'), { recursive: true });
+  fs.writeFileSync(path.join(userDataDir, 'Machine', 'settings.json'), JSON.stringify({ 'rateLimitMonitor.gateway.port': gatewayPort }, null, 2));
   const workspaceFolder = path.join(tmp, 'workspace');
   fs.mkdirSync(workspaceFolder);
   const extensionsDir = path.join(tmp, 'extensions');

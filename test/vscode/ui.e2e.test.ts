@@ -1,0 +1,156 @@
+/**
+ * UI end to end: the extension in code-server, driven through the real workbench with
+ * Playwright and Debian Chromium. Traffic goes through the gateway to the fake provider;
+ * the status bar and the monitor are checked against the gateway's own numbers, commands
+ * run from the command palette, and screenshots land in test-results/ (light and dark).
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import OpenAI from 'openai';
+import type { Browser, Page } from 'playwright-core';
+import type { GatewayState, MetricsResponse } from '../../src/core/protocol';
+import { prepareSuite, type SuiteEnvironment } from './environment';
+import { launchChromium, startCodeServer } from './runServer';
+
+const STATUS_ID = 'rate-limit-monitor.llm-rate-limit-monitor.rateLimitMonitor.quota';
+const RESULTS = path.resolve('test-results');
+
+describe('UI end to end in code-server (Playwright + Chromium)', { timeout: 240_000 }, () => {
+  let suite: SuiteEnvironment;
+  let server: Awaited<ReturnType<typeof startCodeServer>>;
+  let browser: Browser;
+  let page: Page;
+  let token: string;
+  let gateway: string;
+  const control = async <T>(p: string) => (await (await fetch(`${gateway}${p}`, { headers: { authorization: `Bearer ${token}` } })).json()) as T;
+
+  /** Run a command from the palette as a user does: type its title, choose its row (by command id). */
+  async function palette(title: string, commandId: string): Promise<void> {
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input.input');
+    await input.waitFor({ state: 'visible', timeout: 10_000 });
+    await input.fill(`>${title}`);
+    const row = page.locator(`.quick-input-widget [data-quick-input-id="${commandId}"]`).first();
+    await row.waitFor({ timeout: 10_000 });
+    await row.click();
+  }
+
+  /** Switch the colour theme through its own quick pick, as a user does. */
+  async function colorTheme(label: string, bodyClass: string): Promise<void> {
+    await palette('Preferences: Color Theme', 'workbench.action.selectTheme');
+    const input = page.locator('.quick-input-widget input.input');
+    await input.fill(label);
+    await page.locator('.quick-input-widget .monaco-list-row', { hasText: label }).first().waitFor({ timeout: 10_000 }).catch(async (e: unknown) => {
+      console.log('theme rows:', await page.locator('.quick-input-widget .monaco-list-row').allInnerTexts());
+      await page.screenshot({ path: path.join(RESULTS, 'theme-picker-failure.png') });
+      throw e;
+    });
+    await page.keyboard.press('Enter');
+    await page.waitForFunction((cls) => document.querySelector('.monaco-workbench')?.classList.contains(cls), bodyClass, { timeout: 15_000 }).catch(async (e: unknown) => {
+      await page.screenshot({ path: path.join(RESULTS, `theme-failure-${bodyClass}.png`) });
+      console.log('workbench classes:', await page.evaluate(() => document.querySelector('.monaco-workbench')?.className));
+      throw e;
+    });
+    await new Promise((r) => setTimeout(r, 700)); // the webview re-themes from the new --vscode-* variables
+  }
+
+  before(async () => {
+    fs.mkdirSync(RESULTS, { recursive: true });
+    suite = await prepareSuite();
+    if (!fs.existsSync('dist/extension.js')) throw new Error('dist/extension.js is missing: run `npm run build` first');
+    server = await startCodeServer(suite, ['--vscode-option', 'enable-smoke-test-driver']);
+    browser = await launchChromium();
+    page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
+    const payload = [['extensionDevelopmentPath', `vscode-remote://remote${path.resolve('.')}`]];
+    await page.goto(`http://127.0.0.1:${server.port}/?folder=${encodeURIComponent(suite.workspaceFolder)}&payload=${encodeURIComponent(JSON.stringify(payload))}`);
+    await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
+    await page.locator(`[id="${STATUS_ID}"]`).waitFor({ state: 'visible', timeout: 90_000 });
+    gateway = `http://127.0.0.1:${suite.gatewayPort}`;
+    const tokenFile = path.join(suite.env.RLM_STATE_DIR!, 'token');
+    for (let i = 0; i < 200 && !fs.existsSync(tokenFile); i++) await new Promise((r) => setTimeout(r, 50));
+    token = fs.readFileSync(tokenFile, 'utf8').trim();
+    // the status bar appears at activation; the gateway binds a moment later, in the background
+    for (let i = 0; i < 200; i++) {
+      const ok = await fetch(`${gateway}/_rlm/health`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.ok, () => false);
+      if (ok) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => undefined);
+    server?.child.kill('SIGTERM');
+    suite?.dispose();
+  });
+
+  it('shows the gateway\'s numbers in the status bar after traffic', async () => {
+    const client = new OpenAI({ baseURL: `${gateway}/v1`, apiKey: token, maxRetries: 0 });
+    for (let i = 0; i < 5; i++) await client.chat.completions.create({ model: 'qwen-plus', messages: [{ role: 'user', content: `ui traffic ${i}` }] });
+    const state = await control<GatewayState>('/_rlm/state');
+    const key = state.keys.find((k) => k.key === 'account:qwen-plus')!;
+    const expected = `qwen-plus ${key.minute.requests}/${key.minute.requestLimit} RPM`;
+    await page.waitForFunction(([id, text]) => document.getElementById(id!)?.innerText.includes(text!), [STATUS_ID, expected], { timeout: 10_000 });
+    assert.match(await page.locator(`[id="${STATUS_ID}"]`).innerText(), /qwen-plus 5\/600 RPM/);
+  });
+
+  it('runs Set Account Limits from the command palette: an invalid limit is refused with its message, a valid one applied', async () => {
+    await page.locator('.monaco-workbench .part.editor').click({ position: { x: 300, y: 300 } }).catch(() => undefined);
+    await palette('Rate Limit Monitor: Set Account Limits for a Model', 'rateLimitMonitor.setAccountLimits');
+    await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'qwen-plus' }).first().waitFor({ timeout: 10_000 });
+    await page.locator('.quick-input-widget input.input').fill('qwen-plus');
+    await page.keyboard.press('Enter');
+    const input = page.locator('.quick-input-widget input.input');
+    await input.fill('lots');
+    const message = page.locator('.quick-input-widget .quick-input-message');
+    await page.waitForFunction(() => /is not a whole number above 0/.test(document.querySelector('.quick-input-widget .quick-input-message')?.textContent ?? ''), undefined, { timeout: 5_000 });
+    assert.match(await message.innerText(), /"lots" is not a whole number above 0/);
+    await page.screenshot({ path: path.join(RESULTS, 'palette-invalid-limit.png') });
+    await page.keyboard.press('Enter'); // refused: the box stays open
+    assert.ok(await input.isVisible(), 'an invalid value does not close the input box');
+    await input.fill('6');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => /Tokens per minute/.test(document.querySelector('.quick-input-widget .quick-input-message, .quick-input-widget .quick-input-title, .quick-input-widget')?.textContent ?? ''), undefined, { timeout: 5_000 });
+    await page.keyboard.press('Enter'); // keep the TPM
+    const deadline = Date.now() + 10_000;
+    let rpm = 0;
+    while (Date.now() < deadline && rpm !== 6) {
+      rpm = (await control<GatewayState>('/_rlm/state')).keys.find((k) => k.key === 'account:qwen-plus')!.configured.rpm;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(rpm, 6, 'the gateway applied the new limit');
+    await page.waitForFunction((id) => /qwen-plus \d+\/6 RPM/.test(document.getElementById(id)?.innerText ?? ''), STATUS_ID, { timeout: 10_000 });
+  });
+
+  it('turns the status bar to the warning colour near the limit', async () => {
+    // 5 requests in the last minute against 6 RPM: 83 %, over the default 80 % threshold
+    await page.waitForFunction((id) => document.getElementById(id)?.classList.contains('warning-kind'), STATUS_ID, { timeout: 15_000 });
+    const colours = await page.evaluate((id) => {
+      const plain = [...document.querySelectorAll('.statusbar-item')].find((e) => e.id !== id && !e.classList.contains('has-background-color'));
+      return { item: getComputedStyle(document.getElementById(id)!).backgroundColor, plain: plain ? getComputedStyle(plain).backgroundColor : 'none' };
+    }, STATUS_ID);
+    assert.notEqual(colours.item, colours.plain, 'the item stands out from the plain ones');
+    assert.notEqual(colours.item, 'rgba(0, 0, 0, 0)');
+    await page.locator(`[id="${STATUS_ID}"]`).screenshot({ path: path.join(RESULTS, 'status-bar-warning.png') });
+  });
+
+  it('opens the monitor from the status bar; its numbers match the gateway; screenshots in dark and light', async () => {
+    await page.locator(`[id="${STATUS_ID}"]`).click();
+    const frame = page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
+    await frame.locator('[data-card="Total Calls"]').waitFor({ timeout: 20_000 });
+    const metrics = await control<MetricsResponse>('/_rlm/metrics?window=1h');
+    assert.equal(await frame.locator('[data-card="Total Calls"]').innerText(), String(metrics.summary.totalCalls));
+    assert.equal(await frame.locator('[data-card="Total Models"]').innerText(), String(metrics.summary.totalModels));
+    assert.equal(await frame.locator('tr[data-model="qwen-plus"] td').nth(4).innerText(), String(metrics.rows.find((r) => r.model === 'qwen-plus')!.totalCalls));
+    await colorTheme('Dark Modern', 'vs-dark');
+    await page.screenshot({ path: path.join(RESULTS, 'monitor-dark.png') });
+    await colorTheme('Light Modern', 'vs');
+    await page.screenshot({ path: path.join(RESULTS, 'monitor-light.png') });
+    // live: a new record shows without a reload
+    const before = Number(await frame.locator('[data-card="Total Calls"]').innerText());
+    const client = new OpenAI({ baseURL: `${gateway}/v1`, apiKey: token, maxRetries: 0 });
+    await client.chat.completions.create({ model: 'qwen-turbo', messages: [{ role: 'user', content: 'live update' }] });
+    await frame.locator('[data-card="Total Calls"]', { hasText: String(before + 1) }).waitFor({ timeout: 5_000 });
+  });
+});
