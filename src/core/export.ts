@@ -10,7 +10,8 @@ export const CSV_COLUMNS: (keyof AttemptRecord)[] = [
   'queuedMs', 'ttftMs', 'latencyMs', 'attempt', 'fallbackFrom',
 ];
 
-function cell(v: unknown): string {
+/** One CSV cell (RFC 4180 quoting). */
+export function csvCell(v: unknown): string {
   if (v === undefined || v === null) return '';
   const s = String(v);
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
@@ -20,7 +21,7 @@ function cell(v: unknown): string {
 export function recordsToCsv(records: readonly AttemptRecord[]): string {
   const lines = [CSV_COLUMNS.join(',')];
   for (const r of records) {
-    lines.push(CSV_COLUMNS.map((c) => (c === 'startedAt' ? new Date(r.startedAt).toISOString() : cell(r[c]))).join(','));
+    lines.push(CSV_COLUMNS.map((c) => (c === 'startedAt' ? new Date(r.startedAt).toISOString() : csvCell(r[c]))).join(','));
   }
   return lines.join('\r\n') + '\r\n';
 }

@@ -3,7 +3,7 @@
  * and the webview (DESIGN.md). Every message is a discriminated union on `type`, so a
  * receiver can switch on it and the compiler checks every case.
  */
-import type { AttemptRecord, ModelLimits, RateLimitConfig } from './types';
+import type { AttemptRecord, ModelLimits, RateLimitConfig, TemporaryIncrease } from './types';
 import type { MetricsReport, SecondPoint, SeriesPoint } from './metrics';
 
 export interface WindowFigures {
@@ -101,31 +101,78 @@ export interface ConfigRejected {
   error: { message: string; type: 'invalid_config'; problems: { path: string; message: string; fix: string }[] };
 }
 
+/** Everything a dashboard view renders, assembled by src/core/dashboard.ts for either host. */
+export interface DashboardSnapshot {
+  window: string;
+  metrics: MetricsResponse;
+  series: SeriesResponse;
+  state: GatewayState;
+  requests: AttemptRecord[];
+  config: RateLimitConfig;
+  /** Temporary increases, expired ones included (the history). */
+  increases: TemporaryIncrease[];
+  workspace: string;
+  focusModel?: string;
+  /** Where this host can run VS Code commands (the extension) or not (the gateway page). */
+  canRunCommands: boolean;
+}
+
 /** Host (extension or gateway page) → dashboard webview. */
 export type HostToWebview =
-  | { type: 'snapshot'; window: string; metrics: MetricsResponse; state?: GatewayState; workspace: string; focusModel?: string }
+  | { type: 'snapshot'; snapshot: DashboardSnapshot }
   | { type: 'state'; state: GatewayState }
+  | { type: 'editResult'; ok: boolean; message: string }
   | { type: 'error'; message: string };
+
+export type LimitEdit =
+  | { scope: 'account'; model: string; rpm: number; tpm: number }
+  | { scope: 'workspace'; workspace: string; model: string; rpm: number; tpm: number };
 
 /** Dashboard webview → host. Everything from a webview is checked with parseWebviewMessage. */
 export type WebviewToHost =
   | { type: 'ready' }
   | { type: 'setWindow'; window: TimeWindow }
-  | { type: 'runCommand'; command: 'copyGatewayEnvironment' | 'sendTestRequest' | 'setAccountLimits' };
+  | { type: 'focusModel'; model: string }
+  | { type: 'runCommand'; command: WebviewCommand }
+  | { type: 'setLimit'; edit: LimitEdit }
+  | { type: 'recordIncrease'; model: string; tpm: number; upperLimit?: number }
+  | { type: 'saveFile'; name: string; content: string };
 
-const WEBVIEW_COMMANDS = ['copyGatewayEnvironment', 'sendTestRequest', 'setAccountLimits'] as const;
+export const WEBVIEW_COMMANDS = ['copyGatewayEnvironment', 'sendTestRequest', 'setAccountLimits', 'openMonitor'] as const;
+export type WebviewCommand = (typeof WEBVIEW_COMMANDS)[number];
+
+const isName = (v: unknown): v is string => typeof v === 'string' && /^[\w.:-]{1,128}$/.test(v);
+const isLimit = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0 && v <= 1e12;
+const MAX_SAVED_FILE = 50 * 1024 * 1024;
 
 /** Validate a message from a webview; undefined for anything unknown or malformed. */
 export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
-  if (typeof raw !== 'object' || raw === null) return undefined;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
   const m = raw as Record<string, unknown>;
+  const keys = Object.keys(m).sort().join(',');
   switch (m.type) {
     case 'ready':
-      return Object.keys(m).length === 1 ? { type: 'ready' } : undefined;
+      return keys === 'type' ? { type: 'ready' } : undefined;
     case 'setWindow':
-      return typeof m.window === 'string' && m.window in TIME_WINDOWS ? { type: 'setWindow', window: m.window as TimeWindow } : undefined;
+      return keys === 'type,window' && typeof m.window === 'string' && m.window in TIME_WINDOWS ? { type: 'setWindow', window: m.window as TimeWindow } : undefined;
+    case 'focusModel':
+      return keys === 'model,type' && isName(m.model) ? { type: 'focusModel', model: m.model } : undefined;
     case 'runCommand':
-      return typeof m.command === 'string' && (WEBVIEW_COMMANDS as readonly string[]).includes(m.command) ? { type: 'runCommand', command: m.command as WebviewToHost & { type: 'runCommand' } extends { command: infer C } ? C : never } : undefined;
+      return keys === 'command,type' && typeof m.command === 'string' && (WEBVIEW_COMMANDS as readonly string[]).includes(m.command) ? { type: 'runCommand', command: m.command as WebviewCommand } : undefined;
+    case 'setLimit': {
+      const e = m.edit as Record<string, unknown> | undefined;
+      if (keys !== 'edit,type' || typeof e !== 'object' || e === null || !isName(e.model) || !isLimit(e.rpm) || !isLimit(e.tpm)) return undefined;
+      if (e.scope === 'account') return { type: 'setLimit', edit: { scope: 'account', model: e.model, rpm: e.rpm, tpm: e.tpm } };
+      if (e.scope === 'workspace' && isName(e.workspace)) return { type: 'setLimit', edit: { scope: 'workspace', workspace: e.workspace, model: e.model, rpm: e.rpm, tpm: e.tpm } };
+      return undefined;
+    }
+    case 'recordIncrease':
+      if (!isName(m.model) || !isLimit(m.tpm) || (m.upperLimit !== undefined && !isLimit(m.upperLimit))) return undefined;
+      return { type: 'recordIncrease', model: m.model, tpm: m.tpm, ...(m.upperLimit !== undefined ? { upperLimit: m.upperLimit as number } : {}) };
+    case 'saveFile':
+      return keys === 'content,name,type' && typeof m.name === 'string' && /^[\w.-]{1,100}\.(csv|json)$/.test(m.name) && typeof m.content === 'string' && m.content.length <= MAX_SAVED_FILE
+        ? { type: 'saveFile', name: m.name, content: m.content }
+        : undefined;
     default:
       return undefined;
   }

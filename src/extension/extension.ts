@@ -11,6 +11,7 @@ import { GatewayHost } from './host/gatewayHost';
 import { MonitorPanel } from './host/monitorPanel';
 import { ApiKeys } from './host/secrets';
 import { SettingsBridge } from './host/settings';
+import { SIDEBAR_VIEW_ID, SidebarViewProvider } from './host/sidebarView';
 import { QuotaStatusBar } from './host/statusBar';
 import { applyTerminalEnvironment } from './host/terminal';
 import { NotificationThrottle } from './logic/notifications';
@@ -28,6 +29,7 @@ export interface TestHooks {
   keys?: ApiKeys;
   gatewayReady?: Promise<void>;
   monitor?: () => MonitorPanel | undefined;
+  sidebar?: SidebarViewProvider;
   terminalCollection?: vscode.GlobalEnvironmentVariableCollection;
 }
 const testHooks: TestHooks = {};
@@ -51,7 +53,15 @@ export function activate(context: vscode.ExtensionContext): RateLimitMonitorApi 
     workspace: activeWorkspace,
     threshold: () => settings.get<number>(SETTING.warningThreshold, 0.8),
   });
-  const openMonitor = (model?: string) => MonitorPanel.show(context.extensionUri, host, log, activeWorkspace, model);
+  const dashboardDeps = {
+    host,
+    log,
+    workspace: activeWorkspace,
+    increases: () => settings.temporaryIncreases(),
+    openPanel: (model: string) => void openMonitor(model),
+  };
+  const openMonitor = (model?: string) => MonitorPanel.show(context.extensionUri, dashboardDeps, model);
+  const sidebar = new SidebarViewProvider(context.extensionUri, dashboardDeps);
   const throttle = new NotificationThrottle();
   const notify = (model: string, reason: 'threshold' | '429', text: string) => {
     if (!throttle.allow(model, reason, Date.now())) return;
@@ -68,6 +78,8 @@ export function activate(context: vscode.ExtensionContext): RateLimitMonitorApi 
     keys,
     host,
     statusBar,
+    sidebar,
+    vscode.window.registerWebviewViewProvider(SIDEBAR_VIEW_ID, sidebar),
     ...registerCommands({ settings, keys, host, log, openMonitor, activeWorkspace }),
     host.onDidChangeState((state) => {
       statusBar.update(state);
@@ -114,7 +126,7 @@ export function activate(context: vscode.ExtensionContext): RateLimitMonitorApi 
     getLimits: () => settings.config,
     onDidRecord: host.onDidRecord,
   };
-  Object.assign(testHooks, { host, statusBar, settings, keys, monitor: () => MonitorPanel.current, terminalCollection: context.environmentVariableCollection, activationMs: performance.now() - t0 });
+  Object.assign(testHooks, { host, statusBar, settings, keys, monitor: () => MonitorPanel.current, sidebar, terminalCollection: context.environmentVariableCollection, activationMs: performance.now() - t0 });
   log.info(`activated in ${testHooks.activationMs!.toFixed(1)} ms`);
   return api;
 }

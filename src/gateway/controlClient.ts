@@ -59,6 +59,10 @@ export class ControlClient {
     return this.call(`/_rlm/requests?${q}`);
   }
 
+  config(): Promise<RateLimitConfig> {
+    return this.call('/_rlm/config');
+  }
+
   putConfig(config: RateLimitConfig): Promise<RateLimitConfig> {
     return this.call('/_rlm/config', { method: 'PUT', body: JSON.stringify(config) });
   }

@@ -13,6 +13,7 @@ import type { GatewayEvent, GatewayState } from '../core/protocol';
 import { endpointOfPath, Calibration } from '../core/tokens';
 import { DEFAULT_WORKSPACE, type AttemptRecord, type RateLimitConfig } from '../core/types';
 import { handleControl } from './control';
+import { isDashboardRoute, serveDashboard } from './dashboardPage';
 import { AdmissionJournal } from './admissionJournal';
 import { InMemoryHistory, type HistoryStore } from './history';
 import { JsonlHistory } from './historyStore';
@@ -255,6 +256,8 @@ export class Gateway {
       if (!originAllowed(req, this.port)) {
         return sendError(res, 403, `Requests from web pages (Origin ${req.headers.origin}) are refused: only the gateway's own dashboard may call it.`, 'invalid_request_error', 'origin_not_allowed');
       }
+      const path0 = (req.url ?? '/').split('?')[0]!;
+      if (req.method === 'GET' && isDashboardRoute(path0)) return serveDashboard(req, res, this.options.token, bearerOf(req));
       const auth = this.authorise(req);
       if (!auth) {
         return sendError(res, 401, 'Missing or wrong gateway token. Send Authorization: Bearer <token> (the "Copy Gateway Environment" command gives it; it is not your provider key).', 'invalid_request_error', 'invalid_gateway_token');

@@ -1,0 +1,85 @@
+/**
+ * What both dashboard hosts (the extension and the gateway's own page) do the same way:
+ * gather one snapshot from the control surface, and turn a limit edit into a new config.
+ * The control client is injected, so this stays free of I/O.
+ */
+import { TEMPORARY_INCREASE_DAYS, validateConfig, type ConfigProblem } from './config';
+import type { DashboardSnapshot, GatewayState, LimitEdit, MetricsResponse, SeriesResponse, TimeWindow } from './protocol';
+import { TIME_WINDOWS } from './protocol';
+import { DEFAULT_WORKSPACE, type AttemptRecord, type RateLimitConfig, type TemporaryIncrease } from './types';
+
+export interface DashboardSource {
+  metrics(window: string): Promise<MetricsResponse>;
+  series(window: string, filter: { model?: string; step?: string }): Promise<SeriesResponse>;
+  state(): Promise<GatewayState>;
+  requests(query: { limit?: number }): Promise<{ records: AttemptRecord[] }>;
+  config(): Promise<RateLimitConfig>;
+}
+
+/** Chart step per window: about 60–170 points. */
+export function stepFor(window: TimeWindow): string {
+  const minutes = TIME_WINDOWS[window] / 60_000;
+  return minutes <= 60 ? '1m' : minutes <= 180 ? '2m' : minutes <= 1440 ? '15m' : '60m';
+}
+
+export async function loadSnapshot(
+  source: DashboardSource,
+  o: { window: TimeWindow; workspace: string; focusModel?: string; increases?: TemporaryIncrease[]; canRunCommands: boolean },
+): Promise<DashboardSnapshot> {
+  const [metrics, series, state, requests, config] = await Promise.all([
+    source.metrics(o.window),
+    source.series(o.window, { step: stepFor(o.window), ...(o.focusModel ? { model: o.focusModel } : {}) }),
+    source.state(),
+    source.requests({ limit: 200 }),
+    source.config(),
+  ]);
+  return {
+    window: o.window,
+    metrics,
+    series,
+    state,
+    requests: requests.records,
+    config,
+    increases: o.increases ?? config.temporaryIncreases,
+    workspace: o.workspace,
+    ...(o.focusModel ? { focusModel: o.focusModel } : {}),
+    canRunCommands: o.canRunCommands,
+  };
+}
+
+export type EditOutcome = { ok: true; config: RateLimitConfig } | { ok: false; problems: ConfigProblem[] };
+
+/** Apply an edit and validate the whole result: nothing changes unless all of it is valid. */
+export function applyLimitEdit(config: RateLimitConfig, edit: LimitEdit): EditOutcome {
+  if (edit.scope === 'workspace' && edit.workspace === DEFAULT_WORKSPACE) {
+    return { ok: false, problems: [{ path: 'workspaces.default', message: 'the default workspace uses the account limits and cannot be edited', fix: 'edit the account limit, or another workspace' }] };
+  }
+  const next: RateLimitConfig =
+    edit.scope === 'account'
+      ? { ...config, models: { ...config.models, [edit.model]: { rpm: edit.rpm, tpm: edit.tpm } } }
+      : {
+          ...config,
+          workspaces: {
+            ...config.workspaces,
+            [edit.workspace]: {
+              name: config.workspaces[edit.workspace]?.name ?? edit.workspace,
+              models: { ...(config.workspaces[edit.workspace]?.models ?? {}), [edit.model]: { rpm: edit.rpm, tpm: edit.tpm } },
+            },
+          },
+        };
+  const r = validateConfig(next);
+  return r.ok ? { ok: true, config: r.config } : { ok: false, problems: r.problems };
+}
+
+/** A temporary increase recorded now, lasting Model Studio's 30 days. */
+export function newIncrease(config: RateLimitConfig, model: string, tpm: number, now: number, upperLimit?: number): TemporaryIncrease {
+  const applied = new Date(now);
+  return {
+    model,
+    tpm,
+    previousTpm: config.models[model]?.tpm ?? 0,
+    ...(upperLimit !== undefined ? { upperLimit } : {}),
+    appliedAt: applied.toISOString(),
+    expiresAt: new Date(now + TEMPORARY_INCREASE_DAYS * 86_400_000).toISOString(),
+  };
+}

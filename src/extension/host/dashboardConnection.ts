@@ -1,0 +1,139 @@
+/**
+ * The extension's side of a dashboard webview (the panel or the sidebar view): strict CSP
+ * with a nonce, resources only from dist/ and media/, a "ready" handshake before the first
+ * snapshot, every incoming message validated against the protocol (anything else is
+ * ignored and logged), and nothing sent while the view is hidden.
+ */
+import { randomBytes } from 'node:crypto';
+import * as vscode from 'vscode';
+import { loadSnapshot } from '../../core/dashboard';
+import { parseWebviewMessage, type HostToWebview, type TimeWindow, type WebviewToHost } from '../../core/protocol';
+import type { TemporaryIncrease } from '../../core/types';
+import type { GatewayHost } from './gatewayHost';
+
+export interface DashboardDeps {
+  host: GatewayHost;
+  log: vscode.LogOutputChannel;
+  workspace: () => string;
+  increases: () => TemporaryIncrease[];
+  /** Open the full panel on a model (from the sidebar). */
+  openPanel: (model: string) => void;
+}
+
+export class DashboardConnection implements vscode.Disposable {
+  ready = false;
+  /** Messages that failed validation (for tests and the log). */
+  rejected = 0;
+  window: TimeWindow = '1h';
+  focusModel: string | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly webview: vscode.Webview,
+    private readonly deps: DashboardDeps,
+    private readonly visible: () => boolean,
+    private readonly kind: 'panel' | 'sidebar',
+  ) {
+    this.disposables.push(
+      webview.onDidReceiveMessage((raw: unknown) => this.receive(raw)),
+      deps.host.onDidRecord(() => this.scheduleRefresh()),
+      deps.host.onDidChangeState((state) => {
+        if (this.ready && this.visible()) void this.post({ type: 'state', state });
+      }),
+    );
+  }
+
+  /** Coalesce bursts of records into one refresh, well inside the 250 ms budget. */
+  scheduleRefresh(): void {
+    if (!this.ready || !this.visible() || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.sendSnapshot();
+    }, 100);
+  }
+
+  private post(m: HostToWebview): Thenable<boolean> {
+    return this.webview.postMessage(m);
+  }
+
+  receive(raw: unknown): void {
+    const msg = parseWebviewMessage(raw);
+    if (!msg) {
+      this.rejected++;
+      this.deps.log.warn(`${this.kind}: ignored a malformed message from the webview: ${JSON.stringify(raw)?.slice(0, 200)}`);
+      return;
+    }
+    void this.handle(msg);
+  }
+
+  private async handle(msg: WebviewToHost): Promise<void> {
+    switch (msg.type) {
+      case 'ready':
+        this.ready = true;
+        return this.sendSnapshot();
+      case 'setWindow':
+        this.window = msg.window;
+        return this.sendSnapshot();
+      case 'focusModel':
+        if (this.kind === 'sidebar') return this.deps.openPanel(msg.model);
+        this.focusModel = msg.model;
+        return this.sendSnapshot();
+      case 'runCommand':
+        await vscode.commands.executeCommand(`rateLimitMonitor.${msg.command}`);
+        return;
+      case 'setLimit': {
+        const e = msg.edit;
+        const r = await vscode.commands.executeCommand<{ error?: string }>(e.scope === 'account' ? 'rateLimitMonitor.setAccountLimits' : 'rateLimitMonitor.setWorkspaceLimits', e.scope === 'account' ? { model: e.model, rpm: e.rpm, tpm: e.tpm } : { workspace: e.workspace, model: e.model, rpm: e.rpm, tpm: e.tpm });
+        await this.post(r?.error ? { type: 'editResult', ok: false, message: r.error } : { type: 'editResult', ok: true, message: `${e.model}: ${e.rpm} RPM, ${e.tpm} TPM applied` });
+        // the gateway applies the new settings a moment later
+        setTimeout(() => void this.sendSnapshot(), 300);
+        return;
+      }
+      case 'recordIncrease': {
+        const r = await vscode.commands.executeCommand<{ error?: string; expiresAt?: string }>('rateLimitMonitor.recordTemporaryIncrease', { model: msg.model, tpm: msg.tpm, ...(msg.upperLimit ? { upperLimit: msg.upperLimit } : {}) });
+        await this.post(r?.error ? { type: 'editResult', ok: false, message: r.error } : { type: 'editResult', ok: true, message: `${msg.model}: ${msg.tpm} TPM until ${new Date(r?.expiresAt ?? Date.now()).toLocaleDateString()}` });
+        setTimeout(() => void this.sendSnapshot(), 300);
+        return;
+      }
+      case 'saveFile': {
+        const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(msg.name), saveLabel: 'Export' });
+        if (target) await vscode.workspace.fs.writeFile(target, Buffer.from(msg.content, 'utf8'));
+        return;
+      }
+    }
+  }
+
+  async sendSnapshot(): Promise<void> {
+    if (!this.ready || !this.visible()) return;
+    try {
+      const snapshot = await loadSnapshot(this.deps.host.client, { window: this.window, workspace: this.deps.workspace(), increases: this.deps.increases(), canRunCommands: true, ...(this.focusModel ? { focusModel: this.focusModel } : {}) });
+      await this.post({ type: 'snapshot', snapshot });
+    } catch (e) {
+      await this.post({ type: 'error', message: `The gateway did not answer: ${e instanceof Error ? e.message : String(e)}` });
+    }
+  }
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    for (const d of this.disposables) d.dispose();
+  }
+}
+
+export function dashboardHtml(webview: vscode.Webview, extensionUri: vscode.Uri, view: 'panel' | 'sidebar'): string {
+  const nonce = randomBytes(16).toString('base64');
+  const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview.js'));
+  const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'monitor.css'));
+  const csp = [`default-src 'none'`, `script-src 'nonce-${nonce}'`, `style-src ${webview.cspSource}`, `font-src ${webview.cspSource}`, `img-src ${webview.cspSource} data:`].join('; ');
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${style}">
+<title>LLM Rate Limit Monitor</title></head>
+<body data-view="${view}" data-host="vscode"><main id="app" aria-live="polite"></main><script nonce="${nonce}" src="${script}"></script></body></html>`;
+}
+
+export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {
+  return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist'), vscode.Uri.joinPath(extensionUri, 'media')] };
+}

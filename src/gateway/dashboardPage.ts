@@ -1,0 +1,61 @@
+/**
+ * The dashboard as a page the gateway serves at `/` (for remote or headless use): the same
+ * bundle as the VS Code webview, talking HTTP + SSE instead of postMessage. The page needs
+ * the token (`/?token=…`, or the Authorization header); its static assets hold no data.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import type http from 'node:http';
+import path from 'node:path';
+import { tokensEqual } from './security';
+
+const ASSETS: Record<string, { file: string; type: string }> = {
+  '/assets/webview.js': { file: 'dist/webview.js', type: 'text/javascript; charset=utf-8' },
+  '/assets/monitor.css': { file: 'media/monitor.css', type: 'text/css; charset=utf-8' },
+  '/assets/standalone.css': { file: 'media/standalone.css', type: 'text/css; charset=utf-8' },
+  '/favicon.ico': { file: 'media/icon.svg', type: 'image/svg+xml' },
+};
+
+/** The package root: next to dist/ when bundled, two levels up from src/gateway in tests. */
+function packageRoot(): string {
+  for (const candidate of [path.resolve(__dirname, '..'), path.resolve(__dirname, '../..')]) {
+    if (fs.existsSync(path.join(candidate, 'media', 'monitor.css'))) return candidate;
+  }
+  return path.resolve(__dirname, '..');
+}
+
+export function isDashboardRoute(p: string): boolean {
+  return p === '/' || p in ASSETS;
+}
+
+export function serveDashboard(req: http.IncomingMessage, res: http.ServerResponse, token: string, bearer: string | undefined): void {
+  const url = new URL(req.url ?? '/', 'http://gateway');
+  const asset = ASSETS[url.pathname];
+  if (asset) {
+    const file = path.join(packageRoot(), asset.file);
+    if (!fs.existsSync(file)) {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end(`${asset.file} is missing: run npm run build`);
+      return;
+    }
+    res.writeHead(200, { 'content-type': asset.type, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' });
+    fs.createReadStream(file).pipe(res);
+    return;
+  }
+  const given = url.searchParams.get('token') ?? bearer;
+  if (!given || !tokensEqual(given, token)) {
+    res.writeHead(401, { 'content-type': 'text/plain; charset=utf-8' });
+    res.end('Open this page with the gateway token: http://127.0.0.1:PORT/?token=<token> (the "Copy Gateway Environment" command or the token file gives it).');
+    return;
+  }
+  const theme = url.searchParams.get('theme') === 'dark' ? 'dark' : 'light';
+  const nonce = randomBytes(16).toString('base64');
+  const csp = [`default-src 'none'`, `script-src 'nonce-${nonce}'`, `style-src 'self'`, `connect-src 'self'`, `img-src 'self' data:`, `base-uri 'none'`, `form-action 'none'`, `frame-ancestors 'none'`].join('; ');
+  res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': csp, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'x-frame-options': 'DENY' });
+  res.end(`<!DOCTYPE html>
+<html lang="en" data-theme="${theme}"><head><meta charset="UTF-8">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="/assets/standalone.css"><link rel="stylesheet" href="/assets/monitor.css">
+<title>LLM Rate Limit Monitor</title></head>
+<body data-view="panel" data-host="gateway" data-token="${token.replace(/[^\w-]/g, '')}" data-theme="${theme}"><main id="app" aria-live="polite"></main><script nonce="${nonce}" src="/assets/webview.js"></script></body></html>`);
+}

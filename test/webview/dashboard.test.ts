@@ -1,0 +1,131 @@
+/**
+ * The dashboard page the gateway serves, in real headless Chromium (Debian's, driven by
+ * playwright-core), against a running gateway and fake provider with traffic.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import type { MetricsResponse } from '../../src/core/protocol';
+import type { RateLimitConfig } from '../../src/core/types';
+import { GATEWAY_TOKEN, startStack, type Stack } from '../support/stack';
+
+const RESULTS = path.resolve('test-results');
+const TABS = ['Overview', 'Charts', 'Rate Limit', 'Requests'];
+
+describe('dashboard page in Chromium', { timeout: 120_000 }, () => {
+  let s: Stack;
+  let browser: Browser;
+  let page: Page;
+
+  before(async () => {
+    assert.ok(fs.existsSync('dist/webview.js'), 'dist/webview.js is missing: run `npm run build` first');
+    execFileSync('bash', ['scripts/setup-chromium.sh'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    fs.mkdirSync(RESULTS, { recursive: true });
+    s = await startStack({ config: { workspaces: { 'ws-a': { name: 'Team A', models: { 'qwen-plus': { rpm: 300, tpm: 500_000 } } } }, fallbacks: { 'qwen-plus': ['qwen-turbo'] } } });
+    const ws = new (await import('openai')).default({ baseURL: `${s.url}/v1`, apiKey: GATEWAY_TOKEN, maxRetries: 0, defaultHeaders: { 'x-rlm-workspace': 'ws-a' } });
+    s.fake.injectFaults('rpm', 'tpm');
+    for (let i = 0; i < 6; i++) await s.client.chat.completions.create({ model: i % 2 ? 'qwen-turbo' : 'qwen-plus', messages: [{ role: 'user', content: `dashboard ${i}` }] });
+    for (let i = 0; i < 3; i++) {
+      const st = await ws.chat.completions.create({ model: 'qwen-plus', stream: true, messages: [{ role: 'user', content: `ws ${i}` }] });
+      for await (const _ of st) void _;
+    }
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    await page.goto(`${s.url}/?token=${GATEWAY_TOKEN}&theme=dark`);
+    await page.locator('[data-card="Total Calls"]').waitFor({ timeout: 15_000 });
+    assert.deepEqual(errors, [], 'no script errors (and no CSP violations)');
+  });
+  after(async () => {
+    await browser?.close();
+    await s?.close();
+  });
+
+  it('refuses the page without the token', async () => {
+    const r = await fetch(`${s.url}/`);
+    assert.equal(r.status, 401);
+    assert.match(await r.text(), /Open this page with the gateway token/);
+    const csp = (await fetch(`${s.url}/?token=${GATEWAY_TOKEN}`)).headers.get('content-security-policy')!;
+    assert.match(csp, /default-src 'none'; script-src 'nonce-[^']+'/);
+  });
+
+  it('shows the numbers of /_rlm/metrics in the cards and the table', async () => {
+    const m = (await (await s.call('/_rlm/metrics?window=1h')).json()) as MetricsResponse;
+    assert.equal(await page.locator('[data-card="Total Calls"]').innerText(), String(m.summary.totalCalls));
+    assert.equal(await page.locator('[data-card="Total Models"]').innerText(), String(m.summary.totalModels));
+    assert.match(await page.locator('[data-card="429s rpm / tpm / burst"]').innerText(), /^1 \/ 1 \/ 0$/);
+    for (const row of m.rows) {
+      const cells = await page.locator(`tr[data-model="${row.model}"][data-workspace="${row.workspace}"] td`).allInnerTexts();
+      assert.equal(cells[0], row.model);
+      assert.equal(cells[1], row.workspace);
+      assert.equal(cells[4], String(row.totalCalls), `${row.model}@${row.workspace} calls`);
+      assert.equal(cells[5], String(row.failedCalls));
+    }
+  });
+
+  it('shows a new record within 250 ms', async () => {
+    const before = Number(await page.locator('[data-card="Total Calls"]').innerText());
+    await s.client.chat.completions.create({ model: 'qwen-turbo', messages: [{ role: 'user', content: 'live' }] });
+    const t0 = Date.now();
+    await page.locator('[data-card="Total Calls"]', { hasText: String(before + 1) }).waitFor({ timeout: 2_000 });
+    const ms = Date.now() - t0;
+    console.log(`# a new record showed after ${ms} ms`);
+    assert.ok(ms <= 250, `${ms} ms`);
+  });
+
+  it('renders every tab, in dark and light, with screenshots', async () => {
+    for (const theme of ['dark', 'light']) {
+      await page.goto(`${s.url}/?token=${GATEWAY_TOKEN}&theme=${theme}`);
+      for (const tab of TABS) {
+        await page.locator(`[data-tab="${tab}"]`).click();
+        await page.locator(`[data-panel="${tab}"]`).waitFor();
+        if (tab === 'Charts') assert.equal(await page.locator('[data-panel="Charts"] canvas').count(), 5);
+        if (tab === 'Rate Limit') assert.ok(await page.locator('tr[data-key="workspace:ws-a:qwen-plus"]').count() === 1);
+        if (tab === 'Requests') assert.ok((await page.locator('[data-panel="Requests"] tbody tr').count()) >= 10);
+        if (tab === 'Overview') assert.ok((await page.locator('[data-panel="Overview"] tbody tr').count()) >= 3);
+        await page.waitForTimeout(150);
+        await page.screenshot({ path: path.join(RESULTS, `dashboard-${tab.replace(' ', '-').toLowerCase()}-${theme}.png`), fullPage: true });
+      }
+    }
+  });
+
+  it('round-trips a limit edit, and an invalid edit shows its error and changes nothing', async () => {
+    await page.locator('[data-tab="Rate Limit"]').click();
+    const row = page.locator('tr[data-key="account:qwen-plus"]');
+    await row.locator('[data-edit="rpm"]').fill('500');
+    await row.locator('[data-save]').click();
+    await page.locator('[data-notice="ok"]').waitFor({ timeout: 5_000 });
+    assert.equal(((await (await s.call('/_rlm/config')).json()) as RateLimitConfig).models['qwen-plus']!.rpm, 500);
+    await page.locator('tr[data-key="account:qwen-plus"] td', { hasText: '500 RPM' }).first().waitFor({ timeout: 5_000 });
+
+    const ws = page.locator('tr[data-key="workspace:ws-a:qwen-plus"]');
+    await ws.locator('[data-edit="rpm"]').fill('900');
+    assert.match(await ws.locator('.field-error').innerText(), /may not exceed the account limit \(500 RPM/);
+    await ws.locator('[data-save]').click();
+    await page.waitForTimeout(300);
+    assert.equal(((await (await s.call('/_rlm/config')).json()) as RateLimitConfig).workspaces['ws-a']!.models['qwen-plus']!.rpm, 300, 'nothing changed');
+    await ws.locator('[data-edit="rpm"]').fill('12.5');
+    assert.match(await ws.locator('.field-error').innerText(), /RPM "12.5" is not a whole number above 0/);
+  });
+
+  it('records a temporary increase through its dialog and lists it', async () => {
+    await page.locator('[data-tab="Rate Limit"]').click();
+    await page.locator('details.increase summary').click();
+    await page.locator('[data-increase="model"]').selectOption('qwen-turbo');
+    assert.match(await page.locator('[data-increase="current"]').innerText(), /current quota 1000\.0k TPM/);
+    await page.locator('[data-increase="tpm"]').fill('2000000');
+    await page.locator('[data-increase="upper"]').fill('3000000');
+    await page.locator('[data-increase="apply"]').click();
+    await page.locator('[data-notice="ok"]').waitFor({ timeout: 5_000 });
+    const cfg = (await (await s.call('/_rlm/config')).json()) as RateLimitConfig;
+    assert.equal(cfg.temporaryIncreases.at(-1)!.tpm, 2_000_000);
+    assert.equal(s.gateway.limiter.limitsOf('account:qwen-turbo')!.tpm, 2_000_000);
+  });
+});

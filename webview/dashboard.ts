@@ -1,0 +1,327 @@
+/**
+ * The full panel: Overview, Charts, Rate Limit and Requests tabs, a time-range selector
+ * and export of what is shown. Renders snapshots; sends the host only typed requests.
+ */
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-badge/index.js';
+import { csvCell, recordsToCsv } from '../src/core/export';
+import type { ModelRow } from '../src/core/metrics';
+import type { DashboardSnapshot, HostToWebview, LimitEdit, TimeWindow } from '../src/core/protocol';
+import type { AttemptRecord } from '../src/core/types';
+import { destroyCharts, renderCharts } from './charts';
+import { dateTime, el, fmtMs, fmtNum, pct, table, time } from './dom';
+import type { DashboardHost, SavedState } from './host';
+
+const TABS = ['Overview', 'Charts', 'Rate Limit', 'Requests'] as const;
+type Tab = (typeof TABS)[number];
+
+const ROW_COLUMNS: { key: keyof ModelRow; label: string; cell: (r: ModelRow) => string; numeric?: boolean }[] = [
+  { key: 'model', label: 'Model', cell: (r) => r.model },
+  { key: 'workspace', label: 'Workspace', cell: (r) => r.workspace },
+  { key: 'avgTpm', label: 'Avg TPM', cell: (r) => fmtNum(r.avgTpm), numeric: true },
+  { key: 'avgRpm', label: 'Avg RPM', cell: (r) => fmtNum(r.avgRpm), numeric: true },
+  { key: 'totalCalls', label: 'Total Calls', cell: (r) => String(r.totalCalls), numeric: true },
+  { key: 'failedCalls', label: 'Failed Calls', cell: (r) => String(r.failedCalls), numeric: true },
+  { key: 'failureRate', label: 'Failure Rate', cell: (r) => pct(r.failureRate), numeric: true },
+  { key: 'avgTtftMs', label: 'Avg TTFT', cell: (r) => fmtMs(r.avgTtftMs), numeric: true },
+  { key: 'avgLatencyMs', label: 'Avg Latency', cell: (r) => fmtMs(r.avgLatencyMs), numeric: true },
+  { key: 'peakRpm', label: 'Peak RPM', cell: (r) => String(r.peakRpm), numeric: true },
+  { key: 'peakTpm', label: 'Peak TPM', cell: (r) => fmtNum(r.peakTpm), numeric: true },
+];
+
+export class DashboardView {
+  private snapshot: DashboardSnapshot | undefined;
+  private readonly saved: SavedState;
+  private notice: { ok: boolean; message: string } | undefined;
+  /** Time of the last render, for the dashboard benchmark. */
+  lastRenderMs = 0;
+
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly host: DashboardHost,
+  ) {
+    this.saved = { window: '1h', tab: 'Overview', sortBy: 'model', filters: {}, ...host.getState() };
+    host.onMessage((m) => this.receive(m));
+    // re-theme charts when VS Code switches theme (it changes the body's class)
+    new MutationObserver(() => {
+      if (this.saved.tab === 'Charts') this.render();
+    }).observe(document.body, { attributes: true, attributeFilter: ['class', 'data-theme'] });
+    host.send({ type: 'ready' });
+    if (this.saved.window !== '1h') host.send({ type: 'setWindow', window: this.saved.window });
+  }
+
+  private save(): void {
+    this.host.setState(this.saved);
+  }
+
+  receive(m: HostToWebview): void {
+    switch (m.type) {
+      case 'snapshot':
+        this.snapshot = m.snapshot;
+        this.render();
+        break;
+      case 'state':
+        if (this.snapshot) {
+          this.snapshot = { ...this.snapshot, state: m.state };
+          if (this.saved.tab === 'Rate Limit') this.render();
+        }
+        break;
+      case 'editResult':
+        this.notice = { ok: m.ok, message: m.message };
+        this.render();
+        break;
+      case 'error':
+        this.root.replaceChildren(el('p', { class: 'error', role: 'alert' }, m.message));
+        break;
+    }
+  }
+
+  render(): void {
+    const t0 = performance.now();
+    const s = this.snapshot;
+    if (!s) return;
+    destroyCharts();
+    this.root.replaceChildren(this.header(s));
+    if (this.notice) this.root.append(el('p', { class: this.notice.ok ? 'notice' : 'error', role: this.notice.ok ? 'status' : 'alert', 'data-notice': this.notice.ok ? 'ok' : 'error' }, this.notice.message));
+    const tabs = el('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Views' });
+    for (const tab of TABS) {
+      const b = el('button', { role: 'tab', id: `tab-${tab}`, 'aria-selected': String(tab === this.saved.tab), 'aria-controls': 'tabpanel', tabindex: tab === this.saved.tab ? '0' : '-1', 'data-tab': tab }, tab);
+      b.addEventListener('click', () => this.selectTab(tab));
+      b.addEventListener('keydown', (e) => {
+        const i = TABS.indexOf(tab);
+        if (e.key === 'ArrowRight') this.selectTab(TABS[(i + 1) % TABS.length]!, true);
+        if (e.key === 'ArrowLeft') this.selectTab(TABS[(i + TABS.length - 1) % TABS.length]!, true);
+      });
+      tabs.append(b);
+    }
+    const panel = el('section', { id: 'tabpanel', role: 'tabpanel', 'aria-labelledby': `tab-${this.saved.tab}`, 'data-panel': this.saved.tab });
+    this.root.append(tabs, panel);
+    if (s.metrics.summary.totalCalls === 0 && this.saved.tab !== 'Rate Limit') panel.append(this.emptyState(s));
+    else if (this.saved.tab === 'Overview') this.overview(panel, s);
+    else if (this.saved.tab === 'Charts') renderCharts(panel, s);
+    else if (this.saved.tab === 'Rate Limit') this.rateLimit(panel, s);
+    else this.requests(panel, s);
+    this.lastRenderMs = performance.now() - t0;
+  }
+
+  private selectTab(tab: Tab, focus = false): void {
+    this.saved.tab = tab;
+    this.notice = undefined;
+    this.save();
+    this.render();
+    if (focus) document.getElementById(`tab-${tab}`)?.focus();
+  }
+
+  private header(s: DashboardSnapshot): HTMLElement {
+    const windows = el('div', { class: 'windows', role: 'group', 'aria-label': 'Time range' });
+    for (const w of ['1h', '3h', '24h', '7d'] as TimeWindow[]) {
+      const b = el('vscode-button', { 'data-window': w, ...(w === s.window ? {} : { secondary: '' }) }, w);
+      b.addEventListener('click', () => {
+        this.saved.window = w;
+        this.save();
+        this.host.send({ type: 'setWindow', window: w });
+      });
+      windows.append(b);
+    }
+    const exportCsv = el('vscode-button', { secondary: '', 'data-export': 'csv' }, 'Export CSV');
+    exportCsv.addEventListener('click', () => this.exportShown('csv'));
+    const exportJson = el('vscode-button', { secondary: '', 'data-export': 'json' }, 'Export JSON');
+    exportJson.addEventListener('click', () => this.exportShown('json'));
+    return el('header', {}, el('h1', {}, 'LLM Rate Limit Monitor'), el('span', { class: 'workspace' }, `workspace: ${s.workspace}`), windows, el('div', { class: 'exports' }, exportCsv, exportJson));
+  }
+
+  private emptyState(s: DashboardSnapshot): HTMLElement {
+    const box = el('div', { class: 'empty' }, el('h2', {}, 'No requests yet'), el('p', {}, 'Point a program at the gateway (Copy Gateway Environment gives the two shell lines) or send a test request through it.'));
+    if (s.canRunCommands) {
+      const copy = el('vscode-button', {}, 'Copy Gateway Environment');
+      copy.addEventListener('click', () => this.host.send({ type: 'runCommand', command: 'copyGatewayEnvironment' }));
+      const test = el('vscode-button', { secondary: '' }, 'Send Test Request');
+      test.addEventListener('click', () => this.host.send({ type: 'runCommand', command: 'sendTestRequest' }));
+      box.append(copy, test);
+    } else box.append(el('p', {}, 'Set OPENAI_BASE_URL to this gateway\'s /v1 and OPENAI_API_KEY to its token.'));
+    return box;
+  }
+
+  private overview(panel: HTMLElement, s: DashboardSnapshot): void {
+    const { summary } = s.metrics;
+    const card = (label: string, value: string) => el('div', { class: 'card' }, el('div', { class: 'label' }, label), el('div', { class: 'value', 'data-card': label }, value));
+    panel.append(el('section', { class: 'cards', 'aria-label': 'Summary' },
+      card('Total Models', String(summary.totalModels)),
+      card('Total Calls', String(summary.totalCalls)),
+      card('Failures', `${summary.failures} (${pct(summary.failureRate)})`),
+      card('Avg TTFT', fmtMs(summary.avgTtftMs)),
+      card('Avg Latency', fmtMs(summary.avgLatencyMs)),
+      card('429s rpm / tpm / burst', `${summary.rateLimited.rpm} / ${summary.rateLimited.tpm} / ${summary.rateLimited.burst}`)));
+    const workspaces = [...new Set(s.metrics.rows.map((r) => r.workspace))];
+    const filter = el('select', { 'aria-label': 'Filter by workspace', 'data-filter': 'workspace' }, el('option', { value: '' }, 'All workspaces'), ...workspaces.map((w) => el('option', { value: w, ...(this.saved.filters.workspace === w ? { selected: '' } : {}) }, w)));
+    filter.addEventListener('change', () => {
+      this.saved.filters.workspace = filter.value;
+      this.save();
+      this.render();
+    });
+    panel.append(el('div', { class: 'toolbar' }, filter));
+    const rows = this.shownRows(s);
+    const t = table('Per-model usage', ROW_COLUMNS.map((c) => ({ key: c.key, label: c.label, cell: c.cell, ...(c.numeric ? { numeric: true } : {}) })), rows, (r) => ({ 'data-model': r.model, 'data-workspace': r.workspace, tabindex: '0' }));
+    t.querySelectorAll('th').forEach((th) => {
+      const key = th.getAttribute('data-key')!;
+      th.setAttribute('tabindex', '0');
+      th.setAttribute('aria-sort', this.saved.sortBy === key ? 'descending' : 'none');
+      const sort = () => {
+        this.saved.sortBy = key;
+        this.save();
+        this.render();
+      };
+      th.addEventListener('click', sort);
+      th.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter' || e.key === ' ') sort();
+      });
+    });
+    t.querySelectorAll('tbody tr').forEach((tr) => {
+      const open = () => {
+        this.host.send({ type: 'focusModel', model: tr.getAttribute('data-model')! });
+        this.selectTab('Charts');
+      };
+      tr.addEventListener('dblclick', open);
+      tr.addEventListener('keydown', (e) => {
+        if ((e as KeyboardEvent).key === 'Enter') open();
+      });
+    });
+    panel.append(t);
+  }
+
+  private shownRows(s: DashboardSnapshot): ModelRow[] {
+    const ws = this.saved.filters.workspace;
+    const key = this.saved.sortBy as keyof ModelRow;
+    return s.metrics.rows
+      .filter((r) => !ws || r.workspace === ws)
+      .sort((a, b) => {
+        const x = a[key];
+        const y = b[key];
+        return typeof x === 'number' && typeof y === 'number' ? y - x : String(x).localeCompare(String(y));
+      });
+  }
+
+  private rateLimit(panel: HTMLElement, s: DashboardSnapshot): void {
+    const rows = s.state.keys;
+    const account = (model: string) => s.config.models[model];
+    const form = (key: (typeof rows)[number]) => {
+      if (key.scope === 'workspace' && key.workspace === 'default') return el('span', { class: 'muted' }, 'read-only');
+      const rpm = el('input', { type: 'number', min: '1', step: '1', value: String(key.configured.rpm), 'aria-label': `RPM for ${key.key}`, 'data-edit': 'rpm' });
+      const tpm = el('input', { type: 'number', min: '1', step: '1', value: String(key.configured.tpm), 'aria-label': `TPM for ${key.key}`, 'data-edit': 'tpm' });
+      const save = el('vscode-button', { 'data-save': key.key }, 'Save');
+      const message = el('span', { class: 'field-error', role: 'alert' });
+      const check = (): string | undefined => {
+        const r = Number(rpm.value);
+        const t = Number(tpm.value);
+        if (!Number.isInteger(r) || r <= 0) return `RPM "${rpm.value}" is not a whole number above 0.`;
+        if (!Number.isInteger(t) || t <= 0) return `TPM "${tpm.value}" is not a whole number above 0.`;
+        const a = account(key.model);
+        if (key.scope === 'workspace' && a && (r > a.rpm || t > a.tpm)) return `A workspace limit may not exceed the account limit (${a.rpm} RPM, ${a.tpm} TPM).`;
+        return undefined;
+      };
+      const validate = () => {
+        message.textContent = check() ?? '';
+      };
+      rpm.addEventListener('input', validate);
+      tpm.addEventListener('input', validate);
+      save.addEventListener('click', () => {
+        const problem = check();
+        if (problem) {
+          message.textContent = problem;
+          return;
+        }
+        const edit: LimitEdit = key.scope === 'account'
+          ? { scope: 'account', model: key.model, rpm: Number(rpm.value), tpm: Number(tpm.value) }
+          : { scope: 'workspace', workspace: key.workspace!, model: key.model, rpm: Number(rpm.value), tpm: Number(tpm.value) };
+        this.host.send({ type: 'setLimit', edit });
+      });
+      return el('div', { class: 'edit' }, rpm, tpm, save, message);
+    };
+    panel.append(table('Limits per model and workspace', [
+      { key: 'model', label: 'Model', cell: (k) => k.model },
+      { key: 'scope', label: 'Scope', cell: (k) => (k.scope === 'account' ? 'account' : `workspace ${k.workspace}`) },
+      { key: 'account', label: 'Account limit', cell: (k) => { const a = account(k.model); return a ? `${a.rpm} RPM · ${fmtNum(a.tpm)} TPM` : '—'; } },
+      { key: 'workspace', label: 'Workspace limit', cell: (k) => (k.scope === 'workspace' ? `${k.configured.rpm} RPM · ${fmtNum(k.configured.tpm)} TPM` : '—') },
+      { key: 'effective', label: 'Effective', cell: (k) => `${k.effective.rpm} RPM · ${fmtNum(k.effective.tpm)} TPM${k.adaptation < 1 ? ` (${Math.round(k.adaptation * 100)} % after 429s)` : ''}` },
+      { key: 'now', label: 'Used now (60 s / 1 s)', cell: (k) => `${k.minute.requests} req · ${fmtNum(k.minute.tokens)} tok / ${k.second.requests} req · ${fmtNum(k.second.tokens)} tok` },
+      { key: 'edit', label: 'Edit', cell: (k) => form(k) },
+    ], rows, (k) => ({ 'data-key': k.key })));
+    // Increase Rate Limit Temporarily
+    const models = Object.keys(s.config.models);
+    const model = el('select', { 'aria-label': 'Model', 'data-increase': 'model' }, ...models.map((m) => el('option', { value: m }, m)));
+    const current = el('span', { class: 'muted', 'data-increase': 'current' });
+    const newTpm = el('input', { type: 'number', min: '1', step: '1', 'aria-label': 'New TPM', 'data-increase': 'tpm' });
+    const upper = el('input', { type: 'number', min: '1', step: '1', 'aria-label': 'Upper limit (from the console)', placeholder: 'upper limit', 'data-increase': 'upper' });
+    const message = el('span', { class: 'field-error', role: 'alert' });
+    const showCurrent = () => {
+      const m = model.value;
+      const active = s.config.temporaryIncreases.find((i) => i.model === m && Date.parse(i.expiresAt) > Date.now());
+      current.textContent = `current quota ${fmtNum(active?.tpm ?? s.config.models[m]?.tpm ?? 0)} TPM (default ${fmtNum(s.config.models[m]?.tpm ?? 0)})`;
+    };
+    model.addEventListener('change', showCurrent);
+    showCurrent();
+    const apply = el('vscode-button', { 'data-increase': 'apply' }, 'Increase for 30 days');
+    apply.addEventListener('click', () => {
+      const tpm = Number(newTpm.value);
+      const up = upper.value ? Number(upper.value) : undefined;
+      const base = s.config.models[model.value]?.tpm ?? 0;
+      if (!Number.isInteger(tpm) || tpm <= base) return void (message.textContent = `The new TPM must be a whole number above the default ${base}.`);
+      if (up !== undefined && tpm > up) return void (message.textContent = `${tpm} exceeds the upper limit ${up}.`);
+      this.host.send({ type: 'recordIncrease', model: model.value, tpm, ...(up !== undefined ? { upperLimit: up } : {}) });
+    });
+    panel.append(el('details', { class: 'increase' }, el('summary', {}, 'Increase Rate Limit Temporarily'), el('p', { class: 'hint' }, 'Model Studio raises TPM from its console for 30 days; record it here so the limiter uses it.'), el('div', { class: 'edit' }, model, current, newTpm, upper, apply, message)));
+    panel.append(el('h2', {}, 'Temporary increases'));
+    panel.append(s.increases.length === 0 ? el('p', { class: 'muted' }, 'None recorded.') : table('Temporary increases', [
+      { key: 'appliedAt', label: 'Applied at', cell: (i) => dateTime(i.appliedAt) },
+      { key: 'model', label: 'Model', cell: (i) => i.model },
+      { key: 'tpm', label: 'TPM', cell: (i) => `${fmtNum(i.previousTpm)} → ${fmtNum(i.tpm)}`, numeric: true },
+      { key: 'expiresAt', label: 'Expires', cell: (i) => `${dateTime(i.expiresAt)}${Date.parse(i.expiresAt) < Date.now() ? ' (expired)' : ''}` },
+    ], [...s.increases].reverse()));
+  }
+
+  private shownRequests(s: DashboardSnapshot): AttemptRecord[] {
+    const f = this.saved.filters;
+    return s.requests.filter((r) => (!f.model || r.model === f.model || r.requestedModel === f.model) && (!f.outcome || r.outcome === f.outcome) && (!f.kind || r.errorKind === f.kind));
+  }
+
+  private requests(panel: HTMLElement, s: DashboardSnapshot): void {
+    const select = (name: string, label: string, values: string[]) => {
+      const sel = el('select', { 'aria-label': label, 'data-filter': name }, el('option', { value: '' }, label), ...values.map((v) => el('option', { value: v, ...(this.saved.filters[name] === v ? { selected: '' } : {}) }, v)));
+      sel.addEventListener('change', () => {
+        this.saved.filters[name] = sel.value;
+        this.save();
+        this.render();
+      });
+      return sel;
+    };
+    const models = [...new Set(s.requests.flatMap((r) => [r.model, r.requestedModel]))].sort();
+    panel.append(el('div', { class: 'toolbar' }, select('model', 'All models', models), select('outcome', 'All outcomes', ['ok', 'error', 'rejected', 'cancelled']), select('kind', 'All 429 kinds', ['rpm', 'tpm', 'burst'])));
+    const rows = this.shownRequests(s);
+    panel.append(table('Recent requests', [
+      { key: 'time', label: 'Time', cell: (r) => time(r.startedAt) },
+      { key: 'model', label: 'Model', cell: (r) => (r.fallbackFrom ? `${r.model} (from ${r.fallbackFrom})` : r.model) },
+      { key: 'workspace', label: 'Workspace', cell: (r) => r.workspace },
+      { key: 'outcome', label: 'Outcome', cell: (r) => (r.errorKind ? `${r.outcome}: ${r.errorKind}` : r.outcome) },
+      { key: 'status', label: 'Status', cell: (r) => String(r.status), numeric: true },
+      { key: 'tokens', label: 'Tokens', cell: (r) => String(r.totalTokens), numeric: true },
+      { key: 'queued', label: 'Queued', cell: (r) => fmtMs(r.queuedMs), numeric: true },
+      { key: 'ttft', label: 'TTFT', cell: (r) => fmtMs(r.ttftMs), numeric: true },
+      { key: 'latency', label: 'Latency', cell: (r) => fmtMs(r.latencyMs), numeric: true },
+    ], rows, (r) => ({ 'data-id': r.id })));
+  }
+
+  /** Export what the current tab shows. */
+  private exportShown(format: 'csv' | 'json'): void {
+    const s = this.snapshot;
+    if (!s) return;
+    const stamp = new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-');
+    if (this.saved.tab === 'Requests') {
+      const rows = this.shownRequests(s);
+      this.host.send({ type: 'saveFile', name: `rlm-requests-${stamp}.${format}`, content: format === 'csv' ? recordsToCsv(rows) : JSON.stringify(rows, null, 2) });
+      return;
+    }
+    const rows = this.shownRows(s);
+    const csv = [ROW_COLUMNS.map((c) => c.key).join(','), ...rows.map((r) => ROW_COLUMNS.map((c) => csvCell(r[c.key])).join(','))].join('\r\n') + '\r\n';
+    this.host.send({ type: 'saveFile', name: `rlm-models-${s.window}-${stamp}.${format}`, content: format === 'csv' ? csv : JSON.stringify({ window: s.window, summary: s.metrics.summary, rows }, null, 2) });
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * One app, two hosts. In a VS Code webview the app talks to the extension by postMessage;
+ * as the page the gateway serves, it talks to the gateway over HTTP and its event stream.
+ * Both speak the typed protocol of src/core/protocol.ts.
+ */
+import { applyLimitEdit, loadSnapshot, newIncrease, type DashboardSource } from '../src/core/dashboard';
+import { formatProblems } from '../src/core/config';
+import type { GatewayEvent, HostToWebview, TimeWindow, WebviewToHost } from '../src/core/protocol';
+import type { RateLimitConfig } from '../src/core/types';
+
+export interface SavedState {
+  window: TimeWindow;
+  tab: string;
+  sortBy: string;
+  filters: Record<string, string>;
+}
+
+export interface DashboardHost {
+  send(message: WebviewToHost): void;
+  onMessage(handler: (message: HostToWebview) => void): void;
+  getState(): SavedState | undefined;
+  setState(state: SavedState): void;
+}
+
+interface VsCodeApi {
+  postMessage(m: unknown): void;
+  getState(): unknown;
+  setState(s: unknown): void;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+
+export function vsCodeHost(): DashboardHost {
+  const api = acquireVsCodeApi();
+  return {
+    send: (m) => api.postMessage(m),
+    onMessage: (handler) => window.addEventListener('message', (e: MessageEvent<HostToWebview>) => handler(e.data)),
+    getState: () => api.getState() as SavedState | undefined,
+    setState: (s) => api.setState(s),
+  };
+}
+
+/** The gateway page: the same messages, answered from the control surface. */
+export function httpHost(base: string, token: string): DashboardHost {
+  const handlers: ((m: HostToWebview) => void)[] = [];
+  const emit = (m: HostToWebview) => handlers.forEach((h) => h(m));
+  const call = async <T>(path: string, init: RequestInit = {}): Promise<T> => {
+    const res = await fetch(`${base}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
+    const body = (await res.json()) as T & { error?: { message?: string } };
+    if (!res.ok) throw new Error(body.error?.message ?? `${res.status}`);
+    return body;
+  };
+  const source: DashboardSource = {
+    metrics: (w) => call(`/_rlm/metrics?window=${w}`),
+    series: (w, f) => call(`/_rlm/series?${new URLSearchParams({ window: w, ...f })}`),
+    state: () => call('/_rlm/state'),
+    requests: (q) => call(`/_rlm/requests?limit=${q.limit ?? 200}`),
+    config: () => call('/_rlm/config'),
+  };
+  let view: { window: TimeWindow; focusModel?: string } = { window: '1h' };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let started = false;
+  const refresh = async () => {
+    try {
+      emit({ type: 'snapshot', snapshot: await loadSnapshot(source, { ...view, workspace: 'default', canRunCommands: false }) });
+    } catch (e) {
+      emit({ type: 'error', message: `The gateway did not answer: ${e instanceof Error ? e.message : String(e)}` });
+    }
+  };
+  const schedule = () => {
+    if (timer || document.hidden) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      void refresh();
+    }, 100);
+  };
+  const putConfig = async (config: RateLimitConfig, done: string) => {
+    try {
+      await call('/_rlm/config', { method: 'PUT', body: JSON.stringify(config) });
+      emit({ type: 'editResult', ok: true, message: done });
+      void refresh();
+    } catch (e) {
+      emit({ type: 'editResult', ok: false, message: e instanceof Error ? e.message : String(e) });
+    }
+  };
+  const follow = async () => {
+    // the event stream needs the token header, so fetch streaming rather than EventSource
+    for (;;) {
+      try {
+        const res = await fetch(`${base}/_rlm/events`, { headers: { authorization: `Bearer ${token}` } });
+        const reader = res.body!.getReader();
+        const decoder = new TextDecoder();
+        let buffer = '';
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buffer += decoder.decode(value, { stream: true });
+          let i: number;
+          while ((i = buffer.indexOf('\n\n')) >= 0) {
+            const data = buffer.slice(0, i).replace(/^data: /, '');
+            buffer = buffer.slice(i + 2);
+            const e = JSON.parse(data) as GatewayEvent;
+            if (e.type === 'record' || e.type === 'config') schedule();
+            else if (e.type === 'state' && !document.hidden) emit({ type: 'state', state: e.state });
+          }
+        }
+      } catch {
+        // the gateway restarted or the network blinked: try again
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  };
+  document.addEventListener('visibilitychange', () => {
+    if (!document.hidden) void refresh();
+  });
+  return {
+    onMessage: (h) => handlers.push(h),
+    getState: () => {
+      try {
+        return JSON.parse(localStorage.getItem('rlm-dashboard') ?? 'null') ?? undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    setState: (s) => localStorage.setItem('rlm-dashboard', JSON.stringify(s)),
+    send: (m) => {
+      switch (m.type) {
+        case 'ready':
+          if (!started) {
+            started = true;
+            void follow();
+          }
+          void refresh();
+          break;
+        case 'setWindow':
+          view = { ...view, window: m.window };
+          void refresh();
+          break;
+        case 'focusModel':
+          view = { ...view, focusModel: m.model };
+          void refresh();
+          break;
+        case 'setLimit':
+          void source.config().then((config) => {
+            const r = applyLimitEdit(config, m.edit);
+            if (!r.ok) emit({ type: 'editResult', ok: false, message: formatProblems(r.problems) });
+            else void putConfig(r.config, `${m.edit.model}: ${m.edit.rpm} RPM, ${m.edit.tpm} TPM applied`);
+          });
+          break;
+        case 'recordIncrease':
+          void source.config().then((config) => {
+            const inc = newIncrease(config, m.model, m.tpm, Date.now(), m.upperLimit);
+            void putConfig({ ...config, temporaryIncreases: [...config.temporaryIncreases, inc] }, `${m.model}: ${m.tpm} TPM until ${new Date(inc.expiresAt).toLocaleDateString()}`);
+          });
+          break;
+        case 'saveFile': {
+          const blob = new Blob([m.content], { type: m.name.endsWith('.csv') ? 'text/csv' : 'application/json' });
+          const a = document.createElement('a');
+          a.href = URL.createObjectURL(blob);
+          a.download = m.name;
+          a.click();
+          setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+          break;
+        }
+        case 'runCommand':
+          emit({ type: 'editResult', ok: false, message: 'Commands run in VS Code; this page shows the gateway only.' });
+          break;
+      }
+    },
+  };
+}

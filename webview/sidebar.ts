@@ -1,0 +1,56 @@
+/**
+ * The sidebar "Monitor" view: a live summary and one row per model with RPM and TPM bars
+ * (and per second) against the limit, the active workspace, 429 badges by kind. A click on
+ * a model opens the full panel on it.
+ */
+import '@vscode-elements/elements/dist/vscode-badge/index.js';
+import type { DashboardSnapshot, HostToWebview } from '../src/core/protocol';
+import { bar, el, fmtMs } from './dom';
+import type { DashboardHost } from './host';
+
+export class SidebarView {
+  private snapshot: DashboardSnapshot | undefined;
+
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly host: DashboardHost,
+  ) {
+    host.onMessage((m) => this.receive(m));
+    host.send({ type: 'ready' });
+  }
+
+  receive(m: HostToWebview): void {
+    if (m.type === 'snapshot') this.snapshot = m.snapshot;
+    else if (m.type === 'state' && this.snapshot) this.snapshot = { ...this.snapshot, state: m.state };
+    else if (m.type === 'error') return void this.root.replaceChildren(el('p', { class: 'error', role: 'alert' }, m.message));
+    this.render();
+  }
+
+  render(): void {
+    const s = this.snapshot;
+    if (!s) return;
+    const { summary } = s.metrics;
+    const top = el('section', { class: 'side-summary', 'aria-label': 'Last hour' },
+      el('div', {}, el('strong', { 'data-side': 'calls' }, String(summary.totalCalls)), ' calls · ', el('strong', { 'data-side': 'failures' }, String(summary.failures)), ' failed'),
+      el('div', { class: 'muted' }, `avg latency ${fmtMs(summary.avgLatencyMs)} · workspace ${s.workspace}`));
+    const list = el('ul', { class: 'side-models', 'aria-label': 'Models' });
+    const accountKeys = s.state.keys.filter((k) => k.scope === 'account');
+    for (const k of accountKeys) {
+      const row = s.metrics.rows.filter((r) => r.model === k.model);
+      const limited = row.reduce((acc, r) => ({ rpm: acc.rpm + r.rateLimited.rpm, tpm: acc.tpm + r.rateLimited.tpm, burst: acc.burst + r.rateLimited.burst }), { rpm: 0, tpm: 0, burst: 0 });
+      const badges = el('span', { class: 'badges' });
+      for (const kind of ['rpm', 'tpm', 'burst'] as const) {
+        if (limited[kind] > 0) badges.append(el('vscode-badge', { variant: 'counter', title: `${limited[kind]} ${kind} 429s in the last hour`, 'data-badge': kind }, `${kind} ${limited[kind]}`));
+      }
+      const name = el('button', { class: 'link', 'data-open': k.model, 'aria-label': `Open the monitor on ${k.model}` }, k.model);
+      name.addEventListener('click', () => this.host.send({ type: 'focusModel', model: k.model }));
+      list.append(el('li', { 'data-model': k.model },
+        el('div', { class: 'side-model-head' }, name, badges, k.queueLength > 0 ? el('span', { class: 'muted' }, ` ${k.queueLength} waiting`) : ''),
+        bar('RPM', k.minute.requests, k.minute.requestLimit),
+        bar('TPM', k.minute.tokens, k.minute.tokenLimit),
+        bar('RPS', k.second.requests, k.second.requestLimit),
+        bar('TPS', k.second.tokens, k.second.tokenLimit)));
+    }
+    this.root.replaceChildren(top, accountKeys.length ? list : el('p', { class: 'muted' }, 'No models configured.'));
+  }
+}
