@@ -73,9 +73,9 @@ export function renderCharts(container: HTMLElement, s: DashboardSnapshot): void
   chart(container, 'Latency and TTFT, p50 / p95 (ms)', {
     type: 'line',
     data: { labels, datasets: [
-      { label: 'latency p50', data: points.map((p) => p.p50LatencyMs ?? null), borderColor: c.green, pointRadius: 0, borderWidth: 2, spanGaps: true },
+      { label: 'latency p50', data: points.map((p) => p.p50LatencyMs ?? null), borderColor: c.green, pointRadius: 2, borderWidth: 2, spanGaps: true },
       { label: 'latency p95', data: points.map((p) => p.p95LatencyMs ?? null), borderColor: c.green, borderDash: [4, 3], pointRadius: 0, borderWidth: 1, spanGaps: true },
-      { label: 'TTFT p50', data: points.map((p) => p.p50TtftMs ?? null), borderColor: c.orange, pointRadius: 0, borderWidth: 2, spanGaps: true },
+      { label: 'TTFT p50', data: points.map((p) => p.p50TtftMs ?? null), borderColor: c.orange, pointRadius: 2, borderWidth: 2, spanGaps: true },
       { label: 'TTFT p95', data: points.map((p) => p.p95TtftMs ?? null), borderColor: c.orange, borderDash: [4, 3], pointRadius: 0, borderWidth: 1, spanGaps: true },
     ] },
   });

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import OpenAI from 'openai';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Frame, Page } from 'playwright-core';
 import type { GatewayState, MetricsResponse } from '../../src/core/protocol';
 import { prepareSuite, type SuiteEnvironment } from './environment';
 import { launchChromium, startCodeServer } from './runServer';
@@ -35,6 +35,18 @@ describe('UI end to end in code-server (Playwright + Chromium)', { timeout: 240_
     const row = page.locator(`.quick-input-widget [data-quick-input-id="${commandId}"]`).first();
     await row.waitFor({ timeout: 10_000 });
     await row.click();
+  }
+
+  /** Webviews live in overlay iframes, not inside their parts: find the frame that shows `selector`. */
+  async function frameWith(selector: string, ms = 20_000): Promise<Frame> {
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      for (const f of page.frames()) {
+        if (await f.$(selector).catch(() => null)) return f;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`no webview frame shows ${selector}`);
   }
 
   /** Switch the colour theme through its own quick pick, as a user does. */
@@ -135,18 +147,36 @@ describe('UI end to end in code-server (Playwright + Chromium)', { timeout: 240_
     await page.locator(`[id="${STATUS_ID}"]`).screenshot({ path: path.join(RESULTS, 'status-bar-warning.png') });
   });
 
-  it('opens the monitor from the status bar; its numbers match the gateway; screenshots in dark and light', async () => {
+  it('opens the "Rate Limits" container: the sidebar\'s numbers match the gateway', async () => {
+    await palette('View: Show Rate Limits', 'workbench.view.extension.rateLimits');
+    const side = await frameWith('[data-side="calls"]');
+    const metrics = await control<MetricsResponse>('/_rlm/metrics?window=1h');
+    await side.locator('[data-side="calls"]', { hasText: String(metrics.summary.totalCalls) }).waitFor({ timeout: 5_000 });
+    const state = await control<GatewayState>('/_rlm/state');
+    const plus = state.keys.find((k) => k.key === 'account:qwen-plus')!;
+    const rpm = side.locator('li[data-model="qwen-plus"] [role="meter"]').first();
+    assert.equal(await rpm.getAttribute('aria-valuemax'), String(plus.minute.requestLimit));
+    assert.equal(await rpm.getAttribute('aria-valuenow'), String(plus.minute.requests));
+    await page.screenshot({ path: path.join(RESULTS, 'sidebar.png') });
+  });
+
+  it('opens the monitor from the status bar; its numbers match the gateway; every tab in dark and light', async () => {
     await page.locator(`[id="${STATUS_ID}"]`).click();
-    const frame = page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
-    await frame.locator('[data-card="Total Calls"]').waitFor({ timeout: 20_000 });
+    const frame = await frameWith('[data-card="Total Calls"]');
     const metrics = await control<MetricsResponse>('/_rlm/metrics?window=1h');
     assert.equal(await frame.locator('[data-card="Total Calls"]').innerText(), String(metrics.summary.totalCalls));
     assert.equal(await frame.locator('[data-card="Total Models"]').innerText(), String(metrics.summary.totalModels));
     assert.equal(await frame.locator('tr[data-model="qwen-plus"] td').nth(4).innerText(), String(metrics.rows.find((r) => r.model === 'qwen-plus')!.totalCalls));
-    await colorTheme('Dark Modern', 'vs-dark');
-    await page.screenshot({ path: path.join(RESULTS, 'monitor-dark.png') });
-    await colorTheme('Light Modern', 'vs');
-    await page.screenshot({ path: path.join(RESULTS, 'monitor-light.png') });
+    for (const [theme, cls] of [['Dark Modern', 'vs-dark'], ['Light Modern', 'vs']] as const) {
+      await colorTheme(theme, cls);
+      for (const tab of ['Overview', 'Charts', 'Rate Limit', 'Requests']) {
+        await frame.locator(`[data-tab="${tab}"]`).click();
+        await frame.locator(`[data-panel="${tab}"]`).waitFor({ timeout: 5_000 });
+        await new Promise((r) => setTimeout(r, 200));
+        await page.screenshot({ path: path.join(RESULTS, `vscode-${tab.replace(' ', '-').toLowerCase()}-${cls === 'vs' ? 'light' : 'dark'}.png`) });
+      }
+    }
+    await frame.locator('[data-tab="Overview"]').click();
     // live: a new record shows without a reload
     const before = Number(await frame.locator('[data-card="Total Calls"]').innerText());
     const client = new OpenAI({ baseURL: `${gateway}/v1`, apiKey: token, maxRetries: 0 });
