@@ -29,6 +29,10 @@ const ROW_COLUMNS: { key: keyof ModelRow; label: string; cell: (r: ModelRow) => 
   { key: 'peakTpm', label: 'Peak TPM', cell: (r) => fmtNum(r.peakTpm), numeric: true },
 ];
 
+type LiveKey = DashboardSnapshot['state']['keys'][number];
+const effectiveText = (k: LiveKey) => `${k.effective.rpm} RPM · ${fmtNum(k.effective.tpm)} TPM${k.adaptation < 1 ? ` (${Math.round(k.adaptation * 100)} % after 429s)` : ''}`;
+const usedNowText = (k: LiveKey) => `${k.minute.requests} req · ${fmtNum(k.minute.tokens)} tok / ${k.second.requests} req · ${fmtNum(k.second.tokens)} tok`;
+
 export class DashboardView {
   private snapshot: DashboardSnapshot | undefined;
   private readonly saved: SavedState;
@@ -63,7 +67,8 @@ export class DashboardView {
       case 'state':
         if (this.snapshot) {
           this.snapshot = { ...this.snapshot, state: m.state };
-          if (this.saved.tab === 'Rate Limit') this.render();
+          // update the live cells in place: a re-render would wipe what the user is typing
+          if (this.saved.tab === 'Rate Limit') this.updateLiveCells();
         }
         break;
       case 'editResult':
@@ -242,8 +247,8 @@ export class DashboardView {
       { key: 'scope', label: 'Scope', cell: (k) => (k.scope === 'account' ? 'account' : `workspace ${k.workspace}`) },
       { key: 'account', label: 'Account limit', cell: (k) => { const a = account(k.model); return a ? `${a.rpm} RPM · ${fmtNum(a.tpm)} TPM` : '—'; } },
       { key: 'workspace', label: 'Workspace limit', cell: (k) => (k.scope === 'workspace' ? `${k.configured.rpm} RPM · ${fmtNum(k.configured.tpm)} TPM` : '—') },
-      { key: 'effective', label: 'Effective', cell: (k) => `${k.effective.rpm} RPM · ${fmtNum(k.effective.tpm)} TPM${k.adaptation < 1 ? ` (${Math.round(k.adaptation * 100)} % after 429s)` : ''}` },
-      { key: 'now', label: 'Used now (60 s / 1 s)', cell: (k) => `${k.minute.requests} req · ${fmtNum(k.minute.tokens)} tok / ${k.second.requests} req · ${fmtNum(k.second.tokens)} tok` },
+      { key: 'effective', label: 'Effective', cell: effectiveText },
+      { key: 'now', label: 'Used now (60 s / 1 s)', cell: usedNowText },
       { key: 'edit', label: 'Edit', cell: (k) => form(k) },
     ], rows, (k) => ({ 'data-key': k.key })));
     // Increase Rate Limit Temporarily
@@ -277,6 +282,17 @@ export class DashboardView {
       { key: 'tpm', label: 'TPM', cell: (i) => `${fmtNum(i.previousTpm)} → ${fmtNum(i.tpm)}`, numeric: true },
       { key: 'expiresAt', label: 'Expires', cell: (i) => `${dateTime(i.expiresAt)}${Date.parse(i.expiresAt) < Date.now() ? ' (expired)' : ''}` },
     ], [...s.increases].reverse()));
+  }
+
+  private updateLiveCells(): void {
+    for (const k of this.snapshot?.state.keys ?? []) {
+      const row = this.root.querySelector(`tr[data-key="${CSS.escape(k.key)}"]`);
+      if (!row) continue;
+      const effective = row.querySelector('[data-cell="effective"]');
+      const now = row.querySelector('[data-cell="now"]');
+      if (effective) effective.textContent = effectiveText(k);
+      if (now) now.textContent = usedNowText(k);
+    }
   }
 
   private shownRequests(s: DashboardSnapshot): AttemptRecord[] {

@@ -28,7 +28,7 @@ export function table<T>(caption: string, columns: { key: string; label: string;
   const t = el('table', {}, el('caption', { class: 'visually-hidden' }, caption));
   t.append(el('thead', {}, el('tr', {}, ...columns.map((c) => el('th', { scope: 'col', 'data-key': c.key, ...(c.numeric ? { class: 'num' } : {}) }, c.label)))));
   const body = el('tbody');
-  for (const r of rows) body.append(el('tr', rowAttrs(r), ...columns.map((c) => el('td', c.numeric ? { class: 'num' } : {}, c.cell(r)))));
+  for (const r of rows) body.append(el('tr', rowAttrs(r), ...columns.map((c) => el('td', { 'data-cell': c.key, ...(c.numeric ? { class: 'num' } : {}) }, c.cell(r)))));
   t.append(body);
   return t;
 }

@@ -71,7 +71,7 @@ export function httpHost(base: string, token: string): DashboardHost {
     timer = setTimeout(() => {
       timer = undefined;
       void refresh();
-    }, 100);
+    }, 40);
   };
   const putConfig = async (config: RateLimitConfig, done: string) => {
     try {
