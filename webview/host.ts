@@ -5,6 +5,7 @@
  */
 import { applyLimitEdit, loadSnapshot, newIncrease, type DashboardSource } from '../src/core/dashboard';
 import { formatProblems } from '../src/core/config';
+import { sseData } from '../src/core/sse';
 import type { GatewayEvent, HostToWebview, TimeWindow, WebviewToHost } from '../src/core/protocol';
 import type { RateLimitConfig } from '../src/core/types';
 
@@ -87,21 +88,10 @@ export function httpHost(base: string, token: string): DashboardHost {
     for (;;) {
       try {
         const res = await fetch(`${base}/_rlm/events`, { headers: { authorization: `Bearer ${token}` } });
-        const reader = res.body!.getReader();
-        const decoder = new TextDecoder();
-        let buffer = '';
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          buffer += decoder.decode(value, { stream: true });
-          let i: number;
-          while ((i = buffer.indexOf('\n\n')) >= 0) {
-            const data = buffer.slice(0, i).replace(/^data: /, '');
-            buffer = buffer.slice(i + 2);
-            const e = JSON.parse(data) as GatewayEvent;
-            if (e.type === 'record' || e.type === 'config') schedule();
-            else if (e.type === 'state' && !document.hidden) emit({ type: 'state', state: e.state });
-          }
+        for await (const data of sseData(res.body!)) {
+          const e = JSON.parse(data) as GatewayEvent;
+          if (e.type === 'record' || e.type === 'config') schedule();
+          else if (e.type === 'state' && !document.hidden) emit({ type: 'state', state: e.state });
         }
       } catch {
         // the gateway restarted or the network blinked: try again

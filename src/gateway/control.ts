@@ -12,6 +12,7 @@ import type { Gateway } from './server';
 import { GATEWAY_VERSION } from './version';
 import { sendError } from './proxy';
 import { prometheusText } from './prometheus';
+import { readText } from './upstream';
 
 const OUTCOMES: Outcome[] = ['ok', 'error', 'rejected', 'cancelled'];
 
@@ -131,13 +132,4 @@ function json(res: http.ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
-}
-
-function readText(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }

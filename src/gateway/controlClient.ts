@@ -3,6 +3,7 @@
  * talks to whichever gateway leads, over HTTP with the local token.
  */
 import type { ConfigProblem } from '../core/config';
+import { sseData } from '../core/sse';
 import type { GatewayEvent, GatewayState, HealthInfo, MetricsResponse, SeriesResponse } from '../core/protocol';
 import type { AttemptRecord, RateLimitConfig } from '../core/types';
 
@@ -85,21 +86,7 @@ export class ControlClient {
         try {
           const res = await fetch(`${this.baseUrl()}/_rlm/events`, { headers: { authorization: `Bearer ${this.token}` }, signal: controller.signal });
           if (!res.ok || !res.body) throw new ControlError(`events: ${res.status}`, res.status);
-          const reader = res.body.getReader();
-          const decoder = new TextDecoder();
-          let buffer = '';
-          for (;;) {
-            const { value, done } = await reader.read();
-            if (done) break;
-            buffer += decoder.decode(value, { stream: true });
-            let i: number;
-            while ((i = buffer.indexOf('\n\n')) >= 0) {
-              const chunk = buffer.slice(0, i);
-              buffer = buffer.slice(i + 2);
-              const data = chunk.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
-              if (data) onEvent(JSON.parse(data) as GatewayEvent);
-            }
-          }
+          for await (const data of sseData(res.body)) onEvent(JSON.parse(data) as GatewayEvent);
         } catch (e) {
           if (!stopped) onError(e);
         }

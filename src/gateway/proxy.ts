@@ -14,7 +14,7 @@ import type { LimitsManager } from './limits';
 import { AdmissionError, type Scheduler } from './scheduler';
 import { dataOf, inspectEvent, mayMatter, SseSplitter, usageOf, type UsageFigures } from './sse';
 import { estimateTokens } from './tokenizer';
-import { forwardHeaders, sendUpstream, upstreamUrl, UpstreamError, type UpstreamTimeouts } from './upstream';
+import { forwardHeaders, readText, sendUpstream, upstreamUrl, UpstreamError, type UpstreamTimeouts } from './upstream';
 
 export interface RetryPolicy {
   /** Retries on the same model after a 429, before falling back. */
@@ -314,7 +314,7 @@ async function forwardOnce(ctx: ProxyContext, a: AttemptArgs): Promise<AttemptOu
   };
 
   if (status >= 400) {
-    const text = await readAll(upstream).catch(() => '');
+    const text = await readText(upstream).catch(() => '');
     settle(0);
     const info = readErrorBody(safeJson(text));
     const classification = classifyError({ provider: ctx.config().provider, status, ...info });
@@ -341,7 +341,7 @@ async function forwardOnce(ctx: ProxyContext, a: AttemptArgs): Promise<AttemptOu
   if (!contentType.includes('text/event-stream')) {
     let text: string;
     try {
-      text = await readAll(upstream);
+      text = await readText(upstream);
     } catch (e) {
       settle(a.reservation?.tokens ?? 0);
       const err = e instanceof UpstreamError ? e : new UpstreamError('network', String(e));
@@ -563,15 +563,6 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-function readAll(stream: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (c: Buffer) => chunks.push(c));
-    stream.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    stream.on('error', reject);
-    stream.on('aborted', () => reject(new UpstreamError('network', 'the provider closed the connection mid-answer')));
-  });
-}
 
 function safeJson(text: string): unknown {
   try {

@@ -11,41 +11,14 @@ export interface UsageFigures {
   cachedTokens: number;
 }
 
+export { dataOf, SseSplitter } from '../core/sse';
+
 export type SseEventInfo =
   | { kind: 'content'; usage?: UsageFigures }
   | { kind: 'usage-only'; usage: UsageFigures }
   | { kind: 'error'; error: unknown }
   | { kind: 'done' }
   | { kind: 'other'; usage?: UsageFigures };
-
-/** Splits a byte stream into complete events (each with its blank-line terminator). */
-export class SseSplitter {
-  private buffer = '';
-
-  push(chunk: string): string[] {
-    this.buffer += chunk;
-    const events: string[] = [];
-    for (;;) {
-      const m = /\r?\n\r?\n/.exec(this.buffer);
-      if (!m) break;
-      const end = m.index + m[0].length;
-      events.push(this.buffer.slice(0, end));
-      this.buffer = this.buffer.slice(end);
-    }
-    return events;
-  }
-
-  /** Whatever is left when the stream ends (a truncated event). */
-  rest(): string {
-    return this.buffer;
-  }
-}
-
-export function dataOf(rawEvent: string): string | undefined {
-  const lines = rawEvent.split(/\r?\n/).filter((l) => l.startsWith('data:'));
-  if (lines.length === 0) return undefined;
-  return lines.map((l) => l.slice(5).replace(/^ /, '')).join('\n');
-}
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null;

@@ -97,3 +97,14 @@ export function sendUpstream(r: UpstreamRequest): Promise<http.IncomingMessage> 
     req.end(r.body);
   });
 }
+
+/** Read a whole message body as UTF-8; a connection cut mid-body is an error, not a short text. */
+export function readText(stream: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    stream.on('error', reject);
+    stream.on('aborted', () => reject(new UpstreamError('network', 'the connection closed mid-body')));
+  });
+}
