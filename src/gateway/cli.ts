@@ -8,12 +8,14 @@ import { formatProblems, validateConfig } from '../core/config';
 import { Gateway } from './server';
 import { defaultStateDir, GatewayNode, sharedToken, type NodeEvent } from './leader';
 import { generateToken } from './security';
+import { batchMain } from './batchCli';
 import { apiKeyFromEnv } from './env';
 import { GATEWAY_VERSION } from './version';
 
 export const USAGE = `LLM Rate Limit Monitor gateway ${GATEWAY_VERSION}
 
 Usage: node dist/gateway.js [options]
+       node dist/gateway.js batch run FILE --model M [options]   (see: batch --help)
 
   --config FILE       configuration JSON (models, workspaces, fallbacks, maxQueueMs …)
   --upstream URL      provider base URL (overrides the config's baseUrl)
@@ -116,6 +118,7 @@ export function readOrCreateToken(file: string): string {
 
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'batch') return batchMain(argv.slice(1));
   const parsed = parseArgs(argv);
   if (!parsed.ok) {
     process.stderr.write(`gateway: cannot start:\n${parsed.problems.map((p) => `  ${p}`).join('\n')}\n\n${USAGE}`);

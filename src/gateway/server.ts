@@ -174,7 +174,8 @@ export class Gateway {
 
   record(r: AttemptRecord): void {
     this.history.append(r);
-    this.metrics.add(r);
+    // other /v1/* routes (files, batches, models) are recorded, but they are not model calls
+    if (r.endpoint !== 'other') this.metrics.add(r);
     if (r.errorKind === 'rpm' || r.errorKind === 'tpm' || r.errorKind === 'burst') this.last429 = { model: r.model, kind: r.errorKind, at: r.startedAt };
     this.emit({ type: 'record', record: r });
   }
@@ -305,7 +306,8 @@ export class Gateway {
       const upstream = await sendUpstream({
         url: upstreamUrl(this.config.baseUrl, req.url ?? '/'),
         method: req.method ?? 'GET',
-        headers: forwardHeaders(req.headers, key, body.length > 0 ? body.length : undefined),
+        // file uploads (the Batch API) keep their multipart content type
+        headers: forwardHeaders(req.headers, key, body.length > 0 ? body.length : undefined, req.headers['content-type'] ?? 'application/json'),
         ...(body.length > 0 ? { body } : {}),
         signal: abort.signal,
         timeouts: this.proxy.timeouts,

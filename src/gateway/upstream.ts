@@ -32,14 +32,14 @@ export function upstreamUrl(baseUrl: string, incomingPath: string): URL {
   return new URL(baseUrl.replace(/\/+$/, '') + rest);
 }
 
-export function forwardHeaders(incoming: http.IncomingHttpHeaders, apiKey: string, bodyLength: number | undefined): http.OutgoingHttpHeaders {
+export function forwardHeaders(incoming: http.IncomingHttpHeaders, apiKey: string, bodyLength: number | undefined, contentType = 'application/json'): http.OutgoingHttpHeaders {
   const out: http.OutgoingHttpHeaders = { authorization: `Bearer ${apiKey}` };
   for (const name of FORWARDED_HEADERS) {
     const v = incoming[name];
     if (v !== undefined) out[name] = v;
   }
   if (bodyLength !== undefined) {
-    out['content-type'] = 'application/json';
+    out['content-type'] = contentType;
     out['content-length'] = bodyLength;
   }
   return out;
