@@ -80,7 +80,7 @@ export function activate(context: vscode.ExtensionContext): RateLimitMonitorApi 
     statusBar,
     sidebar,
     vscode.window.registerWebviewViewProvider(SIDEBAR_VIEW_ID, sidebar),
-    ...registerCommands({ settings, keys, host, log, openMonitor, activeWorkspace }),
+    ...registerCommands({ settings, state: context.globalState, keys, host, log, openMonitor, activeWorkspace }),
     host.onDidChangeState((state) => {
       statusBar.update(state);
       const threshold = settings.get<number>(SETTING.warningThreshold, 0.8);

@@ -48,7 +48,7 @@ suite('LLM Rate Limit Monitor in a real VS Code', function () {
 
   test('contributes every command of the category', async () => {
     const all = await vscode.commands.getCommands(true);
-    for (const c of ['openMonitor', 'setApiKey', 'clearApiKey', 'syncLimits', 'setAccountLimits', 'setWorkspaceLimits', 'selectActiveWorkspace', 'configureFallbacks', 'recordTemporaryIncrease', 'selectStatusBarModel', 'sendTestRequest', 'copyGatewayEnvironment', 'exportHistory', 'clearHistory', 'showLog']) {
+    for (const c of ['runBatchFile', 'submitBatchJob', 'showBatchJobs', 'openMonitor', 'setApiKey', 'clearApiKey', 'syncLimits', 'setAccountLimits', 'setWorkspaceLimits', 'selectActiveWorkspace', 'configureFallbacks', 'recordTemporaryIncrease', 'selectStatusBarModel', 'sendTestRequest', 'copyGatewayEnvironment', 'exportHistory', 'clearHistory', 'showLog']) {
       assert.ok(all.includes(`rateLimitMonitor.${c}`), c);
     }
   });
@@ -213,6 +213,41 @@ suite('LLM Rate Limit Monitor in a real VS Code', function () {
     await until(() => collection.get('OPENAI_BASE_URL') === undefined, 'the variables to be removed');
     await section().update('terminal.injectEnvironment', undefined, vscode.ConfigurationTarget.Global);
     await until(() => collection.get('OPENAI_BASE_URL') !== undefined, 'the variables to come back');
+  });
+
+  test('Run Batch File: paced through the gateway, results beside the input, a malformed line reported with its number', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlm-batch-'));
+    const file = path.join(dir, 'jobs.jsonl');
+    const line = (id: string) => JSON.stringify({ custom_id: id, method: 'POST', url: '/v1/chat/completions', body: { model: 'qwen-turbo', max_tokens: 10, messages: [{ role: 'user', content: id }] } });
+    fs.writeFileSync(file, [line('a'), line('b'), 'oops', line('c')].join('\n'));
+    const r = await run<{ done: number; failed: number; malformed: string[]; resultsFile: string; error?: string }>('runBatchFile', { path: file, choice: 'run', quiet: true });
+    assert.equal(r.error, undefined);
+    assert.equal(r.done, 3);
+    assert.deepEqual(r.malformed, ['line 3: is not valid JSON']);
+    assert.equal(fs.readFileSync(r.resultsFile, 'utf8').trim().split('\n').length, 3);
+    const again = await run<{ skipped: number }>('runBatchFile', { path: file, choice: 'run', quiet: true });
+    assert.equal(again.skipped, 3, 'a second run resumes: nothing is sent twice');
+    assert.match(String((await run('runBatchFile', { path: path.join(dir, 'none.jsonl'), choice: 'run' })).error), /no such file/);
+  });
+
+  test('Submit as Batch Job and Show Batch Jobs: validated, submitted, listed, downloaded', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlm-batchapi-'));
+    const line = (id: string, model: string) => JSON.stringify({ custom_id: id, method: 'POST', url: '/v1/chat/completions', body: { model, messages: [{ role: 'user', content: id }] } });
+    const mixed = path.join(dir, 'mixed.jsonl');
+    fs.writeFileSync(mixed, [line('a', 'qwen-plus'), line('b', 'qwen-max')].join('\n'));
+    assert.match(String((await run('submitBatchJob', { path: mixed, quiet: true })).error), /line 2 \(b\): uses model "qwen-max".*one model per batch file/);
+    const file = path.join(dir, 'job.jsonl');
+    fs.writeFileSync(file, [line('a', 'qwen-plus'), line('b', 'qwen-plus')].join('\n'));
+    const job = await run<{ id: string; requests: number }>('submitBatchJob', { path: file, quiet: true });
+    assert.equal(job.requests, 2);
+    let jobs: { id: string; status: string }[] = [];
+    await until(async () => {
+      jobs = (await run<{ jobs: { id: string; status: string }[] }>('showBatchJobs', { list: true })).jobs;
+      return jobs.find((j) => j.id === job.id)?.status === 'completed';
+    }, 'the job to complete');
+    const got = await run<{ output: string }>('showBatchJobs', { download: job.id, quiet: true });
+    assert.equal(got.output, path.join(dir, 'job.batch-output.jsonl'));
+    assert.equal(fs.readFileSync(got.output, 'utf8').trim().split('\n').length, 2);
   });
 
   test('the monitor panel: ready handshake, and malformed webview messages are rejected', async () => {

@@ -9,6 +9,7 @@ import { DEFAULT_WORKSPACE, type ModelLimits, type TemporaryIncrease } from '../
 import { environmentLines } from '../logic/environment';
 import { diffLimits, parseQuotaPages, quotaUrl, QUOTA_REGIONS, type QuotaPage } from '../logic/quotas';
 import { parseLimitInput, SETTING, validateLimitInput } from '../logic/settings';
+import { runBatchFile, showBatchJobs, submitBatchJob } from './batchCommands';
 import type { ApiKeys } from './secrets';
 import { gatewayClient } from './client';
 import type { GatewayHost } from './gatewayHost';
@@ -16,6 +17,8 @@ import type { SettingsBridge } from './settings';
 
 export interface CommandContext {
   settings: SettingsBridge;
+  /** globalState: data that is not a setting (batch jobs). */
+  state: vscode.Memento;
   keys: ApiKeys;
   host: GatewayHost;
   log: vscode.LogOutputChannel;
@@ -77,6 +80,10 @@ function checkCandidate(ctx: CommandContext, patch: Record<string, unknown>): vo
 }
 
 const handlers: Record<string, Handler> = {
+  runBatchFile,
+  submitBatchJob,
+  showBatchJobs,
+
   async openMonitor(ctx, args) {
     ctx.openMonitor(typeof args?.model === 'string' ? args.model : undefined);
     return { opened: true };
