@@ -18,6 +18,8 @@ const hooks = () => (globalThis as Record<symbol, unknown>)[Symbol.for('rateLimi
 const run = <T = Record<string, unknown>>(command: string, args?: unknown) => vscode.commands.executeCommand<T>(`rateLimitMonitor.${command}`, args);
 const section = () => vscode.workspace.getConfiguration('rateLimitMonitor');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The fake provider's origin, from the user settings the runner wrote. */
+const fakeOrigin = () => String(vscode.workspace.getConfiguration('rateLimitMonitor').get('customBaseUrl')).replace(/\/v1$/, '');
 
 async function until(check: () => boolean | Promise<boolean>, what: string, ms = 5_000): Promise<void> {
   const end = Date.now() + ms;
@@ -87,9 +89,22 @@ suite('LLM Rate Limit Monitor in a real VS Code', function () {
     assert.match(String(bad.error), /RPM: 900 exceeds the account limit of qwen-plus \(300\)/);
     const def = await run('setWorkspaceLimits', { workspace: 'default', model: 'qwen-plus', rpm: 10, tpm: 1000 });
     assert.match(String(def.error), /default workspace uses the account limits and cannot be edited/);
-    const ok = await run('setWorkspaceLimits', { workspace: 'ws-a', name: 'Team A', model: 'qwen-plus', rpm: 100, tpm: 100000 });
-    assert.deepEqual(ok, { workspace: 'ws-a', model: 'qwen-plus', rpm: 100, tpm: 100000 });
+    const ok = await run('setWorkspaceLimits', { workspace: 'ws-a', name: 'Team A', model: 'qwen-plus', rpm: 100, tpm: 100000, push: true, pushUrl: `${fakeOrigin()}/api/v1/models/limits` });
+    assert.deepEqual(ok, { workspace: 'ws-a', model: 'qwen-plus', rpm: 100, tpm: 100000, pushed: true });
+    const quotas = (await (await fetch(`${fakeOrigin()}/api/v1/quotas`, { headers: { authorization: `Bearer ${process.env.RLM_API_KEY}` } })).json()) as { output: { quotas: { model: string; workspace_limit: { request_limit: number } | null }[] } };
+    assert.equal(quotas.output.quotas.find((q) => q.model === 'qwen-plus')!.workspace_limit!.request_limit, 100, 'the limit reached Model Studio (the fake)');
     await until(() => api.getLimits().workspaces['ws-a']?.models['qwen-plus']?.rpm === 100, 'the workspace limit');
+  });
+
+  test('Sync Limits from Provider: reads the quota API and applies the differences', async () => {
+    await section().update('models', { 'qwen-plus': { rpm: 300, tpm: 500000 }, 'qwen-max': { rpm: 100, tpm: 100000 }, 'qwen-turbo': { rpm: 600, tpm: 5000000 }, 'qwen-flash': { rpm: 600, tpm: 5000000 } }, vscode.ConfigurationTarget.Global);
+    await until(() => api.getLimits().models['qwen-max']!.rpm === 100, 'the edited limits');
+    const r = await run<{ changes: { model: string; field: string; from?: number; to: number }[] }>('syncLimits', { workspaceId: 'llm-fake', region: 'ap-southeast-1', url: `${fakeOrigin()}/api/v1/quotas`, apply: true });
+    assert.ok(r.changes.some((c) => c.model === 'qwen-max' && c.field === 'rpm' && c.from === 100 && c.to === 6000), JSON.stringify(r.changes));
+    await until(() => api.getLimits().models['qwen-max']!.rpm === 6000, 'the synced limit');
+    // put back what the next tests expect
+    await section().update('models', { 'qwen-plus': { rpm: 300, tpm: 500000 }, 'qwen-max': { rpm: 600, tpm: 1000000 }, 'qwen-turbo': { rpm: 600, tpm: 5000000 }, 'qwen-flash': { rpm: 600, tpm: 5000000 } }, vscode.ConfigurationTarget.Global);
+    await until(() => api.getLimits().models['qwen-max']!.rpm === 600, 'the limits back');
   });
 
   test('Select Active Workspace: requests of this window are charged to it', async () => {

@@ -9,6 +9,7 @@ import { DEFAULT_WORKSPACE, type ModelLimits, type TemporaryIncrease } from '../
 import { environmentLines } from '../logic/environment';
 import { diffLimits, parseQuotaPages, quotaUrl, QUOTA_REGIONS, type QuotaPage } from '../logic/quotas';
 import { parseLimitInput, SETTING, validateLimitInput } from '../logic/settings';
+import { apiKeyFromEnv } from '../../gateway/env';
 import { runBatchFile, showBatchJobs, submitBatchJob } from './batchCommands';
 import type { ApiKeys } from './secrets';
 import { gatewayClient } from './client';
@@ -138,7 +139,23 @@ const handlers: Record<string, Handler> = {
     const workspaces = { ...ctx.settings.config.workspaces, [workspace]: { ...ws, models: { ...ws.models, [model]: { rpm, tpm } } } };
     checkCandidate(ctx, { workspaces });
     await ctx.settings.update(SETTING.workspaces, workspaces);
-    return { workspace, model, rpm, tpm };
+    // Optionally set the same limit in Model Studio (POST /api/v1/models/limits).
+    let push = args?.push === true;
+    if (args?.push === undefined && ctx.settings.config.provider === 'dashscope') {
+      push = (await vscode.window.showInformationMessage(`Also set this limit for workspace '${workspace}' in Model Studio?`, 'Set in Model Studio', 'Only here')) === 'Set in Model Studio';
+    }
+    if (!push) return { workspace, model, rpm, tpm, pushed: false };
+    const key = ctx.keys.get(workspace) ?? apiKeyFromEnv();
+    if (!key) fail(`Saved here, but not set in Model Studio: workspace '${workspace}' has no API key (Set API Key).`);
+    const url = typeof args?.pushUrl === 'string' ? args.pushUrl : `https://${workspace}.cn-beijing.maas.aliyuncs.com/api/v1/models/limits`;
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ models: [{ model, operation_type: 'OVERLAY', request_limit: rpm, request_limit_period: 60, usage_limit: tpm, usage_limit_period: 60 }] }),
+    });
+    const body = (await res.json().catch(() => ({}))) as { success?: boolean; message?: string };
+    if (!res.ok || body.success !== true) fail(`Saved here, but Model Studio refused it: ${body.message ?? res.status}`);
+    return { workspace, model, rpm, tpm, pushed: true };
   },
 
   async selectActiveWorkspace(ctx, args) {
@@ -262,7 +279,7 @@ const handlers: Record<string, Handler> = {
   async syncLimits(ctx, args) {
     const workspaceId = typeof args?.workspaceId === 'string' ? args.workspaceId : await ask('Model Studio workspace id (e.g. llm-abc123)', '', (s) => (/^[\w-]+$/.test(s.trim()) ? undefined : 'Use the workspace id from the console.'));
     const region = typeof args?.region === 'string' ? args.region : (await pick(QUOTA_REGIONS.map((label) => ({ label })), 'Region')).label;
-    const key = ctx.keys.get(DEFAULT_WORKSPACE);
+    const key = ctx.keys.get(DEFAULT_WORKSPACE) ?? apiKeyFromEnv();
     if (!key) fail('No API key is set: run "Rate Limit Monitor: Set API Key" first.');
     const pages: QuotaPage[] = [];
     for (let page = 1; page <= 20; page++) {
