@@ -33,7 +33,7 @@ describe('dashboard page in Chromium', { timeout: 120_000 }, () => {
       for await (const _ of st) void _;
     }
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
-    page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
+    page = await browser.newPage({ viewport: { width: 1300, height: 900 }, acceptDownloads: true });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('console', (m) => {
@@ -113,6 +113,24 @@ describe('dashboard page in Chromium', { timeout: 120_000 }, () => {
     assert.equal(((await (await s.call('/_rlm/config')).json()) as RateLimitConfig).workspaces['ws-a']!.models['qwen-plus']!.rpm, 300, 'nothing changed');
     await ws.locator('[data-edit="rpm"]').fill('12.5');
     assert.match(await ws.locator('.field-error').innerText(), /RPM "12.5" is not a whole number above 0/);
+  });
+
+  it('exports what is shown, as CSV and JSON', async () => {
+    await page.locator('[data-tab="Requests"]').click();
+    await page.locator('[data-filter="outcome"]').selectOption('error');
+    const shown = await page.locator('[data-panel="Requests"] tbody tr').count();
+    assert.ok(shown >= 2, `${shown} error rows`);
+    const [csv] = await Promise.all([page.waitForEvent('download'), page.locator('[data-export="csv"]').click()]);
+    const csvText = fs.readFileSync((await csv.path())!, 'utf8').trim().split('\r\n');
+    assert.match(csvText[0]!, /^id,startedAt,model,requestedModel,workspace,source/);
+    assert.equal(csvText.length - 1, shown, 'the filtered rows, not all of them');
+    await page.locator('[data-filter="outcome"]').selectOption('');
+    await page.locator('[data-tab="Overview"]').click();
+    const [json] = await Promise.all([page.waitForEvent('download'), page.locator('[data-export="json"]').click()]);
+    const exported = JSON.parse(fs.readFileSync((await json.path())!, 'utf8')) as { rows: { model: string }[]; summary: { totalCalls: number } };
+    const m = (await (await s.call('/_rlm/metrics?window=1h')).json()) as MetricsResponse;
+    assert.equal(exported.summary.totalCalls, m.summary.totalCalls);
+    assert.equal(exported.rows.length, m.rows.length);
   });
 
   it('records a temporary increase through its dialog and lists it', async () => {
