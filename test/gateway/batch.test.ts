@@ -5,17 +5,16 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import OpenAI from 'openai';
 import { validateConfig } from '../../src/core/config';
 import { downloadBatchResults, listBatchJobs, submitBatchFile, BatchValidationError } from '../../src/gateway/batchApi';
 import { outputFiles, runBatch } from '../../src/gateway/batchRunner';
 import { Gateway } from '../../src/gateway/server';
-import type { FakeCounters } from '../fixtures/fakeProvider';
+import { startFakeProcess, type FakeProcess } from '../support/fakeProcess';
 import { checkWindows } from '../support/limiterOracle';
 import { GATEWAY_TOKEN, PROVIDER_KEY } from '../support/stack';
 
@@ -30,24 +29,21 @@ function writeBatch(file: string, n: number, words: number, extra: string[] = []
 }
 
 describe('large jobs: paced batch runner and the Batch API', { timeout: 600_000 }, () => {
-  let fake: ChildProcess;
-  let fakeUrl: string;
+  let fake: FakeProcess;
   let gateway: Gateway;
   let dir: string;
-  const fakeBase = () => fakeUrl.replace(/\/v1$/, '');
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlm-batch-'));
-    fake = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/fakeProviderMain.ts', JSON.stringify({ apiKey: PROVIDER_KEY, models: { 'qwen-plus': { rpm: RPM, tpm: TPM }, 'qwen-turbo': { rpm: 60_000, tpm: 100_000_000 } }, ttftMs: 10, chunkIntervalMs: 2, completionTokens: 20 })], { stdio: ['ignore', 'pipe', 'inherit'] });
-    fakeUrl = (JSON.parse(await new Promise<string>((r) => readline.createInterface({ input: fake.stdout! }).once('line', r))) as { url: string }).url;
-    const cfg = validateConfig({ baseUrl: fakeUrl, models: { 'qwen-plus': { rpm: RPM, tpm: TPM }, 'qwen-turbo': { rpm: 60_000, tpm: 100_000_000 } }, defaultMaxOutputTokens: 20 });
+    fake = await startFakeProcess({ apiKey: PROVIDER_KEY, models: { 'qwen-plus': { rpm: RPM, tpm: TPM }, 'qwen-turbo': { rpm: 60_000, tpm: 100_000_000 } }, ttftMs: 10, chunkIntervalMs: 2, completionTokens: 20 });
+    const cfg = validateConfig({ baseUrl: fake.url, models: { 'qwen-plus': { rpm: RPM, tpm: TPM }, 'qwen-turbo': { rpm: 60_000, tpm: 100_000_000 } }, defaultMaxOutputTokens: 20 });
     assert.ok(cfg.ok);
     gateway = new Gateway({ config: cfg.config, token: GATEWAY_TOKEN, apiKey: () => PROVIDER_KEY, port: 0 });
     await gateway.start();
   });
   after(async () => {
     await gateway.close(1000);
-    fake.kill('SIGTERM');
+    fake.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -57,8 +53,8 @@ describe('large jobs: paced batch runner and the Batch API', { timeout: 600_000 
     writeBatch(file, lines, 40);
     const started = Date.now();
     const r = await runBatch({ file, gatewayUrl: gateway.url, token: GATEWAY_TOKEN, concurrency: 16 });
-    const counters = (await (await fetch(`${fakeBase()}/_fake/counters`)).json()) as FakeCounters;
-    const arrivals = (await (await fetch(`${fakeBase()}/_fake/arrivals?model=qwen-plus`)).json()) as { at: number; tokens: number }[];
+    const counters = await fake.counters();
+    const arrivals = await fake.arrivals('qwen-plus');
     console.log(`# batch ${lines} lines, ${r.tokens} tokens (${(r.tokens / TPM).toFixed(2)}× TPM) in ${((Date.now() - started) / 1000).toFixed(1)} s; provider 429s ${JSON.stringify(counters.rejected)}`);
     assert.equal(r.done, lines);
     assert.equal(r.failed, 0);
@@ -118,7 +114,7 @@ describe('large jobs: paced batch runner and the Batch API', { timeout: 600_000 
     const bad = path.join(dir, 'bad-batch.jsonl');
     fs.writeFileSync(bad, [JSON.stringify({ custom_id: 'a', method: 'POST', url: '/v1/chat/completions', body: { model: 'qwen-plus', messages: [] } }), JSON.stringify({ custom_id: 'b', method: 'POST', url: '/v1/chat/completions', body: { model: 'qwen-max', messages: [] } })].join('\n'));
     await assert.rejects(submitBatchFile(client, bad), (e: unknown) => e instanceof BatchValidationError && /line 2 \(b\): uses model "qwen-max", but line 1 uses "qwen-plus"/.test(e.message));
-    const before = (await (await fetch(`${fakeBase()}/_fake/counters`)).json()) as FakeCounters & { batches?: number };
+    const before = await fake.counters();
     const file = path.join(dir, 'job.jsonl');
     writeBatch(file, 5, 3);
     const submitted = await submitBatchFile(client, file);
@@ -134,7 +130,7 @@ describe('large jobs: paced batch runner and the Batch API', { timeout: 600_000 
     const files = await downloadBatchResults(client, submitted.id, file);
     const ids = fs.readFileSync(files.output!, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { custom_id: string }).custom_id);
     assert.deepEqual(ids, ['req-0', 'req-1', 'req-2', 'req-3', 'req-4']);
-    const after = (await (await fetch(`${fakeBase()}/_fake/counters`)).json()) as FakeCounters & { batches?: number };
+    const after = await fake.counters();
     assert.equal((after.batches ?? 0) - (before.batches ?? 0), 1);
     assert.equal(after.rejected.rpm + after.rejected.tpm, before.rejected.rpm + before.rejected.tpm);
     // counted apart from real-time limits: nothing charged to the model's limiter keys

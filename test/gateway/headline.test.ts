@@ -6,12 +6,10 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import readline from 'node:readline';
 import OpenAI from 'openai';
 import { validateConfig } from '../../src/core/config';
 import { Gateway } from '../../src/gateway/server';
-import type { FakeCounters } from '../fixtures/fakeProvider';
+import { startFakeProcess, type FakeProcess } from '../support/fakeProcess';
 import { checkWindows } from '../support/limiterOracle';
 import { GATEWAY_TOKEN, PROVIDER_KEY, sleep } from '../support/stack';
 
@@ -31,15 +29,12 @@ function prompt(words: number): string {
 }
 
 describe('headline: 10× over the limits for over a minute', () => {
-  let fakeProcess: ChildProcess;
-  let fakeUrl: string;
+  let fake: FakeProcess;
   let gateway: Gateway;
   before(async () => {
-    fakeProcess = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/fakeProviderMain.ts', JSON.stringify({ apiKey: PROVIDER_KEY, models: { 'qwen-plus': { rpm: RPM, tpm: TPM } }, ttftMs: 30, chunkIntervalMs: 10, completionTokens: [20, 120] })], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const line = await new Promise<string>((resolve) => readline.createInterface({ input: fakeProcess.stdout! }).once('line', resolve));
-    fakeUrl = (JSON.parse(line) as { url: string }).url;
+    fake = await startFakeProcess({ apiKey: PROVIDER_KEY, models: { 'qwen-plus': { rpm: RPM, tpm: TPM } }, ttftMs: 30, chunkIntervalMs: 10, completionTokens: [20, 120] });
     const cfg = validateConfig({
-      baseUrl: fakeUrl,
+      baseUrl: fake.url,
       models: { 'qwen-plus': { rpm: RPM, tpm: TPM } },
       workspaces: { 'ws-a': { name: 'Team A', models: { 'qwen-plus': { rpm: WS_RPM, tpm: WS_TPM } } } },
       maxQueueMs: 4_000,
@@ -50,7 +45,7 @@ describe('headline: 10× over the limits for over a minute', () => {
   });
   after(async () => {
     await gateway.close(2_000);
-    fakeProcess.kill('SIGTERM');
+    fake.stop();
   });
 
   it(`ends with zero provider 429s and ≥ 97 % of the binding limit used`, { timeout: RUN_MS + 60_000 }, async () => {
@@ -85,8 +80,8 @@ describe('headline: 10× over the limits for over a minute', () => {
     }
     const endedAt = Date.now();
     await Promise.all(inFlight);
-    const counters = (await (await fetch(`${fakeUrl.replace(/\/v1$/, '')}/_fake/counters`)).json()) as FakeCounters;
-    const arrivals = (await (await fetch(`${fakeUrl.replace(/\/v1$/, '')}/_fake/arrivals?model=qwen-plus`)).json()) as { at: number; tokens: number }[];
+    const counters = await fake.counters();
+    const arrivals = await fake.arrivals('qwen-plus');
 
     // the last full minute of offered load
     const windowEnd = Math.min(endedAt, arrivals[arrivals.length - 1]!.at);

@@ -13,7 +13,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import OpenAI from 'openai';
 import type { HealthInfo } from '../../src/core/protocol';
-import type { FakeCounters } from '../fixtures/fakeProvider';
+import { startFakeProcess, type FakeProcess } from '../support/fakeProcess';
 import { checkWindows } from '../support/limiterOracle';
 import { PROVIDER_KEY, sleep } from '../support/stack';
 
@@ -35,7 +35,7 @@ function freePort(): Promise<number> {
 }
 
 describe('one leader across processes', () => {
-  let fake: ChildProcess;
+  let fake: FakeProcess;
   let fakeUrl: string;
   let dir: string;
   let config: string;
@@ -63,14 +63,14 @@ describe('one leader across processes', () => {
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlm-leader-'));
-    fake = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/fakeProviderMain.ts', JSON.stringify({ apiKey: PROVIDER_KEY, models: { m: { rpm: RPM, tpm: TPM } }, ttftMs: 30, chunkIntervalMs: 5, completionTokens: [10, 40] })], { stdio: ['ignore', 'pipe', 'inherit'] });
-    fakeUrl = (JSON.parse(await new Promise<string>((r) => readline.createInterface({ input: fake.stdout! }).once('line', r))) as { url: string }).url;
+    fake = await startFakeProcess({ apiKey: PROVIDER_KEY, models: { m: { rpm: RPM, tpm: TPM } }, ttftMs: 30, chunkIntervalMs: 5, completionTokens: [10, 40] });
+    fakeUrl = fake.url;
     config = path.join(dir, 'config.json');
     fs.writeFileSync(config, JSON.stringify({ models: { m: { rpm: RPM, tpm: TPM } }, maxQueueMs: 3_000, defaultMaxOutputTokens: 60 }));
   });
   after(async () => {
     for (const w of windows) w.child.kill('SIGKILL');
-    fake.kill('SIGTERM');
+    fake.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -139,8 +139,8 @@ describe('one leader across processes', () => {
 
     const h = await health();
     const other = followers.find((w) => w !== leader)!;
-    const counters = (await (await fetch(`${fakeUrl.replace(/\/v1$/, '')}/_fake/counters`)).json()) as FakeCounters;
-    const arrivals = (await (await fetch(`${fakeUrl.replace(/\/v1$/, '')}/_fake/arrivals?model=m`)).json()) as { at: number; tokens: number }[];
+    const counters = await fake.counters();
+    const arrivals = await fake.arrivals('m');
     console.log(`# failover ${JSON.stringify({ tookOverMs, acknowledged, rebuilt: h.rebuild, outcomes, provider429: counters.rejected, accepted: counters.accepted })}`);
     assert.ok(tookOverMs <= 2_000, `took ${tookOverMs} ms`);
     assert.equal(h.pid, leader.child.pid);

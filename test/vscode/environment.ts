@@ -2,12 +2,12 @@
  * What both runners give the suite: a fake provider in its own process and user settings
  * that point the extension at it, on a free gateway port, with a throw-away state directory.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
+import { startFakeProcess } from '../support/fakeProcess';
 
 export const TEST_PROVIDER_KEY = 'sk-vscode-suite-provider-key-0123456789';
 
@@ -35,12 +35,9 @@ export function freePort(): Promise<number> {
 export async function prepareSuite(): Promise<SuiteEnvironment> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rlm-vscode-'));
   const models = { 'qwen-plus': { rpm: 6000, tpm: 10_000_000 }, 'qwen-turbo': { rpm: 6000, tpm: 50_000_000 }, 'qwen-max': { rpm: 6000, tpm: 10_000_000 }, 'qwen-flash': { rpm: 6000, tpm: 10_000_000 } };
-  const fake = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/fakeProviderMain.ts', JSON.stringify({ apiKey: TEST_PROVIDER_KEY, models, ttftMs: 20, chunkIntervalMs: 5 })], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const line = await new Promise<string>((resolve, reject) => {
-    readline.createInterface({ input: fake.stdout! }).once('line', resolve);
-    fake.once('exit', (c) => reject(new Error(`the fake provider exited with ${c}`)));
-  });
-  const fakeUrl = (JSON.parse(line) as { url: string }).url;
+  const fakeProcess = await startFakeProcess({ apiKey: TEST_PROVIDER_KEY, models, ttftMs: 20, chunkIntervalMs: 5 });
+  const fake = fakeProcess.child;
+  const fakeUrl = fakeProcess.url;
   const gatewayPort = await freePort();
   const userDataDir = path.join(tmp, 'user-data');
   fs.mkdirSync(path.join(userDataDir, 'User'), { recursive: true });
