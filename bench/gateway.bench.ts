@@ -14,7 +14,7 @@ import { machine, printTable } from './table';
 
 const KEY = 'sk-bench-provider-key-0000000000';
 const TOKEN = 'bench-gateway-token-000000000000';
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 
 function start(cmd: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, cmd, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -60,15 +60,21 @@ async function load(base: string, auth: string, concurrency: number): Promise<{ 
 const pct = (a: number[], p: number) => a[Math.min(a.length - 1, Math.floor(p * a.length))]!;
 
 async function main() {
-  console.log(`bench:gateway on ${machine()} — ${SECONDS} s per run, streams of 8 chunks, fake TTFT 20 ms`);
+  console.log(`bench:gateway on ${machine()} — 2 × ${SECONDS} s per side, interleaved; streams of 8 chunks, fake TTFT 20 ms`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlm-bench-'));
   const fake = await start(['--import', 'tsx', 'test/fixtures/fakeProviderMain.ts', JSON.stringify({ apiKey: KEY, models: { m: { rpm: 1e9, tpm: 1e12 } }, ttftMs: 20, chunkIntervalMs: 2, completionTokens: 16 })]);
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ baseUrl: fake.url, models: { m: { rpm: 100_000_000, tpm: 1_000_000_000_000 } } }));
   const gw = await start([...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), 'dist/gateway.js', '--config', path.join(dir, 'config.json'), '--port', '0', '--token', TOKEN], { RLM_API_KEY: KEY });
   const rows: Record<string, string | number>[] = [];
   for (const c of (process.env.BENCH_STREAMS ?? '1,50,200').split(',').map(Number)) {
-    const direct = await load(fake.url, KEY, c);
-    const via = await load(`${gw.url}/v1`, TOKEN, c);
+    // interleave direct and gateway runs, so drift on a shared machine hits both alike
+    const pool = (a: Awaited<ReturnType<typeof load>>, b: Awaited<ReturnType<typeof load>>) => ({ lat: [...a.lat, ...b.lat].sort((x, y) => x - y), rps: (a.rps + b.rps) / 2 });
+    const d1 = await load(fake.url, KEY, c);
+    const v1 = await load(`${gw.url}/v1`, TOKEN, c);
+    const d2 = await load(fake.url, KEY, c);
+    const v2 = await load(`${gw.url}/v1`, TOKEN, c);
+    const direct = pool(d1, d2);
+    const via = pool(v1, v2);
     const addP50 = pct(via.lat, 0.5) - pct(direct.lat, 0.5);
     const addP99 = pct(via.lat, 0.99) - pct(direct.lat, 0.99);
     const ratio = via.rps / direct.rps;

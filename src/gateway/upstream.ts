@@ -75,6 +75,8 @@ export function sendUpstream(r: UpstreamRequest): Promise<http.IncomingMessage> 
     const connectTimer = setTimeout(() => fail(new UpstreamError('timeout', `no connection to the provider within ${r.timeouts.connectMs} ms`)), r.timeouts.connectMs);
     const firstByteTimer = setTimeout(() => fail(new UpstreamError('timeout', `no response from the provider within ${r.timeouts.firstByteMs} ms`)), r.timeouts.firstByteMs);
     req.on('socket', (socket) => {
+      // stream chunks are small and latency-bound: no Nagle delay on the way back
+      socket.setNoDelay(true);
       if (!socket.connecting) clearTimeout(connectTimer);
       else socket.once('connect', () => clearTimeout(connectTimer));
     });
