@@ -39,13 +39,9 @@ fs.writeFileSync(configFile, JSON.stringify({
   maxQueueMs: 10000,
 }));
 const tokenFile = path.join(dir, 'token');
-const port = process.env.RLM_PORT ?? '8787';
-let url;
-try {
-  url = await start(['dist/gateway.js', '--config', configFile, '--upstream', fakeUrl, '--port', port, '--token-file', tokenFile], { RLM_API_KEY: demoKey });
-} catch {
-  url = await start(['dist/gateway.js', '--config', configFile, '--upstream', fakeUrl, '--port', '0', '--token-file', tokenFile], { RLM_API_KEY: demoKey });
-}
+// A private state directory and a free port (unless RLM_PORT says otherwise): the demo must
+// neither join nor disturb a gateway the user already runs on 8787.
+const url = await start(['dist/gateway.js', '--config', configFile, '--upstream', fakeUrl, '--port', process.env.RLM_PORT ?? '0', '--state-dir', path.join(dir, 'state'), '--token-file', tokenFile], { RLM_API_KEY: demoKey });
 const token = fs.readFileSync(tokenFile, 'utf8').trim();
 
 console.log(`
