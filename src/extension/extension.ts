@@ -31,8 +31,10 @@ export interface TestHooks {
   monitor?: () => MonitorPanel | undefined;
   sidebar?: SidebarViewProvider;
   terminalCollection?: vscode.GlobalEnvironmentVariableCollection;
+  /** Notifications shown (dev-host windows show no toasts, so tests read them here). */
+  notifications?: { model: string; reason: 'threshold' | '429'; text: string }[];
 }
-const testHooks: TestHooks = {};
+const testHooks: TestHooks = { notifications: [] };
 (globalThis as Record<symbol, unknown>)[Symbol.for('rateLimitMonitor.testHooks')] = testHooks;
 
 export function activate(context: vscode.ExtensionContext): RateLimitMonitorApi {
@@ -65,6 +67,7 @@ export function activate(context: vscode.ExtensionContext): RateLimitMonitorApi 
   const throttle = new NotificationThrottle();
   const notify = (model: string, reason: 'threshold' | '429', text: string) => {
     if (!throttle.allow(model, reason, Date.now())) return;
+    testHooks.notifications?.push({ model, reason, text });
     void vscode.window.showWarningMessage(text, 'Open Monitor', 'Configure Fallback').then((choice) => {
       if (choice === 'Open Monitor') openMonitor(model);
       if (choice === 'Configure Fallback') void vscode.commands.executeCommand('rateLimitMonitor.configureFallbacks', { model });

@@ -148,6 +148,21 @@ suite('LLM Rate Limit Monitor in a real VS Code', function () {
     assert.equal(hooks().keys!.has('ws-a'), false);
   });
 
+  test('a provider 429 raises one notification per model and reason, with its kind', async () => {
+    const notes = hooks().notifications!;
+    const before = notes.length;
+    const inject = (faults: string[]) => fetch(`${fakeOrigin()}/_fake/faults`, { method: 'POST', body: JSON.stringify({ faults }) });
+    await inject(['tpm']);
+    await api.getClient().chat.completions.create({ model: 'qwen-turbo', messages: [{ role: 'user', content: 'throttled once' }] });
+    await until(() => notes.length > before, 'the notification');
+    assert.deepEqual(notes.slice(before).map((n) => [n.model, n.reason]), [['qwen-turbo', '429']]);
+    assert.match(notes.at(-1)!.text, /qwen-turbo hit its TPM limit at the provider/);
+    await inject(['rpm']);
+    await api.getClient().chat.completions.create({ model: 'qwen-turbo', messages: [{ role: 'user', content: 'throttled again' }] });
+    await sleep(300);
+    assert.equal(notes.length, before + 1, 'the second 429 within minutes stays quiet');
+  });
+
   test('Send Test Request: answered through the bundled client with tokens, TTFT and latency', async () => {
     const r = await run<{ model: string; tokens: number; ttftMs: number; latencyMs: number; error?: string }>('sendTestRequest', { model: 'qwen-max', quiet: true });
     assert.equal(r.error, undefined);
