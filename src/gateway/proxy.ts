@@ -377,8 +377,8 @@ async function forwardOnce(ctx: ProxyContext, a: AttemptArgs): Promise<AttemptOu
   const sendHeaders = () => {
     if (headersSent) return;
     headersSent = true;
+    // the headers leave with the first event's bytes: one write instead of two
     a.res.writeHead(status, { ...ourHeaders(), 'cache-control': 'no-cache', connection: 'keep-alive' });
-    a.res.flushHeaders();
   };
   try {
     for await (const chunk of upstream as AsyncIterable<string>) {
