@@ -112,6 +112,8 @@ export async function handleMetered(
   }
   const estimate = estimateTokens(endpoint, body, config.defaultMaxOutputTokens);
   const chain = [requestedModel, ...(config.fallbacks[requestedModel] ?? [])];
+  /** The charge for this request on a model: calibrated prompt estimate + output allowance. */
+  const costFor = (model: string) => Math.ceil(estimate.promptTokens * ctx.calibration.factor(model)) + estimate.maxOutputTokens;
   const base: Omit<AttemptRecord, 'id' | 'startedAt' | 'model' | 'status' | 'outcome' | 'queuedMs' | 'latencyMs' | 'attempt' | 'estimatedTokens'> = {
     requestedModel,
     workspace: caller.workspace,
@@ -140,7 +142,7 @@ export async function handleMetered(
   for (;;) {
     const model = chain[chainIndex]!;
     const keys = ctx.limits.keysFor(model, caller.workspace);
-    const cost = Math.ceil(estimate.promptTokens * ctx.calibration.factor(model)) + estimate.maxOutputTokens;
+    const cost = costFor(model);
     const queueStart = Date.now();
     const deadline = Math.max(queueStart, holdUntil) + maxWaitMs;
     const startAt = ctx.limiter.estimateStart(keys, cost, queueStart);
@@ -169,8 +171,7 @@ export async function handleMetered(
       let next = -1;
       for (let j = chainIndex + 1; j < chain.length; j++) {
         const bKeys = ctx.limits.keysFor(chain[j]!, caller.workspace);
-        const bCost = Math.ceil(estimate.promptTokens * ctx.calibration.factor(chain[j]!)) + estimate.maxOutputTokens;
-        const bStart = ctx.limiter.estimateStart(bKeys, bCost, now);
+        const bStart = ctx.limiter.estimateStart(bKeys, costFor(chain[j]!), now);
         if (bStart < Math.max(startAt, now + 1) && bStart - now <= maxWaitMs) {
           next = j;
           break;

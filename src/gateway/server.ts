@@ -257,14 +257,13 @@ export class Gateway {
       if (!originAllowed(req, this.port)) {
         return sendError(res, 403, `Requests from web pages (Origin ${req.headers.origin}) are refused: only the gateway's own dashboard may call it.`, 'invalid_request_error', 'origin_not_allowed');
       }
-      const path0 = (req.url ?? '/').split('?')[0]!;
-      if (req.method === 'GET' && isDashboardRoute(path0)) return serveDashboard(req, res, this.options.token, bearerOf(req));
+      const path = (req.url ?? '/').split('?')[0]!;
+      if (req.method === 'GET' && isDashboardRoute(path)) return serveDashboard(req, res, this.options.token, bearerOf(req));
       const auth = this.authorise(req);
       if (!auth) {
         return sendError(res, 401, 'Missing or wrong gateway token. Send Authorization: Bearer <token> (the "Copy Gateway Environment" command gives it; it is not your provider key).', 'invalid_request_error', 'invalid_gateway_token');
       }
       if (this.closing) return sendError(res, 503, 'The gateway is shutting down.', 'server_error', 'shutting_down');
-      const path = (req.url ?? '/').split('?')[0]!;
       if (path.startsWith('/_rlm/') || path === '/metrics') return await handleControl(this, req, res, path);
       if (!path.startsWith('/v1/')) return sendError(res, 404, `No route ${req.method} ${path}. OpenAI-compatible routes live under /v1/.`, 'invalid_request_error', 'not_found');
 
