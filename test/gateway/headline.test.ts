@@ -1,14 +1,20 @@
 /**
  * The headline: ten times more traffic than the limits allow, for over a minute — mixed
  * prompt sizes, streams and two workspaces — ends with zero 429s from the provider and at
- * least 97 % of the allowed requests or tokens used. The fake provider runs in its own
- * process and counts by arrival time, as the real one does.
+ * least 97 % of the allowed requests or tokens used. The fake provider and the gateway
+ * (dist/gateway.js) each run in their own process, as they do for users: the provider counts
+ * by arrival time, and the load generator here does not share the gateway's event loop.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
-import { validateConfig } from '../../src/core/config';
-import { Gateway } from '../../src/gateway/server';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import type { GatewayState } from '../../src/core/protocol';
+import type { AttemptRecord } from '../../src/core/types';
 import { startFakeProcess, type FakeProcess } from '../support/fakeProcess';
 import { checkWindows } from '../support/limiterOracle';
 import { GATEWAY_TOKEN, PROVIDER_KEY, sleep } from '../support/stack';
@@ -30,28 +36,33 @@ function prompt(words: number): string {
 
 describe('headline: 10× over the limits for over a minute', () => {
   let fake: FakeProcess;
-  let gateway: Gateway;
+  let gateway: ChildProcess;
+  let gatewayUrl: string;
+  let dir: string;
+  const control = async <T>(p: string) => (await (await fetch(`${gatewayUrl}${p}`, { headers: { authorization: `Bearer ${GATEWAY_TOKEN}` } })).json()) as T;
   before(async () => {
+    assert.ok(fs.existsSync('dist/gateway.js'), 'dist/gateway.js is missing: run `npm run build` first');
     fake = await startFakeProcess({ apiKey: PROVIDER_KEY, models: { 'qwen-plus': { rpm: RPM, tpm: TPM } }, ttftMs: 30, chunkIntervalMs: 10, completionTokens: [20, 120] });
-    const cfg = validateConfig({
-      baseUrl: fake.url,
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlm-headline-'));
+    const config = path.join(dir, 'config.json');
+    fs.writeFileSync(config, JSON.stringify({
       models: { 'qwen-plus': { rpm: RPM, tpm: TPM } },
       workspaces: { 'ws-a': { name: 'Team A', models: { 'qwen-plus': { rpm: WS_RPM, tpm: WS_TPM } } } },
       maxQueueMs: 4_000,
-    });
-    assert.ok(cfg.ok);
-    gateway = new Gateway({ config: cfg.config, token: GATEWAY_TOKEN, apiKey: () => PROVIDER_KEY, port: 0 });
-    await gateway.start();
+    }));
+    gateway = spawn(process.execPath, ['dist/gateway.js', '--config', config, '--upstream', fake.url, '--port', '0', '--token', GATEWAY_TOKEN], { env: { PATH: process.env.PATH, RLM_API_KEY: PROVIDER_KEY }, stdio: ['ignore', 'pipe', 'inherit'] });
+    gatewayUrl = (JSON.parse(await new Promise<string>((r) => readline.createInterface({ input: gateway.stdout! }).once('line', r))) as { url: string }).url;
   });
-  after(async () => {
-    await gateway.close(2_000);
+  after(() => {
+    gateway.kill('SIGTERM');
     fake.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it(`ends with zero provider 429s and ≥ 97 % of the binding limit used`, { timeout: RUN_MS + 60_000 }, async () => {
     const clients = {
-      default: new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: GATEWAY_TOKEN, maxRetries: 0 }),
-      'ws-a': new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: GATEWAY_TOKEN, maxRetries: 0, defaultHeaders: { 'x-rlm-workspace': 'ws-a' } }),
+      default: new OpenAI({ baseURL: `${gatewayUrl}/v1`, apiKey: GATEWAY_TOKEN, maxRetries: 0 }),
+      'ws-a': new OpenAI({ baseURL: `${gatewayUrl}/v1`, apiKey: GATEWAY_TOKEN, maxRetries: 0, defaultHeaders: { 'x-rlm-workspace': 'ws-a' } }),
     };
     const outcomes = { ok: 0, local429: 0, other: 0 };
     const inFlight = new Set<Promise<void>>();
@@ -88,7 +99,9 @@ describe('headline: 10× over the limits for over a minute', () => {
     const last = arrivals.filter((a) => a.at > windowEnd - 60_000 && a.at <= windowEnd);
     const reqUse = last.length / RPM;
     const tokUse = last.reduce((s, a) => s + a.tokens, 0) / TPM;
-    const wsRecords = gateway.history.recent({ limit: 100_000 }).filter((r) => r.workspace === 'ws-a' && r.status !== 0 && r.outcome !== 'rejected');
+    const { records } = await control<{ records: AttemptRecord[] }>('/_rlm/requests?limit=10000');
+    assert.ok(records.length < 10_000, 'every record fits in one answer');
+    const wsRecords = records.filter((r) => r.workspace === 'ws-a' && r.status !== 0 && r.outcome !== 'rejected');
     const wsViolations = checkWindows(wsRecords.map((r) => ({ at: r.startedAt, tokens: r.totalTokens })), WS_RPM, WS_TPM).filter((v) => v.window === '60s');
     const report = {
       offered: n,
@@ -97,7 +110,7 @@ describe('headline: 10× over the limits for over a minute', () => {
       provider429: counters.rejected,
       providerAccepted: counters.accepted,
       lastMinute: { requests: last.length, tokens: last.reduce((s, a) => s + a.tokens, 0), requestUse: +reqUse.toFixed(4), tokenUse: +tokUse.toFixed(4) },
-      calibration: gateway.calibration.snapshot(),
+      calibration: (await control<GatewayState>('/_rlm/state')).calibration,
       perTenSeconds: Array.from({ length: Math.ceil((endedAt - started) / 10_000) }, (_, k) => arrivals.filter((a) => a.at >= started + k * 10_000 && a.at < started + (k + 1) * 10_000).length),
     };
     console.log(`# headline ${JSON.stringify(report)}`);
