@@ -37,6 +37,12 @@ export class DashboardView {
   private snapshot: DashboardSnapshot | undefined;
   private readonly saved: SavedState;
   private notice: { ok: boolean; message: string } | undefined;
+  /**
+   * What the user is typing in the Rate Limit tab, by field. A snapshot arriving mid-edit
+   * rebuilds the tab; the drafts (and the open dialog) carry over, so nothing typed is lost.
+   */
+  private readonly drafts = new Map<string, string>();
+  private increaseOpen = false;
   /** Time of the last render, for the dashboard benchmark. */
   lastRenderMs = 0;
 
@@ -211,8 +217,8 @@ export class DashboardView {
     const account = (model: string) => s.config.models[model];
     const form = (key: (typeof rows)[number]) => {
       if (key.scope === 'workspace' && key.workspace === 'default') return el('span', { class: 'muted' }, 'read-only');
-      const rpm = el('input', { type: 'number', min: '1', step: '1', value: String(key.configured.rpm), 'aria-label': `RPM for ${key.key}`, 'data-edit': 'rpm' });
-      const tpm = el('input', { type: 'number', min: '1', step: '1', value: String(key.configured.tpm), 'aria-label': `TPM for ${key.key}`, 'data-edit': 'tpm' });
+      const rpm = this.draftInput(`${key.key}:rpm`, String(key.configured.rpm), { type: 'number', min: '1', step: '1', 'aria-label': `RPM for ${key.key}`, 'data-edit': 'rpm' });
+      const tpm = this.draftInput(`${key.key}:tpm`, String(key.configured.tpm), { type: 'number', min: '1', step: '1', 'aria-label': `TPM for ${key.key}`, 'data-edit': 'tpm' });
       const save = el('vscode-button', { 'data-save': key.key }, 'Save');
       const message = el('span', { class: 'field-error', role: 'alert' });
       const check = (): string | undefined => {
@@ -229,12 +235,15 @@ export class DashboardView {
       };
       rpm.addEventListener('input', validate);
       tpm.addEventListener('input', validate);
+      if (this.drafts.has(`${key.key}:rpm`) || this.drafts.has(`${key.key}:tpm`)) validate();
       save.addEventListener('click', () => {
         const problem = check();
         if (problem) {
           message.textContent = problem;
           return;
         }
+        this.drafts.delete(`${key.key}:rpm`);
+        this.drafts.delete(`${key.key}:tpm`);
         const edit: LimitEdit = key.scope === 'account'
           ? { scope: 'account', model: key.model, rpm: Number(rpm.value), tpm: Number(tpm.value) }
           : { scope: 'workspace', workspace: key.workspace!, model: key.model, rpm: Number(rpm.value), tpm: Number(tpm.value) };
@@ -255,8 +264,11 @@ export class DashboardView {
     const models = Object.keys(s.config.models);
     const model = el('select', { 'aria-label': 'Model', 'data-increase': 'model' }, ...models.map((m) => el('option', { value: m }, m)));
     const current = el('span', { class: 'muted', 'data-increase': 'current' });
-    const newTpm = el('input', { type: 'number', min: '1', step: '1', 'aria-label': 'New TPM', 'data-increase': 'tpm' });
-    const upper = el('input', { type: 'number', min: '1', step: '1', 'aria-label': 'Upper limit (from the console)', placeholder: 'upper limit', 'data-increase': 'upper' });
+    const draftModel = this.drafts.get('increase:model');
+    if (draftModel && models.includes(draftModel)) model.value = draftModel;
+    model.addEventListener('change', () => this.drafts.set('increase:model', model.value));
+    const newTpm = this.draftInput('increase:tpm', '', { type: 'number', min: '1', step: '1', 'aria-label': 'New TPM', 'data-increase': 'tpm' });
+    const upper = this.draftInput('increase:upper', '', { type: 'number', min: '1', step: '1', 'aria-label': 'Upper limit (from the console)', placeholder: 'upper limit', 'data-increase': 'upper' });
     const message = el('span', { class: 'field-error', role: 'alert' });
     const showCurrent = () => {
       const m = model.value;
@@ -272,9 +284,13 @@ export class DashboardView {
       const base = s.config.models[model.value]?.tpm ?? 0;
       if (!Number.isInteger(tpm) || tpm <= base) return void (message.textContent = `The new TPM must be a whole number above the default ${base}.`);
       if (up !== undefined && tpm > up) return void (message.textContent = `${tpm} exceeds the upper limit ${up}.`);
+      for (const f of ['model', 'tpm', 'upper']) this.drafts.delete(`increase:${f}`);
       this.host.send({ type: 'recordIncrease', model: model.value, tpm, ...(up !== undefined ? { upperLimit: up } : {}) });
     });
-    panel.append(el('details', { class: 'increase' }, el('summary', {}, 'Increase Rate Limit Temporarily'), el('p', { class: 'hint' }, 'Model Studio raises TPM from its console for 30 days; record it here so the limiter uses it.'), el('div', { class: 'edit' }, model, current, newTpm, upper, apply, message)));
+    const dialog = el('details', { class: 'increase', ...(this.increaseOpen ? { open: '' } : {}) });
+    dialog.addEventListener('toggle', () => (this.increaseOpen = dialog.open));
+    panel.append(dialog);
+    dialog.append(el('summary', {}, 'Increase Rate Limit Temporarily'), el('p', { class: 'hint' }, 'Model Studio raises TPM from its console for 30 days; record it here so the limiter uses it.'), el('div', { class: 'edit' }, model, current, newTpm, upper, apply, message));
     panel.append(el('h2', {}, 'Temporary increases'));
     panel.append(s.increases.length === 0 ? el('p', { class: 'muted' }, 'None recorded.') : table('Temporary increases', [
       { key: 'appliedAt', label: 'Applied at', cell: (i) => dateTime(i.appliedAt) },
@@ -293,6 +309,13 @@ export class DashboardView {
       if (effective) effective.textContent = effectiveText(k);
       if (now) now.textContent = usedNowText(k);
     }
+  }
+
+  /** An input whose typed value is kept in `drafts` until it is saved. */
+  private draftInput(id: string, initial: string, attrs: Record<string, string>): HTMLInputElement {
+    const input = el('input', { ...attrs, value: this.drafts.get(id) ?? initial });
+    input.addEventListener('input', () => this.drafts.set(id, input.value));
+    return input;
   }
 
   private shownRequests(s: DashboardSnapshot): AttemptRecord[] {

@@ -107,6 +107,10 @@ describe('dashboard page in Chromium', { timeout: 120_000 }, () => {
 
     const ws = page.locator('tr[data-key="workspace:ws-a:qwen-plus"]');
     await ws.locator('[data-edit="rpm"]').fill('900');
+    // a new record refreshes the view mid-edit: what was typed, and its error, must survive
+    await s.client.chat.completions.create({ model: 'qwen-turbo', messages: [{ role: 'user', content: 'mid-edit' }] });
+    await page.waitForTimeout(300);
+    assert.equal(await ws.locator('[data-edit="rpm"]').inputValue(), '900');
     assert.match(await ws.locator('.field-error').innerText(), /may not exceed the account limit \(500 RPM/);
     await ws.locator('[data-save]').click();
     await page.waitForTimeout(300);
