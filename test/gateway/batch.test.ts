@@ -10,11 +10,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
-import { validateConfig } from '../../src/core/config';
+import type { MetricsResponse } from '../../src/core/protocol';
+import type { AttemptRecord } from '../../src/core/types';
 import { downloadBatchResults, listBatchJobs, submitBatchFile, BatchValidationError } from '../../src/gateway/batchApi';
 import { outputFiles, runBatch } from '../../src/gateway/batchRunner';
-import { Gateway } from '../../src/gateway/server';
 import { startFakeProcess, type FakeProcess } from '../support/fakeProcess';
+import { startGatewayProcess, type GatewayProcess } from '../support/gatewayProcess';
 import { checkWindows } from '../support/limiterOracle';
 import { GATEWAY_TOKEN, PROVIDER_KEY } from '../support/stack';
 
@@ -30,19 +31,17 @@ function writeBatch(file: string, n: number, words: number, extra: string[] = []
 
 describe('large jobs: paced batch runner and the Batch API', { timeout: 600_000 }, () => {
   let fake: FakeProcess;
-  let gateway: Gateway;
+  let gateway: GatewayProcess;
   let dir: string;
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlm-batch-'));
     fake = await startFakeProcess({ apiKey: PROVIDER_KEY, models: { 'qwen-plus': { rpm: RPM, tpm: TPM }, 'qwen-turbo': { rpm: 60_000, tpm: 100_000_000 } }, ttftMs: 10, chunkIntervalMs: 2, completionTokens: 20 });
-    const cfg = validateConfig({ baseUrl: fake.url, models: { 'qwen-plus': { rpm: RPM, tpm: TPM }, 'qwen-turbo': { rpm: 60_000, tpm: 100_000_000 } }, defaultMaxOutputTokens: 20 });
-    assert.ok(cfg.ok);
-    gateway = new Gateway({ config: cfg.config, token: GATEWAY_TOKEN, apiKey: () => PROVIDER_KEY, port: 0 });
-    await gateway.start();
+    // the gateway in its own process, as users run it: its admission clock is not shared with this runner
+    gateway = await startGatewayProcess({ models: { 'qwen-plus': { rpm: RPM, tpm: TPM }, 'qwen-turbo': { rpm: 60_000, tpm: 100_000_000 } }, defaultMaxOutputTokens: 20 }, fake.url);
   });
   after(async () => {
-    await gateway.close(1000);
+    await gateway.stop();
     fake.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -59,7 +58,7 @@ describe('large jobs: paced batch runner and the Batch API', { timeout: 600_000 
     assert.equal(r.done, lines);
     assert.equal(r.failed, 0);
     assert.ok(r.tokens >= MULTIPLE * TPM * 0.95, `${r.tokens} tokens`);
-    assert.deepEqual(counters.rejected, { rpm: 0, tpm: 0, burst: 0 });
+    assert.deepEqual(counters.rejected, { rpm: 0, tpm: 0, burst: 0 }, `the provider refused: ${JSON.stringify(counters.refusals)}`);
     assert.deepEqual(checkWindows(arrivals, RPM, TPM), []);
     const results = fs.readFileSync(r.resultsFile, 'utf8').trim().split('\n');
     assert.equal(results.length, lines);
@@ -134,7 +133,9 @@ describe('large jobs: paced batch runner and the Batch API', { timeout: 600_000 
     assert.equal((after.batches ?? 0) - (before.batches ?? 0), 1);
     assert.equal(after.rejected.rpm + after.rejected.tpm, before.rejected.rpm + before.rejected.tpm);
     // counted apart from real-time limits: nothing charged to the model's limiter keys
-    assert.ok(gateway.history.recent({ limit: 20 }).some((r) => r.endpoint === 'other' && r.status === 200));
-    assert.equal(gateway.metrics.report(Date.now() - 3_600_000, Date.now() + 1).rows.some((r) => r.model === ''), false);
+    const { records } = await gateway.control<{ records: AttemptRecord[] }>('/_rlm/requests?limit=20');
+    assert.ok(records.some((r) => r.endpoint === 'other' && r.status === 200));
+    const metrics = await gateway.control<MetricsResponse>('/_rlm/metrics?window=1h');
+    assert.equal(metrics.rows.some((r) => r.model === ''), false);
   });
 });

@@ -149,7 +149,7 @@ describe('one leader across processes', () => {
     assert.ok(h.rebuild!.replayedAdmissions > 0, 'the last minute of admissions was replayed into the limiter');
     assert.equal(outcomes.other, 0);
     assert.ok(outcomes.ok > 40, `${outcomes.ok} answered`);
-    assert.deepEqual(counters.rejected, { rpm: 0, tpm: 0, burst: 0 });
+    assert.deepEqual(counters.rejected, { rpm: 0, tpm: 0, burst: 0 }, `the provider refused: ${JSON.stringify(counters.refusals)}`);
     assert.deepEqual(checkWindows(arrivals, RPM, TPM), [], 'no window over the limit at the provider, failover included');
   });
 });

@@ -1,7 +1,7 @@
 /** The fake provider in a child process of its own (its arrival clock is not the caller's event loop). */
-import { spawn, type ChildProcess } from 'node:child_process';
-import readline from 'node:readline';
+import type { ChildProcess } from 'node:child_process';
 import type { FakeCounters, FakeOptions } from '../fixtures/fakeProvider';
+import { spawnListening } from './listeningChild';
 
 export interface FakeProcess {
   child: ChildProcess;
@@ -15,12 +15,7 @@ export interface FakeProcess {
 }
 
 export async function startFakeProcess(options: FakeOptions): Promise<FakeProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/fakeProviderMain.ts', JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const line = await new Promise<string>((resolve, reject) => {
-    readline.createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`the fake provider exited with ${code}`)));
-  });
-  const url = (JSON.parse(line) as { url: string }).url;
+  const { child, url } = await spawnListening(['--import', 'tsx', 'test/fixtures/fakeProviderMain.ts', JSON.stringify(options)]);
   const origin = url.replace(/\/v1$/, '');
   const get = async <T>(path: string) => (await (await fetch(`${origin}${path}`)).json()) as T;
   return {
