@@ -42,6 +42,7 @@ function snapshotFrom(metrics: MetricsStore, records: AttemptRecord[], now: numb
     state,
     requests: records.slice(-200).reverse(),
     config: { provider: 'dashscope', baseUrl: 'https://x.invalid/v1', models: Object.fromEntries(MODELS.map((m) => [m, { rpm: 600, tpm: 1_000_000 }])), workspaces: { 'ws-a': { name: 'A', models: Object.fromEntries(MODELS.map((m) => [m, { rpm: 300, tpm: 500_000 }])) } }, fallbacks: {}, temporaryIncreases: [], maxQueueMs: 30_000, defaultMaxOutputTokens: 1024, refundUnusedTokens: true },
+    batches: { jobs: [], fetchedAt: now },
     increases: [],
     workspace: 'default',
     canRunCommands: true,

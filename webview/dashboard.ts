@@ -1,5 +1,5 @@
 /**
- * The full panel: Overview, Charts, Rate Limit and Requests tabs, a time-range selector
+ * The full panel: Overview, Charts, Rate Limit, Requests and Batch Jobs tabs, a time-range selector
  * and export of what is shown. Renders snapshots; sends the host only typed requests.
  */
 import '@vscode-elements/elements/dist/vscode-button/index.js';
@@ -12,7 +12,7 @@ import { destroyCharts, renderCharts } from './charts';
 import { dateTime, el, fmtMs, fmtNum, pct, table, time } from './dom';
 import type { DashboardHost, SavedState } from './host';
 
-const TABS = ['Overview', 'Charts', 'Rate Limit', 'Requests'] as const;
+const TABS = ['Overview', 'Charts', 'Rate Limit', 'Requests', 'Batch Jobs'] as const;
 type Tab = (typeof TABS)[number];
 
 const ROW_COLUMNS: { key: keyof ModelRow; label: string; cell: (r: ModelRow) => string; numeric?: boolean }[] = [
@@ -107,10 +107,11 @@ export class DashboardView {
     }
     const panel = el('section', { id: 'tabpanel', role: 'tabpanel', 'aria-labelledby': `tab-${this.saved.tab}`, 'data-panel': this.saved.tab });
     this.root.append(tabs, panel);
-    if (s.metrics.summary.totalCalls === 0 && this.saved.tab !== 'Rate Limit') panel.append(this.emptyState(s));
+    if (s.metrics.summary.totalCalls === 0 && (this.saved.tab === 'Overview' || this.saved.tab === 'Charts' || this.saved.tab === 'Requests')) panel.append(this.emptyState(s));
     else if (this.saved.tab === 'Overview') this.overview(panel, s);
     else if (this.saved.tab === 'Charts') renderCharts(panel, s);
     else if (this.saved.tab === 'Rate Limit') this.rateLimit(panel, s);
+    else if (this.saved.tab === 'Batch Jobs') this.batchJobs(panel, s);
     else this.requests(panel, s);
     this.lastRenderMs = performance.now() - t0;
   }
@@ -349,6 +350,30 @@ export class DashboardView {
     ], rows, (r) => ({ 'data-id': r.id })));
   }
 
+  /** Batch API jobs: real-time limits do not apply to them, so they are listed apart. */
+  private batchJobs(panel: HTMLElement, s: DashboardSnapshot): void {
+    const { jobs, error, fetchedAt } = s.batches;
+    panel.append(el('p', { class: 'muted' }, `Jobs submitted with "Submit as Batch Job…" run within 24 h, outside ${s.workspace === 'default' ? 'the account\'s' : `workspace ${s.workspace}'s`} real-time RPM/TPM limits.${fetchedAt ? ` Read from the provider at ${time(fetchedAt)}.` : ''}`));
+    if (error) panel.append(el('p', { class: 'error', role: 'alert', 'data-batch-error': '' }, error));
+    if (jobs.length === 0) {
+      if (!error) panel.append(el('p', { class: 'muted', 'data-batch-empty': '' }, 'No batch jobs yet.'));
+      return;
+    }
+    panel.append(table('Batch jobs', [
+      { key: 'id', label: 'Job', cell: (j) => j.id },
+      { key: 'status', label: 'Status', cell: (j) => el('vscode-badge', {}, j.status) },
+      { key: 'progress', label: 'Done', cell: (j) => `${j.completed}/${j.total}${j.failed ? ` (${j.failed} failed)` : ''}`, numeric: true },
+      { key: 'created', label: 'Created', cell: (j) => new Date(j.createdAt).toLocaleString() },
+      { key: 'endpoint', label: 'Endpoint', cell: (j) => j.endpoint ?? '—' },
+      { key: 'results', label: 'Results', cell: (j) => {
+        if (j.status !== 'completed') return '—';
+        const b = el('vscode-button', { secondary: '', 'data-download': j.id, 'aria-label': `Download the results of ${j.id}` }, 'Download');
+        b.addEventListener('click', () => this.host.send({ type: 'downloadBatch', batchId: j.id }));
+        return b;
+      } },
+    ], jobs, (j) => ({ 'data-job': j.id, 'data-status': j.status })));
+  }
+
   /** Export what the current tab shows. */
   private exportShown(format: 'csv' | 'json'): void {
     const s = this.snapshot;
@@ -357,6 +382,13 @@ export class DashboardView {
     if (this.saved.tab === 'Requests') {
       const rows = this.shownRequests(s);
       this.host.send({ type: 'saveFile', name: `rlm-requests-${stamp}.${format}`, content: format === 'csv' ? recordsToCsv(rows) : JSON.stringify(rows, null, 2) });
+      return;
+    }
+    if (this.saved.tab === 'Batch Jobs') {
+      const jobs = s.batches.jobs;
+      const columns = ['id', 'status', 'createdAt', 'total', 'completed', 'failed', 'endpoint', 'outputFileId', 'errorFileId'] as const;
+      const csv = [columns.join(','), ...jobs.map((j) => columns.map((c) => csvCell(c === 'createdAt' ? new Date(j.createdAt).toISOString() : j[c])).join(','))].join('\r\n') + '\r\n';
+      this.host.send({ type: 'saveFile', name: `rlm-batch-jobs-${stamp}.${format}`, content: format === 'csv' ? csv : JSON.stringify(jobs, null, 2) });
       return;
     }
     const rows = this.shownRows(s);

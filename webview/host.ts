@@ -44,18 +44,28 @@ export function vsCodeHost(): DashboardHost {
 export function httpHost(base: string, token: string): DashboardHost {
   const handlers: ((m: HostToWebview) => void)[] = [];
   const emit = (m: HostToWebview) => handlers.forEach((h) => h(m));
-  const call = async <T>(path: string, init: RequestInit = {}): Promise<T> => {
+  const callText = async (path: string, init: RequestInit = {}): Promise<string> => {
     const res = await fetch(`${base}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
-    const body = (await res.json()) as T & { error?: { message?: string } };
-    if (!res.ok) throw new Error(body.error?.message ?? `${res.status}`);
-    return body;
+    const text = await res.text();
+    if (!res.ok) {
+      let message = `${res.status} ${res.statusText}`;
+      try {
+        message = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? message;
+      } catch {
+        // not JSON: keep the status line
+      }
+      throw new Error(message);
+    }
+    return text;
   };
+  const call = async <T>(path: string, init: RequestInit = {}): Promise<T> => JSON.parse(await callText(path, init)) as T;
   const source: DashboardSource = {
     metrics: (w) => call(`/_rlm/metrics?window=${w}`),
     series: (w, f) => call(`/_rlm/series?${new URLSearchParams({ window: w, ...f })}`),
     state: () => call('/_rlm/state'),
     requests: (q) => call(`/_rlm/requests?limit=${q.limit ?? 200}`),
     config: () => call('/_rlm/config'),
+    batches: (workspace) => call(`/_rlm/batches?workspace=${encodeURIComponent(workspace)}`),
   };
   let view: { window: TimeWindow; focusModel?: string } = { window: '1h' };
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -142,19 +152,41 @@ export function httpHost(base: string, token: string): DashboardHost {
             void putConfig({ ...config, temporaryIncreases: [...config.temporaryIncreases, inc] }, `${m.model}: ${m.tpm} TPM until ${new Date(inc.expiresAt).toLocaleDateString()}`);
           });
           break;
-        case 'saveFile': {
-          const blob = new Blob([m.content], { type: m.name.endsWith('.csv') ? 'text/csv' : 'application/json' });
-          const a = document.createElement('a');
-          a.href = URL.createObjectURL(blob);
-          a.download = m.name;
-          a.click();
-          setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+        case 'saveFile':
+          saveInBrowser(m.name, m.content, m.name.endsWith('.csv') ? 'text/csv' : 'application/json');
           break;
-        }
+        case 'downloadBatch':
+          void downloadBatchInBrowser(call, callText, m.batchId).then(
+            (message) => emit({ type: 'editResult', ok: true, message }),
+            (e: unknown) => emit({ type: 'editResult', ok: false, message: e instanceof Error ? e.message : String(e) }),
+          );
+          break;
         case 'runCommand':
           emit({ type: 'editResult', ok: false, message: 'Commands run in VS Code; this page shows the gateway only.' });
           break;
       }
     },
   };
+}
+
+function saveInBrowser(name: string, content: string, type: string): void {
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(new Blob([content], { type }));
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
+/** The gateway page saves a finished job's output and error files through the gateway's pass-through. */
+async function downloadBatchInBrowser(call: <T>(path: string) => Promise<T>, callText: (path: string) => Promise<string>, batchId: string): Promise<string> {
+  const batch = await call<{ status: string; output_file_id?: string | null; error_file_id?: string | null }>(`/v1/batches/${encodeURIComponent(batchId)}`);
+  if (batch.status !== 'completed') throw new Error(`Batch job ${batchId} is ${batch.status}; download it when it is completed.`);
+  const saved: string[] = [];
+  for (const [fileId, suffix] of [[batch.output_file_id, 'output'], [batch.error_file_id, 'errors']] as const) {
+    if (!fileId) continue;
+    const name = `${batchId}.batch-${suffix}.jsonl`;
+    saveInBrowser(name, await callText(`/v1/files/${encodeURIComponent(fileId)}/content`), 'application/jsonl');
+    saved.push(name);
+  }
+  return saved.length ? `Saved ${saved.join(' and ')}.` : `Batch job ${batchId} has no output files.`;
 }

@@ -134,3 +134,44 @@ export function formatDuration(ms: number): string {
   if (ms < 3_600_000) return `${Math.round(ms / 60_000)} min`;
   return `${(ms / 3_600_000).toFixed(1)} h`;
 }
+
+/** A Batch API job as the dashboard and the commands show it. */
+export interface BatchJob {
+  id: string;
+  status: string;
+  createdAt: number;
+  total: number;
+  completed: number;
+  failed: number;
+  outputFileId?: string;
+  errorFileId?: string;
+  /** What the job runs: the endpoint, and the model when the provider says. */
+  endpoint?: string;
+}
+
+/** The jobs of one workspace's key; `error` says why the list could not be read. */
+export interface BatchJobsResponse {
+  jobs: BatchJob[];
+  fetchedAt: number;
+  error?: string;
+}
+
+/** Read one provider Batch object (OpenAI shape); undefined when it is not one. */
+export function toBatchJob(raw: unknown): BatchJob | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const b = raw as Record<string, unknown>;
+  if (typeof b.id !== 'string' || typeof b.status !== 'string') return undefined;
+  const counts = (typeof b.request_counts === 'object' && b.request_counts !== null ? b.request_counts : {}) as Record<string, unknown>;
+  const count = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+  return {
+    id: b.id,
+    status: b.status,
+    createdAt: count(b.created_at) * 1000,
+    total: count(counts.total),
+    completed: count(counts.completed),
+    failed: count(counts.failed),
+    ...(typeof b.output_file_id === 'string' && b.output_file_id ? { outputFileId: b.output_file_id } : {}),
+    ...(typeof b.error_file_id === 'string' && b.error_file_id ? { errorFileId: b.error_file_id } : {}),
+    ...(typeof b.endpoint === 'string' ? { endpoint: b.endpoint } : {}),
+  };
+}

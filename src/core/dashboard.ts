@@ -3,6 +3,7 @@
  * gather one snapshot from the control surface, and turn a limit edit into a new config.
  * The control client is injected, so this stays free of I/O.
  */
+import type { BatchJobsResponse } from './batch';
 import { TEMPORARY_INCREASE_DAYS, validateConfig, type ConfigProblem } from './config';
 import type { DashboardSnapshot, GatewayState, LimitEdit, MetricsResponse, SeriesResponse, TimeWindow } from './protocol';
 import { TIME_WINDOWS } from './protocol';
@@ -14,6 +15,7 @@ export interface DashboardSource {
   state(): Promise<GatewayState>;
   requests(query: { limit?: number }): Promise<{ records: AttemptRecord[] }>;
   config(): Promise<RateLimitConfig>;
+  batches(workspace: string): Promise<BatchJobsResponse>;
 }
 
 /** Chart step per window: about 60–170 points. */
@@ -26,12 +28,14 @@ export async function loadSnapshot(
   source: DashboardSource,
   o: { window: TimeWindow; workspace: string; focusModel?: string; increases?: TemporaryIncrease[]; canRunCommands: boolean },
 ): Promise<DashboardSnapshot> {
-  const [metrics, series, state, requests, config] = await Promise.all([
+  const [metrics, series, state, requests, config, batches] = await Promise.all([
     source.metrics(o.window),
     source.series(o.window, { step: stepFor(o.window), ...(o.focusModel ? { model: o.focusModel } : {}) }),
     source.state(),
     source.requests({ limit: 200 }),
     source.config(),
+    // the provider's job list is a side panel: when it cannot be read, say so there, not instead of the dashboard
+    source.batches(o.workspace).catch((e: unknown): BatchJobsResponse => ({ jobs: [], fetchedAt: 0, error: e instanceof Error ? e.message : String(e) })),
   ]);
   return {
     window: o.window,
@@ -40,6 +44,7 @@ export async function loadSnapshot(
     state,
     requests: requests.records,
     config,
+    batches,
     increases: o.increases ?? config.temporaryIncreases,
     workspace: o.workspace,
     ...(o.focusModel ? { focusModel: o.focusModel } : {}),

@@ -3,6 +3,7 @@
  * and the webview (DESIGN.md). Every message is a discriminated union on `type`, so a
  * receiver can switch on it and the compiler checks every case.
  */
+import type { BatchJobsResponse } from './batch';
 import type { AttemptRecord, ModelLimits, RateLimitConfig, TemporaryIncrease } from './types';
 import type { MetricsReport, SecondPoint, SeriesPoint } from './metrics';
 
@@ -109,6 +110,8 @@ export interface DashboardSnapshot {
   state: GatewayState;
   requests: AttemptRecord[];
   config: RateLimitConfig;
+  /** Batch API jobs of the workspace's key (counted apart from the real-time limits). */
+  batches: BatchJobsResponse;
   /** Temporary increases, expired ones included (the history). */
   increases: TemporaryIncrease[];
   workspace: string;
@@ -136,7 +139,8 @@ export type WebviewToHost =
   | { type: 'runCommand'; command: WebviewCommand }
   | { type: 'setLimit'; edit: LimitEdit }
   | { type: 'recordIncrease'; model: string; tpm: number; upperLimit?: number }
-  | { type: 'saveFile'; name: string; content: string };
+  | { type: 'saveFile'; name: string; content: string }
+  | { type: 'downloadBatch'; batchId: string };
 
 export const WEBVIEW_COMMANDS = ['copyGatewayEnvironment', 'sendTestRequest', 'setAccountLimits', 'openMonitor'] as const;
 export type WebviewCommand = (typeof WEBVIEW_COMMANDS)[number];
@@ -173,6 +177,8 @@ export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
       return keys === 'content,name,type' && typeof m.name === 'string' && /^[\w.-]{1,100}\.(csv|json)$/.test(m.name) && typeof m.content === 'string' && m.content.length <= MAX_SAVED_FILE
         ? { type: 'saveFile', name: m.name, content: m.content }
         : undefined;
+    case 'downloadBatch':
+      return keys === 'batchId,type' && typeof m.batchId === 'string' && /^[\w.:-]{1,200}$/.test(m.batchId) ? { type: 'downloadBatch', batchId: m.batchId } : undefined;
     default:
       return undefined;
   }

@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import type OpenAI from 'openai';
-import { checkForBatchApi, formatBatchProblem, parseBatchFile } from '../core/batch';
+import { checkForBatchApi, formatBatchProblem, parseBatchFile, toBatchJob, type BatchJob } from '../core/batch';
 
 export class BatchValidationError extends Error {
   constructor(readonly problems: string[]) {
@@ -33,29 +33,11 @@ export async function submitBatchFile(client: OpenAI, file: string): Promise<Sub
   return { id: batch.id, status: batch.status, inputFileId: uploaded.id, requests: lines.length };
 }
 
-export interface BatchJob {
-  id: string;
-  status: string;
-  createdAt: number;
-  total: number;
-  completed: number;
-  failed: number;
-  outputFileId?: string;
-  errorFileId?: string;
-}
+export type { BatchJob };
 
 export async function listBatchJobs(client: OpenAI): Promise<BatchJob[]> {
   const page = await client.batches.list({ limit: 50 });
-  return page.data.map((b) => ({
-    id: b.id,
-    status: b.status,
-    createdAt: b.created_at * 1000,
-    total: b.request_counts?.total ?? 0,
-    completed: b.request_counts?.completed ?? 0,
-    failed: b.request_counts?.failed ?? 0,
-    ...(b.output_file_id ? { outputFileId: b.output_file_id } : {}),
-    ...(b.error_file_id ? { errorFileId: b.error_file_id } : {}),
-  }));
+  return page.data.map(toBatchJob).filter((j): j is BatchJob => j !== undefined);
 }
 
 /** Download a finished job's output and error files next to `besideFile` (or into a folder). */

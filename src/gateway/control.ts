@@ -1,13 +1,15 @@
 /**
  * The control surface (`/_rlm/*`, `/metrics`): health, live state, metrics for a window,
- * time series, recent requests, the config (read and replace live) and an SSE event stream.
+ * time series, recent requests, the config (read and replace live), the Batch API jobs and
+ * an SSE event stream.
  */
 import type http from 'node:http';
 import { formatProblems } from '../core/config';
 import { recordsToCsv } from '../core/export';
 import { JsonlHistory } from './historyStore';
 import { parseTimeWindow, type ConfigRejected, type HealthInfo, type MetricsResponse, type SeriesResponse } from '../core/protocol';
-import type { Outcome } from '../core/types';
+import type { BatchJobsResponse } from '../core/batch';
+import { DEFAULT_WORKSPACE, type Outcome } from '../core/types';
 import type { Gateway } from './server';
 import { GATEWAY_VERSION } from './version';
 import { sendError } from './proxy';
@@ -49,6 +51,14 @@ export async function handleControl(gw: Gateway, req: http.IncomingMessage, res:
     }
     case 'GET /_rlm/state':
       return json(res, 200, gw.state());
+    case 'GET /_rlm/batches': {
+      const workspace = q.get('workspace') ?? DEFAULT_WORKSPACE;
+      if (workspace !== DEFAULT_WORKSPACE && !gw.config.workspaces[workspace]) {
+        return sendError(res, 400, `workspace "${workspace}" is not configured: use one of ${[DEFAULT_WORKSPACE, ...Object.keys(gw.config.workspaces)].join(', ')}.`, 'invalid_request_error', 'unknown_workspace');
+      }
+      const body: BatchJobsResponse = await gw.batchJobs.list(workspace);
+      return json(res, 200, body);
+    }
     case 'GET /_rlm/config':
       return json(res, 200, gw.config);
     case 'PUT /_rlm/config': {

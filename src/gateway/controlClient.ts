@@ -2,6 +2,7 @@
  * A client for the gateway's control surface, for the extension (and any Node tool): it
  * talks to whichever gateway leads, over HTTP with the local token.
  */
+import type { BatchJobsResponse } from '../core/batch';
 import type { ConfigProblem } from '../core/config';
 import { sseData } from '../core/sse';
 import type { GatewayEvent, GatewayState, HealthInfo, MetricsResponse, SeriesResponse } from '../core/protocol';
@@ -62,6 +63,10 @@ export class ControlClient {
 
   config(): Promise<RateLimitConfig> {
     return this.call('/_rlm/config');
+  }
+
+  batches(workspace: string): Promise<BatchJobsResponse> {
+    return this.call(`/_rlm/batches?workspace=${encodeURIComponent(workspace)}`);
   }
 
   putConfig(config: RateLimitConfig): Promise<RateLimitConfig> {

@@ -23,6 +23,7 @@ import { Scheduler } from './scheduler';
 import { countText } from './tokenizer';
 import { bearerOf, hostAllowed, originAllowed, tokensEqual } from './security';
 import { DEFAULT_TIMEOUTS, forwardHeaders, sendUpstream, upstreamUrl, UpstreamError, type UpstreamTimeouts } from './upstream';
+import { BatchJobList } from './batchJobs';
 
 export { GATEWAY_VERSION } from './version';
 import { GATEWAY_VERSION } from './version';
@@ -67,6 +68,7 @@ export class Gateway {
   readonly metrics = new MetricsStore();
   readonly calibration = new Calibration(1.1);
   readonly history: HistoryStore;
+  readonly batchJobs: BatchJobList;
   readonly startedAt = Date.now();
   readonly server: http.Server;
   url = '';
@@ -98,6 +100,7 @@ export class Gateway {
       ...(options.journal ? { onAdmitted: (keys: readonly string[], tokens: number, at: number) => options.journal!.record(at, keys, tokens) } : {}),
       random: options.random ?? Math.random,
     };
+    this.batchJobs = new BatchJobList(() => this.config.baseUrl, options.apiKey, this.proxy.timeouts);
     this.server = http.createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 65_000;
     this.server.on('connection', (s) => {
@@ -317,6 +320,8 @@ export class Gateway {
         timeouts: this.proxy.timeouts,
       });
       const status = upstream.statusCode ?? 502;
+      // a job may have been created or cancelled: the monitor's list reads the provider again
+      if (/\/batches(\/|\?|$)/.test(req.url ?? '')) this.batchJobs.invalidate();
       res.writeHead(status, { 'content-type': String(upstream.headers['content-type'] ?? 'application/octet-stream') });
       upstream.pipe(res);
       await new Promise<void>((resolve) => upstream.on('end', resolve).on('error', () => resolve()).on('close', resolve));

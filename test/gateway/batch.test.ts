@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
+import type { BatchJobsResponse } from '../../src/core/batch';
 import type { MetricsResponse } from '../../src/core/protocol';
 import type { AttemptRecord } from '../../src/core/types';
 import { downloadBatchResults, listBatchJobs, submitBatchFile, BatchValidationError } from '../../src/gateway/batchApi';
@@ -29,7 +30,7 @@ function writeBatch(file: string, n: number, words: number, extra: string[] = []
   fs.writeFileSync(file, [...lines, ...extra].join('\n') + '\n');
 }
 
-describe('large jobs: paced batch runner and the Batch API', { timeout: 600_000 }, () => {
+describe('large jobs: paced batch runner and the Batch API', { timeout: Math.max(600_000, (MULTIPLE * 60 + 180) * 1000) }, () => {
   let fake: FakeProcess;
   let gateway: GatewayProcess;
   let dir: string;
@@ -114,10 +115,19 @@ describe('large jobs: paced batch runner and the Batch API', { timeout: 600_000 
     fs.writeFileSync(bad, [JSON.stringify({ custom_id: 'a', method: 'POST', url: '/v1/chat/completions', body: { model: 'qwen-plus', messages: [] } }), JSON.stringify({ custom_id: 'b', method: 'POST', url: '/v1/chat/completions', body: { model: 'qwen-max', messages: [] } })].join('\n'));
     await assert.rejects(submitBatchFile(client, bad), (e: unknown) => e instanceof BatchValidationError && /line 2 \(b\): uses model "qwen-max", but line 1 uses "qwen-plus"/.test(e.message));
     const before = await fake.counters();
+    const listedBefore = await gateway.control<BatchJobsResponse>('/_rlm/batches');
     const file = path.join(dir, 'job.jsonl');
     writeBatch(file, 5, 3);
     const submitted = await submitBatchFile(client, file);
     assert.equal(submitted.requests, 5);
+    // the monitor's list: cached between refreshes, read again at once after a batch request passed through
+    const listedAfter = await gateway.control<BatchJobsResponse>('/_rlm/batches');
+    assert.equal(listedAfter.jobs.length, listedBefore.jobs.length + 1);
+    assert.equal(listedAfter.jobs[0]!.id, submitted.id, 'newest first');
+    assert.equal(listedAfter.jobs[0]!.total, 5);
+    const unknown = await fetch(`${gateway.url}/_rlm/batches?workspace=nope`, { headers: { authorization: `Bearer ${GATEWAY_TOKEN}` } });
+    assert.equal(unknown.status, 400);
+    assert.match(((await unknown.json()) as { error: { message: string } }).error.message, /workspace "nope" is not configured: use one of default/);
     let jobs = await listBatchJobs(client);
     for (let i = 0; i < 50 && jobs.find((j) => j.id === submitted.id)?.status !== 'completed'; i++) {
       await new Promise((r) => setTimeout(r, 100));

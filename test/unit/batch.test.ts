@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkForBatchApi, completedIds, estimateBatch, formatBatchProblem, parseBatchFile, resultLine } from '../../src/core/batch';
+import { checkForBatchApi, completedIds, estimateBatch, formatBatchProblem, parseBatchFile, resultLine, toBatchJob } from '../../src/core/batch';
 
 const line = (id: string, model = 'qwen-plus', extra: Record<string, unknown> = {}) => JSON.stringify({ custom_id: id, method: 'POST', url: '/v1/chat/completions', body: { model, messages: [{ role: 'user', content: id }] }, ...extra });
 
@@ -35,5 +35,13 @@ describe('batch files', () => {
   it('knows which lines already have a result, ignoring a torn last line', () => {
     const text = `${resultLine('a', 200, 'r1', {})}\n${resultLine('b', 429, 'r2', {})}\n{"custom_id":"c","resp`;
     assert.deepEqual([...completedIds(text)], ['a']);
+  });
+
+  it('reads provider batch objects for the monitor, and refuses what is not one', () => {
+    assert.deepEqual(toBatchJob({ id: 'batch_1', object: 'batch', status: 'in_progress', created_at: 1_700_000_000, endpoint: '/v1/chat/completions', request_counts: { total: 5, completed: 2, failed: 1 }, output_file_id: null, error_file_id: 'file-e' }), {
+      id: 'batch_1', status: 'in_progress', createdAt: 1_700_000_000_000, total: 5, completed: 2, failed: 1, errorFileId: 'file-e', endpoint: '/v1/chat/completions',
+    });
+    assert.deepEqual(toBatchJob({ id: 'b', status: 'validating' }), { id: 'b', status: 'validating', createdAt: 0, total: 0, completed: 0, failed: 0 });
+    for (const bad of [null, 'batch', { id: 1, status: 'x' }, { id: 'b' }]) assert.equal(toBatchJob(bad), undefined, JSON.stringify(bad));
   });
 });

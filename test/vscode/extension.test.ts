@@ -278,6 +278,17 @@ suite('LLM Rate Limit Monitor in a real VS Code', function () {
     const got = await run<{ output: string }>('showBatchJobs', { download: job.id, quiet: true });
     assert.equal(got.output, path.join(dir, 'job.batch-output.jsonl'));
     assert.equal(fs.readFileSync(got.output, 'utf8').trim().split('\n').length, 2);
+
+    // the monitor lists the job (the snapshot's Batch Jobs tab) and its Download button works
+    const listed = await hooks().host!.client.batches('default');
+    assert.equal(listed.error, undefined);
+    assert.equal(listed.jobs.find((j) => j.id === job.id)?.status, 'completed');
+    fs.rmSync(got.output);
+    await run('openMonitor');
+    await until(() => hooks().monitor!()?.ready === true, 'the panel to say ready', 15_000);
+    hooks().monitor!()!.receive({ type: 'downloadBatch', batchId: job.id });
+    await until(() => fs.existsSync(got.output), 'the download from the panel');
+    hooks().monitor!()!.dispose();
   });
 
   test('the monitor panel: ready handshake, and malformed webview messages are rejected', async () => {

@@ -96,6 +96,11 @@ export class DashboardConnection implements vscode.Disposable {
         setTimeout(() => void this.sendSnapshot(), 300);
         return;
       }
+      case 'downloadBatch': {
+        const r = await vscode.commands.executeCommand<{ output?: string; errors?: string; error?: string }>('rateLimitMonitor.showBatchJobs', { download: msg.batchId, quiet: true });
+        await this.post(r?.error ? { type: 'editResult', ok: false, message: r.error } : { type: 'editResult', ok: true, message: `Downloaded ${[r?.output, r?.errors].filter(Boolean).join(' and ') || 'no files'}.` });
+        return;
+      }
       case 'saveFile': {
         const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(msg.name), saveLabel: 'Export' });
         if (target) await vscode.workspace.fs.writeFile(target, Buffer.from(msg.content, 'utf8'));
