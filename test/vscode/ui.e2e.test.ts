@@ -11,6 +11,7 @@ import path from 'node:path';
 import OpenAI from 'openai';
 import type { Browser, Frame, Page } from 'playwright-core';
 import type { GatewayState, MetricsResponse } from '../../src/core/protocol';
+import { listBatchJobs, submitBatchFile } from '../../src/gateway/batchApi';
 import { prepareSuite, type SuiteEnvironment } from './environment';
 import { launchChromium, startCodeServer } from './runServer';
 
@@ -167,11 +168,18 @@ describe('UI end to end in code-server (Playwright + Chromium)', { timeout: 240_
     assert.equal(await frame.locator('[data-card="Total Calls"]').innerText(), String(metrics.summary.totalCalls));
     assert.equal(await frame.locator('[data-card="Total Models"]').innerText(), String(metrics.summary.totalModels));
     assert.equal(await frame.locator('tr[data-model="qwen-plus"] td').nth(4).innerText(), String(metrics.rows.find((r) => r.model === 'qwen-plus')!.totalCalls));
+    // a finished Batch API job, so the Batch Jobs tab has something to show
+    const batchClient = new OpenAI({ baseURL: `${gateway}/v1`, apiKey: token, maxRetries: 0 });
+    const batchFile = path.join(RESULTS, 'ui-batch.jsonl');
+    fs.writeFileSync(batchFile, ['a', 'b'].map((id) => JSON.stringify({ custom_id: id, method: 'POST', url: '/v1/chat/completions', body: { model: 'qwen-plus', messages: [{ role: 'user', content: id }] } })).join('\n'));
+    const job = await submitBatchFile(batchClient, batchFile);
+    for (let i = 0; i < 50 && (await listBatchJobs(batchClient)).find((j) => j.id === job.id)?.status !== 'completed'; i++) await new Promise((r) => setTimeout(r, 100));
     for (const [theme, cls] of [['Dark Modern', 'vs-dark'], ['Light Modern', 'vs']] as const) {
       await colorTheme(theme, cls);
-      for (const tab of ['Overview', 'Charts', 'Rate Limit', 'Requests']) {
+      for (const tab of ['Overview', 'Charts', 'Rate Limit', 'Requests', 'Batch Jobs']) {
         await frame.locator(`[data-tab="${tab}"]`).click();
         await frame.locator(`[data-panel="${tab}"]`).waitFor({ timeout: 5_000 });
+        if (tab === 'Batch Jobs') await frame.locator(`tr[data-job="${job.id}"][data-status="completed"] [data-download]`).waitFor({ timeout: 5_000 });
         await new Promise((r) => setTimeout(r, 200));
         await page.screenshot({ path: path.join(RESULTS, `vscode-${tab.replace(' ', '-').toLowerCase()}-${cls === 'vs' ? 'light' : 'dark'}.png`) });
       }

@@ -166,7 +166,7 @@ describe('dashboard page in Chromium', { timeout: 120_000 }, () => {
     for (let i = 0; i < 50 && (await listBatchJobs(s.client)).find((j) => j.id === job.id)?.status !== 'completed'; i++) await page.waitForTimeout(100);
     await page.locator(`tr[data-job="${job.id}"][data-status="completed"]`).waitFor({ timeout: 5_000 });
     assert.equal(await page.locator(`tr[data-job="${job.id}"] [data-cell="progress"]`).innerText(), '3/3');
-    await page.screenshot({ path: path.join(RESULTS, 'dashboard-batch-jobs-light.png'), fullPage: true });
+    await page.screenshot({ path: path.join(RESULTS, 'dashboard-batch-jobs-with-job.png'), fullPage: true });
     const [download] = await Promise.all([page.waitForEvent('download'), page.locator(`[data-download="${job.id}"]`).click()]);
     assert.equal(download.suggestedFilename(), `${job.id}.batch-output.jsonl`);
     const ids = fs.readFileSync((await download.path())!, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { custom_id: string }).custom_id);
