@@ -10,10 +10,14 @@ export const CSV_COLUMNS: (keyof AttemptRecord)[] = [
   'queuedMs', 'ttftMs', 'latencyMs', 'attempt', 'fallbackFrom',
 ];
 
-/** One CSV cell (RFC 4180 quoting). */
+/**
+ * One CSV cell (RFC 4180 quoting). Text that a spreadsheet would run as a formula (a caller's
+ * `x-rlm-source` header or a provider's error code could start with "=") gets a leading
+ * apostrophe, as OWASP's CSV-injection advice says; numbers stay numbers.
+ */
 export function csvCell(v: unknown): string {
   if (v === undefined || v === null) return '';
-  const s = String(v);
+  const s = typeof v === 'string' && /^[=+\-@\t\r]/.test(v) ? `'${v}` : String(v);
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
