@@ -6,7 +6,7 @@
 import { applyLimitEdit, loadSnapshot, newIncrease, type DashboardSource } from '../src/core/dashboard';
 import { formatProblems } from '../src/core/config';
 import { sseData } from '../src/core/sse';
-import type { GatewayEvent, HostToWebview, TimeWindow, WebviewToHost } from '../src/core/protocol';
+import { CONFIG_SOURCE_HEADER, type GatewayEvent, type HostToWebview, type TimeWindow, type WebviewToHost } from '../src/core/protocol';
 import type { RateLimitConfig } from '../src/core/types';
 
 export interface SavedState {
@@ -45,7 +45,7 @@ export function httpHost(base: string, token: string): DashboardHost {
   const handlers: ((m: HostToWebview) => void)[] = [];
   const emit = (m: HostToWebview) => handlers.forEach((h) => h(m));
   const callText = async (path: string, init: RequestInit = {}): Promise<string> => {
-    const res = await fetch(`${base}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
+    const res = await fetch(`${base}${path}`, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
     const text = await res.text();
     if (!res.ok) {
       let message = `${res.status} ${res.statusText}`;
@@ -86,7 +86,7 @@ export function httpHost(base: string, token: string): DashboardHost {
   };
   const putConfig = async (config: RateLimitConfig, done: string) => {
     try {
-      await call('/_rlm/config', { method: 'PUT', body: JSON.stringify(config) });
+      await call('/_rlm/config', { method: 'PUT', body: JSON.stringify(config), headers: { [CONFIG_SOURCE_HEADER]: 'page' } });
       emit({ type: 'editResult', ok: true, message: done });
       void refresh();
     } catch (e) {

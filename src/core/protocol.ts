@@ -84,7 +84,18 @@ export function parseTimeWindow(text: string | null | undefined): number | undef
 export type GatewayEvent =
   | { type: 'record'; record: AttemptRecord }
   | { type: 'state'; state: GatewayState }
-  | { type: 'config'; config: RateLimitConfig };
+  | { type: 'config'; config: RateLimitConfig; source: ConfigSource };
+
+/**
+ * Who replaced the gateway's config. VS Code's settings are pushed as `vscode`; an edit on the
+ * gateway's page (`page`) or by another tool (`api`) is written back to the settings or the
+ * --config file, so it outlives the next push.
+ */
+export type ConfigSource = 'vscode' | 'page' | 'api';
+export const CONFIG_SOURCE_HEADER = 'x-rlm-config-source';
+export function parseConfigSource(v: unknown): ConfigSource {
+  return v === 'vscode' || v === 'page' ? v : 'api';
+}
 
 /** Control-route responses. */
 export interface MetricsResponse extends MetricsReport {

@@ -103,6 +103,13 @@ export function activate(context: vscode.ExtensionContext): RateLimitMonitorApi 
       void keys.load(Object.keys(config.workspaces));
       statusBar.update(host.state);
     }),
+    host.onDidChangeConfig(({ config, source }) => {
+      if (source === 'vscode') return;
+      void settings.saveExternalConfig(config).then(
+        (saved) => saved.length && log.info(`limits changed ${source === 'page' ? "on the gateway's page" : 'by a tool'}: saved ${saved.join(', ')}`),
+        (e: unknown) => log.warn(`could not save limits changed outside VS Code: ${String(e)}`),
+      );
+    }),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(`rateLimitMonitor.${SETTING.injectTerminal}`)) updateTerminal();
       if (e.affectsConfiguration('rateLimitMonitor.statusBar') || e.affectsConfiguration(`rateLimitMonitor.${SETTING.activeWorkspace}`)) statusBar.update(host.state);

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { formatProblems, validateConfig } from '../core/config';
+import { configWriter } from './configFile';
 import { Gateway } from './server';
 import { defaultStateDir, GatewayNode, sharedToken, type NodeEvent } from './leader';
 import { generateToken } from './security';
@@ -17,7 +18,8 @@ export const USAGE = `LLM Rate Limit Monitor gateway ${GATEWAY_VERSION}
 Usage: node dist/gateway.js [options]
        node dist/gateway.js batch run FILE --model M [options]   (see: batch --help)
 
-  --config FILE       configuration JSON (models, workspaces, fallbacks, maxQueueMs …)
+  --config FILE       configuration JSON (models, workspaces, fallbacks, maxQueueMs …);
+                      limits edited on the gateway's page are saved back to it
   --upstream URL      provider base URL (overrides the config's baseUrl)
   --host HOST         address to bind (default 127.0.0.1)
   --port N            port (default 8787; 0 = any free port)
@@ -133,12 +135,15 @@ async function main(argv: string[]): Promise<number> {
   if (o.config) {
     try {
       raw = JSON.parse(fs.readFileSync(o.config, 'utf8')) as Record<string, unknown>;
+      if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('the file must hold one JSON object');
     } catch (e) {
       process.stderr.write(`gateway: --config ${o.config}: ${(e as Error).message}\n`);
       return 2;
     }
   }
+  const fileConfig = raw;
   if (o.upstream) raw = { ...raw, baseUrl: o.upstream };
+  const log = (line: string) => process.stderr.write(`gateway: ${line}\n`);
   const result = validateConfig(raw);
   if (!result.ok) {
     process.stderr.write(`gateway: the configuration has problems:\n${formatProblems(result.problems).replace(/^/gm, '  ')}\n`);
@@ -168,7 +173,10 @@ async function main(argv: string[]): Promise<number> {
     durable: o.port !== 0 || o.history !== undefined,
     token,
     makeGateway: ({ history, journal, port, host }) =>
-      new Gateway({ config: result.config, token, apiKey: () => apiKey, host, port, ...(history ? { history } : {}), ...(journal ? { journal } : {}), log: (l) => process.stderr.write(`gateway: ${l}\n`) }),
+      new Gateway({
+        config: result.config, token, apiKey: () => apiKey, host, port, ...(history ? { history } : {}), ...(journal ? { journal } : {}), log,
+        ...(o.config ? { onConfigApplied: configWriter(o.config, fileConfig, log) } : {}),
+      }),
     onEvent: print,
   });
   try {

@@ -7,7 +7,7 @@ import type http from 'node:http';
 import { formatProblems } from '../core/config';
 import { recordsToCsv } from '../core/export';
 import { JsonlHistory } from './historyStore';
-import { parseTimeWindow, type ConfigRejected, type HealthInfo, type MetricsResponse, type SeriesResponse } from '../core/protocol';
+import { CONFIG_SOURCE_HEADER, parseConfigSource, parseTimeWindow, type ConfigRejected, type HealthInfo, type MetricsResponse, type SeriesResponse } from '../core/protocol';
 import type { BatchJobsResponse } from '../core/batch';
 import { DEFAULT_WORKSPACE, type Outcome } from '../core/types';
 import type { Gateway } from './server';
@@ -69,7 +69,7 @@ export async function handleControl(gw: Gateway, req: http.IncomingMessage, res:
       } catch {
         return sendError(res, 400, 'The config is not valid JSON.', 'invalid_config', 'invalid_json');
       }
-      const result = gw.applyConfig(raw);
+      const result = gw.applyConfig(raw, parseConfigSource(req.headers[CONFIG_SOURCE_HEADER]));
       if (!result.ok) {
         const body: ConfigRejected = { error: { message: `The config was not applied; the previous one stays in force.\n${formatProblems(result.problems)}`, type: 'invalid_config', problems: result.problems } };
         return json(res, 400, body);

@@ -5,7 +5,7 @@
 import type { BatchJobsResponse } from '../core/batch';
 import type { ConfigProblem } from '../core/config';
 import { sseData } from '../core/sse';
-import type { GatewayEvent, GatewayState, HealthInfo, MetricsResponse, SeriesResponse } from '../core/protocol';
+import { CONFIG_SOURCE_HEADER, type ConfigSource, type GatewayEvent, type GatewayState, type HealthInfo, type MetricsResponse, type SeriesResponse } from '../core/protocol';
 import type { AttemptRecord, RateLimitConfig } from '../core/types';
 
 export class ControlError extends Error {
@@ -69,8 +69,8 @@ export class ControlClient {
     return this.call(`/_rlm/batches?workspace=${encodeURIComponent(workspace)}`);
   }
 
-  putConfig(config: RateLimitConfig): Promise<RateLimitConfig> {
-    return this.call('/_rlm/config', { method: 'PUT', body: JSON.stringify(config) });
+  putConfig(config: RateLimitConfig, source: ConfigSource = 'api'): Promise<RateLimitConfig> {
+    return this.call('/_rlm/config', { method: 'PUT', body: JSON.stringify(config), headers: { [CONFIG_SOURCE_HEADER]: source } });
   }
 
   exportHistory(window: string, format: 'csv' | 'json'): Promise<string> {

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { validateConfig, type ConfigResult } from '../core/config';
 import { Limiter, type LimiterOptions } from '../core/limiter';
 import { MetricsStore } from '../core/metrics';
-import type { GatewayEvent, GatewayState } from '../core/protocol';
+import type { ConfigSource, GatewayEvent, GatewayState } from '../core/protocol';
 import { endpointOfPath, Calibration } from '../core/tokens';
 import { DEFAULT_WORKSPACE, type AttemptRecord, type RateLimitConfig } from '../core/types';
 import { handleControl } from './control';
@@ -46,14 +46,12 @@ export interface GatewayOptions {
   bodyLimitBytes?: number;
   log?: (line: string) => void;
   random?: () => number;
+  /** After a config is applied: the CLI writes edits from the page back to its --config file. */
+  onConfigApplied?: (config: RateLimitConfig, source: ConfigSource) => void;
 }
 
 /**
- * Margins measured on loopback (README, "Pacing margins"): a 15 ms pad on both windows keeps
- * the provider's arrival-time counts inside the limits at ≥ 98.5 % of the per-second rate.
- */
-/**
- * Pads measured on these machines: a request's delivery to a provider in another process
+ * Window pads (README, "Pacing margins"), measured on these machines: a request's delivery to a provider in another process
  * is usually 1–4 ms late, but after an idle moment up to ~36 ms (seen under load; 15 ms let a
  * CI run through one per-second refusal). 25 ms keeps ≥ 97 % of a per-second limit usable.
  */
@@ -170,13 +168,14 @@ export class Gateway {
   }
 
   /** Validate and apply a configuration live; queued requests keep their places. */
-  applyConfig(raw: unknown): ConfigResult {
+  applyConfig(raw: unknown, source: ConfigSource = 'api'): ConfigResult {
     const result = validateConfig(raw);
     if (!result.ok) return result;
     this.limits.apply(result.config, Date.now());
     this.limiter.refundUnusedTokens = result.config.refundUnusedTokens;
     this.scheduler.pump();
-    this.emit({ type: 'config', config: result.config });
+    this.emit({ type: 'config', config: result.config, source });
+    this.options.onConfigApplied?.(result.config, source);
     return result;
   }
 

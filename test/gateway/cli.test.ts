@@ -65,6 +65,24 @@ describe('headless CLI (dist/gateway.js)', () => {
     assert.match(r.stderr, /maxQueueMs: -5 is not between 0 and 600000/);
   });
 
+  it('saves a limit edited on its page back to the --config file, keeping the file\'s baseUrl; limits pushed by VS Code are not saved', async () => {
+    const file = path.join(dir, 'editable.json');
+    fs.writeFileSync(file, JSON.stringify({ provider: 'dashscope', models: { 'qwen-plus': { rpm: 600, tpm: 1_000_000 } } }));
+    const child = run(['--config', file, '--upstream', fake.url, '--port', '0', '--token', 'cli-token-0123456789'], { RLM_API_KEY: PROVIDER_KEY });
+    const done = exit(child);
+    const { url } = JSON.parse(await firstLine(child)) as { url: string };
+    const put = (config: unknown, source: string) => fetch(`${url}/_rlm/config`, { method: 'PUT', headers: { authorization: 'Bearer cli-token-0123456789', 'content-type': 'application/json', 'x-rlm-config-source': source }, body: JSON.stringify(config) });
+    const live = (await (await fetch(`${url}/_rlm/config`, { headers: { authorization: 'Bearer cli-token-0123456789' } })).json()) as { models: Record<string, { rpm: number; tpm: number }> };
+    assert.equal((await put({ ...live, models: { 'qwen-plus': { rpm: 450, tpm: 900_000 } } }, 'page')).status, 200);
+    const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+    assert.deepEqual(saved.models, { 'qwen-plus': { rpm: 450, tpm: 900_000 } });
+    assert.equal(saved.baseUrl, undefined, 'the --upstream override is not written into the file');
+    assert.equal((await put({ ...live, models: { 'qwen-plus': { rpm: 10, tpm: 1000 } } }, 'vscode')).status, 200);
+    assert.deepEqual((JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>).models, { 'qwen-plus': { rpm: 450, tpm: 900_000 } }, 'VS Code pushes its own settings; the file keeps its own');
+    child.kill('SIGTERM');
+    assert.match((await done).stderr, /saved the new limits \(page\) to .*editable\.json/);
+  });
+
   it('prints one listening line, creates a 0600 token file, serves, and drains on SIGTERM', async () => {
     const tokenFile = path.join(dir, 'sub', 'token');
     const child = run(['--config', path.join(dir, 'config.json'), '--upstream', fake.url, '--port', '0', '--token-file', tokenFile], { RLM_API_KEY: PROVIDER_KEY });

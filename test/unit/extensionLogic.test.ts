@@ -4,7 +4,7 @@ import { parseWebviewMessage, type GatewayState, type KeyState } from '../../src
 import { environmentLines } from '../../src/extension/logic/environment';
 import { NotificationThrottle } from '../../src/extension/logic/notifications';
 import { diffLimits, parseQuotaPages } from '../../src/extension/logic/quotas';
-import { configFromSettings, formatSettingsProblem, validateLimitInput } from '../../src/extension/logic/settings';
+import { configFromSettings, formatSettingsProblem, settingsUpdatesFor, validateLimitInput } from '../../src/extension/logic/settings';
 import { statusView } from '../../src/extension/logic/statusView';
 
 function key(over: Partial<KeyState>): KeyState {
@@ -40,6 +40,18 @@ describe('settings → configuration', () => {
     assert.equal(validateLimitInput('', 'rpm'), 'Enter the requests per minute.');
     assert.equal(validateLimitInput('12.5', 'rpm'), '"12.5" is not a whole number above 0.');
     assert.equal(validateLimitInput('900', 'rpm', { value: 600, name: 'the account limit of qwen-plus' }), '900 exceeds the account limit of qwen-plus (600).');
+  });
+  it('writes back to the settings only what an edit outside VS Code changed', () => {
+    const base = configFromSettings(read({ models: { 'qwen-plus': { rpm: 600, tpm: 1_000_000 } }, workspaces: { a: { name: 'A', models: { 'qwen-plus': { rpm: 100 } } } } }), []);
+    assert.ok(base.ok);
+    const current = base.config;
+    // the same config with its keys in another order: nothing to write
+    const reordered = { ...current, workspaces: { a: { models: { 'qwen-plus': { rpm: 100 } }, name: 'A' } } };
+    assert.deepEqual(settingsUpdatesFor(current, reordered, []), { settings: [], newIncreases: [] });
+    const increase = { model: 'qwen-plus', tpm: 2_000_000, previousTpm: 1_000_000, appliedAt: '2026-11-30T00:00:00.000Z', expiresAt: '2026-12-30T00:00:00.000Z' };
+    const edited = { ...current, models: { 'qwen-plus': { rpm: 500, tpm: 1_000_000 } }, temporaryIncreases: [increase] };
+    assert.deepEqual(settingsUpdatesFor(current, edited, []), { settings: [{ key: 'models', value: { 'qwen-plus': { rpm: 500, tpm: 1_000_000 } } }], newIncreases: [increase] });
+    assert.deepEqual(settingsUpdatesFor(current, edited, [increase]).newIncreases, [], 'an increase already stored is not added twice');
   });
 });
 

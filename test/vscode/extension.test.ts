@@ -206,6 +206,20 @@ suite('LLM Rate Limit Monitor in a real VS Code', function () {
     await until(() => hooks().settings!.lastProblems.length === 0, 'the fix to be accepted');
   });
 
+  test("a limit edited on the gateway's page is saved to the settings, so the next push keeps it", async () => {
+    const client = hooks().host!.client;
+    const original = section().inspect('models')!.globalValue;
+    const live = await client.config();
+    await client.putConfig({ ...live, models: { ...live.models, 'qwen-turbo': { rpm: 321, tpm: 654_321 } } }, 'page');
+    await until(() => (section().inspect('models')!.globalValue as Record<string, { rpm: number }> | undefined)?.['qwen-turbo']?.rpm === 321, 'the edit to reach the user settings');
+    // the settings change is pushed back to the gateway: the edit survives it
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await client.config()).models['qwen-turbo']!.rpm, 321);
+    assert.equal(api.getLimits().models['qwen-turbo']!.rpm, 321);
+    await section().update('models', original, vscode.ConfigurationTarget.Global);
+    await until(async () => (await client.config()).models['qwen-turbo']!.rpm !== 321, 'the settings to be restored');
+  });
+
   test('status bar: text for the selected model, warning colour near the limit', async () => {
     assert.deepEqual(await run('selectStatusBarModel', { model: 'qwen-flash' }), { model: 'qwen-flash' });
     // Pacing spaces requests 60 s / RPM apart, so a low threshold shows the colour within seconds.

@@ -3,7 +3,7 @@
  * view of the leader: state ticks and records over its event stream.
  */
 import * as vscode from 'vscode';
-import type { GatewayState } from '../../core/protocol';
+import type { ConfigSource, GatewayState } from '../../core/protocol';
 import type { AttemptRecord, RateLimitConfig } from '../../core/types';
 import { apiKeyFromEnv } from '../../gateway/env';
 import { ControlClient } from '../../gateway/controlClient';
@@ -27,6 +27,9 @@ export class GatewayHost implements vscode.Disposable {
   private readonly readyEmitter = new vscode.EventEmitter<void>();
   readonly onDidChangeState = this.stateEmitter.event;
   readonly onDidRecord = this.recordEmitter.event;
+  private readonly configEmitter = new vscode.EventEmitter<{ config: RateLimitConfig; source: ConfigSource }>();
+  /** The gateway's config was replaced (by these settings, the gateway's page, or a tool). */
+  readonly onDidChangeConfig = this.configEmitter.event;
   readonly onDidBecomeReady = this.readyEmitter.event;
   private stopEvents: (() => void) | undefined;
   ready = false;
@@ -83,6 +86,7 @@ export class GatewayHost implements vscode.Disposable {
               this.state = e.state;
               this.stateEmitter.fire(e.state);
             } else if (e.type === 'record') this.recordEmitter.fire(e.record);
+            else if (e.type === 'config') this.configEmitter.fire({ config: e.config, source: e.source });
           },
           (e) => this.options.log.debug(`event stream: ${String(e)}`),
         );
@@ -93,11 +97,11 @@ export class GatewayHost implements vscode.Disposable {
   /** Apply a (validated) config: directly when this window leads, else on the leader. */
   async pushConfig(config: RateLimitConfig): Promise<void> {
     if (this.node.role === 'leader' && this.node.gateway) {
-      const r = this.node.gateway.applyConfig(config);
+      const r = this.node.gateway.applyConfig(config, 'vscode');
       if (!r.ok) throw new Error(r.problems.map((p) => `${p.path}: ${p.message}`).join('; '));
       return;
     }
-    await this.client.putConfig(config);
+    await this.client.putConfig(config, 'vscode');
   }
 
   dispose(): void {
@@ -105,6 +109,7 @@ export class GatewayHost implements vscode.Disposable {
     void this.node.stop(5_000);
     this.stateEmitter.dispose();
     this.recordEmitter.dispose();
+    this.configEmitter.dispose();
     this.readyEmitter.dispose();
   }
 }

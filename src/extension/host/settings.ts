@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import type { RateLimitConfig, TemporaryIncrease } from '../../core/types';
-import { configFromSettings, formatSettingsProblem, SECTION, SETTING } from '../logic/settings';
+import { configFromSettings, formatSettingsProblem, SECTION, SETTING, settingsUpdatesFor } from '../logic/settings';
 
 const INCREASES_KEY = 'temporaryIncreases';
 
@@ -82,6 +82,17 @@ export class SettingsBridge implements vscode.Disposable {
         if (choice === 'Show Log') this.log.show();
       });
     return { ok: false, problems };
+  }
+
+  /**
+   * Keep a config applied outside VS Code (the gateway's page, a tool's PUT): write what
+   * changed to the user settings and the stored increases. Returns the settings written.
+   */
+  async saveExternalConfig(config: RateLimitConfig): Promise<string[]> {
+    const { settings, newIncreases } = settingsUpdatesFor(this.current, config, this.temporaryIncreases());
+    for (const { key, value } of settings) await this.update(key, value);
+    if (newIncreases.length > 0) await this.setTemporaryIncreases([...this.temporaryIncreases(), ...newIncreases]);
+    return [...settings.map((u) => `${SECTION}.${u.key}`), ...(newIncreases.length ? ['temporary increases'] : [])];
   }
 
   async update(key: string, value: unknown): Promise<void> {

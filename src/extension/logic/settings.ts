@@ -105,3 +105,29 @@ export function validateLimitInput(text: string, what: 'rpm' | 'tpm', ceiling?: 
 export function parseLimitInput(text: string): number {
   return Number(text.trim().replace(/[_,\s]/g, ''));
 }
+
+/** JSON with object keys sorted, so two equal configs compare equal whatever their key order. */
+function stableJson(v: unknown): string {
+  return JSON.stringify(v, (_key, value: unknown) =>
+    value && typeof value === 'object' && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b))) : value,
+  );
+}
+
+/**
+ * What to write to the settings (and the stored temporary increases) so that a config applied
+ * outside VS Code — on the gateway's page, or PUT by a tool — outlives the next push of the
+ * settings. Only what those can change is compared: limits, workspaces, fallbacks, queue time.
+ */
+export function settingsUpdatesFor(current: RateLimitConfig, incoming: RateLimitConfig, storedIncreases: readonly TemporaryIncrease[]): { settings: { key: string; value: unknown }[]; newIncreases: TemporaryIncrease[] } {
+  const settings: { key: string; value: unknown }[] = [];
+  const compare = (key: string, now: unknown, next: unknown) => {
+    if (stableJson(now) !== stableJson(next)) settings.push({ key, value: next });
+  };
+  compare(SETTING.models, current.models, incoming.models);
+  compare(SETTING.workspaces, current.workspaces, incoming.workspaces);
+  compare(SETTING.fallbacks, current.fallbacks, incoming.fallbacks);
+  compare(SETTING.maxQueueMs, current.maxQueueMs, incoming.maxQueueMs);
+  const known = new Set(storedIncreases.map(stableJson));
+  const newIncreases = incoming.temporaryIncreases.filter((i) => !known.has(stableJson(i)));
+  return { settings, newIncreases };
+}
