@@ -52,8 +52,9 @@ export interface GatewayOptions {
 
 /**
  * Window pads (README, "Limiter contract and margins"), measured on these machines: a
- * request's delivery to a provider in another process is usually 1–4 ms late, but after an idle moment up to ~36 ms (seen under load; 15 ms let a
- * CI run through one per-second refusal). 25 ms keeps ≥ 97 % of a per-second limit usable.
+ * request reaches a provider in another process usually 1–4 ms after admission, but up to
+ * ~36 ms under load (15 ms let a CI run through one per-second refusal). 25 ms tolerates
+ * that and still leaves ≥ 97 % of a per-second limit usable.
  */
 export const DEFAULT_LIMITER_OPTIONS: LimiterOptions = { secondWindowPadMs: 25, minuteWindowPadMs: 100, pacingToleranceMs: 1 };
 
