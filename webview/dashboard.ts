@@ -6,7 +6,7 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import { csvCell, recordsToCsv } from '../src/core/export';
 import type { ModelRow } from '../src/core/metrics';
-import type { DashboardSnapshot, HostToWebview, LimitEdit, TimeWindow } from '../src/core/protocol';
+import { isTimeWindow, type DashboardSnapshot, type HostToWebview, type LimitEdit, type TimeWindow } from '../src/core/protocol';
 import type { AttemptRecord } from '../src/core/types';
 import { destroyCharts, renderCharts } from './charts';
 import { dateTime, el, fmtMs, fmtNum, pct, table, time } from './dom';
@@ -92,6 +92,10 @@ export class DashboardView {
     const s = this.snapshot;
     if (!s) return;
     destroyCharts();
+    // a refresh rebuilds the view: the field being typed in keeps the focus and the caret
+    const focused = document.activeElement instanceof HTMLInputElement ? document.activeElement : undefined;
+    const focusKey = focused?.getAttribute('data-draft');
+    const caret = focused ? { start: focused.selectionStart, end: focused.selectionEnd } : undefined;
     this.root.replaceChildren(this.header(s));
     if (this.notice) this.root.append(el('p', { class: this.notice.ok ? 'notice' : 'error', role: this.notice.ok ? 'status' : 'alert', 'data-notice': this.notice.ok ? 'ok' : 'error' }, this.notice.message));
     const tabs = el('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Views' });
@@ -113,6 +117,11 @@ export class DashboardView {
     else if (this.saved.tab === 'Rate Limit') this.rateLimit(panel, s);
     else if (this.saved.tab === 'Batch Jobs') this.batchJobs(panel, s);
     else this.requests(panel, s);
+    if (focusKey) {
+      const again = this.root.querySelector<HTMLInputElement>(`input[data-draft="${CSS.escape(focusKey)}"]`);
+      again?.focus();
+      if (again && caret?.start != null && caret.end != null) again.setSelectionRange(caret.start, caret.end);
+    }
     this.lastRenderMs = performance.now() - t0;
   }
 
@@ -126,15 +135,37 @@ export class DashboardView {
 
   private header(s: DashboardSnapshot): HTMLElement {
     const windows = el('div', { class: 'windows', role: 'group', 'aria-label': 'Time range' });
-    for (const w of ['1h', '3h', '24h', '7d'] as TimeWindow[]) {
+    const choose = (w: TimeWindow) => {
+      this.saved.window = w;
+      this.save();
+      this.host.send({ type: 'setWindow', window: w });
+    };
+    const presets: TimeWindow[] = ['1h', '3h', '24h', '7d'];
+    for (const w of presets) {
       const b = el('vscode-button', { 'data-window': w, ...(w === s.window ? {} : { secondary: '' }) }, w);
       b.addEventListener('click', () => {
-        this.saved.window = w;
-        this.save();
-        this.host.send({ type: 'setWindow', window: w });
+        this.drafts.delete('window:custom');
+        choose(w);
       });
       windows.append(b);
     }
+    // any other span: 30m, 12h, 2d …; what is typed survives refreshes like any draft
+    const custom = this.draftInput('window:custom', presets.includes(s.window as TimeWindow) ? '' : s.window, { class: `custom-window${presets.includes(s.window as TimeWindow) ? '' : ' active'}`, 'data-window-custom': '', 'aria-label': 'Custom time range, e.g. 30m, 12h or 2d', placeholder: 'custom: 12h', size: '9' });
+    const error = el('span', { class: 'field-error', role: 'alert', 'data-window-error': '' });
+    const apply = () => {
+      const text = custom.value.trim();
+      if (!isTimeWindow(text)) {
+        error.textContent = `"${text}": use minutes, hours or days, e.g. 30m, 12h, 2d (up to 90d).`;
+        return;
+      }
+      this.drafts.delete('window:custom');
+      choose(text);
+    };
+    custom.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') apply();
+    });
+    custom.addEventListener('input', () => (error.textContent = ''));
+    windows.append(custom, error);
     const exportCsv = el('vscode-button', { secondary: '', 'data-export': 'csv' }, 'Export CSV');
     exportCsv.addEventListener('click', () => this.exportShown('csv'));
     const exportJson = el('vscode-button', { secondary: '', 'data-export': 'json' }, 'Export JSON');
@@ -314,7 +345,7 @@ export class DashboardView {
 
   /** An input whose typed value is kept in `drafts` until it is saved. */
   private draftInput(id: string, initial: string, attrs: Record<string, string>): HTMLInputElement {
-    const input = el('input', { ...attrs, value: this.drafts.get(id) ?? initial });
+    const input = el('input', { ...attrs, 'data-draft': id, value: this.drafts.get(id) ?? initial });
     input.addEventListener('input', () => this.drafts.set(id, input.value));
     return input;
   }

@@ -6,7 +6,7 @@
 import type { BatchJobsResponse } from './batch';
 import { TEMPORARY_INCREASE_DAYS, validateConfig, type ConfigProblem } from './config';
 import type { DashboardSnapshot, GatewayState, LimitEdit, MetricsResponse, SeriesResponse, TimeWindow } from './protocol';
-import { TIME_WINDOWS } from './protocol';
+import { parseTimeWindow, TIME_WINDOWS } from './protocol';
 import { DEFAULT_WORKSPACE, type AttemptRecord, type RateLimitConfig, type TemporaryIncrease } from './types';
 
 export interface DashboardSource {
@@ -20,7 +20,7 @@ export interface DashboardSource {
 
 /** Chart step per window: about 60–170 points. */
 export function stepFor(window: TimeWindow): string {
-  const minutes = TIME_WINDOWS[window] / 60_000;
+  const minutes = (parseTimeWindow(window) ?? TIME_WINDOWS['1h']) / 60_000;
   return minutes <= 60 ? '1m' : minutes <= 180 ? '2m' : minutes <= 1440 ? '15m' : '60m';
 }
 

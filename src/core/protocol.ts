@@ -61,9 +61,13 @@ export interface HealthInfo {
   rebuild?: { records: number; malformed: number; torn: number; replayedAdmissions: number; ms: number };
 }
 
-export type TimeWindow = '1h' | '3h' | '24h' | '7d';
+/** The time range a view shows: a preset, or a custom span such as `30m`, `12h` or `2d`. */
+export type TimeWindow = PresetWindow | `${number}${'m' | 'h' | 'd'}`;
+export type PresetWindow = '1h' | '3h' | '24h' | '7d';
+/** The longest custom range a view asks for (history keeps 7 days by default). */
+export const MAX_WINDOW_MS = 90 * 86_400_000;
 
-export const TIME_WINDOWS: Record<TimeWindow, number> = {
+export const TIME_WINDOWS: Record<PresetWindow, number> = {
   '1h': 3_600_000,
   '3h': 3 * 3_600_000,
   '24h': 24 * 3_600_000,
@@ -72,12 +76,19 @@ export const TIME_WINDOWS: Record<TimeWindow, number> = {
 
 export function parseTimeWindow(text: string | null | undefined): number | undefined {
   if (!text) return undefined;
-  if (text in TIME_WINDOWS) return TIME_WINDOWS[text as TimeWindow];
+  if (text in TIME_WINDOWS) return TIME_WINDOWS[text as PresetWindow];
   const m = /^(\d+)(m|h|d)$/.exec(text);
   if (!m) return undefined;
   const n = Number(m[1]);
   const unit = m[2] === 'm' ? 60_000 : m[2] === 'h' ? 3_600_000 : 86_400_000;
   return n > 0 ? n * unit : undefined;
+}
+
+/** A range a view may show: a preset or a custom span of at most MAX_WINDOW_MS. */
+export function isTimeWindow(text: unknown): text is TimeWindow {
+  if (typeof text !== 'string') return false;
+  const span = parseTimeWindow(text);
+  return span !== undefined && span <= MAX_WINDOW_MS;
 }
 
 /** Events on `GET /_rlm/events` (SSE) and forwarded to webviews. */
@@ -169,7 +180,7 @@ export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
     case 'ready':
       return keys === 'type' ? { type: 'ready' } : undefined;
     case 'setWindow':
-      return keys === 'type,window' && typeof m.window === 'string' && m.window in TIME_WINDOWS ? { type: 'setWindow', window: m.window as TimeWindow } : undefined;
+      return keys === 'type,window' && isTimeWindow(m.window) ? { type: 'setWindow', window: m.window } : undefined;
     case 'focusModel':
       return keys === 'model,type' && isName(m.model) ? { type: 'focusModel', model: m.model } : undefined;
     case 'runCommand':

@@ -109,6 +109,8 @@ describe('notifications, environment lines, quota sync, webview messages', () =>
     assert.deepEqual(parseWebviewMessage({ type: 'ready' }), { type: 'ready' });
     assert.deepEqual(parseWebviewMessage({ type: 'setWindow', window: '24h' }), { type: 'setWindow', window: '24h' });
     assert.deepEqual(parseWebviewMessage({ type: 'runCommand', command: 'sendTestRequest' }), { type: 'runCommand', command: 'sendTestRequest' });
+    assert.deepEqual(parseWebviewMessage({ type: 'setWindow', window: '30m' }), { type: 'setWindow', window: '30m' }, 'a custom range');
+    assert.equal(parseWebviewMessage({ type: 'setWindow', window: '91d' }), undefined, 'longer than 90 days');
     assert.deepEqual(parseWebviewMessage({ type: 'downloadBatch', batchId: 'batch_abc-1' }), { type: 'downloadBatch', batchId: 'batch_abc-1' });
     for (const bad of [null, 'ready', { type: 'setWindow', window: '1y' }, { type: 'runCommand', command: 'workbench.action.terminal.sendSequence' }, { type: 'ready', extra: 1 }, { type: 'evil' }, { type: 'downloadBatch', batchId: '../../etc/passwd' }, { type: 'downloadBatch', batchId: 7 }, { type: 'downloadBatch', batchId: 'b', path: '/tmp' }]) {
       assert.equal(parseWebviewMessage(bad), undefined, JSON.stringify(bad));

@@ -82,6 +82,29 @@ describe('dashboard page in Chromium', { timeout: 120_000 }, () => {
     assert.ok(ms <= 250, `${ms} ms`);
   });
 
+  it('shows a custom time range; a bad one is refused with its format, and typing survives a refresh', async () => {
+    await page.locator('[data-tab="Overview"]').click();
+    const custom = page.locator('[data-window-custom]');
+    await custom.fill('5x');
+    await custom.press('Enter');
+    assert.match(await page.locator('[data-window-error]').innerText(), /"5x": use minutes, hours or days, e\.g\. 30m, 12h, 2d/);
+    // a new record refreshes the view while the user types: the text, the focus and the caret stay
+    await custom.fill('');
+    await custom.pressSequentially('3');
+    await s.client.chat.completions.create({ model: 'qwen-turbo', messages: [{ role: 'user', content: 'while typing' }] });
+    await page.waitForTimeout(300);
+    await page.keyboard.type('0m');
+    assert.equal(await custom.inputValue(), '30m');
+    const asked = page.waitForRequest((r) => r.url().includes('/_rlm/metrics?window=30m'));
+    await page.keyboard.press('Enter');
+    await asked;
+    await page.locator('[data-window-custom].active').waitFor({ timeout: 5_000 });
+    const m = (await (await s.call('/_rlm/metrics?window=30m')).json()) as MetricsResponse;
+    await page.locator('[data-card="Total Calls"]', { hasText: String(m.summary.totalCalls) }).waitFor({ timeout: 5_000 });
+    await page.locator('[data-window="1h"]').click();
+    await page.locator('[data-window-custom]:not(.active)').waitFor({ timeout: 5_000 });
+  });
+
   it('renders every tab, in dark and light, with screenshots', async () => {
     for (const theme of ['dark', 'light']) {
       await page.goto(`${s.url}/?token=${GATEWAY_TOKEN}&theme=${theme}`);
