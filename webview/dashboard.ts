@@ -142,7 +142,7 @@ export class DashboardView {
     };
     const presets: TimeWindow[] = ['1h', '3h', '24h', '7d'];
     for (const w of presets) {
-      const b = el('vscode-button', { 'data-window': w, ...(w === s.window ? {} : { secondary: '' }) }, w);
+      const b = el('vscode-button', { 'data-window': w, 'aria-pressed': String(w === s.window), ...(w === s.window ? {} : { secondary: '' }) }, w);
       b.addEventListener('click', () => {
         this.drafts.delete('window:custom');
         choose(w);

@@ -184,7 +184,14 @@ describe('UI end to end in code-server (Playwright + Chromium)', { timeout: 240_
         await page.screenshot({ path: path.join(RESULTS, `vscode-${tab.replace(' ', '-').toLowerCase()}-${cls === 'vs' ? 'light' : 'dark'}.png`) });
       }
     }
+    // high contrast: the views draw their borders from the theme's contrast colours
+    await colorTheme('Dark High Contrast', 'hc-black');
     await frame.locator('[data-tab="Overview"]').click();
+    await frame.locator('[data-panel="Overview"]').waitFor({ timeout: 5_000 });
+    await new Promise((r) => setTimeout(r, 200));
+    const cardBorder = await frame.locator('.card').first().evaluate((e) => getComputedStyle(e).borderTopColor);
+    assert.notEqual(cardBorder, 'rgba(0, 0, 0, 0)', 'cards have a visible border in high contrast');
+    await page.screenshot({ path: path.join(RESULTS, 'vscode-overview-hc.png') });
     // live: a new record shows without a reload
     const before = Number(await frame.locator('[data-card="Total Calls"]').innerText());
     const client = new OpenAI({ baseURL: `${gateway}/v1`, apiKey: token, maxRetries: 0 });
