@@ -4,9 +4,9 @@
  */
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
-import { csvCell, recordsToCsv } from '../src/core/export';
+import { recordsToCsv, toCsv } from '../src/core/export';
 import type { ModelRow } from '../src/core/metrics';
-import { isTimeWindow, type DashboardSnapshot, type HostToWebview, type LimitEdit, type TimeWindow } from '../src/core/protocol';
+import { isTimeWindow, TIME_WINDOWS, type DashboardSnapshot, type HostToWebview, type LimitEdit, type PresetWindow, type TimeWindow } from '../src/core/protocol';
 import type { AttemptRecord } from '../src/core/types';
 import { destroyCharts, renderCharts } from './charts';
 import { dateTime, el, fmtMs, fmtNum, pct, table, time } from './dom';
@@ -140,8 +140,7 @@ export class DashboardView {
       this.save();
       this.host.send({ type: 'setWindow', window: w });
     };
-    const presets: TimeWindow[] = ['1h', '3h', '24h', '7d'];
-    for (const w of presets) {
+    for (const w of Object.keys(TIME_WINDOWS) as PresetWindow[]) {
       const b = el('vscode-button', { 'data-window': w, 'aria-pressed': String(w === s.window), ...(w === s.window ? {} : { secondary: '' }) }, w);
       b.addEventListener('click', () => {
         this.drafts.delete('window:custom');
@@ -150,7 +149,8 @@ export class DashboardView {
       windows.append(b);
     }
     // any other span: 30m, 12h, 2d …; what is typed survives refreshes like any draft
-    const custom = this.draftInput('window:custom', presets.includes(s.window as TimeWindow) ? '' : s.window, { class: `custom-window${presets.includes(s.window as TimeWindow) ? '' : ' active'}`, 'data-window-custom': '', 'aria-label': 'Custom time range, e.g. 30m, 12h or 2d', placeholder: 'custom: 12h', size: '9' });
+    const isPreset = s.window in TIME_WINDOWS;
+    const custom = this.draftInput('window:custom', isPreset ? '' : s.window, { class: `custom-window${isPreset ? '' : ' active'}`, 'data-window-custom': '', 'aria-label': 'Custom time range, e.g. 30m, 12h or 2d', placeholder: 'custom: 12h', size: '9' });
     const error = el('span', { class: 'field-error', role: 'alert', 'data-window-error': '' });
     const apply = () => {
       const text = custom.value.trim();
@@ -418,12 +418,12 @@ export class DashboardView {
     if (this.saved.tab === 'Batch Jobs') {
       const jobs = s.batches.jobs;
       const columns = ['id', 'status', 'createdAt', 'total', 'completed', 'failed', 'endpoint', 'outputFileId', 'errorFileId'] as const;
-      const csv = [columns.join(','), ...jobs.map((j) => columns.map((c) => csvCell(c === 'createdAt' ? new Date(j.createdAt).toISOString() : j[c])).join(','))].join('\r\n') + '\r\n';
+      const csv = toCsv(columns, jobs, (j, c) => (c === 'createdAt' ? new Date(j.createdAt).toISOString() : j[c]));
       this.host.send({ type: 'saveFile', name: `rlm-batch-jobs-${stamp}.${format}`, content: format === 'csv' ? csv : JSON.stringify(jobs, null, 2) });
       return;
     }
     const rows = this.shownRows(s);
-    const csv = [ROW_COLUMNS.map((c) => c.key).join(','), ...rows.map((r) => ROW_COLUMNS.map((c) => csvCell(r[c.key])).join(','))].join('\r\n') + '\r\n';
+    const csv = toCsv(ROW_COLUMNS.map((c) => c.key), rows, (r, key) => r[key]);
     this.host.send({ type: 'saveFile', name: `rlm-models-${s.window}-${stamp}.${format}`, content: format === 'csv' ? csv : JSON.stringify({ window: s.window, summary: s.metrics.summary, rows }, null, 2) });
   }
 }

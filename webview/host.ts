@@ -4,6 +4,7 @@
  * Both speak the typed protocol of src/core/protocol.ts.
  */
 import { applyLimitEdit, loadSnapshot, newIncrease, type DashboardSource } from '../src/core/dashboard';
+import { readErrorText } from '../src/core/classify';
 import { formatProblems } from '../src/core/config';
 import { sseData } from '../src/core/sse';
 import { CONFIG_SOURCE_HEADER, type GatewayEvent, type HostToWebview, type TimeWindow, type WebviewToHost } from '../src/core/protocol';
@@ -47,15 +48,7 @@ export function httpHost(base: string, token: string): DashboardHost {
   const callText = async (path: string, init: RequestInit = {}): Promise<string> => {
     const res = await fetch(`${base}${path}`, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
     const text = await res.text();
-    if (!res.ok) {
-      let message = `${res.status} ${res.statusText}`;
-      try {
-        message = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? message;
-      } catch {
-        // not JSON: keep the status line
-      }
-      throw new Error(message);
-    }
+    if (!res.ok) throw new Error(readErrorText(text)?.message ?? `${res.status} ${res.statusText}`);
     return text;
   };
   const call = async <T>(path: string, init: RequestInit = {}): Promise<T> => JSON.parse(await callText(path, init)) as T;

@@ -145,7 +145,7 @@ export interface BatchJob {
   failed: number;
   outputFileId?: string;
   errorFileId?: string;
-  /** What the job runs: the endpoint, and the model when the provider says. */
+  /** What the job runs, e.g. /v1/chat/completions. */
   endpoint?: string;
 }
 
@@ -174,4 +174,9 @@ export function toBatchJob(raw: unknown): BatchJob | undefined {
     ...(typeof b.error_file_id === 'string' && b.error_file_id ? { errorFileId: b.error_file_id } : {}),
     ...(typeof b.endpoint === 'string' ? { endpoint: b.endpoint } : {}),
   };
+}
+
+/** Every Batch object of a provider's list (`data`); anything else is skipped. */
+export function toBatchJobs(list: unknown): BatchJob[] {
+  return (Array.isArray(list) ? list : []).map(toBatchJob).filter((j): j is BatchJob => j !== undefined);
 }

@@ -44,6 +44,15 @@ export function readErrorBody(body: unknown): { code?: string; type?: string; me
   return out.code || out.type || out.message ? out : undefined;
 }
 
+/** The same, from a response's text (undefined when it is not JSON or holds no error). */
+export function readErrorText(text: string): { code?: string; type?: string; message?: string } | undefined {
+  try {
+    return readErrorBody(JSON.parse(text));
+  } catch {
+    return undefined;
+  }
+}
+
 export function classifyError(input: ProviderErrorInput): Classification {
   const code = (input.code ?? '').trim();
   const type = (input.type ?? '').trim();

@@ -21,13 +21,16 @@ export function csvCell(v: unknown): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** RFC 4180 CSV with a header row; `startedAt` as ISO 8601 UTC. */
-export function recordsToCsv(records: readonly AttemptRecord[]): string {
-  const lines = [CSV_COLUMNS.join(',')];
-  for (const r of records) {
-    lines.push(CSV_COLUMNS.map((c) => (c === 'startedAt' ? new Date(r.startedAt).toISOString() : csvCell(r[c]))).join(','));
-  }
+/** RFC 4180 CSV: a header row of `columns`, then one row per item, each cell from `cell`. */
+export function toCsv<T, C extends string>(columns: readonly C[], rows: readonly T[], cell: (row: T, column: C) => unknown): string {
+  const lines = [columns.join(',')];
+  for (const r of rows) lines.push(columns.map((c) => csvCell(cell(r, c))).join(','));
   return lines.join('\r\n') + '\r\n';
+}
+
+/** The records as CSV with the documented columns; `startedAt` as ISO 8601 UTC. */
+export function recordsToCsv(records: readonly AttemptRecord[]): string {
+  return toCsv(CSV_COLUMNS, records, (r, c) => (c === 'startedAt' ? new Date(r.startedAt).toISOString() : r[c]));
 }
 
 /** Is this parsed JSON line a record we can use? (History files may hold damaged lines.) */

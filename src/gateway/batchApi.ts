@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import type OpenAI from 'openai';
-import { checkForBatchApi, formatBatchProblem, parseBatchFile, toBatchJob, type BatchJob } from '../core/batch';
+import { checkForBatchApi, formatBatchProblem, parseBatchFile, toBatchJobs, type BatchJob } from '../core/batch';
 
 export class BatchValidationError extends Error {
   constructor(readonly problems: string[]) {
@@ -37,7 +37,7 @@ export type { BatchJob };
 
 export async function listBatchJobs(client: OpenAI): Promise<BatchJob[]> {
   const page = await client.batches.list({ limit: 50 });
-  return page.data.map(toBatchJob).filter((j): j is BatchJob => j !== undefined);
+  return toBatchJobs(page.data);
 }
 
 /** Download a finished job's output and error files next to `besideFile` (or into a folder). */

@@ -3,7 +3,8 @@
  * list is read from the provider at most every 15 s per workspace key, and again at once
  * after a batch request passes through the gateway (a job was created or cancelled).
  */
-import { toBatchJob, type BatchJob, type BatchJobsResponse } from '../core/batch';
+import { toBatchJobs, type BatchJobsResponse } from '../core/batch';
+import { readErrorText } from '../core/classify';
 import { readText, sendUpstream, upstreamUrl, type UpstreamTimeouts } from './upstream';
 
 const FRESH_MS = 15_000;
@@ -46,23 +47,11 @@ export class BatchJobList {
         timeouts: this.timeouts,
       });
       const text = await readText(res);
-      if ((res.statusCode ?? 0) >= 400) return { jobs: [], fetchedAt: now, error: `The provider answered ${res.statusCode} to the batch list: ${providerMessage(text)}` };
-      const data = (JSON.parse(text) as { data?: unknown }).data;
-      const jobs = (Array.isArray(data) ? data : []).map(toBatchJob).filter((j): j is BatchJob => j !== undefined);
+      if ((res.statusCode ?? 0) >= 400) return { jobs: [], fetchedAt: now, error: `The provider answered ${res.statusCode} to the batch list: ${(readErrorText(text)?.message ?? text).slice(0, 300)}` };
+      const jobs = toBatchJobs((JSON.parse(text) as { data?: unknown }).data);
       return { jobs: jobs.sort((a, b) => b.createdAt - a.createdAt), fetchedAt: now };
     } catch (e) {
       return { jobs: [], fetchedAt: now, error: `The batch list could not be read: ${e instanceof Error ? e.message : String(e)}` };
     }
   }
-}
-
-function providerMessage(text: string): string {
-  try {
-    const m = (JSON.parse(text) as { error?: { message?: unknown }; message?: unknown });
-    const message = m.error?.message ?? m.message;
-    if (typeof message === 'string') return message.slice(0, 300);
-  } catch {
-    // not JSON
-  }
-  return text.slice(0, 300);
 }

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
-import { classifyError, formatGoDuration, parseRetryAfter, readErrorBody, type Classification } from '../core/classify';
+import { classifyError, formatGoDuration, parseRetryAfter, readErrorBody, readErrorText, type Classification } from '../core/classify';
 import type { Limiter, Reservation } from '../core/limiter';
 import type { Calibration } from '../core/tokens';
 import type { AttemptRecord, Endpoint, ErrorKind, RateLimitConfig } from '../core/types';
@@ -317,7 +317,7 @@ async function forwardOnce(ctx: ProxyContext, a: AttemptArgs): Promise<AttemptOu
   if (status >= 400) {
     const text = await readText(upstream).catch(() => '');
     settle(0);
-    const info = readErrorBody(safeJson(text));
+    const info = readErrorText(text);
     const classification = classifyError({ provider: ctx.config().provider, status, ...info });
     const retryAfterMs = parseRetryAfter(header, Date.now());
     record({ status, outcome: 'error', errorKind: classification.kind, ...(classification.code ? { errorCode: classification.code } : {}) });

@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import { TEMPORARY_INCREASE_DAYS, validateConfig } from '../../core/config';
 import { DEFAULT_WORKSPACE, type ModelLimits, type TemporaryIncrease } from '../../core/types';
+import { TIME_WINDOWS } from '../../core/protocol';
 import { environmentLines } from '../logic/environment';
 import { diffLimits, parseQuotaPages, quotaUrl, QUOTA_REGIONS, type QuotaPage } from '../logic/quotas';
 import { parseLimitInput, SETTING, validateLimitInput } from '../logic/settings';
@@ -258,7 +259,7 @@ const handlers: Record<string, Handler> = {
   async exportHistory(ctx, args) {
     const format = (typeof args?.format === 'string' ? args.format : (await pick([{ label: 'csv' }, { label: 'json' }], 'Export as…')).label) as 'csv' | 'json';
     if (format !== 'csv' && format !== 'json') fail(`Format '${format}': use csv or json.`);
-    const window = typeof args?.window === 'string' ? args.window : (await pick(['1h', '3h', '24h', '7d'].map((label) => ({ label })), 'Export which window?')).label;
+    const window = typeof args?.window === 'string' ? args.window : (await pick(Object.keys(TIME_WINDOWS).map((label) => ({ label })), 'Export which window?')).label;
     const text = await ctx.host.client.exportHistory(window, format);
     let target: vscode.Uri | undefined = typeof args?.path === 'string' ? vscode.Uri.file(args.path) : undefined;
     target ??= await vscode.window.showSaveDialog({ filters: format === 'csv' ? { CSV: ['csv'] } : { JSON: ['json'] }, saveLabel: 'Export History' });
