@@ -36,6 +36,7 @@ export const CONFIG_DEFAULTS = {
   maxQueueMs: 30_000,
   defaultMaxOutputTokens: 1024,
   refundUnusedTokens: true,
+  estimateSafetyFactor: 1.5,
 };
 
 /** The longest queue wait we accept: longer than this a caller's HTTP client has long given up. */
@@ -324,7 +325,7 @@ function readTemporaryIncreases(raw: unknown, accountLimits: Record<string, Mode
 
 const TOP_LEVEL_KEYS = [
   'provider', 'baseUrl', 'models', 'workspaces', 'fallbacks', 'temporaryIncreases',
-  'maxQueueMs', 'defaultMaxOutputTokens', 'refundUnusedTokens',
+  'maxQueueMs', 'defaultMaxOutputTokens', 'refundUnusedTokens', 'estimateSafetyFactor',
 ];
 
 /** Validate and normalise a configuration from any source. Returns every problem, not the first. */
@@ -360,6 +361,10 @@ export function validateConfig(raw: unknown): ConfigResult {
   if (typeof refundUnusedTokens !== 'boolean') {
     problems.add('refundUnusedTokens', `${JSON.stringify(refundUnusedTokens)} is not true or false`, 'write true or false');
   }
+  const estimateSafetyFactor = raw.estimateSafetyFactor ?? CONFIG_DEFAULTS.estimateSafetyFactor;
+  if (typeof estimateSafetyFactor !== 'number' || !(estimateSafetyFactor >= 1 && estimateSafetyFactor <= 5)) {
+    problems.add('estimateSafetyFactor', `${JSON.stringify(estimateSafetyFactor)} is not a number from 1 to 5`, 'write e.g. 1.5 (1 = no safety margin)');
+  }
   if (problems.items.length > 0) return { ok: false, problems: problems.items };
   return {
     ok: true,
@@ -373,6 +378,7 @@ export function validateConfig(raw: unknown): ConfigResult {
       maxQueueMs: maxQueueMs as number,
       defaultMaxOutputTokens: defaultMaxOutputTokens as number,
       refundUnusedTokens: refundUnusedTokens as boolean,
+      estimateSafetyFactor: estimateSafetyFactor as number,
     },
   };
 }

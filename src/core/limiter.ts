@@ -106,9 +106,26 @@ export class KeyState {
     readonly name: string,
     limits: KeyLimits,
     private readonly w60: number,
-    private readonly w1: number,
+    private w1: number,
   ) {
     this.limits = { ...limits };
+  }
+
+  /** The 1 s window with its pad, in ms. */
+  get secondWindowMs(): number {
+    return this.w1;
+  }
+
+  /**
+   * Change the 1 s window's length (its pad). The 1 s window is rebuilt from the 60 s log,
+   * so a wider window at once counts the admissions it now covers.
+   */
+  setSecondWindow(w1: number, now: number): void {
+    this.w1 = w1;
+    this.head1 = this.head60;
+    this.sum1 = 0;
+    for (let i = this.head60; i < this.tail; i++) this.sum1 += this.tokens[i]!;
+    this.advance(now);
   }
 
   get perSecondRequests(): number {
@@ -300,17 +317,17 @@ export class Limiter {
   }
 
   /**
-   * Admit now if nobody waits on these keys and the cost fits on all of them;
-   * otherwise say the earliest time it might (Infinity: the cost can never fit).
+   * Admit now if nobody waits on these keys (or `front`: a retry that may go before them)
+   * and the cost fits on all of them; otherwise say the earliest time it might (Infinity: the cost can never fit).
    */
-  reserve(keys: readonly string[], cost: number, now: number): { ok: true; reservation: Reservation } | { ok: false; at: number } {
+  reserve(keys: readonly string[], cost: number, now: number, front = false): { ok: true; reservation: Reservation } | { ok: false; at: number } {
     const states = keys.map((k) => this.state(k));
     let at = now;
     let queued = false;
     for (const s of states) {
       s.advance(now);
       at = Math.max(at, s.fitTime(cost, now, this.tolerance));
-      if (s.waiting > 0) queued = true;
+      if (s.waiting > 0 && !front) queued = true;
     }
     if (at <= now && !queued) return { ok: true, reservation: this.admit(states, cost, now) };
     return { ok: false, at: queued ? this.estimateStart(keys, cost, now) : at };
@@ -330,13 +347,28 @@ export class Limiter {
     return replayed;
   }
 
-  /** Join the FIFO queue of every key. Poll to be admitted. */
-  enqueue(keys: readonly string[], cost: number, now: number): Ticket {
+  /**
+   * Join the FIFO queue of every key. Poll to be admitted. `front` puts the ticket before
+   * everyone waiting: for a retry of a request that was already admitted once, so that a
+   * refusal the caller never sees does not also send it to the back of the line.
+   */
+  enqueue(keys: readonly string[], cost: number, now: number, front = false): Ticket {
     const keyStates = keys.map((k) => this.state(k));
     const ticket: Ticket = { id: this.nextTicketId++, keys: [...keys], cost, enqueuedAt: now, state: 'waiting', keyStates };
     for (const s of keyStates) if (s.waiting++ === 0) this.keysWithWaiters++;
-    this.queue.push(ticket);
+    if (!front) this.queue.push(ticket);
+    else if (this.queueHead > 0) this.queue[--this.queueHead] = ticket;
+    else this.queue.unshift(ticket);
     return ticket;
+  }
+
+  /** Set a key's 1 s window pad (ms): widened when requests reach the provider later than planned. */
+  setSecondPad(key: string, padMs: number, now: number): void {
+    this.state(key).setSecondWindow(SECOND_MS + Math.max(0, padMs), now);
+  }
+
+  secondPadOf(key: string): number {
+    return this.state(key).secondWindowMs - SECOND_MS;
   }
 
   /** Admit every waiting ticket that fits at `now`, in FIFO order per key. */

@@ -32,6 +32,15 @@ export interface KeyState {
   minute: WindowFigures;
   second: WindowFigures;
   queueLength: number;
+  /** The pad on the 1 s window: widened when requests reach the provider later than planned. */
+  margin?: SecondMargin;
+}
+
+export interface SecondMargin {
+  padMs: number;
+  /** When the pad last changed, and why. */
+  changedAt: number;
+  reason: string;
 }
 
 export interface GatewayState {

@@ -156,10 +156,16 @@ export type Estimator = ReturnType<typeof createEstimator>;
 export class Calibration {
   private readonly stats = new Map<string, { mean: number; variance: number; samples: number }>();
 
+  /**
+   * @param safety until a model has `minSamples` samples its factor is max(prior, learnt) ×
+   *   this: a provider that counts 35 % more tokens than our tokenizer must not refuse one of
+   *   the first requests (the "safe first minute").
+   */
   constructor(
     private readonly prior = 1,
     private readonly alpha = 0.1,
-    private readonly minSamples = 3,
+    private readonly minSamples = 5,
+    public safety = 1,
   ) {}
 
   observe(model: string, estimatedPrompt: number, actualPrompt: number): void {
@@ -179,9 +185,9 @@ export class Calibration {
   /** The factor to multiply a prompt estimate by when charging. */
   factor(model: string): number {
     const s = this.stats.get(model);
-    if (!s) return this.prior;
+    if (!s) return this.prior * this.safety;
     const learnt = s.mean + Math.sqrt(s.variance);
-    return s.samples < this.minSamples ? Math.max(this.prior, learnt) : learnt;
+    return s.samples < this.minSamples ? Math.max(this.prior, learnt) * this.safety : learnt;
   }
 
   snapshot(): Record<string, { factor: number; samples: number }> {

@@ -44,6 +44,11 @@ export interface RateLimitConfig {
   defaultMaxOutputTokens: number;
   /** Give back reserved-but-unused tokens when a request settles. */
   refundUnusedTokens: boolean;
+  /**
+   * Until a model has enough usage samples to calibrate our token estimate against the
+   * provider's count, charge its prompt estimate × this (the provider's tokenizer is not ours).
+   */
+  estimateSafetyFactor: number;
 }
 
 /** The id of the provider's default workspace: it uses the account limits and is read-only. */

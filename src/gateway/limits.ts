@@ -7,6 +7,7 @@ import { accountLimitsAt, workspaceLimitsAt } from '../core/config';
 import type { Limiter } from '../core/limiter';
 import type { KeyState } from '../core/protocol';
 import { DEFAULT_WORKSPACE, type ModelLimits, type RateLimitConfig } from '../core/types';
+import { SecondMargins } from './margins';
 
 export const accountKey = (model: string) => `account:${model}`;
 export const workspaceKey = (workspace: string, model: string) => `workspace:${workspace}:${model}`;
@@ -33,13 +34,16 @@ interface Adaptive {
 export class LimitsManager {
   private config: RateLimitConfig;
   private readonly adaptive = new Map<string, Adaptive>();
+  readonly margins: SecondMargins;
 
   constructor(
     private readonly limiter: Limiter,
     config: RateLimitConfig,
     now: number,
+    secondPadFloorMs?: number,
   ) {
     this.config = config;
+    this.margins = new SecondMargins(limiter, secondPadFloorMs);
     this.apply(config, now);
   }
 
@@ -51,17 +55,18 @@ export class LimitsManager {
   apply(config: RateLimitConfig, now: number): void {
     this.config = config;
     for (const model of Object.keys(config.models)) {
-      this.install(accountKey(model), accountLimitsAt(config, model, now)!);
+      this.install(accountKey(model), accountLimitsAt(config, model, now)!, now);
       for (const [ws, wsConfig] of Object.entries(config.workspaces)) {
-        if (wsConfig.models[model]) this.install(workspaceKey(ws, model), workspaceLimitsAt(config, ws, model, now)!);
+        if (wsConfig.models[model]) this.install(workspaceKey(ws, model), workspaceLimitsAt(config, ws, model, now)!, now);
       }
     }
   }
 
-  private install(key: string, configured: ModelLimits): void {
+  private install(key: string, configured: ModelLimits, now: number): void {
     const a = this.adaptive.get(key) ?? { factor: 1, last429At: -Infinity, lastBurstAt: -Infinity };
     this.adaptive.set(key, a);
     this.limiter.setLimits(key, scaled(configured, a.factor));
+    this.margins.install(key, now);
   }
 
   /** Is this model metered (does it have account limits)? */
@@ -86,12 +91,20 @@ export class LimitsManager {
     return workspaceLimitsAt(this.config, parts[1]!, parts.slice(2).join(':'), now);
   }
 
-  /** A provider 429 on these keys. */
-  onRateLimited(keys: string[], kind: 'rpm' | 'tpm' | 'burst', now: number, holdUntil: number): void {
+  /**
+   * A provider 429 on these keys. `perSecond` names the keys whose 1 s window was full when
+   * the refused request was admitted while their 60 s window had room: there the refusal is
+   * the per-second rule seeing our requests closer together than we sent them, so the 1 s
+   * pad widens and the limits stay. Elsewhere the local picture was wrong (another consumer
+   * of the account, stale limits): hold the key and lower its limits.
+   */
+  onRateLimited(keys: string[], kind: 'rpm' | 'tpm' | 'burst', now: number, holdUntil: number, perSecond: readonly string[] = []): void {
     for (const key of keys) {
       const a = this.adaptive.get(key);
       if (!a) continue;
-      if (kind === 'burst') {
+      if (kind !== 'burst' && perSecond.includes(key)) {
+        this.margins.onPerSecondRefusal(key, now, kind === 'rpm' ? 'rps' : 'tps');
+      } else if (kind === 'burst') {
         a.lastBurstAt = now;
         this.limiter.setRateFactor(key, this.limiter.rateFactorOf(key) * ADAPTATION.burstDecrease);
       } else {
@@ -115,6 +128,20 @@ export class LimitsManager {
       const configured = this.configuredLimits(key, now);
       if (configured) this.limiter.setLimits(key, scaled(configured, a.factor));
     }
+    this.margins.recover(now);
+  }
+
+  /**
+   * The keys on which a request admitted just now filled the 1 s window while the 60 s
+   * window kept room: if the provider refuses it, blame the per-second rule.
+   */
+  perSecondTight(keys: readonly string[], cost: number, now: number): string[] {
+    return keys.filter((key) => {
+      const u = this.limiter.usage(key, now);
+      const secondFull = u.second.requests >= u.second.requestLimit || u.second.tokens + cost > u.second.tokenLimit;
+      const minuteRoom = u.minute.requests < u.minute.requestLimit && u.minute.tokens < u.minute.tokenLimit;
+      return secondFull && minuteRoom;
+    });
   }
 
   keyStates(now: number): KeyState[] {
@@ -137,6 +164,8 @@ export class LimitsManager {
         second: usage.second,
         queueLength: usage.queueLength,
       };
+      const margin = this.margins.state(key);
+      if (margin) state.margin = margin;
       if (parts[0] === 'workspace') state.workspace = parts[1]!;
       if (usage.heldUntil > now) state.heldUntil = usage.heldUntil;
       out.push(state);

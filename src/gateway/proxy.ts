@@ -40,6 +40,8 @@ export interface ProxyContext {
   record: (r: AttemptRecord) => void;
   /** Called the moment a request is admitted, before it goes upstream. */
   onAdmitted?: (keys: readonly string[], tokens: number, at: number) => void;
+  /** Called when an admitted request's bytes were handed to the socket, `lagMs` after admission. */
+  onSent?: (keys: readonly string[], lagMs: number, at: number) => void;
   random: () => number;
 }
 
@@ -145,13 +147,15 @@ export async function handleMetered(
     const cost = costFor(model);
     const queueStart = Date.now();
     const deadline = Math.max(queueStart, holdUntil) + maxWaitMs;
-    const startAt = ctx.limiter.estimateStart(keys, cost, queueStart);
+    // A retry on the same model goes before the requests that arrived after it.
+    const front = attemptOnModel > 0;
+    const startAt = front ? queueStart : ctx.limiter.estimateStart(keys, cost, queueStart);
     const fallbackFrom = model !== requestedModel ? requestedModel : undefined;
 
     let reservation: Reservation | undefined;
     if (startAt <= deadline) {
       try {
-        reservation = await ctx.scheduler.admit(keys, cost, deadline, abort.signal);
+        reservation = await ctx.scheduler.admit(keys, cost, deadline, abort.signal, front);
       } catch (e) {
         const reason = e instanceof AdmissionError ? e.reason : 'timeout';
         if (reason === 'cancelled') {
@@ -189,6 +193,7 @@ export async function handleMetered(
 
     attemptsTotal++;
     ctx.onAdmitted?.(keys, cost, reservation.admittedAt);
+    const perSecond = ctx.limits.perSecondTight(keys, cost, reservation.admittedAt);
     const outcome = await forwardOnce(ctx, {
       req, res, body, model, endpoint, addedUsage, abort, base, reservation,
       estimatedTokens: cost, estimatedPrompt: estimate.promptTokens, queuedMs: Date.now() - queueStart,
@@ -204,7 +209,7 @@ export async function handleMetered(
     const budget = rateLimited ? ctx.retry.rateLimitRetries : ctx.retry.serverRetries;
     const backoff = fullJitter(ctx, attemptOnModel);
     const wait = Math.max(outcome.retryAfterMs ?? 0, backoff);
-    if (rateLimited) ctx.limits.onRateLimited(keys, kind, now, now + wait);
+    if (rateLimited) ctx.limits.onRateLimited(keys, kind, now, now + wait, perSecond);
     if (!outcome.classification.retryable) return sendFailure(res, outcome.failure, retried, attemptsTotal);
     if (attemptOnModel <= budget) {
       retried = true;
@@ -288,6 +293,7 @@ async function forwardOnce(ctx: ProxyContext, a: AttemptArgs): Promise<AttemptOu
       body: payload,
       signal: a.abort.signal,
       timeouts: ctx.timeouts,
+      ...(a.reservation ? { onSent: (at: number) => ctx.onSent?.(a.keys, at - a.reservation!.admittedAt, at) } : {}),
     });
   } catch (e) {
     const err = e instanceof UpstreamError ? e : new UpstreamError('network', String(e));

@@ -30,15 +30,18 @@ export class Scheduler {
     readonly now: () => number = Date.now,
   ) {}
 
-  /** Wait for admission on all `keys`; rejects with AdmissionError past `deadline` or on abort. */
-  admit(keys: readonly string[], cost: number, deadline: number, signal?: AbortSignal): Promise<Reservation> {
+  /**
+   * Wait for admission on all `keys`; rejects with AdmissionError past `deadline` or on abort.
+   * `front`: a retry, placed before the requests already waiting.
+   */
+  admit(keys: readonly string[], cost: number, deadline: number, signal?: AbortSignal, front = false): Promise<Reservation> {
     if (signal?.aborted) return Promise.reject(new AdmissionError('cancelled', 'the caller went away'));
     const now = this.now();
-    const fast = this.limiter.reserve(keys, cost, now);
+    const fast = this.limiter.reserve(keys, cost, now, front);
     if (fast.ok) return Promise.resolve(fast.reservation);
     if (fast.at === Infinity) return Promise.reject(new AdmissionError('impossible', `a request of ${cost} tokens can never fit these limits`));
     return new Promise<Reservation>((resolve, reject) => {
-      const ticket = this.limiter.enqueue(keys, cost, now);
+      const ticket = this.limiter.enqueue(keys, cost, now, front);
       const waiter: Waiter = { resolve, reject };
       if (signal) {
         waiter.signal = signal;

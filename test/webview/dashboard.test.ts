@@ -4,7 +4,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { runSetupScript } from '../support/setupScript';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,7 +24,7 @@ describe('dashboard page in Chromium', { timeout: 120_000 }, () => {
 
   before(async () => {
     assert.ok(fs.existsSync('dist/webview.js'), 'dist/webview.js is missing: run `npm run build` first');
-    execFileSync('bash', ['scripts/setup-chromium.sh'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    runSetupScript('scripts/setup-chromium.sh');
     fs.mkdirSync(RESULTS, { recursive: true });
     s = await startStack({ config: { workspaces: { 'ws-a': { name: 'Team A', models: { 'qwen-plus': { rpm: 300, tpm: 500_000 } } } }, fallbacks: { 'qwen-plus': ['qwen-turbo'] } } });
     const ws = new (await import('openai')).default({ baseURL: `${s.url}/v1`, apiKey: GATEWAY_TOKEN, maxRetries: 0, defaultHeaders: { 'x-rlm-workspace': 'ws-a' } });

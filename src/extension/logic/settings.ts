@@ -15,6 +15,7 @@ export const SETTING = {
   activeWorkspace: 'activeWorkspace',
   fallbacks: 'fallbacks',
   maxQueueMs: 'maxQueueMs',
+  estimateSafetyFactor: 'estimateSafetyFactor',
   port: 'gateway.port',
   retentionDays: 'history.retentionDays',
   statusBarModel: 'statusBar.model',
@@ -52,6 +53,7 @@ const PATH_TO_SETTING: [RegExp, string][] = [
   [/^workspaces\b/, SETTING.workspaces],
   [/^fallbacks\b/, SETTING.fallbacks],
   [/^maxQueueMs\b/, SETTING.maxQueueMs],
+  [/^estimateSafetyFactor\b/, SETTING.estimateSafetyFactor],
   [/^baseUrl\b/, SETTING.customBaseUrl],
   [/^provider\b/, SETTING.provider],
 ];
@@ -86,6 +88,7 @@ export function configFromSettings(read: SettingsReader, temporaryIncreases: Tem
     workspaces: read(SETTING.workspaces) ?? {},
     fallbacks: read(SETTING.fallbacks) ?? {},
     maxQueueMs: read(SETTING.maxQueueMs) ?? 30_000,
+    estimateSafetyFactor: read(SETTING.estimateSafetyFactor) ?? 1.5,
     temporaryIncreases,
   };
   const result = validateConfig(raw);
@@ -127,6 +130,7 @@ export function settingsUpdatesFor(current: RateLimitConfig, incoming: RateLimit
   compare(SETTING.workspaces, current.workspaces, incoming.workspaces);
   compare(SETTING.fallbacks, current.fallbacks, incoming.fallbacks);
   compare(SETTING.maxQueueMs, current.maxQueueMs, incoming.maxQueueMs);
+  compare(SETTING.estimateSafetyFactor, current.estimateSafetyFactor, incoming.estimateSafetyFactor);
   const known = new Set(storedIncreases.map(stableJson));
   const newIncreases = incoming.temporaryIncreases.filter((i) => !known.has(stableJson(i)));
   return { settings, newIncreases };

@@ -1,0 +1,130 @@
+/**
+ * The adaptive 1 s pad (src/gateway/margins.ts) and the limiter parts it uses, in virtual
+ * time: a per-second refusal doubles the pad up to the cap, a late send widens it before any
+ * refusal, five clean minutes halve it back toward the floor, and a wider window at once
+ * counts what it covers.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Limiter } from '../../src/core/limiter';
+import { Calibration } from '../../src/core/tokens';
+import { MARGIN, SecondMargins } from '../../src/gateway/margins';
+import { LimitsManager } from '../../src/gateway/limits';
+import { validateConfig } from '../../src/core/config';
+
+const KEY = 'account:m';
+
+function setup(floor = 25) {
+  const limiter = new Limiter({ secondWindowPadMs: floor });
+  limiter.setLimits(KEY, { rpm: 600, tpm: 1_000_000 });
+  const margins = new SecondMargins(limiter, floor);
+  margins.install(KEY, 0);
+  return { limiter, margins };
+}
+
+describe('adaptive 1 s margin', () => {
+  it('doubles on a per-second refusal, up to the cap, and says why', () => {
+    const { limiter, margins } = setup();
+    margins.onPerSecondRefusal(KEY, 1_000, 'rps');
+    assert.equal(limiter.secondPadOf(KEY), 50);
+    assert.deepEqual(margins.state(KEY), { padMs: 50, changedAt: 1_000, reason: 'a per-second refusal (RPS)' });
+    for (let i = 0; i < 10; i++) margins.onPerSecondRefusal(KEY, 2_000 + i, 'tps');
+    assert.equal(limiter.secondPadOf(KEY), MARGIN.capMs);
+  });
+
+  it('widens before a refusal when a request left later than the pad allows', () => {
+    const { limiter, margins } = setup();
+    margins.onSendLag(KEY, 20, 1_000);
+    assert.equal(limiter.secondPadOf(KEY), 25, 'a delay inside the pad changes nothing');
+    margins.onSendLag(KEY, 40, 2_000);
+    assert.equal(limiter.secondPadOf(KEY), 60);
+    assert.match(margins.state(KEY)!.reason, /left 40 ms after its admission/);
+    margins.onSendLag(KEY, 5_000, 3_000);
+    assert.equal(limiter.secondPadOf(KEY), MARGIN.capMs);
+  });
+
+  it('halves after five clean minutes, never below the floor, and not while refusals go on', () => {
+    const { limiter, margins } = setup();
+    margins.onPerSecondRefusal(KEY, 0, 'rps');
+    margins.onPerSecondRefusal(KEY, 0, 'rps'); // 100 ms
+    margins.recover(MARGIN.cleanMs - 1);
+    assert.equal(limiter.secondPadOf(KEY), 100, 'not before five minutes');
+    margins.onSendLag(KEY, 10, MARGIN.cleanMs - 1);
+    margins.recover(MARGIN.cleanMs + 10);
+    assert.equal(limiter.secondPadOf(KEY), 50, 'a send inside the pad is no reason to stay wide');
+    margins.onSendLag(KEY, 60, MARGIN.cleanMs + 20); // → 90 ms
+    margins.recover(2 * MARGIN.cleanMs);
+    assert.equal(limiter.secondPadOf(KEY), 90, 'five minutes from the last reason to widen');
+    margins.recover(2 * MARGIN.cleanMs + 20);
+    assert.equal(limiter.secondPadOf(KEY), 45);
+    margins.recover(3 * MARGIN.cleanMs + 20);
+    assert.equal(limiter.secondPadOf(KEY), 25);
+    margins.recover(5 * MARGIN.cleanMs);
+    assert.equal(limiter.secondPadOf(KEY), 25, 'the floor holds');
+  });
+
+  it('a wider window counts at once the admissions it now covers', () => {
+    const { limiter } = setup(0);
+    limiter.setLimits(KEY, { rpm: 120, tpm: 1_000_000 }); // 2 per second
+    const a = limiter.reserve([KEY], 10, 0);
+    assert.ok(a.ok);
+    const b = limiter.reserve([KEY], 10, 500);
+    assert.ok(b.ok);
+    // at 1,010 the first left a 1,000 ms window; with a 100 ms pad it is still inside
+    limiter.setSecondPad(KEY, 100, 1_010);
+    const c = limiter.reserve([KEY], 10, 1_010);
+    assert.equal(c.ok, false);
+    assert.ok(!c.ok && c.at >= 1_100, `fits only when the first leaves the padded window, said ${!c.ok && c.at}`);
+  });
+
+  it('a retry placed at the front goes before requests that waited longer', () => {
+    const { limiter } = setup(0);
+    limiter.setLimits(KEY, { rpm: 60, tpm: 1_000_000 }); // one a second
+    assert.ok(limiter.reserve([KEY], 1, 0).ok);
+    const waiting = limiter.enqueue([KEY], 1, 10);
+    const retry = limiter.enqueue([KEY], 1, 20, true);
+    const r = limiter.poll(1_000);
+    assert.deepEqual(r.admitted.map((t) => t.id), [retry.id]);
+    assert.equal(waiting.state, 'waiting');
+  });
+});
+
+describe('per-second refusals vs. a wrong picture', () => {
+  const config = validateConfig({ models: { m: { rpm: 120, tpm: 100_000 } } });
+  assert.ok(config.ok);
+
+  it('a refusal while our 1 s window was full and the 60 s one had room widens the pad and keeps the limits', () => {
+    const limiter = new Limiter({ secondWindowPadMs: 25 });
+    const limits = new LimitsManager(limiter, config.config, 0, 25);
+    assert.ok(limiter.reserve(['account:m'], 10, 0).ok);
+    assert.ok(limiter.reserve(['account:m'], 10, 600).ok);
+    const tight = limits.perSecondTight(['account:m'], 10, 600);
+    assert.deepEqual(tight, ['account:m']);
+    limits.onRateLimited(['account:m'], 'rpm', 610, 900, tight);
+    assert.equal(limiter.secondPadOf('account:m'), 50);
+    assert.equal(limiter.limitsOf('account:m')!.rpm, 120, 'limits unchanged');
+    assert.equal(limits.keyStates(610)[0]!.margin!.padMs, 50);
+  });
+
+  it('a refusal with room in our 1 s window lowers the limits and holds the key', () => {
+    const limiter = new Limiter({ secondWindowPadMs: 25 });
+    const limits = new LimitsManager(limiter, config.config, 0, 25);
+    assert.ok(limiter.reserve(['account:m'], 10, 0).ok);
+    const tight = limits.perSecondTight(['account:m'], 10, 0);
+    assert.deepEqual(tight, []);
+    limits.onRateLimited(['account:m'], 'rpm', 10, 900, tight);
+    assert.equal(limiter.secondPadOf('account:m'), 25);
+    assert.ok(limiter.limitsOf('account:m')!.rpm < 120);
+  });
+});
+
+describe('safe first minute', () => {
+  it('charges × the safety factor until five samples, then the calibration alone', () => {
+    const c = new Calibration(1, 0.1, 5, 1.5);
+    assert.equal(c.factor('qwen-plus'), 1.5);
+    for (let i = 0; i < 4; i++) c.observe('qwen-plus', 100, 135);
+    assert.ok(c.factor('qwen-plus') >= 1.35 * 1.5 - 0.01, `few samples: ${c.factor('qwen-plus')}`);
+    c.observe('qwen-plus', 100, 135);
+    assert.ok(Math.abs(c.factor('qwen-plus') - 1.35) < 0.01, `five samples: ${c.factor('qwen-plus')}`);
+  });
+});
