@@ -4,7 +4,7 @@
  * the quiet headline and the contention test so both offer exactly the same traffic.
  */
 import OpenAI from 'openai';
-import { GATEWAY_TOKEN, sleep } from './stack';
+import { GATEWAY_TOKEN, PROVIDER_KEY, sleep } from './stack';
 
 const WORDS = 'the quick brown fox jumps over a lazy dog while 模型 限流 tokens flow per minute and second'.split(' ');
 
@@ -61,3 +61,24 @@ export async function runOverload(o: { gatewayUrl: string; model: string; worksp
   await Promise.all(inFlight);
   return { offered: n, startedAt, endedAt, outcomes, otherErrors };
 }
+
+const RPM = 600;
+// Tokens per second (4,000) stay above ten average requests, so RPM is the binding limit.
+const TPM = 240_000;
+const WS_RPM = 200;
+const WS_TPM = 80_000;
+
+/** The headline's limits, gateway configuration and fake provider, shared with the contention test. */
+export const HEADLINE = {
+  RPM,
+  TPM,
+  WS_RPM,
+  WS_TPM,
+  OFFERED_PER_SECOND: (RPM / 60) * 10,
+  GATEWAY_CONFIG: {
+    models: { 'qwen-plus': { rpm: RPM, tpm: TPM } },
+    workspaces: { 'ws-a': { name: 'Team A', models: { 'qwen-plus': { rpm: WS_RPM, tpm: WS_TPM } } } },
+    maxQueueMs: 4_000,
+  },
+  FAKE_OPTIONS: { apiKey: PROVIDER_KEY, models: { 'qwen-plus': { rpm: RPM, tpm: TPM } }, ttftMs: 30, chunkIntervalMs: 10, completionTokens: [20, 120] as [number, number] },
+};
