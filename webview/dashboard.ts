@@ -6,7 +6,7 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import { recordsToCsv, toCsv } from '../src/core/export';
 import type { ModelRow } from '../src/core/metrics';
-import { isTimeWindow, TIME_WINDOWS, type DashboardSnapshot, type HostToWebview, type LimitEdit, type PresetWindow, type TimeWindow } from '../src/core/protocol';
+import { isTimeWindow, marginText, TIME_WINDOWS, type DashboardSnapshot, type HostToWebview, type LimitEdit, type PresetWindow, type TimeWindow } from '../src/core/protocol';
 import type { AttemptRecord } from '../src/core/types';
 import { destroyCharts, renderCharts } from './charts';
 import { dateTime, el, fmtMs, fmtNum, pct, table, time } from './dom';
@@ -31,6 +31,7 @@ const ROW_COLUMNS: { key: keyof ModelRow; label: string; cell: (r: ModelRow) => 
 
 type LiveKey = DashboardSnapshot['state']['keys'][number];
 const effectiveText = (k: LiveKey) => `${k.effective.rpm} RPM · ${fmtNum(k.effective.tpm)} TPM${k.adaptation < 1 ? ` (${Math.round(k.adaptation * 100)} % after 429s)` : ''}`;
+const marginCell = (k: LiveKey) => marginText(k.margin, time);
 const usedNowText = (k: LiveKey) => `${k.minute.requests} req · ${fmtNum(k.minute.tokens)} tok / ${k.second.requests} req · ${fmtNum(k.second.tokens)} tok`;
 
 export class DashboardView {
@@ -290,6 +291,7 @@ export class DashboardView {
       { key: 'workspace', label: 'Workspace limit', cell: (k) => (k.scope === 'workspace' ? `${k.configured.rpm} RPM · ${fmtNum(k.configured.tpm)} TPM` : '—') },
       { key: 'effective', label: 'Effective', cell: effectiveText },
       { key: 'now', label: 'Used now (60 s / 1 s)', cell: usedNowText },
+      { key: 'margin', label: '1 s margin', cell: marginCell },
       { key: 'edit', label: 'Edit', cell: (k) => form(k) },
     ], rows, (k) => ({ 'data-key': k.key })));
     // Increase Rate Limit Temporarily
@@ -340,6 +342,8 @@ export class DashboardView {
       const now = row.querySelector('[data-cell="now"]');
       if (effective) effective.textContent = effectiveText(k);
       if (now) now.textContent = usedNowText(k);
+      const margin = row.querySelector('[data-cell="margin"]');
+      if (margin) margin.textContent = marginCell(k);
     }
   }
 

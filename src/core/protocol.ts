@@ -43,6 +43,12 @@ export interface SecondMargin {
   reason: string;
 }
 
+/** "25 ms" at the floor; "50 ms — a per-second refusal (RPS), 12:03:04" once widened. */
+export function marginText(m: SecondMargin | undefined, time: (ms: number) => string): string {
+  if (!m) return '—';
+  return m.reason === 'the floor' ? `${m.padMs} ms` : `${m.padMs} ms — ${m.reason}, ${time(m.changedAt)}`;
+}
+
 export interface GatewayState {
   at: number;
   version: string;

@@ -69,6 +69,12 @@ describe('status bar view', () => {
     assert.match(err.tooltip, /Last 429: \*\*tpm\*\*/);
     assert.equal(statusView(state([key({})], { model: 'qwen-plus', kind: 'tpm', at: 1_000 }), 'qwen-plus', 'default', 0.8, 120_000).level, 'normal', 'an old 429 no longer colours it');
   });
+  it('says the 1 s margin, and why it was widened', () => {
+    const floor = statusView(state([key({ margin: { padMs: 25, changedAt: 0, reason: 'the floor' } })]), 'qwen-plus', 'default', 0.8, 0);
+    assert.match(floor.tooltip, /Margin on the 1 s window: 25 ms\./);
+    const wide = statusView(state([key({ margin: { padMs: 50, changedAt: 0, reason: 'a per-second refusal (RPS)' } })]), 'qwen-plus', 'default', 0.8, 0);
+    assert.match(wide.tooltip, /Margin on the 1 s window: 50 ms — a per-second refusal \(RPS\), /);
+  });
   it('uses the workspace key when it is the fuller one', () => {
     const ws = key({ key: 'workspace:a:qwen-plus', scope: 'workspace', workspace: 'a', minute: { requests: 90, tokens: 0, requestLimit: 100, tokenLimit: 100_000 } });
     const v = statusView(state([key({ minute: { requests: 90, tokens: 0, requestLimit: 600, tokenLimit: 1_000_000 } }), ws]), 'qwen-plus', 'a', 0.8, 0);
