@@ -22,7 +22,7 @@ export interface BatchProblem {
   message: string;
 }
 
-/** Model Studio's Batch API limits (DASHSCOPE.md; *unverified* figures kept tolerant). */
+/** Model Studio's Batch API limits (docs/PROVIDER.md; *unverified* figures kept tolerant). */
 export const BATCH_LIMITS = { maxLines: 50_000, maxFileBytes: 500 * 1024 * 1024, maxLineBytes: 6 * 1024 * 1024 };
 
 const URLS: Record<string, Endpoint> = {

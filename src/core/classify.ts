@@ -1,5 +1,5 @@
 /**
- * Provider errors → the kinds of DESIGN.md. Reads `error.code`, `error.type` and the
+ * Provider errors → the kinds of docs/PROVIDER.md. Reads `error.code`, `error.type` and the
  * message, not only the status: Model Studio can send an error event inside an SSE
  * stream, which arrives with no HTTP status at all.
  */

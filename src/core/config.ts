@@ -1,5 +1,5 @@
 /**
- * The one configuration schema (DESIGN.md "One configuration schema"): read from VS Code
+ * The one configuration schema (README, "Configuration"): read from VS Code
  * settings, from the CLI's `--config` file and from the provider's quota API. Validation
  * returns every problem at once, each with the path to the bad value and what to do.
  */

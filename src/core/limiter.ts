@@ -1,5 +1,5 @@
 /**
- * The sliding-window limiter (DESIGN.md "Limiter contract"). Pure: every method takes the
+ * The sliding-window limiter (docs/ARCHITECTURE.md, "The limiter contract"). Pure: every method takes the
  * time as a parameter, so tests drive it with a virtual clock and the gateway with Date.now().
  *
  * Each key (account×model, workspace×model) keeps a log of admissions; the 60 s and 1 s

@@ -1,6 +1,6 @@
 /**
  * The one typed message protocol shared by the gateway's control surface, the extension
- * and the webview (DESIGN.md). Every message is a discriminated union on `type`, so a
+ * and the webview (docs/ARCHITECTURE.md). Every message is a discriminated union on `type`, so a
  * receiver can switch on it and the compiler checks every case.
  */
 import type { BatchJobsResponse } from './batch';

@@ -1,5 +1,5 @@
 /**
- * Many windows, one limiter (DESIGN.md): exactly one gateway per user and machine. Every
+ * Many windows, one limiter (docs/ARCHITECTURE.md): exactly one gateway per user and machine. Every
  * VS Code window (or CLI process) runs a GatewayNode; the one that binds the port leads,
  * the others check that the holder is our gateway and follow it. When the leader goes,
  * the followers race to bind; the winner rebuilds from history and leads.

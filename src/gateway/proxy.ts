@@ -1,5 +1,5 @@
 /**
- * The metered request path (DESIGN.md "The data's way"): estimate → admit (queue, pace,
+ * The metered request path (docs/ARCHITECTURE.md, "The data's way"): estimate → admit (queue, pace,
  * fall back or refuse locally) → forward → pass the answer through → settle → record.
  * The gateway is the only retry layer: 429s, 5xx and network errors are retried here with
  * full-jitter backoff, then the fallback chain is walked, and the caller is told not to retry.

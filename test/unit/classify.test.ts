@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { classifyError, formatGoDuration, parseGoDuration, parseRateLimitHeaders, parseRetryAfter, readErrorBody } from '../../src/core/classify';
 import type { ProviderId } from '../../src/core/types';
 
-// Bodies as the providers send them (DASHSCOPE.md; OpenAI's public error shapes).
+// Bodies as the providers send them (docs/PROVIDER.md; OpenAI's public error shapes).
 const TABLE: [string, ProviderId, number | undefined, unknown, string, boolean][] = [
   ['DashScope rpm', 'dashscope', 429, { error: { message: 'Requests rate limit exceeded, please try again later.', type: 'limit_requests', param: '', code: 'limit_requests' } }, 'rpm', true],
   ['DashScope rpm (requests list)', 'dashscope', 429, { error: { message: 'You exceeded your current requests list. For details, see: https://www.alibabacloud.com/help/en/model-studio/error-code#rate-limit', type: 'limit_requests', code: 'limit_requests' } }, 'rpm', true],

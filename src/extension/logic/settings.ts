@@ -33,7 +33,7 @@ export const PROVIDER_PRESETS: Record<ProviderPreset, { provider: ProviderId; la
   custom: { provider: 'custom', label: 'Custom OpenAI-compatible URL' },
 };
 
-/** Editable starting points (DASHSCOPE.md, international, at the time of writing). */
+/** Editable starting points (docs/PROVIDER.md, international, at the time of writing). */
 export const DEFAULT_MODELS = {
   'qwen-max': { rpm: 600, tpm: 1_000_000 },
   'qwen-plus': { rpm: 600, tpm: 1_000_000 },
