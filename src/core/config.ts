@@ -343,6 +343,9 @@ export function validateConfig(raw: unknown): ConfigResult {
   const baseUrl = raw.baseUrl ?? CONFIG_DEFAULTS.baseUrl;
   if (typeof baseUrl !== 'string' || !isHttpUrl(baseUrl)) {
     problems.add('baseUrl', `${JSON.stringify(baseUrl)} is not an http(s) URL`, `write e.g. ${CONFIG_DEFAULTS.baseUrl}`);
+  } else if (/^http:/i.test(baseUrl) && !isLoopbackUrl(baseUrl)) {
+    // The provider key travels in the Authorization header: never in clear text off this machine.
+    problems.add('baseUrl', `${JSON.stringify(baseUrl)} would send the API key unencrypted`, 'use https://, or http:// only to a proxy on this machine (127.0.0.1, localhost, [::1])');
   }
   const models = readAccountModels(raw.models, problems);
   const workspaces = readWorkspaces(raw.workspaces, models, raw.models, problems);
@@ -385,6 +388,12 @@ export function validateConfig(raw: unknown): ConfigResult {
 
 function isHttpUrl(s: string): boolean {
   return /^https?:\/\/[^\s/]+(\/\S*)?$/i.test(s);
+}
+
+/** Is this URL's host a loopback address? (127.0.0.0/8, localhost, ::1) */
+export function isLoopbackUrl(s: string): boolean {
+  const host = /^https?:\/\/(?:[^@/]*@)?(\[[^\]]*\]|[^:/]+)/i.exec(s)?.[1]?.toLowerCase();
+  return host !== undefined && (host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host));
 }
 
 /** The account's TPM for a model at `now`, after any temporary increase still in force. */

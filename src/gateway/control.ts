@@ -69,7 +69,7 @@ export async function handleControl(gw: Gateway, req: http.IncomingMessage, res:
       } catch {
         return sendError(res, 400, 'The config is not valid JSON.', 'invalid_config', 'invalid_json');
       }
-      const result = gw.applyConfig(raw, parseConfigSource(req.headers[CONFIG_SOURCE_HEADER]));
+      const result = gw.applyConfig(raw, parseConfigSource(req.headers[CONFIG_SOURCE_HEADER]), true);
       if (!result.ok) {
         const body: ConfigRejected = { error: { message: `The config was not applied; the previous one stays in force.\n${formatProblems(result.problems)}`, type: 'invalid_config', problems: result.problems } };
         return json(res, 400, body);

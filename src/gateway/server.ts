@@ -173,10 +173,26 @@ export class Gateway {
     this.retentionTimer.unref();
   }
 
-  /** Validate and apply a configuration live; queued requests keep their places. */
-  applyConfig(raw: unknown, source: ConfigSource = 'api'): ConfigResult {
+  /**
+   * Validate and apply a configuration live; queued requests keep their places.
+   * `upstreamLocked` (every change over HTTP): the provider and its URL must stay as they are,
+   * since whoever may write the config could otherwise point the gateway, and the provider key
+   * it attaches, at a listener of their own. Only the process that started the gateway (the
+   * extension, from the user's settings; the CLI, from its flags) changes the upstream.
+   */
+  applyConfig(raw: unknown, source: ConfigSource = 'api', upstreamLocked = false): ConfigResult {
     const result = validateConfig(raw);
     if (!result.ok) return result;
+    if (upstreamLocked && (result.config.baseUrl !== this.config.baseUrl || result.config.provider !== this.config.provider)) {
+      return {
+        ok: false,
+        problems: [{
+          path: result.config.baseUrl !== this.config.baseUrl ? 'baseUrl' : 'provider',
+          message: 'the provider and its URL cannot be changed over HTTP',
+          fix: `keep ${JSON.stringify(this.config.provider)} at ${this.config.baseUrl}; change rateLimitMonitor.provider in VS Code, or restart the gateway with --upstream`,
+        }],
+      };
+    }
     this.limits.apply(result.config, Date.now());
     this.calibration.safety = result.config.estimateSafetyFactor;
     this.limiter.refundUnusedTokens = result.config.refundUnusedTokens;
