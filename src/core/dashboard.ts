@@ -18,10 +18,10 @@ export interface DashboardSource {
   batches(workspace: string): Promise<BatchJobsResponse>;
 }
 
-/** Chart step per window: about 60–170 points. */
+/** Chart step per window: about 30–170 points, never more than the series route allows. */
 export function stepFor(window: TimeWindow): string {
   const minutes = (parseTimeWindow(window) ?? TIME_WINDOWS['1h']) / 60_000;
-  return minutes <= 60 ? '1m' : minutes <= 180 ? '2m' : minutes <= 1440 ? '15m' : '60m';
+  return minutes <= 60 ? '1m' : minutes <= 180 ? '2m' : minutes <= 1440 ? '15m' : minutes <= 10_080 ? '60m' : '6h';
 }
 
 export async function loadSnapshot(

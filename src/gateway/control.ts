@@ -7,7 +7,7 @@ import type http from 'node:http';
 import { formatProblems } from '../core/config';
 import { recordsToCsv } from '../core/export';
 import { JsonlHistory } from './historyStore';
-import { CONFIG_SOURCE_HEADER, parseConfigSource, parseTimeWindow, type ConfigRejected, type HealthInfo, type MetricsResponse, type SeriesResponse } from '../core/protocol';
+import { CONFIG_SOURCE_HEADER, MAX_WINDOW_MS, parseConfigSource, parseTimeWindow, type ConfigRejected, type HealthInfo, type MetricsResponse, type SeriesResponse } from '../core/protocol';
 import type { BatchJobsResponse } from '../core/batch';
 import { DEFAULT_WORKSPACE, type Outcome } from '../core/types';
 import type { Gateway } from './server';
@@ -15,6 +15,9 @@ import { GATEWAY_VERSION } from './version';
 import { sendError } from './proxy';
 import { prometheusText } from './prometheus';
 import { readText } from './upstream';
+
+/** The most points a series answer holds (a chart is a few hundred pixels wide). */
+export const MAX_SERIES_POINTS = 2_000;
 
 const OUTCOMES: Outcome[] = ['ok', 'error', 'rejected', 'cancelled'];
 
@@ -31,7 +34,7 @@ export async function handleControl(gw: Gateway, req: http.IncomingMessage, res:
     case 'GET /_rlm/history/export': {
       const windowText = q.get('window') ?? '24h';
       const span = parseTimeWindow(windowText);
-      if (!span) return badWindow(res, windowText);
+      if (!span || span > MAX_WINDOW_MS) return badWindow(res, windowText);
       const format = q.get('format') ?? 'json';
       if (format !== 'json' && format !== 'csv') return sendError(res, 400, `format "${format}": use csv or json.`, 'invalid_request_error', 'invalid_format');
       const now = Date.now();
@@ -79,7 +82,7 @@ export async function handleControl(gw: Gateway, req: http.IncomingMessage, res:
     case 'GET /_rlm/metrics': {
       const windowText = q.get('window') ?? '1h';
       const span = parseTimeWindow(windowText);
-      if (!span) return badWindow(res, windowText);
+      if (!span || span > MAX_WINDOW_MS) return badWindow(res, windowText);
       const now = Date.now();
       const filter = { ...(q.get('model') ? { model: q.get('model')! } : {}), ...(q.get('workspace') ? { workspace: q.get('workspace')! } : {}) };
       const body: MetricsResponse = { window: windowText, ...gw.metrics.report(now - span, now + 1, filter) };
@@ -88,10 +91,15 @@ export async function handleControl(gw: Gateway, req: http.IncomingMessage, res:
     case 'GET /_rlm/series': {
       const windowText = q.get('window') ?? '1h';
       const span = parseTimeWindow(windowText);
-      if (!span) return badWindow(res, windowText);
+      if (!span || span > MAX_WINDOW_MS) return badWindow(res, windowText);
       const stepText = q.get('step');
       const stepMs = stepText ? parseTimeWindow(stepText) : Math.max(60_000, Math.ceil(span / 120 / 60_000) * 60_000);
       if (!stepMs) return sendError(res, 400, `step "${stepText}": use minutes or hours, e.g. 1m, 5m, 1h.`, 'invalid_request_error', 'invalid_step');
+      // A point per step: bound the answer, whatever window and step are asked for.
+      if (span / stepMs > MAX_SERIES_POINTS) {
+        const least = Math.ceil(span / MAX_SERIES_POINTS / 60_000);
+        return sendError(res, 400, `window ${windowText} at step ${stepText} is more than ${MAX_SERIES_POINTS} points: use a step of at least ${least}m.`, 'invalid_request_error', 'too_many_points');
+      }
       const now = Date.now();
       const filter = { ...(q.get('model') ? { model: q.get('model')! } : {}), ...(q.get('workspace') ? { workspace: q.get('workspace')! } : {}) };
       const body: SeriesResponse = {
@@ -135,7 +143,7 @@ export async function handleControl(gw: Gateway, req: http.IncomingMessage, res:
 }
 
 function badWindow(res: http.ServerResponse, text: string): void {
-  sendError(res, 400, `window "${text}": use 1h, 3h, 24h, 7d or a span such as 30m, 12h, 2d.`, 'invalid_request_error', 'invalid_window');
+  sendError(res, 400, `window "${text}": use 1h, 3h, 24h, 7d or a span such as 30m, 12h, 2d, up to 90d.`, 'invalid_request_error', 'invalid_window');
 }
 
 function json(res: http.ServerResponse, status: number, body: unknown): void {

@@ -36,6 +36,21 @@ describe('gateway control surface', () => {
     assert.match(((await bad.json()) as { error: { message: string } }).error.message, /window "forever": use 1h, 3h, 24h, 7d/);
   });
 
+  it('bounds every window and the points of a series, so no query can exhaust the heap', async () => {
+    // 3650d at 1m had been 5.3 million points and killed the gateway
+    for (const route of ['/_rlm/series?window=3650d&step=1m', '/_rlm/metrics?window=3650d', '/_rlm/history/export?window=91d']) {
+      const r = await s.call(route);
+      assert.equal(r.status, 400, route);
+      assert.match(((await r.json()) as { error: { message: string } }).error.message, /up to 90d/, route);
+    }
+    const tooFine = await s.call('/_rlm/series?window=30d&step=1m');
+    assert.equal(tooFine.status, 400);
+    assert.match(((await tooFine.json()) as { error: { message: string } }).error.message, /more than 2000 points: use a step of at least 22m/);
+    const ok = (await (await s.call('/_rlm/series?window=90d&step=6h')).json()) as SeriesResponse;
+    assert.ok(ok.points.length >= 360 && ok.points.length <= 361, `${ok.points.length} points`);
+    assert.equal((await s.call('/_rlm/health')).status, 200, 'the gateway is still up');
+  });
+
   it('streams records and state ticks over SSE', async () => {
     const res = await s.call('/_rlm/events');
     const reader = res.body!.getReader();
