@@ -1,18 +1,20 @@
 /**
- * The sliding-window limiter (docs/ARCHITECTURE.md, "The limiter contract"). Pure: every method takes the
- * time as a parameter, so tests drive it with a virtual clock and the gateway with Date.now().
+ * The sliding-window limiter (docs/ARCHITECTURE.md, "The limiter contract"). Pure: every
+ * method takes the time as a parameter, so tests drive it with a virtual clock and the
+ * gateway with Date.now(). Each key's windows are in keyState.ts.
  *
- * Each key (account×model, workspace×model) keeps a log of admissions; the 60 s and 1 s
- * windows are two suffixes of that log with running sums, so an admission is O(1) amortised.
- * A request is admitted on all of its keys or on none, in FIFO order per key, and paced:
- * a waiter blocks, for those behind it, only the keys it is waiting for (see poll).
- * consecutive admissions on a key are at least 60 s / RPM apart (no bursts within a second).
+ * A request is admitted on all of its keys or on none, and paced: consecutive admissions on
+ * a key are at least 60 s / RPM apart. Waiters go in FIFO order per key with one exception,
+ * EASY backfilling (from HPC batch schedulers): when the first waiter on a key (its head)
+ * cannot go yet, a later waiter may go now if it fits now and, counted, leaves every such
+ * head's earliest start where it was. The head is never delayed, so nothing starves, and the
+ * gaps a large head leaves in a per-second window are filled. A waiter blocks, for those
+ * behind it, only the keys it is waiting for (see poll).
  */
+import { KeyState, type KeyLimits, type KeyUsage } from './keyState';
 
-export interface KeyLimits {
-  rpm: number;
-  tpm: number;
-}
+export type { KeyLimits, KeyUsage, WindowUsage } from './keyState';
+export { KeyState } from './keyState';
 
 export interface LimiterOptions {
   /**
@@ -28,7 +30,12 @@ export interface LimiterOptions {
   pacingToleranceMs?: number;
   /** Give back reserved-but-unused tokens at settle (the default), or keep the reservation. */
   refundUnusedTokens?: boolean;
+  /** Let later waiters fill gaps that do not delay a head (default); false = strict FIFO. */
+  backfill?: boolean;
 }
+
+/** How many waiters behind the heads one poll tries to backfill (bounds a poll's work). */
+export const BACKFILL_SCAN_LIMIT = 256;
 
 const MINUTE_MS = 60_000;
 const SECOND_MS = 1_000;
@@ -52,6 +59,8 @@ export interface Ticket {
   readonly enqueuedAt: number;
   state: TicketState;
   reservation?: Reservation;
+  /** Set once it waits at the head of a key: backfilling never makes it start later than this. */
+  promisedAt?: number;
   /** @internal */
   readonly keyStates: KeyState[];
 }
@@ -62,196 +71,11 @@ export interface PollResult {
   impossible: Ticket[];
   /** Earliest time another poll can admit something; Infinity when nobody waits. */
   nextWakeAt: number;
+  /** The heads that must wait, with the earliest start backfilling keeps for them. */
+  heads: { ticket: Ticket; at: number }[];
 }
 
-export interface WindowUsage {
-  requests: number;
-  tokens: number;
-  requestLimit: number;
-  tokenLimit: number;
-}
 
-export interface KeyUsage {
-  key: string;
-  limits: KeyLimits;
-  rateFactor: number;
-  heldUntil: number;
-  minute: WindowUsage;
-  second: WindowUsage;
-  queueLength: number;
-  /** ms until a request of `cost` tokens would fit on this key alone (0 = now). */
-  timeToFitMs: number;
-}
-
-/** Per-key state. Exported for the limiter's own use; treat as opaque. */
-export class KeyState {
-  limits: KeyLimits;
-  rateFactor = 1;
-  heldUntil = -Infinity;
-  /** Theoretical time of the next paced slot (GCRA). */
-  nextSlotAt = -Infinity;
-  waiting = 0;
-
-  private times = new Float64Array(64);
-  private tokens = new Float64Array(64);
-  /** seq of the entry at index 0 */
-  private seqBase = 0;
-  private head60 = 0;
-  private head1 = 0;
-  private tail = 0;
-  private sum60 = 0;
-  private sum1 = 0;
-
-  constructor(
-    readonly name: string,
-    limits: KeyLimits,
-    private readonly w60: number,
-    private w1: number,
-  ) {
-    this.limits = { ...limits };
-  }
-
-  /** The 1 s window with its pad, in ms. */
-  get secondWindowMs(): number {
-    return this.w1;
-  }
-
-  /**
-   * Change the 1 s window's length (its pad). The 1 s window is rebuilt from the 60 s log,
-   * so a wider window at once counts the admissions it now covers.
-   */
-  setSecondWindow(w1: number, now: number): void {
-    this.w1 = w1;
-    this.head1 = this.head60;
-    this.sum1 = 0;
-    for (let i = this.head60; i < this.tail; i++) this.sum1 += this.tokens[i]!;
-    this.advance(now);
-  }
-
-  get perSecondRequests(): number {
-    return Math.max(1, Math.ceil((this.limits.rpm * this.rateFactor) / 60));
-  }
-
-  get perSecondTokens(): number {
-    return Math.max(1, Math.ceil((this.limits.tpm * this.rateFactor) / 60));
-  }
-
-  get spacingMs(): number {
-    return this.w60 / (this.limits.rpm * this.rateFactor);
-  }
-
-  /** Drop entries that left the windows at `now`. */
-  advance(now: number): void {
-    // An entry leaves at exactly `at + w`: the same sum fitTime returns, so no float drift.
-    const times = this.times;
-    const w60 = this.w60;
-    while (this.head60 < this.tail && times[this.head60]! + w60 <= now) this.sum60 -= this.tokens[this.head60++]!;
-    // The 1 s window is always a suffix of the 60 s one, so head1 ≥ head60.
-    if (this.head1 < this.head60) this.head1 = this.head60;
-    const w1 = this.w1;
-    while (this.head1 < this.tail && times[this.head1]! + w1 <= now) this.sum1 -= this.tokens[this.head1++]!;
-  }
-
-  /** Earliest time ≥ now at which `cost` fits on this key (Infinity: never). Call advance(now) first. */
-  fitTime(cost: number, now: number, toleranceMs: number): number {
-    const { rpm, tpm } = this.limits;
-    if (cost > tpm) return Infinity;
-    let t = Math.max(now, this.heldUntil, this.nextSlotAt - toleranceMs);
-    // 60 s requests
-    const count60 = this.tail - this.head60;
-    if (count60 + 1 > rpm) t = Math.max(t, this.times[this.head60 + (count60 + 1 - rpm) - 1]! + this.w60);
-    // 60 s tokens
-    if (this.sum60 + cost > tpm) t = Math.max(t, this.leaveTime(this.head60, this.sum60 + cost - tpm, this.w60));
-    // 1 s requests
-    const rps = this.perSecondRequests;
-    const count1 = this.tail - this.head1;
-    if (count1 + 1 > rps) t = Math.max(t, this.times[this.head1 + (count1 + 1 - rps) - 1]! + this.w1);
-    // 1 s tokens: a request larger than the per-second share may go alone
-    const tps = this.perSecondTokens;
-    if (this.sum1 > 0 && this.sum1 + cost > tps) {
-      const excess = cost > tps ? this.sum1 : this.sum1 + cost - tps;
-      t = Math.max(t, this.leaveTime(this.head1, excess, this.w1));
-    }
-    return t;
-  }
-
-  /** When enough of the oldest entries (from `from`) have left a window of `w` to free `excess` tokens. */
-  private leaveTime(from: number, excess: number, w: number): number {
-    let freed = 0;
-    for (let i = from; i < this.tail; i++) {
-      freed += this.tokens[i]!;
-      if (freed >= excess) return this.times[i]! + w;
-    }
-    return this.tail > from ? this.times[this.tail - 1]! + w : -Infinity;
-  }
-
-  /** Append an admission; returns its sequence number. */
-  push(now: number, cost: number): number {
-    if (this.tail === this.times.length) this.makeRoom();
-    this.times[this.tail] = now;
-    this.tokens[this.tail] = cost;
-    this.tail++;
-    this.sum60 += cost;
-    this.sum1 += cost;
-    // A late admission (a timer that fired late) may take back up to one slot of the time it
-    // lost, so lateness does not lower the rate; the 1 s window still caps any catch-up.
-    const spacing = this.spacingMs;
-    const lateBy = now - this.nextSlotAt;
-    this.nextSlotAt = (lateBy >= 0 && lateBy < spacing ? this.nextSlotAt : Math.max(this.nextSlotAt, now)) + spacing;
-    return this.seqBase + this.tail - 1;
-  }
-
-  /** Change the tokens charged to an admission still inside a window. */
-  adjust(seq: number, delta: number): void {
-    const i = seq - this.seqBase;
-    if (i < this.head60 || i >= this.tail) return; // already outside every window
-    this.tokens[i] = this.tokens[i]! + delta;
-    this.sum60 += delta;
-    if (i >= this.head1) this.sum1 += delta;
-  }
-
-  private makeRoom(): void {
-    const live = this.tail - this.head60;
-    if (this.head60 > 0 && live <= this.times.length / 2) {
-      this.times.copyWithin(0, this.head60, this.tail);
-      this.tokens.copyWithin(0, this.head60, this.tail);
-    } else {
-      const times = new Float64Array(this.times.length * 2);
-      const tokens = new Float64Array(this.tokens.length * 2);
-      times.set(this.times.subarray(this.head60, this.tail));
-      tokens.set(this.tokens.subarray(this.head60, this.tail));
-      this.times = times;
-      this.tokens = tokens;
-    }
-    this.seqBase += this.head60;
-    this.head1 -= this.head60;
-    this.tail -= this.head60;
-    this.head60 = 0;
-  }
-
-  usage(now: number, cost: number, toleranceMs: number): Omit<KeyUsage, 'key' | 'queueLength'> {
-    this.advance(now);
-    const fit = this.fitTime(cost, now, toleranceMs);
-    return {
-      limits: { ...this.limits },
-      rateFactor: this.rateFactor,
-      heldUntil: this.heldUntil,
-      minute: { requests: this.tail - this.head60, tokens: this.sum60, requestLimit: this.limits.rpm, tokenLimit: this.limits.tpm },
-      second: { requests: this.tail - this.head1, tokens: this.sum1, requestLimit: this.perSecondRequests, tokenLimit: this.perSecondTokens },
-      timeToFitMs: fit === Infinity ? Infinity : Math.max(0, fit - now),
-    };
-  }
-
-  /** Rough earliest start for a new request behind `aheadCount` requests worth `aheadTokens`. */
-  estimateStart(aheadCount: number, aheadTokens: number, cost: number, now: number, toleranceMs: number): number {
-    if (cost > this.limits.tpm) return Infinity;
-    const start = this.fitTime(cost, now, toleranceMs);
-    if (aheadCount === 0) return start;
-    const byRequests = (aheadCount + 1) * this.spacingMs;
-    const byTokens = ((aheadTokens + cost) / this.limits.tpm) * this.w60;
-    return Math.max(start, now + Math.max(byRequests, byTokens) - this.spacingMs);
-  }
-}
 
 export class Limiter {
   private readonly keys = new Map<string, KeyState>();
@@ -264,12 +88,14 @@ export class Limiter {
   private readonly w1: number;
   private readonly tolerance: number;
   refundUnusedTokens: boolean;
+  private readonly backfill: boolean;
 
   constructor(options: LimiterOptions = {}) {
     this.w60 = MINUTE_MS + (options.minuteWindowPadMs ?? 0);
     this.w1 = SECOND_MS + (options.secondWindowPadMs ?? 0);
     this.tolerance = options.pacingToleranceMs ?? 0;
     this.refundUnusedTokens = options.refundUnusedTokens ?? true;
+    this.backfill = options.backfill ?? true;
   }
 
   /** Create or update a key's limits. Lowering limits never drops what is already admitted. */
@@ -371,46 +197,95 @@ export class Limiter {
     return this.state(key).secondWindowMs - SECOND_MS;
   }
 
-  /** Admit every waiting ticket that fits at `now`, in FIFO order per key. */
+  /**
+   * Admit every waiting ticket that fits at `now`: heads in FIFO order per key, then later
+   * waiters that fit without delaying a head (backfilling).
+   */
   poll(now: number): PollResult {
     const admitted: Ticket[] = [];
     const impossible: Ticket[] = [];
     let nextWakeAt = Infinity;
-    const blocked = new Set<KeyState>();
-    const waitingOn: KeyState[] = [];
-    for (let i = this.queueHead; i < this.queue.length && blocked.size < this.keysWithWaiters; i++) {
+    /** key → the head waiting for it and that head's earliest start */
+    const heads = new Map<KeyState, { ticket: Ticket; at: number }>();
+    let scanned = 0;
+    for (let i = this.queueHead; i < this.queue.length; i++) {
       const t = this.queue[i]!;
       if (t.state !== 'waiting') continue;
-      if (t.keyStates.some((s) => blocked.has(s))) continue;
-      let at = now;
-      // The earliest moment one of the keys it waits for frees: others behind it may go then.
-      let firstFree = Infinity;
-      for (const s of t.keyStates) {
-        s.advance(now);
-        const fit = s.fitTime(t.cost, now, this.tolerance);
-        if (fit > now) {
-          waitingOn.push(s);
-          firstFree = Math.min(firstFree, fit);
+      if (heads.size > 0 && t.keyStates.some((s) => heads.has(s))) {
+        if (!this.backfill) {
+          if (heads.size >= this.keysWithWaiters) break;
+          continue;
         }
-        at = Math.max(at, fit);
+        if (++scanned > BACKFILL_SCAN_LIMIT) break;
+        const fit = this.tryBackfill(t, heads, now);
+        if (fit === 'admitted') admitted.push(t);
+        else nextWakeAt = Math.min(nextWakeAt, fit);
+        continue;
       }
-      if (at === Infinity) {
+      const head = this.headFit(t, now);
+      if (head.at === Infinity) {
         this.leaveQueue(t, 'impossible');
         impossible.push(t);
-      } else if (at <= now) {
+      } else if (head.at <= now) {
         this.leaveQueue(t, 'admitted');
         t.reservation = this.admit(t.keyStates, t.cost, now);
         admitted.push(t);
       } else {
-        nextWakeAt = Math.min(nextWakeAt, firstFree);
+        nextWakeAt = Math.min(nextWakeAt, head.firstFree);
+        // The start backfilling keeps for this head: its earliest start the first time it was
+        // found waiting, plus one pacing slot (a backfilled request takes one slot before it).
+        t.promisedAt ??= head.at + Math.max(...t.keyStates.map((s) => s.spacingMs));
         // Block only the keys it waits for: a request held by its workspace's limit does
         // not hold up other workspaces on the shared account key (no head-of-line blocking).
-        for (const s of waitingOn) blocked.add(s);
+        const entry = { ticket: t, at: Math.max(head.at, t.promisedAt) };
+        for (const s of head.waitingOn) heads.set(s, entry);
       }
-      waitingOn.length = 0;
     }
     this.compactQueue();
-    return { admitted, impossible, nextWakeAt };
+    return { admitted, impossible, nextWakeAt, heads: [...new Set(heads.values())] };
+  }
+
+  /** A head's earliest start, the keys it waits for, and the first moment one of them frees. */
+  private headFit(t: Ticket, now: number): { at: number; firstFree: number; waitingOn: KeyState[] } {
+    let at = now;
+    let firstFree = Infinity;
+    const waitingOn: KeyState[] = [];
+    for (const s of t.keyStates) {
+      s.advance(now);
+      const fit = s.fitTime(t.cost, now, this.tolerance);
+      if (fit > now) {
+        waitingOn.push(s);
+        firstFree = Math.min(firstFree, fit);
+      }
+      at = Math.max(at, fit);
+    }
+    return { at, firstFree, waitingOn };
+  }
+
+  /**
+   * Admit `t` ahead of the heads on its keys if it fits now and, once counted, every one of
+   * those heads still fits at its earliest start. Otherwise leave everything as it was and
+   * return when `t` alone would fit (a moment worth waking up for).
+   */
+  private tryBackfill(t: Ticket, heads: Map<KeyState, { ticket: Ticket; at: number }>, now: number): 'admitted' | number {
+    let fit = now;
+    for (const s of t.keyStates) {
+      s.advance(now);
+      fit = Math.max(fit, s.fitTime(t.cost, now, this.tolerance));
+    }
+    if (fit > now) return fit;
+    const undo = t.keyStates.map((s) => s.nextSlotAt);
+    const slots = t.keyStates.map((key) => ({ key, seq: key.push(now, t.cost) }));
+    for (const s of t.keyStates) {
+      const head = heads.get(s);
+      if (head && head.ticket.keyStates.some((k) => k.fitTime(head.ticket.cost, now, this.tolerance) > head.at)) {
+        for (let i = t.keyStates.length - 1; i >= 0; i--) t.keyStates[i]!.unpush(undo[i]!);
+        return Infinity;
+      }
+    }
+    this.leaveQueue(t, 'admitted');
+    t.reservation = { tokens: t.cost, admittedAt: now, slots, settled: false };
+    return 'admitted';
   }
 
   /** Give up a place in the queue, or release an admitted reservation that never ran. */
@@ -418,6 +293,16 @@ export class Limiter {
     if (ticket.state === 'waiting') this.leaveQueue(ticket, 'cancelled');
     else if (ticket.state === 'admitted' && ticket.reservation && !ticket.reservation.settled) this.settle(ticket.reservation, 0, now);
     this.compactQueue();
+  }
+
+  /**
+   * The request left for the provider at `sentAt` (later than its admission when the machine
+   * is busy): count it in the windows from then, so the next request a window later is not
+   * admitted before this one's window has really passed at the provider.
+   */
+  retime(reservation: Reservation, sentAt: number): void {
+    if (sentAt <= reservation.admittedAt) return;
+    for (const { key, seq } of reservation.slots) key.retime(seq, sentAt);
   }
 
   /**

@@ -8,9 +8,11 @@
  * throughput cost of pad / (1 s + pad) when the per-second rule binds (25 ms: 2.4 %).
  *
  * - A per-second refusal doubles the key's pad (up to the cap).
- * - A request that reached its socket later after admission than the pad allows widens the
- *   pad to cover that delay with room to spare, before the provider has to refuse anything.
- * - Five minutes without either halve it, back toward the floor.
+ * - Five minutes without one halve it, back toward the floor.
+ *
+ * Delay the gateway can see itself (a request handed to its socket late, on a busy machine)
+ * needs no pad: the limiter counts such a request from when it really left (Limiter.retime).
+ * The pad is for what only the provider sees: the network, the provider's own front door.
  *
  * See docs/ARCHITECTURE.md, "Margins that follow the machine".
  */
@@ -20,10 +22,8 @@ import type { SecondMargin } from '../core/protocol';
 export const MARGIN = {
   floorMs: 25,
   capMs: 250,
-  /** Time without a reason to widen before the pad is halved. */
+  /** Time without a per-second refusal before the pad is halved. */
   cleanMs: 5 * 60_000,
-  /** A send delay widens the pad to this multiple of the delay. */
-  lagHeadroom: 1.5,
 };
 
 interface Entry extends SecondMargin {
@@ -60,14 +60,6 @@ export class SecondMargins {
     this.set(key, e, Math.min(MARGIN.capMs, e.padMs * 2), now, `a per-second refusal (${rule.toUpperCase()})`);
   }
 
-  /** A request on this key was handed to its socket `lagMs` after it was admitted. */
-  onSendLag(key: string, lagMs: number, now: number): void {
-    const e = this.entry(key, now);
-    if (lagMs <= e.padMs) return;
-    const padMs = Math.min(MARGIN.capMs, Math.ceil(lagMs * MARGIN.lagHeadroom));
-    this.set(key, e, padMs, now, `a request left ${Math.round(lagMs)} ms after its admission`);
-  }
-
   /** Called periodically: halve a pad that has had nothing to widen it for five minutes. */
   recover(now: number): void {
     for (const [key, e] of this.entries) {
@@ -76,7 +68,7 @@ export class SecondMargins {
       const padMs = Math.max(this.floorMs, Math.round(e.padMs / 2));
       e.padMs = padMs;
       e.changedAt = now;
-      e.reason = 'five minutes without a per-second refusal or a late send';
+      e.reason = 'five minutes without a per-second refusal';
       this.limiter.setSecondPad(key, padMs, now);
     }
   }

@@ -40,8 +40,6 @@ export interface ProxyContext {
   record: (r: AttemptRecord) => void;
   /** Called the moment a request is admitted, before it goes upstream. */
   onAdmitted?: (keys: readonly string[], tokens: number, at: number) => void;
-  /** Called when an admitted request's bytes were handed to the socket, `lagMs` after admission. */
-  onSent?: (keys: readonly string[], lagMs: number, at: number) => void;
   random: () => number;
 }
 
@@ -293,7 +291,7 @@ async function forwardOnce(ctx: ProxyContext, a: AttemptArgs): Promise<AttemptOu
       body: payload,
       signal: a.abort.signal,
       timeouts: ctx.timeouts,
-      ...(a.reservation ? { onSent: (at: number) => ctx.onSent?.(a.keys, at - a.reservation!.admittedAt, at) } : {}),
+      ...(a.reservation ? { onSent: (at: number) => ctx.limiter.retime(a.reservation!, at) } : {}),
     });
   } catch (e) {
     const err = e instanceof UpstreamError ? e : new UpstreamError('network', String(e));

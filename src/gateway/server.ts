@@ -98,9 +98,6 @@ export class Gateway {
       timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
       retry: { ...DEFAULT_RETRY, ...options.retry },
       record: (r) => this.record(r),
-      onSent: (keys, lagMs, at) => {
-        for (const key of keys) this.limits.margins.onSendLag(key, lagMs, at);
-      },
       ...(options.journal ? { onAdmitted: (keys: readonly string[], tokens: number, at: number) => options.journal!.record(at, keys, tokens) } : {}),
       random: options.random ?? Math.random,
     };

@@ -1,8 +1,8 @@
 /**
  * The adaptive 1 s pad (src/gateway/margins.ts) and the limiter parts it uses, in virtual
- * time: a per-second refusal doubles the pad up to the cap, a late send widens it before any
- * refusal, five clean minutes halve it back toward the floor, and a wider window at once
- * counts what it covers.
+ * time: a per-second refusal doubles the pad up to the cap, five clean minutes halve it back
+ * toward the floor, a wider window at once counts what it covers, and a request that left
+ * late counts from when it left.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -32,15 +32,26 @@ describe('adaptive 1 s margin', () => {
     assert.equal(limiter.secondPadOf(KEY), MARGIN.capMs);
   });
 
-  it('widens before a refusal when a request left later than the pad allows', () => {
-    const { limiter, margins } = setup();
-    margins.onSendLag(KEY, 20, 1_000);
-    assert.equal(limiter.secondPadOf(KEY), 25, 'a delay inside the pad changes nothing');
-    margins.onSendLag(KEY, 40, 2_000);
-    assert.equal(limiter.secondPadOf(KEY), 60);
-    assert.match(margins.state(KEY)!.reason, /left 40 ms after its admission/);
-    margins.onSendLag(KEY, 5_000, 3_000);
-    assert.equal(limiter.secondPadOf(KEY), MARGIN.capMs);
+  it('counts a request that left late from when it left, not from its admission', () => {
+    const { limiter } = setup(0);
+    limiter.setLimits(KEY, { rpm: 120, tpm: 1_000_000 }); // 2 per second
+    const first = limiter.reserve([KEY], 10, 0);
+    assert.ok(first.ok);
+    limiter.retime(first.reservation, 40); // handed to its socket 40 ms after admission
+    assert.ok(limiter.reserve([KEY], 10, 500).ok);
+    const third = limiter.reserve([KEY], 10, 1_000);
+    assert.ok(!third.ok && third.at === 1_040, `the window frees 1 s after the first really left: ${!third.ok && third.at}`);
+  });
+
+  it('never moves an admission past the next one (the log stays in time order)', () => {
+    const { limiter } = setup(0);
+    limiter.setLimits(KEY, { rpm: 120, tpm: 1_000_000 });
+    const first = limiter.reserve([KEY], 10, 0);
+    assert.ok(first.ok);
+    assert.ok(limiter.reserve([KEY], 10, 500).ok);
+    limiter.retime(first.reservation, 800);
+    const third = limiter.reserve([KEY], 10, 1_000);
+    assert.ok(!third.ok && third.at === 1_500, `${!third.ok && third.at}`);
   });
 
   it('halves after five clean minutes, never below the floor, and not while refusals go on', () => {
@@ -49,15 +60,14 @@ describe('adaptive 1 s margin', () => {
     margins.onPerSecondRefusal(KEY, 0, 'rps'); // 100 ms
     margins.recover(MARGIN.cleanMs - 1);
     assert.equal(limiter.secondPadOf(KEY), 100, 'not before five minutes');
-    margins.onSendLag(KEY, 10, MARGIN.cleanMs - 1);
+    margins.onPerSecondRefusal(KEY, MARGIN.cleanMs - 1, 'tps'); // 200 ms
     margins.recover(MARGIN.cleanMs + 10);
-    assert.equal(limiter.secondPadOf(KEY), 50, 'a send inside the pad is no reason to stay wide');
-    margins.onSendLag(KEY, 60, MARGIN.cleanMs + 20); // → 90 ms
+    assert.equal(limiter.secondPadOf(KEY), 200, 'five minutes from the last refusal');
     margins.recover(2 * MARGIN.cleanMs);
-    assert.equal(limiter.secondPadOf(KEY), 90, 'five minutes from the last reason to widen');
-    margins.recover(2 * MARGIN.cleanMs + 20);
-    assert.equal(limiter.secondPadOf(KEY), 45);
-    margins.recover(3 * MARGIN.cleanMs + 20);
+    assert.equal(limiter.secondPadOf(KEY), 100);
+    margins.recover(3 * MARGIN.cleanMs);
+    assert.equal(limiter.secondPadOf(KEY), 50);
+    margins.recover(4 * MARGIN.cleanMs);
     assert.equal(limiter.secondPadOf(KEY), 25);
     margins.recover(5 * MARGIN.cleanMs);
     assert.equal(limiter.secondPadOf(KEY), 25, 'the floor holds');
