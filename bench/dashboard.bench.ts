@@ -41,7 +41,7 @@ function snapshotFrom(metrics: MetricsStore, records: AttemptRecord[], now: numb
     series: { window: '24h', stepMs: 900_000, points: metrics.timeSeries(now - DAY, now + 1, 900_000, { model: MODELS[0]! }), seconds: metrics.secondSeries(now - 120_000, now + 1) },
     state,
     requests: records.slice(-200).reverse(),
-    config: { provider: 'dashscope', baseUrl: 'https://x.invalid/v1', models: Object.fromEntries(MODELS.map((m) => [m, { rpm: 600, tpm: 1_000_000 }])), workspaces: { 'ws-a': { name: 'A', models: Object.fromEntries(MODELS.map((m) => [m, { rpm: 300, tpm: 500_000 }])) } }, fallbacks: {}, temporaryIncreases: [], maxQueueMs: 30_000, defaultMaxOutputTokens: 1024, refundUnusedTokens: true, estimateSafetyFactor: 1.5 },
+    config: { provider: 'dashscope', baseUrl: 'https://x.invalid/v1', models: Object.fromEntries(MODELS.map((m) => [m, { rpm: 600, tpm: 1_000_000 }])), workspaces: { 'ws-a': { name: 'A', models: Object.fromEntries(MODELS.map((m) => [m, { rpm: 300, tpm: 500_000 }])) } }, fallbacks: {}, temporaryIncreases: [], maxQueueMs: 30_000, defaultMaxOutputTokens: 1024, refundUnusedTokens: true, estimateSafetyFactor: 1.5, sourceLanes: {} },
     batches: { jobs: [], fetchedAt: now },
     increases: [],
     workspace: 'default',

@@ -379,6 +379,7 @@ export class DashboardView {
       { key: 'outcome', label: 'Outcome', cell: (r) => (r.errorKind ? `${r.outcome}: ${r.errorKind}` : r.outcome) },
       { key: 'status', label: 'Status', cell: (r) => String(r.status), numeric: true },
       { key: 'tokens', label: 'Tokens', cell: (r) => String(r.totalTokens), numeric: true },
+      { key: 'lane', label: 'Lane', cell: (r) => r.lane ?? 'interactive' },
       { key: 'queued', label: 'Queued', cell: (r) => fmtMs(r.queuedMs), numeric: true },
       { key: 'ttft', label: 'TTFT', cell: (r) => fmtMs(r.ttftMs), numeric: true },
       { key: 'latency', label: 'Latency', cell: (r) => fmtMs(r.latencyMs), numeric: true },

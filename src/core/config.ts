@@ -5,6 +5,7 @@
  */
 import {
   DEFAULT_WORKSPACE,
+  type Lane,
   type ModelLimits,
   type ProviderId,
   type RateLimitConfig,
@@ -195,6 +196,20 @@ function readWorkspaces(
   return workspaces;
 }
 
+function readSourceLanes(raw: unknown, problems: ProblemList): Record<string, Lane> {
+  const lanes: Record<string, Lane> = {};
+  if (raw === undefined) return lanes;
+  if (!isObject(raw)) {
+    problems.add('sourceLanes', 'must be an object of x-rlm-source label → lane', 'write e.g. {"nightly-eval":"background"}');
+    return lanes;
+  }
+  for (const [source, lane] of Object.entries(raw)) {
+    if (lane === 'interactive' || lane === 'background') lanes[source] = lane;
+    else problems.add(`sourceLanes.${source}`, `${JSON.stringify(lane)} is not a lane`, 'write "interactive" or "background"');
+  }
+  return lanes;
+}
+
 function readFallbacks(raw: unknown, accountLimits: Record<string, ModelLimits>, problems: ProblemList): Record<string, string[]> {
   const fallbacks: Record<string, string[]> = {};
   if (raw === undefined) return fallbacks;
@@ -325,7 +340,7 @@ function readTemporaryIncreases(raw: unknown, accountLimits: Record<string, Mode
 
 const TOP_LEVEL_KEYS = [
   'provider', 'baseUrl', 'models', 'workspaces', 'fallbacks', 'temporaryIncreases',
-  'maxQueueMs', 'defaultMaxOutputTokens', 'refundUnusedTokens', 'estimateSafetyFactor',
+  'maxQueueMs', 'defaultMaxOutputTokens', 'refundUnusedTokens', 'estimateSafetyFactor', 'sourceLanes',
 ];
 
 /** Validate and normalise a configuration from any source. Returns every problem, not the first. */
@@ -351,6 +366,7 @@ export function validateConfig(raw: unknown): ConfigResult {
   const workspaces = readWorkspaces(raw.workspaces, models, raw.models, problems);
   const fallbacks = readFallbacks(raw.fallbacks, models, problems);
   const temporaryIncreases = readTemporaryIncreases(raw.temporaryIncreases, models, problems);
+  const sourceLanes = readSourceLanes(raw.sourceLanes, problems);
 
   const maxQueueMs = raw.maxQueueMs ?? CONFIG_DEFAULTS.maxQueueMs;
   if (typeof maxQueueMs !== 'number' || !Number.isFinite(maxQueueMs) || maxQueueMs < 0 || maxQueueMs > MAX_QUEUE_MS_CEILING) {
@@ -382,6 +398,7 @@ export function validateConfig(raw: unknown): ConfigResult {
       defaultMaxOutputTokens: defaultMaxOutputTokens as number,
       refundUnusedTokens: refundUnusedTokens as boolean,
       estimateSafetyFactor: estimateSafetyFactor as number,
+      sourceLanes,
     },
   };
 }

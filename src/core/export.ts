@@ -7,7 +7,7 @@ import type { AttemptRecord } from './types';
 export const CSV_COLUMNS: (keyof AttemptRecord)[] = [
   'id', 'startedAt', 'model', 'requestedModel', 'workspace', 'source', 'endpoint', 'stream', 'status', 'outcome',
   'errorKind', 'errorCode', 'promptTokens', 'completionTokens', 'totalTokens', 'cachedTokens', 'estimatedTokens',
-  'queuedMs', 'ttftMs', 'latencyMs', 'attempt', 'fallbackFrom',
+  'queuedMs', 'ttftMs', 'latencyMs', 'attempt', 'fallbackFrom', 'lane',
 ];
 
 /**

@@ -37,6 +37,8 @@ export class KeyState {
   /** Theoretical time of the next paced slot (GCRA). */
   nextSlotAt = -Infinity;
   waiting = 0;
+  /** Of those, in the interactive lane. */
+  waitingInteractive = 0;
 
   private times = new Float64Array(64);
   private tokens = new Float64Array(64);

@@ -12,6 +12,7 @@
  * behind it, only the keys it is waiting for (see poll).
  */
 import { KeyState, type KeyLimits, type KeyUsage } from './keyState';
+import type { Lane } from './types';
 
 export type { KeyLimits, KeyUsage, WindowUsage } from './keyState';
 export { KeyState } from './keyState';
@@ -32,6 +33,12 @@ export interface LimiterOptions {
   refundUnusedTokens?: boolean;
   /** Let later waiters fill gaps that do not delay a head (default); false = strict FIFO. */
   backfill?: boolean;
+}
+
+/** Where a new ticket goes: its lane, or the very front (a retry). */
+export interface QueuePlace {
+  lane?: Lane;
+  front?: boolean;
 }
 
 /** How many waiters behind the heads one poll tries to backfill (bounds a poll's work). */
@@ -57,6 +64,7 @@ export interface Ticket {
   readonly keys: readonly string[];
   readonly cost: number;
   readonly enqueuedAt: number;
+  readonly lane: Lane;
   state: TicketState;
   reservation?: Reservation;
   /** Set once it waits at the head of a key: backfilling never makes it start later than this. */
@@ -146,17 +154,18 @@ export class Limiter {
    * Admit now if nobody waits on these keys (or `front`: a retry that may go before them)
    * and the cost fits on all of them; otherwise say the earliest time it might (Infinity: the cost can never fit).
    */
-  reserve(keys: readonly string[], cost: number, now: number, front = false): { ok: true; reservation: Reservation } | { ok: false; at: number } {
+  reserve(keys: readonly string[], cost: number, now: number, place: QueuePlace = {}): { ok: true; reservation: Reservation } | { ok: false; at: number } {
     const states = keys.map((k) => this.state(k));
+    const lane = place.lane ?? 'interactive';
     let at = now;
     let queued = false;
     for (const s of states) {
       s.advance(now);
       at = Math.max(at, s.fitTime(cost, now, this.tolerance));
-      if (s.waiting > 0 && !front) queued = true;
+      if (!place.front && (lane === 'interactive' ? s.waitingInteractive : s.waiting) > 0) queued = true;
     }
     if (at <= now && !queued) return { ok: true, reservation: this.admit(states, cost, now) };
-    return { ok: false, at: queued ? this.estimateStart(keys, cost, now) : at };
+    return { ok: false, at: queued ? this.estimateStart(keys, cost, now, lane) : at };
   }
 
   /**
@@ -174,17 +183,28 @@ export class Limiter {
   }
 
   /**
-   * Join the FIFO queue of every key. Poll to be admitted. `front` puts the ticket before
-   * everyone waiting: for a retry of a request that was already admitted once, so that a
-   * refusal the caller never sees does not also send it to the back of the line.
+   * Join the queue of every key. Poll to be admitted. An interactive ticket goes before every
+   * waiting background one; `front` puts it before everyone: for a retry of a request that was
+   * already admitted once, so that a refusal the caller never sees does not also send it to
+   * the back of the line.
    */
-  enqueue(keys: readonly string[], cost: number, now: number, front = false): Ticket {
+  enqueue(keys: readonly string[], cost: number, now: number, place: QueuePlace = {}): Ticket {
     const keyStates = keys.map((k) => this.state(k));
-    const ticket: Ticket = { id: this.nextTicketId++, keys: [...keys], cost, enqueuedAt: now, state: 'waiting', keyStates };
-    for (const s of keyStates) if (s.waiting++ === 0) this.keysWithWaiters++;
-    if (!front) this.queue.push(ticket);
-    else if (this.queueHead > 0) this.queue[--this.queueHead] = ticket;
-    else this.queue.unshift(ticket);
+    const lane = place.lane ?? 'interactive';
+    const ticket: Ticket = { id: this.nextTicketId++, keys: [...keys], cost, enqueuedAt: now, lane, state: 'waiting', keyStates };
+    for (const s of keyStates) {
+      if (s.waiting++ === 0) this.keysWithWaiters++;
+      if (lane === 'interactive') s.waitingInteractive++;
+    }
+    if (place.front) {
+      if (this.queueHead > 0) this.queue[--this.queueHead] = ticket;
+      else this.queue.unshift(ticket);
+    } else if (lane === 'background') this.queue.push(ticket);
+    else {
+      let i = this.queueHead;
+      while (i < this.queue.length && !(this.queue[i]!.state === 'waiting' && this.queue[i]!.lane === 'background')) i++;
+      this.queue.splice(i, 0, ticket);
+    }
     return ticket;
   }
 
@@ -325,7 +345,10 @@ export class Limiter {
 
   private leaveQueue(t: Ticket, state: TicketState): void {
     t.state = state;
-    for (const s of t.keyStates) if (--s.waiting === 0) this.keysWithWaiters--;
+    for (const s of t.keyStates) {
+      if (--s.waiting === 0) this.keysWithWaiters--;
+      if (t.lane === 'interactive') s.waitingInteractive--;
+    }
   }
 
   private compactQueue(): void {
@@ -349,7 +372,7 @@ export class Limiter {
    * Estimated start time of a new request of `cost` on `keys`, behind everyone already
    * waiting on them. Used to choose a fallback and to fill `retry-after`.
    */
-  estimateStart(keys: readonly string[], cost: number, now: number): number {
+  estimateStart(keys: readonly string[], cost: number, now: number, lane: Lane = 'interactive'): number {
     let at = now;
     for (const k of keys) {
       const s = this.state(k);
@@ -359,7 +382,8 @@ export class Limiter {
       if (s.waiting > 0) {
         for (let i = this.queueHead; i < this.queue.length; i++) {
           const t = this.queue[i]!;
-          if (t.state === 'waiting' && t.keyStates.includes(s)) {
+          // an interactive request waits only behind interactive ones
+          if (t.state === 'waiting' && t.keyStates.includes(s) && (lane === 'background' || t.lane === 'interactive')) {
             aheadCount++;
             aheadTokens += t.cost;
           }

@@ -49,6 +49,8 @@ export interface RateLimitConfig {
    * provider's count, charge its prompt estimate × this (the provider's tokenizer is not ours).
    */
   estimateSafetyFactor: number;
+  /** x-rlm-source label → lane, for callers that do not send x-rlm-priority. */
+  sourceLanes: Record<string, Lane>;
 }
 
 /** The id of the provider's default workspace: it uses the account limits and is read-only. */
@@ -79,6 +81,13 @@ export type Outcome = 'ok' | 'error' | 'rejected' | 'cancelled';
 export type Endpoint = 'chat.completions' | 'completions' | 'embeddings' | 'responses' | 'other';
 
 /** One attempt upstream (or one local refusal). Never holds an API key or prompt text. */
+/**
+ * A request's lane: interactive requests (an editor, a chat, a terminal) wait before background
+ * ones (batch files) on the same keys; a background request is still bounded by its queue time.
+ */
+export type Lane = 'interactive' | 'background';
+export const LANES: readonly Lane[] = ['interactive', 'background'];
+
 export interface AttemptRecord {
   id: string;
   /** Epoch ms when the caller's request arrived at the gateway. */
@@ -87,6 +96,8 @@ export interface AttemptRecord {
   requestedModel: string;
   workspace: string;
   source: string;
+  /** Absent in records written before lanes existed: read as interactive. */
+  lane?: Lane;
   endpoint: Endpoint;
   stream: boolean;
   /** HTTP status the caller (or this attempt) saw; 0 when no response came. */

@@ -79,7 +79,9 @@ async function runLine(o: BatchRunOptions, line: BatchLine, out: { results: stri
         authorization: `Bearer ${o.token}`,
         'content-type': 'application/json',
         'x-rlm-source': 'batch-runner',
-        // a batch waits for its turn rather than being refused: the gateway paces it
+        // a batch yields to interactive requests, and waits for its turn rather than being
+        // refused: the gateway paces it
+        'x-rlm-priority': 'background',
         'x-rlm-max-wait-ms': '600000',
         ...(o.workspace ? { 'x-rlm-workspace': o.workspace } : {}),
       },

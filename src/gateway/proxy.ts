@@ -9,7 +9,7 @@ import type http from 'node:http';
 import { classifyError, formatGoDuration, parseRetryAfter, readErrorBody, readErrorText, type Classification } from '../core/classify';
 import type { Limiter, Reservation } from '../core/limiter';
 import type { Calibration } from '../core/tokens';
-import type { AttemptRecord, Endpoint, ErrorKind, RateLimitConfig } from '../core/types';
+import type { AttemptRecord, Endpoint, ErrorKind, Lane, RateLimitConfig } from '../core/types';
 import type { LimitsManager } from './limits';
 import { AdmissionError, type Scheduler } from './scheduler';
 import { dataOf, inspectEvent, mayMatter, SseSplitter, usageOf, type UsageFigures } from './sse';
@@ -46,6 +46,16 @@ export interface ProxyContext {
 export interface CallerInfo {
   workspace: string;
   source: string;
+}
+
+const PRIORITY_HEADER = 'x-rlm-priority';
+
+/** The caller's lane: its x-rlm-priority, else its source's lane in the config, else interactive. */
+export function laneOf(req: http.IncomingMessage, source: string, config: RateLimitConfig): Lane | { error: string } {
+  const header = req.headers[PRIORITY_HEADER];
+  if (header === undefined) return config.sourceLanes[source] ?? 'interactive';
+  if (header === 'interactive' || header === 'background') return header;
+  return { error: `${PRIORITY_HEADER}: "${String(header)}" is not a lane. Send "interactive" (the default) or "background".` };
 }
 
 interface Failure {
@@ -86,6 +96,8 @@ export async function handleMetered(
     const known = ['default', ...Object.keys(config.workspaces)].join(', ');
     return sendError(res, 400, `Unknown workspace '${caller.workspace}' in x-rlm-workspace. Known: ${known}.`, 'invalid_request_error', 'unknown_workspace');
   }
+  const lane = laneOf(req, caller.source, config);
+  if (typeof lane !== 'string') return sendError(res, 400, lane.error, 'invalid_request_error', 'invalid_header');
   const maxWaitHeader = req.headers[MAX_WAIT_HEADER];
   let maxWaitMs = config.maxQueueMs;
   if (typeof maxWaitHeader === 'string') {
@@ -118,6 +130,7 @@ export async function handleMetered(
     requestedModel,
     workspace: caller.workspace,
     source: caller.source,
+    lane,
     endpoint,
     stream,
     promptTokens: 0,
@@ -147,13 +160,13 @@ export async function handleMetered(
     const deadline = Math.max(queueStart, holdUntil) + maxWaitMs;
     // A retry on the same model goes before the requests that arrived after it.
     const front = attemptOnModel > 0;
-    const startAt = front ? queueStart : ctx.limiter.estimateStart(keys, cost, queueStart);
+    const startAt = front ? queueStart : ctx.limiter.estimateStart(keys, cost, queueStart, lane);
     const fallbackFrom = model !== requestedModel ? requestedModel : undefined;
 
     let reservation: Reservation | undefined;
     if (startAt <= deadline) {
       try {
-        reservation = await ctx.scheduler.admit(keys, cost, deadline, abort.signal, front);
+        reservation = await ctx.scheduler.admit(keys, cost, deadline, abort.signal, { front, lane });
       } catch (e) {
         const reason = e instanceof AdmissionError ? e.reason : 'timeout';
         if (reason === 'cancelled') {
@@ -173,7 +186,7 @@ export async function handleMetered(
       let next = -1;
       for (let j = chainIndex + 1; j < chain.length; j++) {
         const bKeys = ctx.limits.keysFor(chain[j]!, caller.workspace);
-        const bStart = ctx.limiter.estimateStart(bKeys, costFor(chain[j]!), now);
+        const bStart = ctx.limiter.estimateStart(bKeys, costFor(chain[j]!), now, lane);
         if (bStart < Math.max(startAt, now + 1) && bStart - now <= maxWaitMs) {
           next = j;
           break;
@@ -186,7 +199,8 @@ export async function handleMetered(
         continue;
       }
       if (lastFailure) return sendFailure(res, lastFailure, retried, attemptsTotal);
-      return refuseLocally(ctx, res, base, { model, keys, cost, startAt: ctx.limiter.estimateStart(keys, cost, now), maxWaitMs, arrivedAt, fallbackFrom });
+      const waitedMs = startAt <= deadline ? now - queueStart : 0;
+      return refuseLocally(ctx, res, base, { model, keys, cost, startAt: ctx.limiter.estimateStart(keys, cost, now, lane), maxWaitMs, arrivedAt, waitedMs, lane, fallbackFrom });
     }
 
     attemptsTotal++;
@@ -463,7 +477,7 @@ function refuseLocally(
   ctx: ProxyContext,
   res: http.ServerResponse,
   base: AttemptArgs['base'],
-  o: { model: string; keys: string[]; cost: number; startAt: number; maxWaitMs: number; arrivedAt: number; fallbackFrom?: string | undefined },
+  o: { model: string; keys: string[]; cost: number; startAt: number; maxWaitMs: number; arrivedAt: number; waitedMs: number; lane: Lane; fallbackFrom?: string | undefined },
 ): void {
   const now = Date.now();
   // Name the limit that binds: the fuller of requests and tokens on the tightest key.
@@ -479,9 +493,14 @@ function refuseLocally(
   }
   const waitMs = o.startAt === Infinity ? 60_000 : Math.max(0, o.startAt - now);
   const retryAfter = Math.max(1, Math.ceil(waitMs / 1000));
-  const message =
-    `Local rate limit: ${o.model} would wait about ${(waitMs / 1000).toFixed(1)} s for its limit of ${limitText}, ` +
-    `more than the maximum queue time of ${o.maxWaitMs} ms. Retry after ${retryAfter} s, allow a longer wait with ${MAX_WAIT_HEADER}, or configure a fallback model.`;
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  const lane = o.lane === 'background' ? ' (background lane: interactive requests go first)' : '';
+  // Say what happened: refused up front because the wait would be too long, or queued until
+  // the maximum queue time ran out (then the remaining wait may well be shorter than it).
+  const what = o.waitedMs > 0
+    ? `${o.model} waited the maximum queue time of ${seconds(o.maxWaitMs)} for its limit of ${limitText}${lane}; its turn was still about ${seconds(waitMs)} away.`
+    : `${o.model} would wait about ${seconds(waitMs)} for its limit of ${limitText}${lane}, more than the maximum queue time of ${seconds(o.maxWaitMs)}.`;
+  const message = `Local rate limit: ${what} Retry after ${retryAfter} s, allow a longer wait with ${MAX_WAIT_HEADER}, or configure a fallback model.`;
   const type = kind === 'rpm' ? 'limit_requests' : 'insufficient_quota';
   ctx.record(makeRecord(base, { model: o.model, status: 429, outcome: 'rejected', errorKind: kind, errorCode: `local_${type}`, queuedMs: 0, latencyMs: now - o.arrivedAt, attempt: 1, estimatedTokens: o.cost, fallbackFrom: o.fallbackFrom }));
   const text = errorJson(message, type, type);

@@ -2,7 +2,7 @@
  * Real timers around the pure limiter: a request waits here, in FIFO order, until the
  * limiter admits it, its deadline passes, or its caller goes away.
  */
-import { Limiter, type Reservation, type Ticket } from '../core/limiter';
+import { Limiter, type QueuePlace, type Reservation, type Ticket } from '../core/limiter';
 
 export type AdmissionFailure = 'timeout' | 'cancelled' | 'impossible';
 
@@ -32,16 +32,16 @@ export class Scheduler {
 
   /**
    * Wait for admission on all `keys`; rejects with AdmissionError past `deadline` or on abort.
-   * `front`: a retry, placed before the requests already waiting.
+   * `place`: its lane, or the front (a retry, before the requests already waiting).
    */
-  admit(keys: readonly string[], cost: number, deadline: number, signal?: AbortSignal, front = false): Promise<Reservation> {
+  admit(keys: readonly string[], cost: number, deadline: number, signal?: AbortSignal, place: QueuePlace = {}): Promise<Reservation> {
     if (signal?.aborted) return Promise.reject(new AdmissionError('cancelled', 'the caller went away'));
     const now = this.now();
-    const fast = this.limiter.reserve(keys, cost, now, front);
+    const fast = this.limiter.reserve(keys, cost, now, place);
     if (fast.ok) return Promise.resolve(fast.reservation);
     if (fast.at === Infinity) return Promise.reject(new AdmissionError('impossible', `a request of ${cost} tokens can never fit these limits`));
     return new Promise<Reservation>((resolve, reject) => {
-      const ticket = this.limiter.enqueue(keys, cost, now, front);
+      const ticket = this.limiter.enqueue(keys, cost, now, place);
       const waiter: Waiter = { resolve, reject };
       if (signal) {
         waiter.signal = signal;

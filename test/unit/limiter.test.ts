@@ -77,6 +77,22 @@ describe('limiter contract (virtual clock, independent oracle)', () => {
     );
   });
 
+  it('puts interactive waiters before background ones on the same keys; a background wait counts only', () => {
+    const l = new Limiter({ backfill: false });
+    l.setLimits('k', { rpm: 60, tpm: 1_000_000 }); // one a second
+    assert.ok(l.reserve(['k'], 1, 0).ok);
+    const bg1 = l.enqueue(['k'], 1, 10, { lane: 'background' });
+    const bg2 = l.enqueue(['k'], 1, 20, { lane: 'background' });
+    assert.equal(l.estimateStart(['k'], 1, 30, 'interactive'), 1_000, 'an interactive request does not wait behind the batch');
+    assert.ok(l.estimateStart(['k'], 1, 30, 'background') >= 2_000, 'a background one waits behind both');
+    const fast = l.reserve(['k'], 1, 1_000, { lane: 'interactive' });
+    assert.ok(fast.ok, 'with only background waiters, an interactive request that fits goes at once');
+    const it1 = l.enqueue(['k'], 1, 1_100, { lane: 'interactive' });
+    assert.deepEqual(l.poll(2_000).admitted.map((t) => t.id), [it1.id]);
+    assert.deepEqual(l.poll(3_000).admitted.map((t) => t.id), [bg1.id]);
+    assert.deepEqual(l.poll(4_000).admitted.map((t) => t.id), [bg2.id]);
+  });
+
   it('does not let a request waiting on its workspace limit hold up the shared account key', () => {
     const l = new Limiter();
     l.setLimits('acct', { rpm: 600, tpm: 1_000_000 });

@@ -92,7 +92,7 @@ describe('adaptive 1 s margin', () => {
     limiter.setLimits(KEY, { rpm: 60, tpm: 1_000_000 }); // one a second
     assert.ok(limiter.reserve([KEY], 1, 0).ok);
     const waiting = limiter.enqueue([KEY], 1, 10);
-    const retry = limiter.enqueue([KEY], 1, 20, true);
+    const retry = limiter.enqueue([KEY], 1, 20, { front: true });
     const r = limiter.poll(1_000);
     assert.deepEqual(r.admitted.map((t) => t.id), [retry.id]);
     assert.equal(waiting.state, 'waiting');

@@ -16,6 +16,7 @@ export const SETTING = {
   fallbacks: 'fallbacks',
   maxQueueMs: 'maxQueueMs',
   estimateSafetyFactor: 'estimateSafetyFactor',
+  sourceLanes: 'sourceLanes',
   port: 'gateway.port',
   retentionDays: 'history.retentionDays',
   statusBarModel: 'statusBar.model',
@@ -54,6 +55,7 @@ const PATH_TO_SETTING: [RegExp, string][] = [
   [/^fallbacks\b/, SETTING.fallbacks],
   [/^maxQueueMs\b/, SETTING.maxQueueMs],
   [/^estimateSafetyFactor\b/, SETTING.estimateSafetyFactor],
+  [/^sourceLanes\b/, SETTING.sourceLanes],
   [/^baseUrl\b/, SETTING.customBaseUrl],
   [/^provider\b/, SETTING.provider],
 ];
@@ -89,6 +91,7 @@ export function configFromSettings(read: SettingsReader, temporaryIncreases: Tem
     fallbacks: read(SETTING.fallbacks) ?? {},
     maxQueueMs: read(SETTING.maxQueueMs) ?? 30_000,
     estimateSafetyFactor: read(SETTING.estimateSafetyFactor) ?? 1.5,
+    sourceLanes: read(SETTING.sourceLanes) ?? {},
     temporaryIncreases,
   };
   const result = validateConfig(raw);
@@ -131,6 +134,7 @@ export function settingsUpdatesFor(current: RateLimitConfig, incoming: RateLimit
   compare(SETTING.fallbacks, current.fallbacks, incoming.fallbacks);
   compare(SETTING.maxQueueMs, current.maxQueueMs, incoming.maxQueueMs);
   compare(SETTING.estimateSafetyFactor, current.estimateSafetyFactor, incoming.estimateSafetyFactor);
+  compare(SETTING.sourceLanes, current.sourceLanes, incoming.sourceLanes);
   const known = new Set(storedIncreases.map(stableJson));
   const newIncreases = incoming.temporaryIncreases.filter((i) => !known.has(stableJson(i)));
   return { settings, newIncreases };
