@@ -4,6 +4,7 @@
  */
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
+import { activeIncrease, editableLimits } from '../src/core/dashboard';
 import { recordsToCsv, toCsv } from '../src/core/export';
 import type { ModelRow } from '../src/core/metrics';
 import { isTimeWindow, marginText, TIME_WINDOWS, type DashboardSnapshot, type HostToWebview, type LimitEdit, type PresetWindow, type TimeWindow } from '../src/core/protocol';
@@ -250,8 +251,10 @@ export class DashboardView {
     const account = (model: string) => s.config.models[model];
     const form = (key: (typeof rows)[number]) => {
       if (key.scope === 'workspace' && key.workspace === 'default') return el('span', { class: 'muted' }, 'read-only');
-      const rpm = this.draftInput(`${key.key}:rpm`, String(key.configured.rpm), { type: 'number', min: '1', step: '1', 'aria-label': `RPM for ${key.key}`, 'data-edit': 'rpm' });
-      const tpm = this.draftInput(`${key.key}:tpm`, String(key.configured.tpm), { type: 'number', min: '1', step: '1', 'aria-label': `TPM for ${key.key}`, 'data-edit': 'tpm' });
+      // The user's own limits, never a temporary increase (saved, it would outlive its 30 days).
+      const own = editableLimits(s.config, key) ?? key.configured;
+      const rpm = this.draftInput(`${key.key}:rpm`, String(own.rpm), { type: 'number', min: '1', step: '1', 'aria-label': `RPM for ${key.key}`, 'data-edit': 'rpm' });
+      const tpm = this.draftInput(`${key.key}:tpm`, String(own.tpm), { type: 'number', min: '1', step: '1', 'aria-label': `TPM for ${key.key}`, 'data-edit': 'tpm' });
       const save = el('vscode-button', { 'data-save': key.key }, 'Save');
       const message = el('span', { class: 'field-error', role: 'alert' });
       const check = (): string | undefined => {
@@ -287,7 +290,7 @@ export class DashboardView {
     panel.append(table('Limits per model and workspace', [
       { key: 'model', label: 'Model', cell: (k) => k.model },
       { key: 'scope', label: 'Scope', cell: (k) => (k.scope === 'account' ? 'account' : `workspace ${k.workspace}`) },
-      { key: 'account', label: 'Account limit', cell: (k) => { const a = account(k.model); return a ? `${a.rpm} RPM · ${fmtNum(a.tpm)} TPM` : '—'; } },
+      { key: 'account', label: 'Account limit', cell: (k) => this.accountCell(s, k.model) },
       { key: 'workspace', label: 'Workspace limit', cell: (k) => (k.scope === 'workspace' ? `${k.configured.rpm} RPM · ${fmtNum(k.configured.tpm)} TPM` : '—') },
       { key: 'effective', label: 'Effective', cell: effectiveText },
       { key: 'now', label: 'Used now (60 s / 1 s)', cell: usedNowText },
@@ -332,6 +335,18 @@ export class DashboardView {
       { key: 'tpm', label: 'TPM', cell: (i) => `${fmtNum(i.previousTpm)} → ${fmtNum(i.tpm)}`, numeric: true },
       { key: 'expiresAt', label: 'Expires', cell: (i) => `${dateTime(i.expiresAt)}${Date.parse(i.expiresAt) < Date.now() ? ' (expired)' : ''}` },
     ], [...s.increases].reverse()));
+  }
+
+  /** The account's own limit, and an increase in force as its own badge with End. */
+  private accountCell(s: DashboardSnapshot, model: string): HTMLElement | string {
+    const a = s.config.models[model];
+    if (!a) return '—';
+    const inc = activeIncrease(s.config.temporaryIncreases, model, Date.now());
+    if (!inc) return `${a.rpm} RPM · ${fmtNum(a.tpm)} TPM`;
+    const end = el('vscode-button', { secondary: '', 'data-end-increase': model, title: `End the increase of ${model} now` }, 'End');
+    end.addEventListener('click', () => this.host.send({ type: 'endIncrease', model }));
+    const badge = el('span', { class: 'increase-badge', 'data-increase-badge': model }, `temporarily ${fmtNum(inc.tpm)} TPM until ${dateTime(inc.expiresAt)}`);
+    return el('span', {}, `${a.rpm} RPM · ${fmtNum(a.tpm)} TPM `, badge, ' ', end);
   }
 
   private updateLiveCells(): void {

@@ -3,7 +3,7 @@
  * as the page the gateway serves, it talks to the gateway over HTTP and its event stream.
  * Both speak the typed protocol of src/core/protocol.ts.
  */
-import { applyLimitEdit, loadSnapshot, newIncrease, type DashboardSource } from '../src/core/dashboard';
+import { applyLimitEdit, endIncrease, loadSnapshot, newIncrease, type DashboardSource } from '../src/core/dashboard';
 import { readErrorText } from '../src/core/classify';
 import { formatProblems } from '../src/core/config';
 import { sseData } from '../src/core/sse';
@@ -143,6 +143,11 @@ export function httpHost(base: string, token: string): DashboardHost {
           void source.config().then((config) => {
             const inc = newIncrease(config, m.model, m.tpm, Date.now(), m.upperLimit);
             void putConfig({ ...config, temporaryIncreases: [...config.temporaryIncreases, inc] }, `${m.model}: ${m.tpm} TPM until ${new Date(inc.expiresAt).toLocaleDateString()}`);
+          });
+          break;
+        case 'endIncrease':
+          void source.config().then((config) => {
+            void putConfig({ ...config, temporaryIncreases: endIncrease(config.temporaryIncreases, m.model, Date.now()) }, `${m.model}: the temporary increase ended; back to ${config.models[m.model]?.tpm ?? '?'} TPM`);
           });
           break;
         case 'saveFile':

@@ -76,6 +76,30 @@ export function applyLimitEdit(config: RateLimitConfig, edit: LimitEdit): EditOu
   return r.ok ? { ok: true, config: r.config } : { ok: false, problems: r.problems };
 }
 
+/**
+ * The limits a user edits for a key: the account's own, or the workspace's own (the account's
+ * where it sets none) — never a temporary increase, which would otherwise be saved as
+ * permanent and outlive its 30 days.
+ */
+export function editableLimits(config: RateLimitConfig, key: { scope: 'account' | 'workspace'; model: string; workspace?: string }): { rpm: number; tpm: number } | undefined {
+  const account = config.models[key.model];
+  if (!account) return undefined;
+  if (key.scope === 'account') return { ...account };
+  const own = config.workspaces[key.workspace ?? '']?.models[key.model];
+  return { rpm: own?.rpm ?? account.rpm, tpm: own?.tpm ?? account.tpm };
+}
+
+/** The temporary increase of a model in force at `now`, if any. */
+export function activeIncrease(increases: readonly TemporaryIncrease[], model: string, now: number): TemporaryIncrease | undefined {
+  return increases.find((i) => i.model === model && Date.parse(i.appliedAt) <= now && Date.parse(i.expiresAt) > now);
+}
+
+/** End a model's increase now (it stays in the history, with its new end). */
+export function endIncrease(increases: readonly TemporaryIncrease[], model: string, now: number): TemporaryIncrease[] {
+  const active = activeIncrease(increases, model, now);
+  return increases.map((i) => (i === active ? { ...i, expiresAt: new Date(now).toISOString() } : i));
+}
+
 /** A temporary increase recorded now, lasting Model Studio's 30 days. */
 export function newIncrease(config: RateLimitConfig, model: string, tpm: number, now: number, upperLimit?: number): TemporaryIncrease {
   const applied = new Date(now);

@@ -176,6 +176,7 @@ export type WebviewToHost =
   | { type: 'runCommand'; command: WebviewCommand }
   | { type: 'setLimit'; edit: LimitEdit }
   | { type: 'recordIncrease'; model: string; tpm: number; upperLimit?: number }
+  | { type: 'endIncrease'; model: string }
   | { type: 'saveFile'; name: string; content: string }
   | { type: 'downloadBatch'; batchId: string };
 
@@ -210,6 +211,8 @@ export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
     case 'recordIncrease':
       if (!isName(m.model) || !isLimit(m.tpm) || (m.upperLimit !== undefined && !isLimit(m.upperLimit))) return undefined;
       return { type: 'recordIncrease', model: m.model, tpm: m.tpm, ...(m.upperLimit !== undefined ? { upperLimit: m.upperLimit as number } : {}) };
+    case 'endIncrease':
+      return keys === 'model,type' && isName(m.model) ? { type: 'endIncrease', model: m.model } : undefined;
     case 'saveFile':
       return keys === 'content,name,type' && typeof m.name === 'string' && /^[\w.-]{1,100}\.(csv|json)$/.test(m.name) && typeof m.content === 'string' && m.content.length <= MAX_SAVED_FILE
         ? { type: 'saveFile', name: m.name, content: m.content }

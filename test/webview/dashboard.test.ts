@@ -177,6 +177,26 @@ describe('dashboard page in Chromium', { timeout: 120_000 }, () => {
     assert.equal(s.gateway.limiter.limitsOf('account:qwen-turbo')!.tpm, 2_000_000);
   });
 
+  it('saving a row with an increase in force keeps the account limit (the increase is not made permanent), and End ends it', async () => {
+    // A user had changed only RPM on a row during an increase: the settings then held the
+    // increased TPM, which outlived the increase's 30 days.
+    const row = page.locator('tr[data-key="account:qwen-turbo"]');
+    await row.locator('[data-increase-badge="qwen-turbo"]').waitFor({ timeout: 5_000 });
+    assert.match(await row.locator('[data-increase-badge="qwen-turbo"]').innerText(), /temporarily 2000\.0k TPM until/);
+    assert.equal(await row.locator('[data-edit="tpm"]').inputValue(), '1000000', 'the edit box holds the account limit, not the increase');
+    await row.locator('[data-edit="rpm"]').fill('550');
+    await row.locator('[data-save]').click();
+    await page.locator('[data-notice="ok"]').waitFor({ timeout: 5_000 });
+    let cfg = (await (await s.call('/_rlm/config')).json()) as RateLimitConfig;
+    assert.deepEqual(cfg.models['qwen-turbo'], { rpm: 550, tpm: 1_000_000 });
+    assert.equal(s.gateway.limiter.limitsOf('account:qwen-turbo')!.tpm, 2_000_000, 'the increase is still in force');
+    await page.locator('[data-end-increase="qwen-turbo"]').click();
+    await page.locator('[data-increase-badge="qwen-turbo"]').waitFor({ state: 'detached', timeout: 5_000 });
+    cfg = (await (await s.call('/_rlm/config')).json()) as RateLimitConfig;
+    assert.ok(Date.parse(cfg.temporaryIncreases.at(-1)!.expiresAt) <= Date.now(), 'ended now, kept in the history');
+    assert.equal(s.gateway.limiter.limitsOf('account:qwen-turbo')!.tpm, 1_000_000);
+  });
+
   it('lists Batch API jobs in their tab, and downloads a finished job\'s results', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlm-webview-batch-'));
     const file = path.join(dir, 'job.jsonl');

@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import { TEMPORARY_INCREASE_DAYS, validateConfig } from '../../core/config';
 import { DEFAULT_WORKSPACE, type ModelLimits, type TemporaryIncrease } from '../../core/types';
 import { TIME_WINDOWS } from '../../core/protocol';
+import { activeIncrease, endIncrease } from '../../core/dashboard';
 import { environmentLines } from '../logic/environment';
 import { diffLimits, parseQuotaPages, quotaUrl, QUOTA_REGIONS, type QuotaPage } from '../logic/quotas';
 import { parseLimitInput, SETTING, validateLimitInput } from '../logic/settings';
@@ -214,6 +215,16 @@ const handlers: Record<string, Handler> = {
     checkCandidate(ctx, { temporaryIncreases: all.filter((i) => Date.parse(i.expiresAt) > Date.now()) });
     await ctx.settings.setTemporaryIncreases(all);
     return increase;
+  },
+
+  async endTemporaryIncrease(ctx, args) {
+    const now = Date.now();
+    const active = ctx.settings.temporaryIncreases().filter((i) => Date.parse(i.expiresAt) > now).map((i) => i.model);
+    if (active.length === 0) fail('No temporary increase is in force.');
+    const model = typeof args?.model === 'string' ? args.model : (await pick(active.map((m) => ({ label: m })), 'End the temporary increase of which model?')).label;
+    if (!activeIncrease(ctx.settings.temporaryIncreases(), model, now)) fail(`'${model}' has no temporary increase in force.`);
+    await ctx.settings.setTemporaryIncreases(endIncrease(ctx.settings.temporaryIncreases(), model, now));
+    return { model, tpm: ctx.settings.config.models[model]?.tpm };
   },
 
   async selectStatusBarModel(ctx, args) {

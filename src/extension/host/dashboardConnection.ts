@@ -96,6 +96,12 @@ export class DashboardConnection implements vscode.Disposable {
         setTimeout(() => void this.sendSnapshot(), 300);
         return;
       }
+      case 'endIncrease': {
+        const r = await vscode.commands.executeCommand<{ error?: string; tpm?: number }>('rateLimitMonitor.endTemporaryIncrease', { model: msg.model });
+        await this.post(r?.error ? { type: 'editResult', ok: false, message: r.error } : { type: 'editResult', ok: true, message: `${msg.model}: the temporary increase ended; back to ${r?.tpm ?? '?'} TPM` });
+        setTimeout(() => void this.sendSnapshot(), 300);
+        return;
+      }
       case 'downloadBatch': {
         const r = await vscode.commands.executeCommand<{ output?: string; errors?: string; error?: string }>('rateLimitMonitor.showBatchJobs', { download: msg.batchId, quiet: true });
         await this.post(r?.error ? { type: 'editResult', ok: false, message: r.error } : { type: 'editResult', ok: true, message: `Downloaded ${[r?.output, r?.errors].filter(Boolean).join(' and ') || 'no files'}.` });
