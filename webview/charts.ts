@@ -3,6 +3,7 @@
  * VS Code's --vscode-charts-* variables and are re-read when the theme changes.
  */
 import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip, type ChartConfiguration } from 'chart.js';
+import { accountLimitsAt } from '../src/core/config';
 import type { DashboardSnapshot } from '../src/core/protocol';
 import { el } from './dom';
 
@@ -54,12 +55,14 @@ export function renderCharts(container: HTMLElement, s: DashboardSnapshot): void
   const c = palette();
   const points = s.series.points;
   const labels = points.map((p) => hhmm(p.t));
-  const model = s.focusModel ?? s.metrics.rows[0]?.model;
-  const key = s.state.keys.find((k) => k.scope === 'account' && k.model === model);
-  const limitLine = (value: number | undefined) => (value === undefined ? [] : [{ label: 'limit', data: labels.map(() => value), borderColor: c.red, borderDash: [6, 4], pointRadius: 0, borderWidth: 1 }]);
-  container.append(el('p', { class: 'hint' }, model ? `Model: ${model}${s.focusModel ? '' : ' (click a model in Overview to choose)'}` : 'No traffic in this window yet.'));
-  chart(container, 'Requests per minute', { type: 'line', data: { labels, datasets: [{ label: 'RPM', data: points.map((p) => p.rpm), borderColor: c.blue, pointRadius: 0, borderWidth: 2 }, ...limitLine(key?.effective.rpm)] } });
-  chart(container, 'Tokens per minute', { type: 'line', data: { labels, datasets: [{ label: 'TPM', data: points.map((p) => p.tpm), borderColor: c.purple, pointRadius: 0, borderWidth: 2 }, ...limitLine(key?.effective.tpm)] } });
+  const model = s.chartModel;
+  // The account limit in force at each point: a temporary increase raises the line only while it lasted.
+  const limitAt = (t: number) => (model ? accountLimitsAt(s.config, model, t) : undefined);
+  const limitLine = (pick: (l: { rpm: number; tpm: number }) => number) =>
+    model && s.config.models[model] ? [{ label: 'limit', data: points.map((p) => pick(limitAt(p.t)!)), borderColor: c.red, borderDash: [6, 4], pointRadius: 0, borderWidth: 1, stepped: true as const }] : [];
+  if (!model) container.append(el('p', { class: 'hint' }, 'No model configured yet.'));
+  chart(container, `Requests per minute — ${model ?? ''}`, { type: 'line', data: { labels, datasets: [{ label: 'RPM', data: points.map((p) => p.rpm), borderColor: c.blue, pointRadius: 0, borderWidth: 2 }, ...limitLine((l) => l.rpm)] } });
+  chart(container, `Tokens per minute — ${model ?? ''}`, { type: 'line', data: { labels, datasets: [{ label: 'TPM', data: points.map((p) => p.tpm), borderColor: c.purple, pointRadius: 0, borderWidth: 2 }, ...limitLine((l) => l.tpm)] } });
   const secs = s.series.seconds;
   const secLabels = secs.map((p) => new Date(p.t).toLocaleTimeString());
   chart(container, 'Requests and tokens per second (last 2 minutes)', {

@@ -115,7 +115,10 @@ export class DashboardView {
     this.root.append(tabs, panel);
     if (s.metrics.summary.totalCalls === 0 && (this.saved.tab === 'Overview' || this.saved.tab === 'Charts' || this.saved.tab === 'Requests')) panel.append(this.emptyState(s));
     else if (this.saved.tab === 'Overview') this.overview(panel, s);
-    else if (this.saved.tab === 'Charts') renderCharts(panel, s);
+    else if (this.saved.tab === 'Charts') {
+      panel.append(this.chartModelPicker(s));
+      renderCharts(panel, s);
+    }
     else if (this.saved.tab === 'Rate Limit') this.rateLimit(panel, s);
     else if (this.saved.tab === 'Batch Jobs') this.batchJobs(panel, s);
     else this.requests(panel, s);
@@ -335,6 +338,15 @@ export class DashboardView {
       { key: 'tpm', label: 'TPM', cell: (i) => `${fmtNum(i.previousTpm)} → ${fmtNum(i.tpm)}`, numeric: true },
       { key: 'expiresAt', label: 'Expires', cell: (i) => `${dateTime(i.expiresAt)}${Date.parse(i.expiresAt) < Date.now() ? ' (expired)' : ''}` },
     ], [...s.increases].reverse()));
+  }
+
+  /** Which model the charts show: every configured model and any other with traffic. */
+  private chartModelPicker(s: DashboardSnapshot): HTMLElement {
+    const models = [...new Set([...Object.keys(s.config.models), ...s.metrics.rows.map((r) => r.model)])].sort();
+    const picker = el('select', { 'aria-label': 'Model shown in the charts', 'data-chart-model': '' }, ...models.map((m) => el('option', { value: m }, m)));
+    if (s.chartModel) picker.value = s.chartModel;
+    picker.addEventListener('change', () => this.host.send({ type: 'focusModel', model: picker.value }));
+    return el('div', { class: 'toolbar' }, el('label', {}, 'Model ', picker));
   }
 
   /** The account's own limit, and an increase in force as its own badge with End. */

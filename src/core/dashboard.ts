@@ -28,12 +28,14 @@ export async function loadSnapshot(
   source: DashboardSource,
   o: { window: TimeWindow; workspace: string; focusModel?: string; increases?: TemporaryIncrease[]; canRunCommands: boolean },
 ): Promise<DashboardSnapshot> {
-  const [metrics, series, state, requests, config, batches] = await Promise.all([
-    source.metrics(o.window),
-    source.series(o.window, { step: stepFor(o.window), ...(o.focusModel ? { model: o.focusModel } : {}) }),
+  const [metrics, config] = await Promise.all([source.metrics(o.window), source.config()]);
+  // Charts always show one model, named, against that model's own limit (an unfiltered
+  // series drawn against one model's limit had shown every model's traffic as that model's).
+  const chartModel = o.focusModel ?? busiestModel(metrics) ?? Object.keys(config.models)[0];
+  const [series, state, requests, batches] = await Promise.all([
+    source.series(o.window, { step: stepFor(o.window), ...(chartModel ? { model: chartModel } : {}) }),
     source.state(),
     source.requests({ limit: 200 }),
-    source.config(),
     // the provider's job list is a side panel: when it cannot be read, say so there, not instead of the dashboard
     source.batches(o.workspace).catch((e: unknown): BatchJobsResponse => ({ jobs: [], fetchedAt: 0, error: e instanceof Error ? e.message : String(e) })),
   ]);
@@ -48,8 +50,16 @@ export async function loadSnapshot(
     increases: o.increases ?? config.temporaryIncreases,
     workspace: o.workspace,
     ...(o.focusModel ? { focusModel: o.focusModel } : {}),
+    ...(chartModel ? { chartModel } : {}),
     canRunCommands: o.canRunCommands,
   };
+}
+
+/** The model with the most calls in the window, over all workspaces. */
+function busiestModel(metrics: MetricsResponse): string | undefined {
+  const calls = new Map<string, number>();
+  for (const r of metrics.rows) calls.set(r.model, (calls.get(r.model) ?? 0) + r.totalCalls);
+  return [...calls].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0];
 }
 
 export type EditOutcome = { ok: true; config: RateLimitConfig } | { ok: false; problems: ConfigProblem[] };

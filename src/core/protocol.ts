@@ -153,6 +153,8 @@ export interface DashboardSnapshot {
   increases: TemporaryIncrease[];
   workspace: string;
   focusModel?: string;
+  /** The model the Charts tab shows: the one asked for, else the busiest in the window, else the first configured. */
+  chartModel?: string;
   /** Where this host can run VS Code commands (the extension) or not (the gateway page). */
   canRunCommands: boolean;
 }

@@ -122,6 +122,27 @@ describe('dashboard page in Chromium', { timeout: 120_000 }, () => {
     }
   });
 
+  it('charts one named model against its own limit, chosen with a picker (never every model against one limit)', async () => {
+    // The default Charts view had plotted every model's traffic against qwen-plus's limit.
+    const seriesAsked: string[] = [];
+    const onRequest = (r: { url(): string }) => {
+      if (r.url().includes('/_rlm/series')) seriesAsked.push(new URL(r.url()).searchParams.get('model') ?? '(all models)');
+    };
+    page.on('request', onRequest);
+    await page.goto(`${s.url}/?token=${GATEWAY_TOKEN}&theme=dark`);
+    await page.locator('[data-tab="Charts"]').click();
+    await page.locator('[data-chart-model]').waitFor();
+    const shown = await page.locator('[data-chart-model]').inputValue();
+    assert.ok(shown === 'qwen-plus' || shown === 'qwen-turbo', shown);
+    assert.ok(!seriesAsked.includes('(all models)'), `series asked for: ${seriesAsked.join(', ')}`);
+    assert.match(await page.locator('[data-panel="Charts"] figcaption').first().innerText(), new RegExp(`Requests per minute — ${shown}`));
+    const other = shown === 'qwen-plus' ? 'qwen-turbo' : 'qwen-plus';
+    await page.locator('[data-chart-model]').selectOption(other);
+    await page.locator('[data-panel="Charts"] figcaption', { hasText: `Requests per minute — ${other}` }).waitFor({ timeout: 5_000 });
+    assert.equal(seriesAsked.at(-1), other);
+    page.off('request', onRequest);
+  });
+
   it('round-trips a limit edit, and an invalid edit shows its error and changes nothing', async () => {
     await page.locator('[data-tab="Rate Limit"]').click();
     const row = page.locator('tr[data-key="account:qwen-plus"]');
