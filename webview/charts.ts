@@ -82,12 +82,13 @@ export function renderCharts(container: HTMLElement, s: DashboardSnapshot): void
       { label: 'TTFT p95', data: points.map((p) => p.p95TtftMs ?? null), borderColor: c.orange, borderDash: [4, 3], pointRadius: 0, borderWidth: 1, spanGaps: true },
     ] },
   });
-  chart(container, '429s by kind', {
+  chart(container, 'Provider 429s by kind, and local refusals', {
     type: 'bar',
     data: { labels, datasets: [
-      { label: 'rpm', data: points.map((p) => p.rateLimited.rpm), backgroundColor: c.red },
-      { label: 'tpm', data: points.map((p) => p.rateLimited.tpm), backgroundColor: c.orange },
-      { label: 'burst', data: points.map((p) => p.rateLimited.burst), backgroundColor: c.yellow },
+      { label: 'provider rpm', data: points.map((p) => p.rateLimited.rpm), backgroundColor: c.red, stack: 'provider' },
+      { label: 'provider tpm', data: points.map((p) => p.rateLimited.tpm), backgroundColor: c.orange, stack: 'provider' },
+      { label: 'provider burst', data: points.map((p) => p.rateLimited.burst), backgroundColor: c.yellow, stack: 'provider' },
+      { label: 'local refusals', data: points.map((p) => p.localRejections), backgroundColor: c.grid, stack: 'local' },
     ] },
     options: { scales: { x: { stacked: true, ticks: { color: c.fg, maxTicksLimit: 8 }, grid: { color: c.grid } }, y: { stacked: true, beginAtZero: true, ticks: { color: c.fg, precision: 0 }, grid: { color: c.grid } } } },
   });

@@ -32,6 +32,9 @@ const ROW_COLUMNS: { key: keyof ModelRow; label: string; cell: (r: ModelRow) => 
 
 type LiveKey = DashboardSnapshot['state']['keys'][number];
 const effectiveText = (k: LiveKey) => `${k.effective.rpm} RPM · ${fmtNum(k.effective.tpm)} TPM${k.adaptation < 1 ? ` (${Math.round(k.adaptation * 100)} % after 429s)` : ''}`;
+/** A provider 429 and a local refusal never read alike. */
+const outcomeText = (r: AttemptRecord) =>
+  r.outcome === 'rejected' ? `local refusal (${r.errorKind ?? 'limit'})` : r.status === 429 && r.errorKind ? `provider 429 (${r.errorKind})` : r.errorKind ? `${r.outcome}: ${r.errorKind}` : r.outcome;
 const marginCell = (k: LiveKey) => marginText(k.margin, time);
 const usedNowText = (k: LiveKey) => `${k.minute.requests} req · ${fmtNum(k.minute.tokens)} tok / ${k.second.requests} req · ${fmtNum(k.second.tokens)} tok`;
 
@@ -199,7 +202,8 @@ export class DashboardView {
       card('Failures', `${summary.failures} (${pct(summary.failureRate)})`),
       card('Avg TTFT', fmtMs(summary.avgTtftMs)),
       card('Avg Latency', fmtMs(summary.avgLatencyMs)),
-      card('429s rpm / tpm / burst', `${summary.rateLimited.rpm} / ${summary.rateLimited.tpm} / ${summary.rateLimited.burst}`)));
+      card('Provider 429s rpm / tpm / burst', `${summary.rateLimited.rpm} / ${summary.rateLimited.tpm} / ${summary.rateLimited.burst}`),
+      card('Local refusals', String(summary.localRejections))));
     const workspaces = [...new Set(s.metrics.rows.map((r) => r.workspace))];
     const filter = el('select', { 'aria-label': 'Filter by workspace', 'data-filter': 'workspace' }, el('option', { value: '' }, 'All workspaces'), ...workspaces.map((w) => el('option', { value: w, ...(this.saved.filters.workspace === w ? { selected: '' } : {}) }, w)));
     filter.addEventListener('change', () => {
@@ -403,7 +407,7 @@ export class DashboardView {
       { key: 'time', label: 'Time', cell: (r) => time(r.startedAt) },
       { key: 'model', label: 'Model', cell: (r) => (r.fallbackFrom ? `${r.model} (from ${r.fallbackFrom})` : r.model) },
       { key: 'workspace', label: 'Workspace', cell: (r) => r.workspace },
-      { key: 'outcome', label: 'Outcome', cell: (r) => (r.errorKind ? `${r.outcome}: ${r.errorKind}` : r.outcome) },
+      { key: 'outcome', label: 'Outcome', cell: outcomeText },
       { key: 'status', label: 'Status', cell: (r) => String(r.status), numeric: true },
       { key: 'tokens', label: 'Tokens', cell: (r) => String(r.totalTokens), numeric: true },
       { key: 'lane', label: 'Lane', cell: (r) => r.lane ?? 'interactive' },

@@ -3,7 +3,6 @@
  * (and per second) against the limit, the active workspace, 429 badges by kind. A click on
  * a model opens the full panel on it.
  */
-import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import type { DashboardSnapshot, HostToWebview } from '../src/core/protocol';
 import { bar, el, fmtMs } from './dom';
 import type { DashboardHost } from './host';
@@ -38,10 +37,12 @@ export class SidebarView {
     for (const k of accountKeys) {
       const row = s.metrics.rows.filter((r) => r.model === k.model);
       const limited = row.reduce((acc, r) => ({ rpm: acc.rpm + r.rateLimited.rpm, tpm: acc.tpm + r.rateLimited.tpm, burst: acc.burst + r.rateLimited.burst }), { rpm: 0, tpm: 0, burst: 0 });
+      const local = row.reduce((n, r) => n + r.localRejections, 0);
       const badges = el('span', { class: 'badges' });
       for (const kind of ['rpm', 'tpm', 'burst'] as const) {
-        if (limited[kind] > 0) badges.append(el('vscode-badge', { variant: 'counter', title: `${limited[kind]} ${kind} 429s in the last hour`, 'data-badge': kind }, `${kind} ${limited[kind]}`));
+        if (limited[kind] > 0) badges.append(el('span', { class: 'badge-error', title: `${limited[kind]} provider 429s (${kind.toUpperCase()}) in the last hour`, 'data-badge': kind }, `${limited[kind]} × 429 (${kind.toUpperCase()})`));
       }
+      if (local > 0) badges.append(el('span', { class: 'muted', title: `${local} requests refused by the gateway itself in the last hour (their wait would have been too long)`, 'data-badge': 'local' }, `${local} refused locally`));
       const name = el('button', { class: 'link', 'data-open': k.model, 'aria-label': `Open the monitor on ${k.model}` }, k.model);
       name.addEventListener('click', () => this.host.send({ type: 'focusModel', model: k.model }));
       list.append(el('li', { 'data-model': k.model },

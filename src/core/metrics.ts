@@ -75,8 +75,10 @@ class Bucket {
     this.calls++;
     if (r.outcome === 'cancelled') this.cancelled++;
     else if (r.outcome !== 'ok') this.failures++;
+    // A local refusal carries the kind of limit that refused it (rpm/tpm) but is not a
+    // provider 429: it is counted apart, so "429s" always means what the provider answered.
     if (r.outcome === 'rejected') this.localRejections++;
-    if (r.errorKind) this.kinds[KIND_INDEX[r.errorKind]]!++;
+    else if (r.errorKind) this.kinds[KIND_INDEX[r.errorKind]]!++;
     this.tokens += r.totalTokens;
     this.promptTokens += r.promptTokens;
     this.completionTokens += r.completionTokens;
@@ -195,7 +197,10 @@ export interface MetricsSummary {
   failureRate: number;
   avgTtftMs?: number;
   avgLatencyMs?: number;
+  /** Provider 429s by kind. */
   rateLimited: { rpm: number; tpm: number; burst: number };
+  /** Requests the gateway itself refused (local 429s): their wait would have been too long. */
+  localRejections: number;
 }
 
 export interface MetricsReport {
@@ -218,6 +223,7 @@ export interface SeriesPoint {
   p50TtftMs?: number;
   p95TtftMs?: number;
   rateLimited: { rpm: number; tpm: number; burst: number };
+  localRejections: number;
 }
 
 export interface SecondPoint {
@@ -370,6 +376,7 @@ export class MetricsStore {
       failures: total.failures,
       failureRate: total.calls > 0 ? total.failures / total.calls : 0,
       rateLimited: total.rateLimited(),
+      localRejections: total.localRejections,
     };
     const ttft = mean(total.ttftSum, total.ttftCount);
     const latency = mean(total.latencySum, total.latencyCount);
@@ -397,6 +404,7 @@ export class MetricsStore {
         rpm: round1(acc.calls / minutes),
         tpm: round1(acc.tokens / minutes),
         rateLimited: acc.rateLimited(),
+        localRejections: acc.localRejections,
       };
       assignPercentiles(p, acc);
       return p;

@@ -24,7 +24,8 @@ export function prometheusText(gw: Gateway): string {
   metric('rlm_requests_total', 'counter', 'Attempts since the gateway started.', report.rows.map((r) => [{ model: r.model, workspace: r.workspace }, r.totalCalls]));
   metric('rlm_failures_total', 'counter', 'Failed attempts since the gateway started.', report.rows.map((r) => [{ model: r.model, workspace: r.workspace }, r.failedCalls]));
   metric('rlm_tokens_total', 'counter', 'Tokens used since the gateway started.', report.rows.flatMap((r) => [[{ model: r.model, workspace: r.workspace, type: 'prompt' }, r.promptTokens], [{ model: r.model, workspace: r.workspace, type: 'completion' }, r.completionTokens]] as [Record<string, string>, number][]));
-  metric('rlm_rate_limited_total', 'counter', '429s by kind since the gateway started.', report.rows.flatMap((r) => (['rpm', 'tpm', 'burst'] as const).map((kind) => [{ model: r.model, workspace: r.workspace, kind }, r.rateLimited[kind]] as [Record<string, string>, number])));
+  metric('rlm_local_refusals_total', 'counter', 'Requests the gateway refused itself (local 429s) since it started.', report.rows.map((r) => [{ model: r.model, workspace: r.workspace }, r.localRejections]));
+  metric('rlm_rate_limited_total', 'counter', 'Provider 429s by kind since the gateway started (local refusals are rlm_local_refusals_total).', report.rows.flatMap((r) => (['rpm', 'tpm', 'burst'] as const).map((kind) => [{ model: r.model, workspace: r.workspace, kind }, r.rateLimited[kind]] as [Record<string, string>, number])));
   metric('rlm_in_flight', 'gauge', 'Requests the gateway is handling.', [[{}, state.inFlight]]);
   return lines.join('\n') + '\n';
 }

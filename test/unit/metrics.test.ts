@@ -25,14 +25,15 @@ describe('metrics from minute buckets', () => {
   m.add(rec({ startedAt: T0 + 5_000, model: 'qwen-turbo', status: 429, outcome: 'rejected', errorKind: 'rpm', totalTokens: 0 }));
   m.add(rec({ startedAt: T0 + 6_000, model: 'qwen-turbo', outcome: 'cancelled', errorKind: 'cancelled', status: 0 }));
 
-  it('summarises a window: models, calls, failures, averages, 429s by kind', () => {
+  it('summarises a window: models, calls, failures, averages, provider 429s by kind apart from local refusals', () => {
     const r = m.report(T0, T0 + 3_600_000);
     assert.equal(r.summary.totalModels, 2);
     assert.equal(r.summary.totalCalls, 8);
     assert.equal(r.summary.failures, 2, 'a cancelled call is not a failure');
     assert.equal(r.summary.avgTtftMs, 50);
     assert.equal(r.summary.avgLatencyMs, (100 + 300 + 200 + 400 + 100) / 5, "successful calls only");
-    assert.deepEqual(r.summary.rateLimited, { rpm: 1, tpm: 1, burst: 0 });
+    assert.deepEqual(r.summary.rateLimited, { rpm: 0, tpm: 1, burst: 0 }, 'the local rpm refusal is not a provider 429');
+    assert.equal(r.summary.localRejections, 1);
   });
 
   it('gives per-model rows with Avg RPM/TPM over active minutes, peaks and failure rate', () => {
@@ -61,6 +62,8 @@ describe('metrics from minute buckets', () => {
     const pts = m.timeSeries(T0, T0 + 180_000, 60_000, { model: 'qwen-plus', workspace: 'default' });
     assert.deepEqual(pts.map((p) => p.calls), [3, 0, 2]);
     assert.deepEqual(pts.map((p) => p.rateLimited.tpm), [0, 0, 1]);
+    const turboPts = m.timeSeries(T0, T0 + 60_000, 60_000, { model: 'qwen-turbo' });
+    assert.deepEqual(turboPts.map((p) => [p.rateLimited.rpm, p.localRejections]), [[0, 1]]);
     const secs = m.secondSeries(T0, T0 + 3_000, { model: 'qwen-plus' });
     assert.deepEqual(secs.map((s) => s.calls), [0, 2, 0]);
   });

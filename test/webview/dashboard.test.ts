@@ -59,10 +59,17 @@ describe('dashboard page in Chromium', { timeout: 120_000 }, () => {
   });
 
   it('shows the numbers of /_rlm/metrics in the cards and the table', async () => {
+    // A local refusal (the pacing slot is taken, and this caller will not wait) must not read as a provider 429.
+    const hurried = () => s.call('/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json', 'x-rlm-max-wait-ms': '0', 'x-rlm-workspace': 'ws-a' }, body: JSON.stringify({ model: 'qwen-plus', messages: [{ role: 'user', content: 'hurry' }] }) });
+    const statuses = await Promise.all([hurried(), hurried(), hurried()]);
+    assert.ok(statuses.some((r) => r.status === 429 && r.headers.get('x-rlm-local') === 'true'), 'one was refused locally');
+    await page.reload();
+    await page.locator('[data-card="Local refusals"]', { hasText: /^[1-9]/ }).waitFor({ timeout: 5_000 });
     const m = (await (await s.call('/_rlm/metrics?window=1h')).json()) as MetricsResponse;
     assert.equal(await page.locator('[data-card="Total Calls"]').innerText(), String(m.summary.totalCalls));
     assert.equal(await page.locator('[data-card="Total Models"]').innerText(), String(m.summary.totalModels));
-    assert.match(await page.locator('[data-card="429s rpm / tpm / burst"]').innerText(), /^1 \/ 1 \/ 0$/);
+    assert.match(await page.locator('[data-card="Provider 429s rpm / tpm / burst"]').innerText(), /^1 \/ 1 \/ 0$/);
+    assert.equal(await page.locator('[data-card="Local refusals"]').innerText(), String(m.summary.localRejections));
     for (const row of m.rows) {
       const cells = await page.locator(`tr[data-model="${row.model}"][data-workspace="${row.workspace}"] td`).allInnerTexts();
       assert.equal(cells[0], row.model);

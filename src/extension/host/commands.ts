@@ -245,6 +245,8 @@ const handlers: Record<string, Handler> = {
       .create({ model, stream: true, stream_options: { include_usage: true }, max_tokens: 32, messages: [{ role: 'user', content: 'Reply with one short sentence: the gateway works.' }] })
       .withResponse();
     answeredBy = response.headers.get('x-rlm-model') ?? model;
+    // Time in the gateway's queue is not the provider's time to first token: report it apart.
+    const queuedMs = Number(response.headers.get('x-rlm-queued-ms') ?? 0) || 0;
     let usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number } | undefined;
     for await (const chunk of stream) {
       const delta = chunk.choices[0]?.delta.content;
@@ -252,8 +254,9 @@ const handlers: Record<string, Handler> = {
       text += delta ?? '';
       if (chunk.usage) usage = chunk.usage;
     }
-    const result = { model: answeredBy, requested: model, tokens: usage?.total_tokens ?? 0, promptTokens: usage?.prompt_tokens ?? 0, completionTokens: usage?.completion_tokens ?? 0, ttftMs: ttft ?? 0, latencyMs: Date.now() - t0, text };
-    if (!args?.quiet) void vscode.window.showInformationMessage(`Test request answered by ${answeredBy}${answeredBy !== model ? ` (fallback from ${model})` : ''}: ${result.tokens} tokens, TTFT ${result.ttftMs} ms, latency ${result.latencyMs} ms.`);
+    const result = { model: answeredBy, requested: model, tokens: usage?.total_tokens ?? 0, promptTokens: usage?.prompt_tokens ?? 0, completionTokens: usage?.completion_tokens ?? 0, queuedMs, ttftMs: Math.max(0, (ttft ?? 0) - queuedMs), latencyMs: Date.now() - t0, text };
+    const queued = queuedMs > 0 ? `, ${queuedMs} ms waiting in the local queue` : '';
+    if (!args?.quiet) void vscode.window.showInformationMessage(`Test request answered by ${answeredBy}${answeredBy !== model ? ` (fallback from ${model})` : ''}: ${result.tokens} tokens, TTFT ${result.ttftMs} ms${queued}, latency ${result.latencyMs} ms.`);
     return result;
   },
 
