@@ -29,6 +29,7 @@ Usage: node dist/gateway.js [options]
   --retention-days N  keep history this many days (default 7)
   --token TOKEN       local token callers send as "Authorization: Bearer TOKEN"
   --token-file FILE   read the token from FILE (created with mode 0600 when missing)
+  --strict-fifo       no backfilling: waiters go strictly in order (for comparisons)
   --help              show this text
 
 The provider key comes from the environment: RLM_API_KEY, else DASHSCOPE_API_KEY, else OPENAI_API_KEY.
@@ -46,6 +47,7 @@ export interface CliOptions {
   retentionDays: number;
   token?: string;
   tokenFile?: string;
+  strictFifo?: boolean;
   help: boolean;
 }
 
@@ -60,6 +62,10 @@ export function parseArgs(argv: string[]): { ok: true; options: CliOptions } | {
     const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
     if (flag === '--help' || flag === '-h') {
       o.help = true;
+      continue;
+    }
+    if (flag === '--strict-fifo') {
+      o.strictFifo = true;
       continue;
     }
     if (!VALUE_FLAGS.has(flag)) {
@@ -175,6 +181,7 @@ async function main(argv: string[]): Promise<number> {
     makeGateway: ({ history, journal, port, host }) =>
       new Gateway({
         config: result.config, token, apiKey: () => apiKey, host, port, ...(history ? { history } : {}), ...(journal ? { journal } : {}), log,
+        ...(o.strictFifo ? { limiter: { backfill: false } } : {}),
         ...(o.config ? { onConfigApplied: configWriter(o.config, fileConfig, log) } : {}),
       }),
     onEvent: print,

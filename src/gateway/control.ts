@@ -14,7 +14,10 @@ import type { Gateway } from './server';
 import { GATEWAY_VERSION } from './version';
 import { sendError } from './proxy';
 import { prometheusText } from './prometheus';
-import { readText } from './upstream';
+import { readBody } from './body';
+
+/** The largest config a PUT may send (a real one is a few kilobytes). */
+export const CONFIG_BODY_LIMIT = 1024 * 1024;
 
 /** The most points a series answer holds (a chart is a few hundred pixels wide). */
 export const MAX_SERIES_POINTS = 2_000;
@@ -65,10 +68,11 @@ export async function handleControl(gw: Gateway, req: http.IncomingMessage, res:
     case 'GET /_rlm/config':
       return json(res, 200, gw.config);
     case 'PUT /_rlm/config': {
-      const text = await readText(req);
+      const body = await readBody(req, CONFIG_BODY_LIMIT);
+      if (body === 'too-large') return sendError(res, 413, `The config is over ${CONFIG_BODY_LIMIT} bytes; a real one is a few kilobytes.`, 'invalid_config', 'body_too_large');
       let raw: unknown;
       try {
-        raw = JSON.parse(text);
+        raw = JSON.parse(body.toString('utf8'));
       } catch {
         return sendError(res, 400, 'The config is not valid JSON.', 'invalid_config', 'invalid_json');
       }

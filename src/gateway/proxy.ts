@@ -69,6 +69,8 @@ type AttemptOutcome =
   | { done: false; classification: Classification; retryAfterMs?: number; failure: Failure };
 
 const MAX_WAIT_HEADER = 'x-rlm-max-wait-ms';
+/** What a model id may hold (Model Studio's and OpenAI's ids fit; a newline or a space does not). */
+const MODEL_NAME = /^[A-Za-z0-9][\w.:/-]{0,199}$/;
 
 export async function handleMetered(
   ctx: ProxyContext,
@@ -91,6 +93,10 @@ export async function handleMetered(
   const requestedModel = body.model;
   if (typeof requestedModel !== 'string' || requestedModel.trim() === '') {
     return sendError(res, 400, 'The request has no "model". Add e.g. "model": "qwen-plus".', 'invalid_request_error', 'missing_model');
+  }
+  // Checked before anything is charged or sent: the name also goes into headers and records.
+  if (!MODEL_NAME.test(requestedModel)) {
+    return sendError(res, 400, `"model" must be a model id (letters, digits and . _ : / -, at most 200 characters); got ${JSON.stringify(requestedModel.slice(0, 60))}.`, 'invalid_request_error', 'invalid_model');
   }
   if (!ctx.limits.workspaceKnown(caller.workspace)) {
     const known = ['default', ...Object.keys(config.workspaces)].join(', ');

@@ -15,6 +15,7 @@ import { DEFAULT_WORKSPACE, type AttemptRecord, type RateLimitConfig } from '../
 import { handleControl } from './control';
 import { isDashboardRoute, serveDashboard } from './dashboardPage';
 import { AdmissionJournal } from './admissionJournal';
+import { readBody } from './body';
 import { InMemoryHistory, type HistoryStore } from './history';
 import { JsonlHistory } from './historyStore';
 import { ADAPTATION, LimitsManager } from './limits';
@@ -351,24 +352,4 @@ export class Gateway {
       sendError(res, kind === 'timeout' ? 504 : 502, `The provider could not be reached: ${e instanceof Error ? e.message : String(e)}`, 'server_error', 'upstream_unreachable');
     }
   }
-}
-
-function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limit) {
-      req.resume();
-      return resolve('too-large');
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let over = false;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) over = true;
-      else chunks.push(c);
-    });
-    req.on('end', () => resolve(over ? 'too-large' : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }

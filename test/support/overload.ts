@@ -23,7 +23,20 @@ export interface OverloadResult {
   otherErrors: string[];
 }
 
-export async function runOverload(o: { gatewayUrl: string; model: string; workspace: string; runMs: number; offeredPerSecond: number }): Promise<OverloadResult> {
+export interface OverloadOptions {
+  gatewayUrl: string;
+  model: string;
+  workspace: string;
+  runMs: number;
+  offeredPerSecond: number;
+  /** Words in request i's prompt, and its max_tokens (defaults: the headline's mix). */
+  words?: (i: number) => number;
+  maxTokens?: (i: number) => number;
+}
+
+export async function runOverload(o: OverloadOptions): Promise<OverloadResult> {
+  const words = o.words ?? ((i: number) => 10 + ((i * 37) % 300));
+  const maxTokens = o.maxTokens ?? ((i: number) => 60 + ((i * 13) % 100));
   const clients = [
     new OpenAI({ baseURL: `${o.gatewayUrl}/v1`, apiKey: GATEWAY_TOKEN, maxRetries: 0 }),
     new OpenAI({ baseURL: `${o.gatewayUrl}/v1`, apiKey: GATEWAY_TOKEN, maxRetries: 0, defaultHeaders: { 'x-rlm-workspace': o.workspace } }),
@@ -36,7 +49,7 @@ export async function runOverload(o: { gatewayUrl: string; model: string; worksp
   while (Date.now() - startedAt < o.runMs) {
     const i = n++;
     const client = clients[i % 2]!;
-    const body = { model: o.model, messages: [{ role: 'user' as const, content: prompt(10 + ((i * 37) % 300)) }], max_tokens: 60 + ((i * 13) % 100) };
+    const body = { model: o.model, messages: [{ role: 'user' as const, content: prompt(words(i)) }], max_tokens: maxTokens(i) };
     const p = (async () => {
       try {
         if (i % 3 === 0) {
