@@ -72,6 +72,10 @@ export interface HealthInfo {
     flushedRecords: number;
     pendingRecords: number;
     loaded: { records: number; malformed: number; torn: number };
+    /** The last write that failed (a full disk, a read-only folder): records wait and are retried. */
+    writeError?: { message: string; at: number };
+    /** Records given up because too many waited while writes failed. */
+    droppedRecords: number;
   };
   rebuild?: { records: number; malformed: number; torn: number; replayedAdmissions: number; ms: number };
 }

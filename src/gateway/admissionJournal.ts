@@ -6,6 +6,10 @@
  * under-use the first minute a little, never overrun it.
  */
 import fs from 'node:fs';
+import { isRegularFile } from './segments';
+
+// Append, create, and never through a link: the journal lives in the user's private state folder.
+const APPEND_NO_FOLLOW = fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW;
 
 export interface JournalEntry {
   at: number;
@@ -24,7 +28,7 @@ export class AdmissionJournal {
 
   private open(): number {
     if (this.fd === undefined) {
-      this.fd = fs.openSync(this.file, 'a', 0o600);
+      this.fd = fs.openSync(this.file, APPEND_NO_FOLLOW, 0o600);
       this.size = fs.fstatSync(this.fd).size;
     }
     return this.fd;
@@ -47,6 +51,7 @@ export class AdmissionJournal {
     const out: JournalEntry[] = [];
     for (const f of [`${this.file}.1`, this.file]) {
       let text: string;
+      if (!isRegularFile(f)) continue;
       try {
         text = fs.readFileSync(f, 'utf8');
       } catch {

@@ -26,7 +26,13 @@ export interface HistoryStatus {
   flushedRecords: number;
   pendingRecords: number;
   loaded: ReadStats;
+  writeError?: { message: string; at: number };
+  droppedRecords: number;
 }
+
+/** Records kept waiting while writes fail; past this the oldest are given up (and counted). */
+export const MAX_PENDING_RECORDS = 100_000;
+const RETRY_MS = { first: 1_000, max: 30_000 };
 
 export class JsonlHistory implements HistoryStore {
   readonly dir: string;
@@ -38,6 +44,9 @@ export class JsonlHistory implements HistoryStore {
   private writing: Promise<void> = Promise.resolve();
   private readonly recentStore: InMemoryHistory;
   private flushed = 0;
+  private dropped = 0;
+  private writeError: { message: string; at: number } | undefined;
+  private retryMs = RETRY_MS.first;
   loaded: ReadStats = { records: 0, malformed: 0, torn: 0 };
 
   constructor(options: JsonlHistoryOptions) {
@@ -68,19 +77,27 @@ export class JsonlHistory implements HistoryStore {
   append(record: AttemptRecord): void {
     this.pending.push(record);
     this.recentStore.append(record);
-    if (!this.timer) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        void this.flush();
-      }, this.flushIntervalMs);
-    }
+    this.schedule(this.flushIntervalMs);
+  }
+
+  private schedule(ms: number): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, ms);
+    this.timer.unref?.();
   }
 
   recent(query: RecordQuery): AttemptRecord[] {
     return this.recentStore.recent(query);
   }
 
-  /** Write what is pending; resolves once it is in the segment files. */
+  /**
+   * Write what is pending; resolves once it is in the segment files, or once the write has
+   * failed and its records wait for the retry. Never rejects: a full disk must not stop the
+   * gateway (an unhandled rejection ends the CLI) nor history for good.
+   */
   flush(): Promise<void> {
     if (this.timer) {
       clearTimeout(this.timer);
@@ -102,10 +119,29 @@ export class JsonlHistory implements HistoryStore {
       if (!lines) bySegment.set(name, (lines = []));
       lines.push(JSON.stringify(r));
     }
+    const unwritten: AttemptRecord[] = [];
     for (const [name, lines] of bySegment) {
-      await fs.promises.appendFile(path.join(this.dir, name), lines.join('\n') + '\n', { mode: 0o600 });
+      try {
+        await fs.promises.appendFile(path.join(this.dir, name), lines.join('\n') + '\n', { mode: 0o600 });
+        this.flushed += lines.length;
+      } catch (e) {
+        this.writeError = { message: `${name}: ${e instanceof Error ? e.message : String(e)}`, at: this.now() };
+        unwritten.push(...batch.filter((r) => segmentName(r.startedAt) === name));
+      }
     }
-    this.flushed += batch.length;
+    if (unwritten.length === 0) {
+      this.writeError = undefined;
+      this.retryMs = RETRY_MS.first;
+      return;
+    }
+    // Keep them, oldest first, ahead of what arrived meanwhile; bounded, so memory is too.
+    this.pending = [...unwritten, ...this.pending];
+    if (this.pending.length > MAX_PENDING_RECORDS) {
+      this.dropped += this.pending.length - MAX_PENDING_RECORDS;
+      this.pending = this.pending.slice(-MAX_PENDING_RECORDS);
+    }
+    this.schedule(this.retryMs);
+    this.retryMs = Math.min(RETRY_MS.max, this.retryMs * 2);
   }
 
   /** Delete whole segments that ended before the retention window. Returns their names. */
@@ -143,6 +179,13 @@ export class JsonlHistory implements HistoryStore {
   }
 
   status(): HistoryStatus {
-    return { dir: this.dir, flushedRecords: this.flushed, pendingRecords: this.pending.length, loaded: this.loaded };
+    return {
+      dir: this.dir,
+      flushedRecords: this.flushed,
+      pendingRecords: this.pending.length,
+      loaded: this.loaded,
+      droppedRecords: this.dropped,
+      ...(this.writeError ? { writeError: this.writeError } : {}),
+    };
   }
 }

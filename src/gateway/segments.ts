@@ -41,8 +41,21 @@ export interface ReadStats {
   torn: number;
 }
 
-/** Read one segment, calling `onRecord` for each good record. */
+/**
+ * Is this a plain file (not a link, a device or a folder)? A link to /dev/zero or /dev/full in
+ * a state folder would otherwise be read forever and take the process down.
+ */
+export function isRegularFile(file: string): boolean {
+  try {
+    return fs.lstatSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Read one segment, calling `onRecord` for each good record. Anything but a plain file is skipped. */
 export function readSegment(file: string, onRecord: (r: AttemptRecord) => void, stats: ReadStats): void {
+  if (!isRegularFile(file)) return;
   const text = fs.readFileSync(file, 'utf8');
   let start = 0;
   while (start < text.length) {

@@ -99,7 +99,7 @@ export class Gateway {
       timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
       retry: { ...DEFAULT_RETRY, ...options.retry },
       record: (r) => this.record(r),
-      ...(options.journal ? { onAdmitted: (keys: readonly string[], tokens: number, at: number) => options.journal!.record(at, keys, tokens) } : {}),
+      ...(options.journal ? { onAdmitted: (keys: readonly string[], tokens: number, at: number) => this.journalAdmission(options.journal!, at, keys, tokens) } : {}),
       random: options.random ?? Math.random,
     };
     this.batchJobs = new BatchJobList(() => this.config.baseUrl, options.apiKey, this.proxy.timeouts);
@@ -169,6 +169,24 @@ export class Gateway {
       }
     }, 600_000);
     this.retentionTimer.unref();
+  }
+
+  private journalFailing = false;
+
+  /**
+   * The journal only helps a successor rebuild the last minute: when it cannot be written
+   * (a full disk), the request still goes, and the failure is logged once (and again once it
+   * recovers), not answered with a 500 after the limiter already charged it.
+   */
+  private journalAdmission(journal: AdmissionJournal, at: number, keys: readonly string[], tokens: number): void {
+    try {
+      journal.record(at, keys, tokens);
+      if (this.journalFailing) this.options.log?.('admission journal: writing again');
+      this.journalFailing = false;
+    } catch (e) {
+      if (!this.journalFailing) this.options.log?.(`admission journal: cannot write (${e instanceof Error ? e.message : String(e)}); requests go on, a successor may under-count this minute`);
+      this.journalFailing = true;
+    }
   }
 
   /**
