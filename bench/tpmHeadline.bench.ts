@@ -35,5 +35,7 @@ async function run(mode: 'FIFO' | 'backfilling') {
   }
 }
 
-const rows = [await run('FIFO'), await run('backfilling')];
-printTable(`TPM-bound headline: ${TPM} TPM, 10× offered for ${RUN_MS / 1000} s — ${machine()}`, rows);
+void (async () => {
+  const rows = [await run('FIFO'), await run('backfilling')];
+  printTable(`TPM-bound headline: ${TPM} TPM, 10× offered for ${RUN_MS / 1000} s — ${machine()}`, rows);
+})();

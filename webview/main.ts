@@ -9,6 +9,15 @@ import { SidebarView } from './sidebar';
 const root = document.getElementById('app')!;
 const page = document.body.dataset;
 const host: DashboardHost = page.host === 'gateway' ? httpHost(location.origin, page.token ?? '') : vsCodeHost();
+if (page.host === 'gateway') {
+  // The token came in the address (?token=…): take it out of the address bar and the
+  // browser's history as soon as the page holds it.
+  const url = new URL(location.href);
+  if (url.searchParams.has('token')) {
+    url.searchParams.delete('token');
+    history.replaceState(history.state, '', url.pathname + url.search + url.hash);
+  }
+}
 const view = page.view === 'sidebar' ? new SidebarView(root, host) : new DashboardView(root, host);
 // for the dashboard benchmark and tests
 (window as unknown as { rlmView: unknown }).rlmView = view;

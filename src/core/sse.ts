@@ -3,20 +3,46 @@
  * the gateway (provider streams, passed through event by event) and by the clients of its
  * own event stream (the extension and the dashboard page).
  */
-/** Splits a byte stream into complete events (each with its blank-line terminator). */
+
+/** The longest event we accept: a real one is a few kilobytes. */
+export const MAX_EVENT_CHARS = 1_000_000;
+
+export class SseEventTooLarge extends Error {
+  constructor() {
+    super(`an event in the stream exceeded ${MAX_EVENT_CHARS} characters without ending`);
+  }
+}
+
+/**
+ * Splits a byte stream into complete events (each with its blank-line terminator). Each
+ * push scans only what it has not scanned before, so a stream that never ends an event
+ * costs linear time, and past MAX_EVENT_CHARS it is an error instead of a growing buffer.
+ */
 export class SseSplitter {
   private buffer = '';
+  /** Where the next search for a terminator starts. */
+  private scanned = 0;
+
+  constructor(private readonly maxEventChars = MAX_EVENT_CHARS) {}
 
   push(chunk: string): string[] {
     this.buffer += chunk;
     const events: string[] = [];
-    for (;;) {
-      const m = /\r?\n\r?\n/.exec(this.buffer);
-      if (!m) break;
-      const end = m.index + m[0].length;
-      events.push(this.buffer.slice(0, end));
-      this.buffer = this.buffer.slice(end);
+    let start = 0;
+    let i = this.buffer.indexOf('\n', this.scanned);
+    while (i !== -1) {
+      // a blank line ends an event: "\n\n", "\r\n\r\n" or "\n\r\n"
+      const prev = this.buffer[i - 1];
+      const ends = i - 1 >= start && (prev === '\n' || (prev === '\r' && i - 2 >= start && this.buffer[i - 2] === '\n'));
+      if (ends) {
+        events.push(this.buffer.slice(start, i + 1));
+        start = i + 1;
+      }
+      i = this.buffer.indexOf('\n', i + 1);
     }
+    if (start > 0) this.buffer = this.buffer.slice(start);
+    this.scanned = this.buffer.length;
+    if (this.buffer.length > this.maxEventChars) throw new SseEventTooLarge();
     return events;
   }
 

@@ -37,6 +37,9 @@ On a fixed port, one gateway leads per user and machine: a second one started on
 port follows the first (prints {"event":"following",...}) and takes over if it goes.
 `;
 
+/** The alphabet of generated tokens (base64url), at least 16 long. */
+const TOKEN_SHAPE = /^[A-Za-z0-9_-]{16,}$/;
+
 export interface CliOptions {
   config?: string;
   upstream?: string;
@@ -100,7 +103,7 @@ export function parseArgs(argv: string[]): { ok: true; options: CliOptions } | {
         break;
       }
       case '--token':
-        if (value.length < 16) problems.push('--token: use at least 16 characters');
+        if (!TOKEN_SHAPE.test(value)) problems.push('--token: use at least 16 letters, digits, "-" or "_" (the alphabet of generated tokens; it travels in URLs and headers)');
         o.token = value;
         break;
       case '--token-file': o.tokenFile = value; break;
@@ -113,8 +116,8 @@ export function parseArgs(argv: string[]): { ok: true; options: CliOptions } | {
 export function readOrCreateToken(file: string): string {
   try {
     const t = fs.readFileSync(file, 'utf8').trim();
-    if (t.length >= 16) return t;
-    throw new Error(`${file}: the token is shorter than 16 characters; delete the file to have one generated`);
+    if (TOKEN_SHAPE.test(t)) return t;
+    throw new Error(`${file}: the token must be at least 16 letters, digits, "-" or "_"; delete the file to have one generated`);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }

@@ -16,6 +16,11 @@ import { sendError } from './proxy';
 import { prometheusText } from './prometheus';
 import { readBody } from './body';
 
+/** Open event streams at most (each window and page holds one). */
+export const MAX_EVENT_STREAMS = 64;
+/** Bytes waiting for a listener that does not read, before it is dropped. */
+const SLOW_LISTENER_BYTES = 1024 * 1024;
+
 /** The largest config a PUT may send (a real one is a few kilobytes). */
 export const CONFIG_BODY_LIMIT = 1024 * 1024;
 
@@ -131,10 +136,19 @@ export async function handleControl(gw: Gateway, req: http.IncomingMessage, res:
       return json(res, 200, { records });
     }
     case 'GET /_rlm/events': {
+      if (gw.eventStreams.size >= MAX_EVENT_STREAMS) return sendError(res, 503, `${MAX_EVENT_STREAMS} event streams are open already; close one (each VS Code window and open page holds one).`, 'server_error', 'too_many_streams');
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
       res.write(`data: ${JSON.stringify({ type: 'state', state: gw.state() })}\n\n`);
-      const unsubscribe = gw.subscribe((e) => res.write(`data: ${JSON.stringify(e)}\n\n`));
-      res.on('close', unsubscribe);
+      gw.eventStreams.add(res);
+      const unsubscribe = gw.subscribe((e) => {
+        // A listener that stops reading is dropped, not buffered for without end.
+        if (res.writableLength > SLOW_LISTENER_BYTES) return void res.destroy();
+        res.write(`data: ${JSON.stringify(e)}\n\n`);
+      });
+      res.on('close', () => {
+        unsubscribe();
+        gw.eventStreams.delete(res);
+      });
       return;
     }
     case 'GET /metrics':

@@ -42,7 +42,10 @@ export function serveDashboard(req: http.IncomingMessage, res: http.ServerRespon
     fs.createReadStream(file).pipe(res);
     return;
   }
-  const given = url.searchParams.get('token') ?? bearer;
+  // The token may come once in the address; the page then takes it out of the address bar
+  // and the browser's history (webview/main.ts), and an HttpOnly, SameSite=Strict cookie,
+  // sent to this origin only and readable by no script, lets a reload in.
+  const given = url.searchParams.get('token') ?? bearer ?? cookieOf(req, PAGE_COOKIE);
   if (!given || !tokensEqual(given, token)) {
     res.writeHead(401, { 'content-type': 'text/plain; charset=utf-8' });
     res.end('Open this page with the gateway token: http://127.0.0.1:PORT/?token=<token> (the "Copy Gateway Environment" command or the token file gives it).');
@@ -51,11 +54,34 @@ export function serveDashboard(req: http.IncomingMessage, res: http.ServerRespon
   const theme = url.searchParams.get('theme') === 'dark' ? 'dark' : 'light';
   const nonce = randomBytes(16).toString('base64');
   const csp = [`default-src 'none'`, `script-src 'nonce-${nonce}'`, `style-src 'self'`, `connect-src 'self'`, `img-src 'self' data:`, `base-uri 'none'`, `form-action 'none'`, `frame-ancestors 'none'`].join('; ');
-  res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': csp, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'x-frame-options': 'DENY' });
+  res.writeHead(200, {
+    'content-type': 'text/html; charset=utf-8', 'content-security-policy': csp, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'x-frame-options': 'DENY',
+    'set-cookie': `${PAGE_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`,
+  });
   res.end(`<!DOCTYPE html>
 <html lang="en" data-theme="${theme}"><head><meta charset="UTF-8">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <link rel="stylesheet" href="/assets/standalone.css"><link rel="stylesheet" href="/assets/monitor.css">
 <title>LLM Rate Limit Monitor</title></head>
-<body data-view="panel" data-host="gateway" data-token="${token.replace(/[^\w-]/g, '')}" data-theme="${theme}"><main id="app" aria-live="polite"></main><script nonce="${nonce}" src="/assets/webview.js"></script></body></html>`);
+<body data-view="panel" data-host="gateway" data-token="${escapeAttribute(token)}" data-theme="${theme}"><main id="app" aria-live="polite"></main><script nonce="${nonce}" src="/assets/webview.js"></script></body></html>`);
+}
+
+/** Text safe inside a double-quoted HTML attribute. */
+function escapeAttribute(v: string): string {
+  return v.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+const PAGE_COOKIE = 'rlm_page';
+
+function cookieOf(req: http.IncomingMessage, name: string): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k !== name) continue;
+    try {
+      return decodeURIComponent(v.join('='));
+    } catch {
+      return undefined; // a malformed cookie is no token
+    }
+  }
+  return undefined;
 }

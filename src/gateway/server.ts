@@ -59,6 +59,9 @@ export interface GatewayOptions {
  */
 export const DEFAULT_LIMITER_OPTIONS: LimiterOptions = { secondWindowPadMs: 25, minuteWindowPadMs: 100, pacingToleranceMs: 1 };
 
+/** The metrics label for every model without configured limits. */
+export const OTHER_MODELS = 'other';
+
 const METERED_ENDPOINTS = new Set(['chat.completions', 'completions', 'embeddings', 'responses']);
 
 export class Gateway {
@@ -154,7 +157,7 @@ export class Gateway {
     const t0 = Date.now();
     if (this.history instanceof JsonlHistory) {
       this.history.applyRetention();
-      const stats = this.history.load((r) => this.metrics.add(r));
+      const stats = this.history.load((r) => this.addToMetrics(r));
       Object.assign(this.rebuildStats, stats);
     }
     if (this.options.journal) {
@@ -218,10 +221,18 @@ export class Gateway {
     return result;
   }
 
+  /**
+   * Metrics keep a series per model: only configured models get their own, the rest share
+   * "other" (300 random model names had made 2,138 Prometheus lines). Records keep the name.
+   */
+  private addToMetrics(r: AttemptRecord): void {
+    this.metrics.add(this.limits.metered(r.model) ? r : { ...r, model: OTHER_MODELS });
+  }
+
   record(r: AttemptRecord): void {
     this.history.append(r);
     // other /v1/* routes (files, batches, models) are recorded, but they are not model calls
-    if (r.endpoint !== 'other') this.metrics.add(r);
+    if (r.endpoint !== 'other') this.addToMetrics(r);
     if (r.errorKind === 'rpm' || r.errorKind === 'tpm' || r.errorKind === 'burst') this.last429 = { model: r.model, kind: r.errorKind, at: r.startedAt };
     this.emit({ type: 'record', record: r });
   }
@@ -239,6 +250,9 @@ export class Gateway {
     if (this.last429) s.last429 = this.last429;
     return s;
   }
+
+  /** Open event streams (GET /_rlm/events): capped, and ended first on shutdown. */
+  readonly eventStreams = new Set<http.ServerResponse>();
 
   subscribe(fn: (e: GatewayEvent) => void): () => void {
     this.subscribers.add(fn);
@@ -266,6 +280,7 @@ export class Gateway {
     this.closing = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
+    for (const res of this.eventStreams) res.end();
     const deadline = Date.now() + graceMs;
     while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     this.scheduler.stop();
@@ -294,8 +309,12 @@ export class Gateway {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    this.inFlight++;
-    res.on('close', () => this.inFlight--);
+    // An event stream is a listener, not work: shutdown does not wait for it (it closes it).
+    const listener = (req.url ?? '').startsWith('/_rlm/events');
+    if (!listener) {
+      this.inFlight++;
+      res.on('close', () => this.inFlight--);
+    }
     try {
       if (!hostAllowed(req, this.port)) {
         return sendError(res, 403, `Host "${req.headers.host ?? ''}" is not this gateway: use 127.0.0.1:${this.port} or localhost:${this.port}.`, 'invalid_request_error', 'host_not_allowed');

@@ -103,11 +103,22 @@ export function sendUpstream(r: UpstreamRequest): Promise<http.IncomingMessage> 
   });
 }
 
-/** Read a whole message body as UTF-8; a connection cut mid-body is an error, not a short text. */
-export function readText(stream: http.IncomingMessage): Promise<string> {
+/** The largest non-streamed answer we hold in memory (a real one is far smaller). */
+export const MAX_BODY_BYTES = 64 * 1024 * 1024;
+
+/** Read a whole message body as UTF-8; a connection cut mid-body, or a body past the cap, is an error. */
+export function readText(stream: http.IncomingMessage, maxBytes = MAX_BODY_BYTES): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    stream.on('data', (c: Buffer) => chunks.push(c));
+    let size = 0;
+    stream.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > maxBytes) {
+        stream.destroy(new UpstreamError('network', `the provider's answer exceeded ${maxBytes} bytes`));
+        return;
+      }
+      chunks.push(c);
+    });
     stream.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     stream.on('error', reject);
     stream.on('aborted', () => reject(new UpstreamError('network', 'the connection closed mid-body')));

@@ -48,8 +48,9 @@ describe('headless CLI (dist/gateway.js)', () => {
   });
 
   it('exits non-zero listing every bad flag', async () => {
-    const r = await exit(run(['--port', 'abc', '--frobnicate', '--upstream', 'ftp://x']));
+    const r = await exit(run(['--port', 'abc', '--frobnicate', '--upstream', 'ftp://x', '--token', 'abc+def/ghi=jklmnop']));
     assert.equal(r.code, 2);
+    assert.match(r.stderr, /--token: use at least 16 letters, digits, "-" or "_"/, 'a token the page could not carry is refused');
     assert.match(r.stderr, /--port: "abc" is not a port number/);
     assert.match(r.stderr, /--frobnicate: unknown option/);
     assert.match(r.stderr, /--upstream: "ftp:\/\/x" is not an http\(s\) URL/);

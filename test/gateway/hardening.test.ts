@@ -4,6 +4,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { MAX_EVENT_STREAMS } from '../../src/gateway/control';
 import { startStack, type Stack } from '../support/stack';
 
 describe('hardening: bad input is refused before it costs anything', () => {
@@ -37,5 +38,51 @@ describe('hardening: bad input is refused before it costs anything', () => {
       assert.notEqual(r.status, 400, ok);
       await r.text();
     }
+  });
+
+  it('keeps metrics to the configured models plus "other", whatever names callers send (records keep them)', async () => {
+    for (let i = 0; i < 30; i++) {
+      const r = await s.call('/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: `random-model-${i}`, messages: [{ role: 'user', content: 'x' }] }) });
+      await r.text();
+    }
+    const prom = await (await s.call('/metrics')).text();
+    const models = new Set([...prom.matchAll(/model="([^"]+)"/g)].map((m) => m[1]));
+    assert.ok(!models.has('random-model-7'), 'no series per unknown name');
+    assert.ok(models.has('other'));
+    assert.ok(models.size <= Object.keys(s.gateway.config.models).length + 1, [...models].join(', '));
+    const { records } = (await (await s.call('/_rlm/requests?limit=100')).json()) as { records: { model: string }[] };
+    assert.ok(records.some((r) => r.model === 'random-model-7'), 'the record keeps the name');
+  });
+
+  it('caps open event streams, and the cap frees when one closes', async () => {
+    const open: AbortController[] = [];
+    for (let i = 0; i < MAX_EVENT_STREAMS; i++) {
+      const c = new AbortController();
+      const r = await s.call('/_rlm/events', { signal: c.signal });
+      assert.equal(r.status, 200);
+      open.push(c);
+    }
+    const over = await s.call('/_rlm/events');
+    assert.equal(over.status, 503);
+    assert.match(((await over.json()) as { error: { message: string } }).error.message, /event streams are open already/);
+    for (const c of open) c.abort();
+    await new Promise((r) => setTimeout(r, 200));
+    const again = new AbortController();
+    assert.equal((await s.call('/_rlm/events', { signal: again.signal })).status, 200);
+    again.abort();
+  });
+});
+
+describe('shutdown', () => {
+  it('does not wait for an open event stream (it had taken the full 12 s grace period)', async () => {
+    const s = await startStack();
+    const stream = await s.call('/_rlm/events');
+    assert.equal(stream.status, 200);
+    const t0 = Date.now();
+    await s.gateway.close(10_000);
+    const ms = Date.now() - t0;
+    await s.fake.close();
+    console.log(`# shutdown with an open event stream: ${ms} ms`);
+    assert.ok(ms < 5_000, `${ms} ms`);
   });
 });

@@ -50,6 +50,18 @@ describe('dashboard page in Chromium', { timeout: 120_000 }, () => {
     await s?.close();
   });
 
+  it('takes the token out of the address bar and history, and a reload still gets in (HttpOnly cookie)', async () => {
+    assert.equal(new URL(page.url()).searchParams.get('token'), null, page.url());
+    assert.equal(await page.evaluate(() => document.cookie), '', 'the cookie is not readable by scripts');
+    await page.reload();
+    await page.locator('[data-card="Total Calls"]').waitFor({ timeout: 10_000 });
+    const other = await browser.newContext();
+    const stranger = await other.newPage();
+    const r = await stranger.goto(`${s.url}/`);
+    assert.equal(r?.status(), 401, 'another browser profile without the cookie is refused');
+    await other.close();
+  });
+
   it('refuses the page without the token', async () => {
     const r = await fetch(`${s.url}/`);
     assert.equal(r.status, 401);
