@@ -12,7 +12,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import type { MetricsResponse } from '../../src/core/protocol';
 import { listBatchJobs, submitBatchFile } from '../../src/gateway/batchApi';
 import type { RateLimitConfig } from '../../src/core/types';
-import { GATEWAY_TOKEN, startStack, type Stack } from '../support/stack';
+import { eventually, GATEWAY_TOKEN, startStack, type Stack } from '../support/stack';
 
 const RESULTS = path.resolve('test-results');
 const TABS = ['Overview', 'Charts', 'Rate Limit', 'Requests', 'Batch Jobs'];
@@ -226,8 +226,9 @@ describe('dashboard page in Chromium', { timeout: 120_000 }, () => {
     assert.equal(await row.locator('[data-edit="tpm"]').inputValue(), '1000000', 'the edit box holds the account limit, not the increase');
     await row.locator('[data-edit="rpm"]').fill('550');
     await row.locator('[data-save]').click();
-    await page.locator('[data-notice="ok"]').waitFor({ timeout: 5_000 });
-    let cfg = (await (await s.call('/_rlm/config')).json()) as RateLimitConfig;
+    const config = async () => (await (await s.call('/_rlm/config')).json()) as RateLimitConfig;
+    await eventually(async () => (await config()).models['qwen-turbo']!.rpm === 550, 'the edit is applied');
+    let cfg = await config();
     assert.deepEqual(cfg.models['qwen-turbo'], { rpm: 550, tpm: 1_000_000 });
     assert.equal(s.gateway.limiter.limitsOf('account:qwen-turbo')!.tpm, 2_000_000, 'the increase is still in force');
     await page.locator('[data-end-increase="qwen-turbo"]').click();
