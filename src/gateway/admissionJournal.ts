@@ -30,6 +30,11 @@ export class AdmissionJournal {
     if (this.fd === undefined) {
       this.fd = fs.openSync(this.file, APPEND_NO_FOLLOW, 0o600);
       this.size = fs.fstatSync(this.fd).size;
+      // a crash may have left a torn last line: end it, so the next entry starts a line of its own
+      if (this.size > 0 && fs.readFileSync(this.file).at(-1) !== 0x0a) {
+        fs.writeSync(this.fd, '\n');
+        this.size++;
+      }
     }
     return this.fd;
   }

@@ -45,6 +45,8 @@ export class JsonlHistory implements HistoryStore {
   private readonly recentStore: InMemoryHistory;
   private flushed = 0;
   private dropped = 0;
+  /** Segments this process has appended to (their last line is known to be whole). */
+  private readonly checked = new Set<string>();
   private writeError: { message: string; at: number } | undefined;
   private retryMs = RETRY_MS.first;
   loaded: ReadStats = { records: 0, malformed: 0, torn: 0 };
@@ -122,7 +124,12 @@ export class JsonlHistory implements HistoryStore {
     const unwritten: AttemptRecord[] = [];
     for (const [name, lines] of bySegment) {
       try {
-        await fs.promises.appendFile(path.join(this.dir, name), lines.join('\n') + '\n', { mode: 0o600 });
+        const file = path.join(this.dir, name);
+        // A segment a crash left without its last newline would glue our first record to the
+        // torn line, and both would be lost on reading: end the torn line first.
+        const lead = this.checked.has(name) ? '' : endsTorn(file) ? '\n' : '';
+        await fs.promises.appendFile(file, lead + lines.join('\n') + '\n', { mode: 0o600 });
+        this.checked.add(name);
         this.flushed += lines.length;
       } catch (e) {
         this.writeError = { message: `${name}: ${e instanceof Error ? e.message : String(e)}`, at: this.now() };
@@ -187,5 +194,22 @@ export class JsonlHistory implements HistoryStore {
       droppedRecords: this.dropped,
       ...(this.writeError ? { writeError: this.writeError } : {}),
     };
+  }
+}
+
+/** Does this file end in the middle of a line? (Missing or empty files do not.) */
+function endsTorn(file: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, 'r');
+    const size = fs.fstatSync(fd).size;
+    if (size === 0) return false;
+    const last = Buffer.alloc(1);
+    fs.readSync(fd, last, 0, 1, size - 1);
+    return last[0] !== 0x0a;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
   }
 }

@@ -53,6 +53,18 @@ describe('durable history (JSONL segments)', () => {
     assert.equal(read.length, 3);
   });
 
+  it('does not let a torn last line swallow the next record: it ends the torn line first', async () => {
+    const first = JSON.stringify(rec(NOW));
+    fs.writeFileSync(path.join(dir, segmentName(NOW)), `${first}\n{"id":"torn","startedAt":1`);
+    const h = new JsonlHistory({ dir, now: () => NOW });
+    h.append(rec(NOW + 5));
+    await h.flush();
+    const read: AttemptRecord[] = [];
+    const stats = new JsonlHistory({ dir, now: () => NOW }).load((r) => read.push(r));
+    assert.equal(read.length, 2, 'the record appended after the torn line survives');
+    assert.deepEqual(stats, { records: 2, malformed: 1, torn: 0 });
+  });
+
   it('recovers every complete line after a writer is killed in the middle of appending', async () => {
     // A child process appends records as fast as it can; we kill -9 it mid-stream.
     const script = `
