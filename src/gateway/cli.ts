@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { ensurePrivate } from './privateFiles';
 import { formatProblems, validateConfig } from '../core/config';
 import { configWriter } from './configFile';
 import { Gateway } from './server';
@@ -115,6 +116,7 @@ export function parseArgs(argv: string[]): { ok: true; options: CliOptions } | {
 
 export function readOrCreateToken(file: string): string {
   try {
+    ensurePrivate(file, 'file'); // before reading: a link to /dev/zero would never end
     const t = fs.readFileSync(file, 'utf8').trim();
     if (TOKEN_SHAPE.test(t)) return t;
     throw new Error(`${file}: the token must be at least 16 letters, digits, "-" or "_"; delete the file to have one generated`);

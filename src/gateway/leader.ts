@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { HealthInfo } from '../core/protocol';
 import { AdmissionJournal } from './admissionJournal';
 import { JsonlHistory } from './historyStore';
+import { ensurePrivate } from './privateFiles';
 import { generateToken } from './security';
 import type { Gateway } from './server';
 import { GATEWAY_VERSION } from './version';
@@ -45,12 +46,14 @@ export function defaultStateDir(): string {
 /** The shared token: created once (mode 0600, first writer wins), then read by every window. */
 export function sharedToken(stateDir: string): string {
   fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  ensurePrivate(stateDir, 'directory');
   const file = path.join(stateDir, 'token');
   try {
     fs.writeFileSync(file, generateToken() + '\n', { mode: 0o600, flag: 'wx' });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
   }
+  ensurePrivate(file, 'file');
   for (let i = 0; i < 50; i++) {
     const t = fs.readFileSync(file, 'utf8').trim();
     if (t.length >= 16) return t;
