@@ -437,7 +437,9 @@ async function forwardOnce(ctx: ProxyContext, a: AttemptArgs): Promise<AttemptOu
       if (streamError && !headersSent && streamError.classification.retryable && !a.lastChance) break;
       if (out) {
         sendHeaders();
-        a.res.write(out);
+        // A caller that stops reading must not make us buffer the whole stream: wait for it
+        // to drain, which stops reading the provider too (TCP pushes back to them).
+        if (!a.res.write(out)) await drained(a.res);
       }
     }
   } catch (e) {
@@ -600,4 +602,17 @@ function safeJson(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** Resolves when `res` can take more, or is gone. */
+function drained(res: http.ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.once('drain', done);
+    res.once('close', done);
+  });
 }
