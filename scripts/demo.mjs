@@ -43,6 +43,8 @@ const tokenFile = path.join(dir, 'token');
 // neither join nor disturb a gateway the user already runs on 8787.
 const url = await start(['dist/gateway.js', '--config', configFile, '--upstream', fakeUrl, '--port', process.env.RLM_PORT ?? '0', '--state-dir', path.join(dir, 'state'), '--token-file', tokenFile], { RLM_API_KEY: demoKey });
 const token = fs.readFileSync(tokenFile, 'utf8').trim();
+// the owner's token: the page with it can edit limits; the caller token above cannot
+const adminToken = fs.readFileSync(path.join(dir, 'state', 'admin-token'), 'utf8').trim();
 
 console.log(`
 LLM Rate Limit Monitor gateway: ${url}  (upstream: the fake provider at ${fakeUrl})
@@ -52,6 +54,7 @@ Paste into a shell to send your own requests through it:
   export OPENAI_API_KEY=${token}
 
 Live state: curl -s -H "Authorization: Bearer ${token}" ${url}/_rlm/metrics?window=1h
+The monitor page (yours: it can edit limits): ${url}/?token=${adminToken}
 Demo traffic runs now (qwen-plus 60 RPM, falls back to qwen-turbo). Ctrl-C stops.
 `);
 

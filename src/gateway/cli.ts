@@ -30,6 +30,8 @@ Usage: node dist/gateway.js [options]
   --retention-days N  keep history this many days (default 7)
   --token TOKEN       local token callers send as "Authorization: Bearer TOKEN"
   --token-file FILE   read the token from FILE (created with mode 0600 when missing)
+  --admin-token TOKEN the owner's token for config changes, history and the page (default:
+                      STATE_DIR/admin-token, created with mode 0600); callers' tokens cannot
   --strict-fifo       no backfilling: waiters go strictly in order (for comparisons)
   --help              show this text
 
@@ -51,11 +53,12 @@ export interface CliOptions {
   retentionDays: number;
   token?: string;
   tokenFile?: string;
+  adminToken?: string;
   strictFifo?: boolean;
   help: boolean;
 }
 
-const VALUE_FLAGS = new Set(['--config', '--upstream', '--host', '--port', '--history', '--state-dir', '--retention-days', '--token', '--token-file']);
+const VALUE_FLAGS = new Set(['--config', '--upstream', '--host', '--port', '--history', '--state-dir', '--retention-days', '--token', '--token-file', '--admin-token']);
 
 /** Parse flags; returns every problem rather than the first. */
 export function parseArgs(argv: string[]): { ok: true; options: CliOptions } | { ok: false; problems: string[] } {
@@ -108,6 +111,10 @@ export function parseArgs(argv: string[]): { ok: true; options: CliOptions } | {
         o.token = value;
         break;
       case '--token-file': o.tokenFile = value; break;
+      case '--admin-token':
+        if (!TOKEN_SHAPE.test(value)) problems.push('--admin-token: use at least 16 letters, digits, "-" or "_"');
+        o.adminToken = value;
+        break;
     }
   }
   if (o.token && o.tokenFile) problems.push('--token and --token-file: give one, not both');
@@ -162,8 +169,10 @@ async function main(argv: string[]): Promise<number> {
   }
   const stateDir = o.stateDir ?? defaultStateDir();
   let token: string;
+  let adminToken: string;
   try {
     token = o.token ?? (o.tokenFile ? readOrCreateToken(o.tokenFile) : sharedToken(stateDir));
+    adminToken = o.adminToken ?? sharedToken(stateDir, 'admin-token');
   } catch (e) {
     process.stderr.write(`gateway: ${(e as Error).message}\n`);
     return 2;
@@ -183,9 +192,10 @@ async function main(argv: string[]): Promise<number> {
     // A gateway on a random port is a private one: durable history only when asked for.
     durable: o.port !== 0 || o.history !== undefined,
     token,
+    adminToken,
     makeGateway: ({ history, journal, port, host }) =>
       new Gateway({
-        config: result.config, token, apiKey: () => apiKey, host, port, ...(history ? { history } : {}), ...(journal ? { journal } : {}), log,
+        config: result.config, token, adminToken, apiKey: () => apiKey, host, port, ...(history ? { history } : {}), ...(journal ? { journal } : {}), log,
         ...(o.strictFifo ? { limiter: { backfill: false } } : {}),
         ...(o.config ? { onConfigApplied: configWriter(o.config, fileConfig, log) } : {}),
       }),

@@ -29,10 +29,16 @@ export const MAX_SERIES_POINTS = 2_000;
 
 const OUTCOMES: Outcome[] = ['ok', 'error', 'rejected', 'cancelled'];
 
-export async function handleControl(gw: Gateway, req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<void> {
+/** Routes that change what the gateway does or keeps: the admin token only. */
+const ADMIN_ROUTES = new Set(['PUT /_rlm/config', 'DELETE /_rlm/history']);
+
+export async function handleControl(gw: Gateway, req: http.IncomingMessage, res: http.ServerResponse, path: string, admin: boolean): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://gateway');
   const q = url.searchParams;
   const route = `${req.method} ${path}`;
+  if (ADMIN_ROUTES.has(route) && !admin) {
+    return sendError(res, 403, `${route} needs the gateway's admin token. The token in terminals (OPENAI_API_KEY) may use models and read the monitor, not change limits or history: change them in VS Code, on the gateway's page, or with the admin token (the admin-token file in the gateway's state folder).`, 'invalid_request_error', 'admin_only');
+  }
   switch (route) {
     case 'GET /_rlm/health': {
       const body: HealthInfo = { ok: true, service: 'llm-rate-limit-monitor', version: GATEWAY_VERSION, pid: process.pid, startedAt: gw.startedAt, url: gw.url, rebuild: gw.rebuildStats };

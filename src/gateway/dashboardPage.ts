@@ -28,7 +28,11 @@ export function isDashboardRoute(p: string): boolean {
   return p === '/' || p in ASSETS;
 }
 
-export function serveDashboard(req: http.IncomingMessage, res: http.ServerResponse, token: string, bearer: string | undefined): void {
+/**
+ * `tokens`: the admin token (when the gateway has one) and the caller token. The page holds the
+ * one it was opened with: with the caller token it shows everything, and its edits are refused.
+ */
+export function serveDashboard(req: http.IncomingMessage, res: http.ServerResponse, tokens: (string | undefined)[], bearer: string | undefined): void {
   const url = new URL(req.url ?? '/', 'http://gateway');
   const asset = ASSETS[url.pathname];
   if (asset) {
@@ -46,7 +50,8 @@ export function serveDashboard(req: http.IncomingMessage, res: http.ServerRespon
   // and the browser's history (webview/main.ts), and an HttpOnly, SameSite=Strict cookie,
   // sent to this origin only and readable by no script, lets a reload in.
   const given = url.searchParams.get('token') ?? bearer ?? cookieOf(req, PAGE_COOKIE);
-  if (!given || !tokensEqual(given, token)) {
+  const token = given ? tokens.find((t): t is string => t !== undefined && tokensEqual(given, t)) : undefined;
+  if (!token) {
     res.writeHead(401, { 'content-type': 'text/plain; charset=utf-8' });
     res.end('Open this page with the gateway token: http://127.0.0.1:PORT/?token=<token> (the "Copy Gateway Environment" command or the token file gives it).');
     return;

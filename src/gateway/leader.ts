@@ -30,10 +30,12 @@ export interface GatewayNodeOptions {
   retentionMs?: number;
   /** A token given explicitly (CLI `--token`); otherwise the shared one in stateDir. */
   token?: string;
+  /** The admin token given explicitly (CLI `--admin-token`); otherwise the shared one in stateDir. */
+  adminToken?: string;
   /** Write durable history and the admission journal (off for a throw-away gateway on port 0). */
   durable?: boolean;
   /** Build this process's gateway when it is to lead. */
-  makeGateway: (parts: { token: string; history?: JsonlHistory; journal?: AdmissionJournal; port: number; host: string }) => Gateway;
+  makeGateway: (parts: { token: string; adminToken: string; history?: JsonlHistory; journal?: AdmissionJournal; port: number; host: string }) => Gateway;
   onEvent: (e: NodeEvent) => void;
   /** How often a follower checks its leader. */
   watchIntervalMs?: number;
@@ -44,10 +46,10 @@ export function defaultStateDir(): string {
 }
 
 /** The shared token: created once (mode 0600, first writer wins), then read by every window. */
-export function sharedToken(stateDir: string): string {
+export function sharedToken(stateDir: string, name: 'token' | 'admin-token' = 'token'): string {
   fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   ensurePrivate(stateDir, 'directory');
-  const file = path.join(stateDir, 'token');
+  const file = path.join(stateDir, name);
   try {
     fs.writeFileSync(file, generateToken() + '\n', { mode: 0o600, flag: 'wx' });
   } catch (e) {
@@ -91,10 +93,13 @@ export class GatewayNode {
   private watchTimer: NodeJS.Timeout | undefined;
   private readonly host: string;
   private readonly token: string;
+  /** The owner's token (config changes, history): never given to terminals. */
+  readonly adminToken: string;
 
   constructor(private readonly options: GatewayNodeOptions) {
     this.host = options.host ?? '127.0.0.1';
     this.token = options.token ?? sharedToken(options.stateDir);
+    this.adminToken = options.adminToken ?? sharedToken(options.stateDir, 'admin-token');
   }
 
   get localToken(): string {
@@ -127,7 +132,7 @@ export class GatewayNode {
     const durable = this.options.durable ?? true;
     const history = durable ? new JsonlHistory({ dir: historyDir, ...(this.options.retentionMs !== undefined ? { retentionMs: this.options.retentionMs } : {}) }) : undefined;
     const journal = durable ? new AdmissionJournal(path.join(historyDir, 'admissions.journal')) : undefined;
-    const gateway = this.options.makeGateway({ token: this.token, ...(history ? { history } : {}), ...(journal ? { journal } : {}), port: this.options.port, host: this.host });
+    const gateway = this.options.makeGateway({ token: this.token, adminToken: this.adminToken, ...(history ? { history } : {}), ...(journal ? { journal } : {}), port: this.options.port, host: this.host });
     try {
       const url = await gateway.start();
       this.gateway = gateway;

@@ -31,7 +31,13 @@ import { GATEWAY_VERSION } from './version';
 
 export interface GatewayOptions {
   config: RateLimitConfig;
+  /** The caller token: terminals, the bundled client, other tools. Models and read-only routes. */
   token: string;
+  /**
+   * The admin token: only the owner (the extension, the CLI's user, the gateway's page) holds
+   * it. It alone may change the config or clear history. Absent: the one token is both.
+   */
+  adminToken?: string;
   /** Tokens that pin a caller to one workspace: workspace id → token. */
   workspaceTokens?: Record<string, string>;
   /** The provider key for a workspace; the CLI uses one key for all. */
@@ -295,15 +301,17 @@ export class Gateway {
   }
 
   /** Which workspace a caller's token and headers select, or undefined when not authorised. */
-  private authorise(req: http.IncomingMessage): { workspace: string; pinned: boolean } | undefined {
+  private authorise(req: http.IncomingMessage): { workspace: string; pinned: boolean; admin: boolean } | undefined {
     const given = bearerOf(req);
     if (!given) return undefined;
-    if (tokensEqual(given, this.options.token)) {
+    const admin = this.options.adminToken !== undefined && tokensEqual(given, this.options.adminToken);
+    if (admin || tokensEqual(given, this.options.token)) {
       const h = req.headers['x-rlm-workspace'];
-      return { workspace: typeof h === 'string' && h.trim() !== '' ? h.trim() : DEFAULT_WORKSPACE, pinned: false };
+      // without a separate admin token (an embedded or test gateway) the one token is both
+      return { workspace: typeof h === 'string' && h.trim() !== '' ? h.trim() : DEFAULT_WORKSPACE, pinned: false, admin: admin || this.options.adminToken === undefined };
     }
     for (const [workspace, token] of Object.entries(this.options.workspaceTokens ?? {})) {
-      if (tokensEqual(given, token)) return { workspace, pinned: true };
+      if (tokensEqual(given, token)) return { workspace, pinned: true, admin: false };
     }
     return undefined;
   }
@@ -323,13 +331,13 @@ export class Gateway {
         return sendError(res, 403, `Requests from web pages (Origin ${req.headers.origin}) are refused: only the gateway's own dashboard may call it.`, 'invalid_request_error', 'origin_not_allowed');
       }
       const path = (req.url ?? '/').split('?')[0]!;
-      if (req.method === 'GET' && isDashboardRoute(path)) return serveDashboard(req, res, this.options.token, bearerOf(req));
+      if (req.method === 'GET' && isDashboardRoute(path)) return serveDashboard(req, res, [this.options.adminToken, this.options.token], bearerOf(req));
       const auth = this.authorise(req);
       if (!auth) {
         return sendError(res, 401, 'Missing or wrong gateway token. Send Authorization: Bearer <token> (the "Copy Gateway Environment" command gives it; it is not your provider key).', 'invalid_request_error', 'invalid_gateway_token');
       }
       if (this.closing) return sendError(res, 503, 'The gateway is shutting down.', 'server_error', 'shutting_down');
-      if (path.startsWith('/_rlm/') || path === '/metrics') return await handleControl(this, req, res, path);
+      if (path.startsWith('/_rlm/') || path === '/metrics') return await handleControl(this, req, res, path, auth.admin);
       if (!path.startsWith('/v1/')) return sendError(res, 404, `No route ${req.method} ${path}. OpenAI-compatible routes live under /v1/.`, 'invalid_request_error', 'not_found');
 
       const body = await readBody(req, this.options.bodyLimitBytes ?? 10 * 1024 * 1024);

@@ -69,11 +69,13 @@ describe('headless CLI (dist/gateway.js)', () => {
   it('saves a limit edited on its page back to the --config file, keeping the file\'s baseUrl; limits pushed by VS Code are not saved', async () => {
     const file = path.join(dir, 'editable.json');
     fs.writeFileSync(file, JSON.stringify({ provider: 'dashscope', models: { 'qwen-plus': { rpm: 600, tpm: 1_000_000 } } }));
-    const child = run(['--config', file, '--upstream', fake.url, '--port', '0', '--token', 'cli-token-0123456789'], { RLM_API_KEY: PROVIDER_KEY });
+    const child = run(['--config', file, '--upstream', fake.url, '--port', '0', '--token', 'cli-token-0123456789', '--admin-token', 'cli-admin-token-0123456789'], { RLM_API_KEY: PROVIDER_KEY });
     const done = exit(child);
     const { url } = JSON.parse(await firstLine(child)) as { url: string };
-    const put = (config: unknown, source: string) => fetch(`${url}/_rlm/config`, { method: 'PUT', headers: { authorization: 'Bearer cli-token-0123456789', 'content-type': 'application/json', 'x-rlm-config-source': source }, body: JSON.stringify(config) });
+    const put = (config: unknown, source: string, token = 'cli-admin-token-0123456789') => fetch(`${url}/_rlm/config`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-rlm-config-source': source }, body: JSON.stringify(config) });
     const live = (await (await fetch(`${url}/_rlm/config`, { headers: { authorization: 'Bearer cli-token-0123456789' } })).json()) as { models: Record<string, { rpm: number; tpm: number }> };
+    const asCaller = await put({ ...live, models: { 'qwen-plus': { rpm: 1, tpm: 1 } } }, 'api', 'cli-token-0123456789');
+    assert.equal(asCaller.status, 403, 'the caller token may read the config, not change it');
     assert.equal((await put({ ...live, models: { 'qwen-plus': { rpm: 450, tpm: 900_000 } } }, 'page')).status, 200);
     const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
     assert.deepEqual(saved.models, { 'qwen-plus': { rpm: 450, tpm: 900_000 } });

@@ -41,10 +41,11 @@ export class GatewayHost implements vscode.Disposable {
       port: options.port,
       stateDir: defaultStateDir(),
       retentionMs: options.retentionDays * 86_400_000,
-      makeGateway: ({ token, history, journal, port, host }) =>
+      makeGateway: ({ token, adminToken, history, journal, port, host }) =>
         new Gateway({
           config: options.config(),
           token,
+          adminToken,
           apiKey: (ws) => options.apiKey(ws) ?? apiKeyFromEnv(),
           host,
           port,
@@ -61,7 +62,8 @@ export class GatewayHost implements vscode.Disposable {
         }
       },
     });
-    this.client = new ControlClient(() => this.url, this.node.localToken);
+    // the window's own control client acts for the owner: the admin token; terminals get `token`
+    this.client = new ControlClient(() => this.url, this.node.adminToken);
   }
 
   get url(): string {
