@@ -5,11 +5,10 @@
  * the followers race to bind; the winner rebuilds from history and leads.
  */
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import type { HealthInfo } from '../core/protocol';
 import { AdmissionJournal } from './admissionJournal';
+import { probeLeader, type LeaderInfo } from './hello';
 import { JsonlHistory } from './historyStore';
 import { ensurePrivate } from './privateFiles';
 import { generateToken } from './security';
@@ -65,26 +64,6 @@ export function sharedToken(stateDir: string, name: 'token' | 'admin-token' = 't
   throw new Error(`${file} holds no usable token; delete it to have a new one generated`);
 }
 
-/** Ask whoever holds the port whether it is our gateway. */
-export function probeHealth(host: string, port: number, token: string, timeoutMs = 500): Promise<HealthInfo | undefined> {
-  return new Promise((resolve) => {
-    const req = http.get({ host, port, path: '/_rlm/health', headers: { authorization: `Bearer ${token}`, host: `${host}:${port}` }, timeout: timeoutMs }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => {
-        try {
-          const body = JSON.parse(text) as HealthInfo;
-          resolve(res.statusCode === 200 && body.service === 'llm-rate-limit-monitor' ? body : undefined);
-        } catch {
-          resolve(undefined);
-        }
-      });
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(undefined));
-  });
-}
 
 export class GatewayNode {
   role: 'starting' | 'leader' | 'follower' | 'stopped' = 'starting';
@@ -115,8 +94,8 @@ export class GatewayNode {
     for (let attempt = 0; this.role !== 'stopped'; attempt++) {
       const led = await this.tryLead();
       if (led === 'led') return;
-      const health = await probeHealth(this.host, this.options.port, this.token);
-      if (health) return this.follow(health);
+      const leader = await probeLeader(this.host, this.options.port, this.token);
+      if (leader) return this.follow(leader);
       if (led === 'foreign' && attempt >= 5) {
         this.role = 'stopped';
         this.options.onEvent({ event: 'error', message: `port ${this.options.port} on ${this.host} is held by a program that is not this gateway; choose another port (setting rateLimitMonitor.gateway.port, or --port)` });
@@ -153,20 +132,20 @@ export class GatewayNode {
     }
   }
 
-  private follow(health: HealthInfo): void {
+  private follow(leader: LeaderInfo): void {
     this.role = 'follower';
-    this.leaderUrl = health.url;
-    this.options.onEvent({ event: 'following', url: health.url, leaderPid: health.pid });
+    // our own address for it, never one the port holder reports
+    this.leaderUrl = `http://${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.options.port}`;
+    this.options.onEvent({ event: 'following', url: this.leaderUrl, leaderPid: leader.pid });
     const interval = this.options.watchIntervalMs ?? 200;
     let misses = 0;
     const watch = async () => {
       if (this.role !== 'follower') return;
-      const alive = await probeHealth(this.host, this.options.port, this.token, 300);
+      const alive = await probeLeader(this.host, this.options.port, this.token, 300);
       misses = alive ? 0 : misses + 1;
-      if (alive && alive.pid !== health.pid) {
-        health = alive;
-        this.leaderUrl = alive.url;
-        this.options.onEvent({ event: 'following', url: alive.url, leaderPid: alive.pid });
+      if (alive && alive.pid !== leader.pid) {
+        leader = alive;
+        this.options.onEvent({ event: 'following', url: this.leaderUrl, leaderPid: alive.pid });
       }
       if (misses >= 2) {
         this.role = 'starting';

@@ -15,6 +15,7 @@ import { DEFAULT_WORKSPACE, type AttemptRecord, type RateLimitConfig } from '../
 import { handleControl } from './control';
 import { isDashboardRoute, serveDashboard } from './dashboardPage';
 import { AdmissionJournal } from './admissionJournal';
+import { answerHello, HELLO_ROUTE } from './hello';
 import { readBody } from './body';
 import { InMemoryHistory, type HistoryStore } from './history';
 import { JsonlHistory } from './historyStore';
@@ -331,6 +332,7 @@ export class Gateway {
         return sendError(res, 403, `Requests from web pages (Origin ${req.headers.origin}) are refused: only the gateway's own dashboard may call it.`, 'invalid_request_error', 'origin_not_allowed');
       }
       const path = (req.url ?? '/').split('?')[0]!;
+      if (req.method === 'GET' && path === HELLO_ROUTE) return answerHello(req, res, this.options.token);
       if (req.method === 'GET' && isDashboardRoute(path)) return serveDashboard(req, res, [this.options.adminToken, this.options.token], bearerOf(req));
       const auth = this.authorise(req);
       if (!auth) {
