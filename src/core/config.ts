@@ -82,14 +82,19 @@ function readLimit(
   return value;
 }
 
+/** The entries of an optional `name → value` section; a section that is not an object is a problem. */
+function sectionEntries(raw: unknown, path: string, shape: string, example: string, problems: ProblemList): [string, unknown][] {
+  if (raw === undefined) return [];
+  if (!isObject(raw)) {
+    problems.add(path, `must be an object of ${shape}`, `write e.g. ${example}`);
+    return [];
+  }
+  return Object.entries(raw);
+}
+
 function readAccountModels(raw: unknown, problems: ProblemList): Record<string, ModelLimits> {
   const models: Record<string, ModelLimits> = {};
-  if (raw === undefined) return models;
-  if (!isObject(raw)) {
-    problems.add('models', 'must be an object of model → {rpm, tpm}', 'write e.g. {"qwen-plus":{"rpm":600,"tpm":1000000}}');
-    return models;
-  }
-  for (const [model, limits] of Object.entries(raw)) {
+  for (const [model, limits] of sectionEntries(raw, 'models', 'model → {rpm, tpm}', '{"qwen-plus":{"rpm":600,"tpm":1000000}}', problems)) {
     const path = `models.${model}`;
     if (!isObject(limits)) {
       problems.add(path, 'must be an object {rpm, tpm}', 'write e.g. {"rpm":600,"tpm":1000000}');
@@ -120,13 +125,8 @@ function readWorkspaces(
   problems: ProblemList,
 ): Record<string, WorkspaceConfig> {
   const workspaces: Record<string, WorkspaceConfig> = {};
-  if (raw === undefined) return workspaces;
-  if (!isObject(raw)) {
-    problems.add('workspaces', 'must be an object of workspace id → {name, models}', 'write e.g. {"ws-a":{"name":"Team A","models":{}}}');
-    return workspaces;
-  }
   const sums: Record<string, { rpm: number; tpm: number }> = {};
-  for (const [id, ws] of Object.entries(raw)) {
+  for (const [id, ws] of sectionEntries(raw, 'workspaces', 'workspace id → {name, models}', '{"ws-a":{"name":"Team A","models":{}}}', problems)) {
     const path = `workspaces.${id}`;
     if (!isObject(ws)) {
       problems.add(path, 'must be an object {name, models}', 'write e.g. {"name":"Team A","models":{}}');
@@ -198,12 +198,7 @@ function readWorkspaces(
 
 function readSourceLanes(raw: unknown, problems: ProblemList): Record<string, Lane> {
   const lanes: Record<string, Lane> = {};
-  if (raw === undefined) return lanes;
-  if (!isObject(raw)) {
-    problems.add('sourceLanes', 'must be an object of x-rlm-source label → lane', 'write e.g. {"nightly-eval":"background"}');
-    return lanes;
-  }
-  for (const [source, lane] of Object.entries(raw)) {
+  for (const [source, lane] of sectionEntries(raw, 'sourceLanes', 'x-rlm-source label → lane', '{"nightly-eval":"background"}', problems)) {
     if (lane === 'interactive' || lane === 'background') lanes[source] = lane;
     else problems.add(`sourceLanes.${source}`, `${JSON.stringify(lane)} is not a lane`, 'write "interactive" or "background"');
   }
@@ -212,12 +207,7 @@ function readSourceLanes(raw: unknown, problems: ProblemList): Record<string, La
 
 function readFallbacks(raw: unknown, accountLimits: Record<string, ModelLimits>, problems: ProblemList): Record<string, string[]> {
   const fallbacks: Record<string, string[]> = {};
-  if (raw === undefined) return fallbacks;
-  if (!isObject(raw)) {
-    problems.add('fallbacks', 'must be an object of model → [backup models]', 'write e.g. {"qwen-plus":["qwen-turbo"]}');
-    return fallbacks;
-  }
-  for (const [model, chain] of Object.entries(raw)) {
+  for (const [model, chain] of sectionEntries(raw, 'fallbacks', 'model → [backup models]', '{"qwen-plus":["qwen-turbo"]}', problems)) {
     const path = `fallbacks.${model}`;
     if (!Array.isArray(chain) || chain.some((m) => typeof m !== 'string' || m === '')) {
       problems.add(path, 'must be a list of model names', `write e.g. ["qwen-turbo"]`);

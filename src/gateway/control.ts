@@ -12,7 +12,7 @@ import type { BatchJobsResponse } from '../core/batch';
 import { DEFAULT_WORKSPACE, type Outcome } from '../core/types';
 import type { Gateway } from './server';
 import { GATEWAY_VERSION } from './version';
-import { sendError } from './proxy';
+import { sendError } from './responses';
 import { prometheusText } from './prometheus';
 import { readBody } from './body';
 

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
-import { classifyError, formatGoDuration, parseRetryAfter, readErrorBody, readErrorText, type Classification } from '../core/classify';
+import { classifyError, parseRetryAfter, readErrorBody, readErrorText, type Classification } from '../core/classify';
 import type { Limiter, Reservation } from '../core/limiter';
 import type { Calibration } from '../core/tokens';
 import type { AttemptRecord, Endpoint, ErrorKind, Lane, RateLimitConfig } from '../core/types';
@@ -14,6 +14,7 @@ import type { LimitsManager } from './limits';
 import { AdmissionError, type Scheduler } from './scheduler';
 import { dataOf, inspectEvent, mayMatter, SseSplitter, usageOf, type UsageFigures } from './sse';
 import { estimateTokens } from './tokenizer';
+import { drained, errorJson, rateLimitHeaders, sendError, sendFailure, type Failure } from './responses';
 import { forwardHeaders, readText, sendUpstream, upstreamUrl, UpstreamError, type UpstreamTimeouts } from './upstream';
 
 export interface RetryPolicy {
@@ -58,11 +59,6 @@ export function laneOf(req: http.IncomingMessage, source: string, config: RateLi
   return { error: `${PRIORITY_HEADER}: "${String(header)}" is not a lane. Send "interactive" (the default) or "background".` };
 }
 
-interface Failure {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
 
 type AttemptOutcome =
   | { done: true }
@@ -523,51 +519,9 @@ function refuseLocally(
   res.end(text);
 }
 
-/**
- * OpenAI-format `x-ratelimit-*` for the model's tightest key, per dimension: the request
- * figures from the key with the fewest requests left, the token figures from the key with
- * the fewest tokens left.
- */
-export function rateLimitHeaders(limiter: Limiter, keys: string[], now: number): Record<string, string> {
-  const usages = keys.map((k) => limiter.usage(k, now).minute);
-  if (usages.length === 0) return {};
-  const left = (m: (typeof usages)[number], d: 'requests' | 'tokens') => (d === 'requests' ? m.requestLimit - m.requests : m.tokenLimit - m.tokens);
-  const tightest = (d: 'requests' | 'tokens') => usages.reduce((a, b) => (left(b, d) < left(a, d) ? b : a));
-  const r = tightest('requests');
-  const t = tightest('tokens');
-  return {
-    'x-ratelimit-limit-requests': String(r.requestLimit),
-    'x-ratelimit-limit-tokens': String(t.tokenLimit),
-    'x-ratelimit-remaining-requests': String(Math.max(0, r.requestLimit - r.requests)),
-    'x-ratelimit-remaining-tokens': String(Math.max(0, Math.floor(t.tokenLimit - t.tokens))),
-    // Time to replenish fully at the limit's rate, as OpenAI reports it.
-    'x-ratelimit-reset-requests': formatGoDuration((r.requests / r.requestLimit) * 60_000),
-    'x-ratelimit-reset-tokens': formatGoDuration((t.tokens / t.tokenLimit) * 60_000),
-  };
-}
 
-function sendFailure(res: http.ServerResponse, f: Failure, retried: boolean, attempts: number): void {
-  if (res.headersSent || res.destroyed) return;
-  res.writeHead(f.status, {
-    'content-type': 'application/json',
-    ...f.headers,
-    'content-length': Buffer.byteLength(f.body),
-    'x-rlm-attempts': String(attempts),
-    ...(retried ? { 'x-should-retry': 'false' } : {}),
-  });
-  res.end(f.body);
-}
 
-export function errorJson(message: string, type: string, code: string): string {
-  return JSON.stringify({ error: { message, type, param: null, code } });
-}
 
-export function sendError(res: http.ServerResponse, status: number, message: string, type: string, code: string): void {
-  if (res.headersSent || res.destroyed) return;
-  const text = errorJson(message, type, code);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
 
 function makeRecord(
   base: AttemptArgs['base'],
@@ -604,15 +558,3 @@ function safeJson(text: string): unknown {
   }
 }
 
-/** Resolves when `res` can take more, or is gone. */
-function drained(res: http.ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.once('drain', done);
-    res.once('close', done);
-  });
-}
