@@ -7,7 +7,7 @@ import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import { activeIncrease, editableLimits } from '../src/core/dashboard';
 import { recordsToCsv, toCsv } from '../src/core/export';
 import type { ModelRow } from '../src/core/metrics';
-import { isTimeWindow, marginText, TIME_WINDOWS, type DashboardSnapshot, type HostToWebview, type LimitEdit, type PresetWindow, type TimeWindow } from '../src/core/protocol';
+import { isTimeWindow, marginText, TIME_WINDOWS, waitText, type DashboardSnapshot, type HostToWebview, type LimitEdit, type PresetWindow, type TimeWindow } from '../src/core/protocol';
 import type { AttemptRecord } from '../src/core/types';
 import { destroyCharts, renderCharts } from './charts';
 import { dateTime, el, fmtMs, fmtNum, pct, table, time } from './dom';
@@ -302,6 +302,7 @@ export class DashboardView {
       { key: 'effective', label: 'Effective', cell: effectiveText },
       { key: 'now', label: 'Used now (60 s / 1 s)', cell: usedNowText },
       { key: 'margin', label: '1 s margin', cell: marginCell },
+      { key: 'waiting', label: 'Waiting, and why', cell: (k) => waitText(k.wait, k.key) },
       { key: 'edit', label: 'Edit', cell: (k) => form(k) },
     ], rows, (k) => ({ 'data-key': k.key })));
     // Increase Rate Limit Temporarily
@@ -375,6 +376,8 @@ export class DashboardView {
       if (now) now.textContent = usedNowText(k);
       const margin = row.querySelector('[data-cell="margin"]');
       if (margin) margin.textContent = marginCell(k);
+      const waiting = row.querySelector('[data-cell="waiting"]');
+      if (waiting) waiting.textContent = waitText(k.wait, k.key);
     }
   }
 

@@ -3,7 +3,7 @@
  * (and per second) against the limit, the active workspace, 429 badges by kind. A click on
  * a model opens the full panel on it.
  */
-import type { DashboardSnapshot, HostToWebview } from '../src/core/protocol';
+import { waitText, type DashboardSnapshot, type HostToWebview } from '../src/core/protocol';
 import { bar, el, fmtMs } from './dom';
 import type { DashboardHost } from './host';
 
@@ -46,7 +46,8 @@ export class SidebarView {
       const name = el('button', { class: 'link', 'data-open': k.model, 'aria-label': `Open the monitor on ${k.model}` }, k.model);
       name.addEventListener('click', () => this.host.send({ type: 'focusModel', model: k.model }));
       list.append(el('li', { 'data-model': k.model },
-        el('div', { class: 'side-model-head' }, name, badges, k.queueLength > 0 ? el('span', { class: 'muted' }, ` ${k.queueLength} waiting`) : ''),
+        el('div', { class: 'side-model-head' }, name, badges),
+        k.wait ? el('div', { class: 'muted', 'data-wait': k.model }, waitText(k.wait, k.key)) : '',
         bar('RPM', k.minute.requests, k.minute.requestLimit),
         bar('TPM', k.minute.tokens, k.minute.tokenLimit),
         bar('RPS', k.second.requests, k.second.requestLimit),

@@ -5,6 +5,9 @@
  * all-keys-or-none live in limiter.ts.
  */
 
+/** What keeps a request from going now: a hold after a 429, pacing, or one of the four windows. */
+export type WaitReason = 'none' | 'hold' | 'pacing' | 'rpm' | 'tpm' | 'rps' | 'tps';
+
 export interface KeyLimits {
   rpm: number;
   tpm: number;
@@ -101,24 +104,33 @@ export class KeyState {
   }
 
   /** Earliest time ≥ now at which `cost` fits on this key (Infinity: never). Call advance(now) first. */
-  fitTime(cost: number, now: number, toleranceMs: number): number {
+  fitTime(cost: number, now: number, toleranceMs: number, why?: { binds: WaitReason }): number {
     const { rpm, tpm } = this.limits;
     if (cost > tpm) return Infinity;
-    let t = Math.max(now, this.heldUntil, this.nextSlotAt - toleranceMs);
+    let t = now;
+    // Each rule names the time it allows; the latest one binds (and, when asked, says which).
+    const rule = (at: number, reason: WaitReason) => {
+      if (at > t) {
+        t = at;
+        if (why) why.binds = reason;
+      }
+    };
+    rule(this.heldUntil, 'hold');
+    rule(this.nextSlotAt - toleranceMs, 'pacing');
     // 60 s requests
     const count60 = this.tail - this.head60;
-    if (count60 + 1 > rpm) t = Math.max(t, this.times[this.head60 + (count60 + 1 - rpm) - 1]! + this.w60);
+    if (count60 + 1 > rpm) rule(this.times[this.head60 + (count60 + 1 - rpm) - 1]! + this.w60, 'rpm');
     // 60 s tokens
-    if (this.sum60 + cost > tpm) t = Math.max(t, this.leaveTime(this.head60, this.sum60 + cost - tpm, this.w60));
+    if (this.sum60 + cost > tpm) rule(this.leaveTime(this.head60, this.sum60 + cost - tpm, this.w60), 'tpm');
     // 1 s requests
     const rps = this.perSecondRequests;
     const count1 = this.tail - this.head1;
-    if (count1 + 1 > rps) t = Math.max(t, this.times[this.head1 + (count1 + 1 - rps) - 1]! + this.w1);
+    if (count1 + 1 > rps) rule(this.times[this.head1 + (count1 + 1 - rps) - 1]! + this.w1, 'rps');
     // 1 s tokens: a request larger than the per-second share may go alone
     const tps = this.perSecondTokens;
     if (this.sum1 > 0 && this.sum1 + cost > tps) {
       const excess = cost > tps ? this.sum1 : this.sum1 + cost - tps;
-      t = Math.max(t, this.leaveTime(this.head1, excess, this.w1));
+      rule(this.leaveTime(this.head1, excess, this.w1), 'tps');
     }
     return t;
   }

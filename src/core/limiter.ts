@@ -11,10 +11,10 @@
  * gaps a large head leaves in a per-second window are filled. A waiter blocks, for those
  * behind it, only the keys it is waiting for (see poll).
  */
-import { KeyState, type KeyLimits, type KeyUsage } from './keyState';
+import { KeyState, type KeyLimits, type KeyUsage, type WaitReason } from './keyState';
 import type { Lane } from './types';
 
-export type { KeyLimits, KeyUsage, WindowUsage } from './keyState';
+export type { KeyLimits, KeyUsage, WaitReason, WindowUsage } from './keyState';
 export { KeyState } from './keyState';
 
 export interface LimiterOptions {
@@ -33,6 +33,17 @@ export interface LimiterOptions {
   refundUnusedTokens?: boolean;
   /** Let later waiters fill gaps that do not delay a head (default); false = strict FIFO. */
   backfill?: boolean;
+}
+
+export interface WaitInfo {
+  waiting: number;
+  /** How long the first waiting request has waited. */
+  oldestMs: number;
+  /** When it may go (0: at the next poll; it may be passed by a backfill meanwhile). */
+  nextInMs: number;
+  binds: WaitReason;
+  /** The key whose rule binds: this one, or another of the request's keys. */
+  onKey: string;
 }
 
 /** Where a new ticket goes: its lane, or the very front (a retry). */
@@ -392,6 +403,31 @@ export class Limiter {
       at = Math.max(at, s.estimateStart(aheadCount, aheadTokens, cost, now, this.tolerance));
     }
     return at;
+  }
+
+  /**
+   * Why the first request waiting on `key` waits: how many wait there, how long the first has,
+   * when it may go, which rule binds, and on which of its keys (its workspace's, say).
+   */
+  waitOf(key: string, now: number): WaitInfo | undefined {
+    const s = this.state(key);
+    if (s.waiting === 0) return undefined;
+    let head: Ticket | undefined;
+    for (let i = this.queueHead; i < this.queue.length && !head; i++) {
+      const t = this.queue[i]!;
+      if (t.state === 'waiting' && t.keyStates.includes(s)) head = t;
+    }
+    if (!head) return undefined;
+    let at = now;
+    let binds: WaitReason = 'none';
+    let onKey = key;
+    for (const k of head.keyStates) {
+      k.advance(now);
+      const why = { binds: 'none' as WaitReason };
+      const fit = k.fitTime(head.cost, now, this.tolerance, why);
+      if (fit > at) [at, binds, onKey] = [fit, why.binds, k.name];
+    }
+    return { waiting: s.waiting, oldestMs: now - head.enqueuedAt, nextInMs: at === Infinity ? Infinity : Math.max(0, at - now), binds, onKey };
   }
 
   /** Used / remaining / time-to-fit for a key, per 1 s and 60 s window. */

@@ -3,6 +3,7 @@
  * and the webview (docs/ARCHITECTURE.md). Every message is a discriminated union on `type`, so a
  * receiver can switch on it and the compiler checks every case.
  */
+import type { WaitInfo } from './limiter';
 import type { BatchJobsResponse } from './batch';
 import type { AttemptRecord, ModelLimits, RateLimitConfig, TemporaryIncrease } from './types';
 import type { MetricsReport, SecondPoint, SeriesPoint } from './metrics';
@@ -34,6 +35,8 @@ export interface KeyState {
   queueLength: number;
   /** The pad on the 1 s window: widened when requests reach the provider later than planned. */
   margin?: SecondMargin;
+  /** Why requests wait on this key, when some do. */
+  wait?: WaitInfo;
 }
 
 export interface SecondMargin {
@@ -41,6 +44,25 @@ export interface SecondMargin {
   /** When the pad last changed, and why. */
   changedAt: number;
   reason: string;
+}
+
+const WAIT_REASONS: Record<WaitInfo['binds'], string> = {
+  none: 'its turn behind the requests ahead of it',
+  hold: 'a hold after a provider 429',
+  pacing: 'pacing (requests spaced 60 s ÷ RPM apart)',
+  rpm: 'RPM, requests per minute',
+  tpm: 'TPM, tokens per minute',
+  rps: 'RPS, requests per second',
+  tps: 'TPS, tokens per second',
+};
+
+/** "3 waiting; the first for 2.1 s, its turn in 0.4 s: TPS, tokens per second binds (workspace ws-a)". */
+export function waitText(w: WaitInfo | undefined, key: string): string {
+  if (!w) return 'none waiting';
+  const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  const where = w.onKey !== key ? ` on ${w.onKey.startsWith('workspace:') ? `workspace ${w.onKey.split(':')[1]}` : 'the account'}` : '';
+  const next = w.nextInMs === Infinity || w.nextInMs === null ? 'it can never fit these limits' : `its turn in ${s(w.nextInMs)}`;
+  return `${w.waiting} waiting; the first for ${s(w.oldestMs)}, ${next}: ${WAIT_REASONS[w.binds]} binds${where}`;
 }
 
 /** "25 ms" at the floor; "50 ms — a per-second refusal (RPS), 12:03:04" once widened. */

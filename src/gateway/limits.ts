@@ -166,6 +166,8 @@ export class LimitsManager {
       };
       const margin = this.margins.state(key);
       if (margin) state.margin = margin;
+      const wait = this.limiter.waitOf(key, now);
+      if (wait) state.wait = wait;
       if (parts[0] === 'workspace') state.workspace = parts[1]!;
       if (usage.heldUntil > now) state.heldUntil = usage.heldUntil;
       out.push(state);

@@ -7,6 +7,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import type { GatewayState } from '../../src/core/protocol';
 import type { AttemptRecord } from '../../src/core/types';
 import { startStack, type Stack } from '../support/stack';
 
@@ -43,6 +44,10 @@ describe('priority lanes', { timeout: 90_000 }, () => {
     const stop = new AbortController();
     const batch = Array.from({ length: 200 }, () => ask('background', stop.signal).catch(() => ({ status: 0, queuedMs: 0 })));
     await new Promise((r) => setTimeout(r, 1_500)); // the batch fills the windows
+    const state = (await (await s.call('/_rlm/state')).json()) as GatewayState;
+    const wait = state.keys.find((k) => k.key === 'account:qwen-plus')!.wait!;
+    assert.ok(wait.waiting > 10 && wait.oldestMs > 0, JSON.stringify(wait));
+    assert.ok(['pacing', 'rps', 'none'].includes(wait.binds), `a saturated 600 RPM key waits on its pacing or its second: ${wait.binds}`);
     const busy: number[] = [];
     for (let i = 0; i < 10; i++) {
       const r = await ask('interactive');

@@ -3,7 +3,7 @@
  * its limit, the queue while requests wait, a warning at the threshold and an error after a
  * recent 429. Pure, so its cases are unit-tested.
  */
-import { marginText, type GatewayState, type KeyState } from '../../core/protocol';
+import { marginText, waitText, type GatewayState, type KeyState } from '../../core/protocol';
 
 export type StatusLevel = 'normal' | 'warning' | 'error';
 
@@ -53,7 +53,7 @@ export function statusView(state: GatewayState | undefined, model: string, works
     `| RPS | ${key.second.requests} | ${key.second.requestLimit} |`,
     `| TPS | ${Math.round(key.second.tokens)} | ${key.second.tokenLimit} |`,
     '',
-    key.queueLength > 0 ? `${key.queueLength} request(s) waiting in the queue.` : 'Nothing waiting.',
+    key.wait ? `Why requests wait: ${waitText(key.wait, key.key)}.` : 'Nothing waiting.',
     `Margin on the 1 s window: ${marginText(key.margin, (ms) => new Date(ms).toLocaleTimeString())}.`,
     state.last429 ? `Last 429: **${state.last429.kind}** on ${state.last429.model} at ${new Date(state.last429.at).toLocaleTimeString()}.` : 'No 429 so far.',
     '',
