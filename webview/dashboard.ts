@@ -9,6 +9,7 @@ import { recordsToCsv, toCsv } from '../src/core/export';
 import type { ModelRow } from '../src/core/metrics';
 import { isTimeWindow, marginText, TIME_WINDOWS, waitText, type DashboardSnapshot, type HostToWebview, type LimitEdit, type PresetWindow, type TimeWindow } from '../src/core/protocol';
 import type { AttemptRecord } from '../src/core/types';
+import { renderBatchJobs } from './batchJobs';
 import { destroyCharts, renderCharts } from './charts';
 import { dateTime, el, fmtMs, fmtNum, pct, table, time } from './dom';
 import type { DashboardHost, SavedState } from './host';
@@ -123,7 +124,7 @@ export class DashboardView {
       renderCharts(panel, s);
     }
     else if (this.saved.tab === 'Rate Limit') this.rateLimit(panel, s);
-    else if (this.saved.tab === 'Batch Jobs') this.batchJobs(panel, s);
+    else if (this.saved.tab === 'Batch Jobs') renderBatchJobs(panel, s, (batchId) => this.host.send({ type: 'downloadBatch', batchId }));
     else this.requests(panel, s);
     if (focusKey) {
       const again = this.root.querySelector<HTMLInputElement>(`input[data-draft="${CSS.escape(focusKey)}"]`);
@@ -183,6 +184,12 @@ export class DashboardView {
 
   private emptyState(s: DashboardSnapshot): HTMLElement {
     const box = el('div', { class: 'empty' }, el('h2', {}, 'No requests yet'), el('p', {}, 'Point a program at the gateway (Copy Gateway Environment gives the two shell lines) or send a test request through it.'));
+    if (s.canRunCommands && s.apiKeyMissing) {
+      // first things first: without a key every request would be refused
+      const setKey = el('vscode-button', { 'data-set-key': '' }, 'Set API Key');
+      setKey.addEventListener('click', () => this.host.send({ type: 'runCommand', command: 'setApiKey' }));
+      box.append(el('p', { class: 'error', role: 'alert' }, 'No provider API key is set for this workspace yet.'), setKey);
+    }
     if (s.canRunCommands) {
       const copy = el('vscode-button', {}, 'Copy Gateway Environment');
       copy.addEventListener('click', () => this.host.send({ type: 'runCommand', command: 'copyGatewayEnvironment' }));
@@ -254,6 +261,11 @@ export class DashboardView {
   }
 
   private rateLimit(panel: HTMLElement, s: DashboardSnapshot): void {
+    if (s.defaultLimits && s.canRunCommands) {
+      const sync = el('vscode-button', { 'data-sync-limits': '' }, 'Sync Limits from Provider');
+      sync.addEventListener('click', () => this.host.send({ type: 'runCommand', command: 'syncLimits' }));
+      panel.append(el('p', { class: 'hint', 'data-default-limits': '' }, "These are Model Studio's published default limits, not necessarily your account's. "), sync);
+    }
     const rows = s.state.keys;
     const account = (model: string) => s.config.models[model];
     const form = (key: (typeof rows)[number]) => {
@@ -420,29 +432,7 @@ export class DashboardView {
     ], rows, (r) => ({ 'data-id': r.id })));
   }
 
-  /** Batch API jobs: real-time limits do not apply to them, so they are listed apart. */
-  private batchJobs(panel: HTMLElement, s: DashboardSnapshot): void {
-    const { jobs, error, fetchedAt } = s.batches;
-    panel.append(el('p', { class: 'muted' }, `Jobs submitted with "Submit as Batch Job…" run within 24 h, outside ${s.workspace === 'default' ? 'the account\'s' : `workspace ${s.workspace}'s`} real-time RPM/TPM limits.${fetchedAt ? ` Read from the provider at ${time(fetchedAt)}.` : ''}`));
-    if (error) panel.append(el('p', { class: 'error', role: 'alert', 'data-batch-error': '' }, error));
-    if (jobs.length === 0) {
-      if (!error) panel.append(el('p', { class: 'muted', 'data-batch-empty': '' }, 'No batch jobs yet.'));
-      return;
-    }
-    panel.append(table('Batch jobs', [
-      { key: 'id', label: 'Job', cell: (j) => j.id },
-      { key: 'status', label: 'Status', cell: (j) => el('vscode-badge', {}, j.status) },
-      { key: 'progress', label: 'Done', cell: (j) => `${j.completed}/${j.total}${j.failed ? ` (${j.failed} failed)` : ''}`, numeric: true },
-      { key: 'created', label: 'Created', cell: (j) => new Date(j.createdAt).toLocaleString() },
-      { key: 'endpoint', label: 'Endpoint', cell: (j) => j.endpoint ?? '—' },
-      { key: 'results', label: 'Results', cell: (j) => {
-        if (j.status !== 'completed') return '—';
-        const b = el('vscode-button', { secondary: '', 'data-download': j.id, 'aria-label': `Download the results of ${j.id}` }, 'Download');
-        b.addEventListener('click', () => this.host.send({ type: 'downloadBatch', batchId: j.id }));
-        return b;
-      } },
-    ], jobs, (j) => ({ 'data-job': j.id, 'data-status': j.status })));
-  }
+
 
   /** Export what the current tab shows. */
   private exportShown(format: 'csv' | 'json'): void {

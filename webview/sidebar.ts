@@ -53,6 +53,13 @@ export class SidebarView {
         bar('RPS', k.second.requests, k.second.requestLimit),
         bar('TPS', k.second.tokens, k.second.tokenLimit)));
     }
-    this.root.replaceChildren(top, accountKeys.length ? list : el('p', { class: 'muted' }, 'No models configured.'));
+    const noKey = s.apiKeyMissing ? el('div', { class: 'side-no-key', role: 'alert', 'data-no-key': '' }, el('span', { class: 'error' }, 'No API key: requests will be refused. '), this.commandButton('Set API Key', 'setApiKey')) : '';
+    this.root.replaceChildren(noKey, top, accountKeys.length ? list : el('p', { class: 'muted' }, 'No models configured.'));
+  }
+
+  private commandButton(label: string, command: 'setApiKey'): HTMLElement {
+    const b = el('button', { class: 'link' }, label);
+    b.addEventListener('click', () => this.host.send({ type: 'runCommand', command }));
+    return b;
   }
 }

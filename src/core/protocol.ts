@@ -181,6 +181,10 @@ export interface DashboardSnapshot {
   focusModel?: string;
   /** The model the Charts tab shows: the one asked for, else the busiest in the window, else the first configured. */
   chartModel?: string;
+  /** The window's workspace has no provider key (the extension knows; the gateway page does not). */
+  apiKeyMissing?: boolean;
+  /** The account limits are the published defaults, not the user's own (set or synced). */
+  defaultLimits?: boolean;
   /** Where this host can run VS Code commands (the extension) or not (the gateway page). */
   canRunCommands: boolean;
 }
@@ -208,7 +212,7 @@ export type WebviewToHost =
   | { type: 'saveFile'; name: string; content: string }
   | { type: 'downloadBatch'; batchId: string };
 
-export const WEBVIEW_COMMANDS = ['copyGatewayEnvironment', 'sendTestRequest', 'setAccountLimits', 'openMonitor'] as const;
+export const WEBVIEW_COMMANDS = ['copyGatewayEnvironment', 'sendTestRequest', 'setAccountLimits', 'openMonitor', 'setApiKey', 'syncLimits'] as const;
 export type WebviewCommand = (typeof WEBVIEW_COMMANDS)[number];
 
 const isName = (v: unknown): v is string => typeof v === 'string' && /^[\w.:-]{1,128}$/.test(v);

@@ -15,6 +15,7 @@ import { SIDEBAR_VIEW_ID, SidebarViewProvider } from './host/sidebarView';
 import { QuotaStatusBar } from './host/statusBar';
 import { applyTerminalEnvironment } from './host/terminal';
 import { NotificationThrottle } from './logic/notifications';
+import { apiKeyFromEnv } from '../gateway/env';
 import { SETTING } from './logic/settings';
 
 /**
@@ -54,8 +55,15 @@ export function activate(context: vscode.ExtensionContext): RateLimitMonitorApi 
     model: () => settings.get<string>(SETTING.statusBarModel, 'qwen-plus'),
     workspace: activeWorkspace,
     threshold: () => settings.get<number>(SETTING.warningThreshold, 0.8),
+    apiKeyMissing: () => apiKeyMissing(),
   });
+  // no key in SecretStorage for this window's workspace (or the default one) and none in the environment
+  const apiKeyMissing = () => keys.get(activeWorkspace()) === undefined && apiKeyFromEnv() === undefined;
+  // the limits in force are the published defaults until the user sets or syncs their own
+  const usingDefaultLimits = () => vscode.workspace.getConfiguration('rateLimitMonitor').inspect('models')?.globalValue === undefined;
   const dashboardDeps = {
+    apiKeyMissing,
+    usingDefaultLimits,
     host,
     log,
     workspace: activeWorkspace,
@@ -94,6 +102,11 @@ export function activate(context: vscode.ExtensionContext): RateLimitMonitorApi 
       }
     }),
     host.onDidRecord((r) => {
+      if (r.status === 401 && r.errorKind === 'auth' && throttle.allow(r.model, 'auth', Date.now())) {
+        void vscode.window.showErrorMessage(`The provider refused the API key (401) for ${r.model} in workspace ${r.workspace}.`, 'Set API Key').then((choice) => {
+          if (choice === 'Set API Key') void vscode.commands.executeCommand('rateLimitMonitor.setApiKey', { workspace: r.workspace });
+        });
+      }
       if (r.errorKind === 'rpm' || r.errorKind === 'tpm' || r.errorKind === 'burst') {
         notify(r.model, '429', `${r.model} hit its ${r.errorKind.toUpperCase()} limit${r.outcome === 'rejected' ? ' (refused locally after the maximum wait)' : ' at the provider'}.`);
       }

@@ -69,6 +69,14 @@ describe('status bar view', () => {
     assert.match(err.tooltip, /Last 429: \*\*tpm\*\*/);
     assert.equal(statusView(state([key({})], { model: 'qwen-plus', kind: 'tpm', at: 1_000 }), 'qwen-plus', 'default', 0.8, 120_000).level, 'normal', 'an old 429 no longer colours it');
   });
+  it('says "no API key" before anything fails, with Set API Key', () => {
+    const v = statusView(state([key({})]), 'qwen-plus', 'ws-a', 0.8, 0, true);
+    assert.equal(v.text, '$(key) Rate limits: no API key');
+    assert.equal(v.level, 'warning');
+    assert.match(v.tooltip, /No provider API key for workspace `ws-a`/);
+    assert.match(v.tooltip, /\[Set API Key\]\(command:rateLimitMonitor\.setApiKey\)/);
+  });
+
   it('says the 1 s margin, and why it was widened', () => {
     const floor = statusView(state([key({ margin: { padMs: 25, changedAt: 0, reason: 'the floor' } })]), 'qwen-plus', 'default', 0.8, 0);
     assert.match(floor.tooltip, /Margin on the 1 s window: 25 ms\./);

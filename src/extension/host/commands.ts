@@ -100,9 +100,12 @@ const handlers: Record<string, Handler> = {
   async setApiKey(ctx, args) {
     const workspace = typeof args?.workspace === 'string' ? args.workspace : (await pick(workspaceIds(ctx).map((w) => ({ label: w, description: ctx.keys.has(w) ? 'key set' : 'no key' })), 'API key for which provider workspace?')).label;
     if (!workspaceIds(ctx).includes(workspace)) fail(`Unknown workspace '${workspace}'. Known: ${workspaceIds(ctx).join(', ')}.`);
-    const key = typeof args?.key === 'string' ? args.key : await ask(`Provider API key for workspace '${workspace}' (stored in VS Code's SecretStorage only)`, '', (s) => (s.trim().length >= 8 ? undefined : 'That is too short to be an API key.'), true);
+    // say what is in use now, so nobody wonders whether a key from the environment counts
+    const inUse = ctx.keys.has(workspace) ? 'a key is stored for it' : apiKeyFromEnv() ? 'a key from the environment is in use now' : 'no key is set';
+    const key = typeof args?.key === 'string' ? args.key : await ask(`Provider API key for workspace '${workspace}' (${inUse}; stored in VS Code's SecretStorage only)`, '', (s) => (s.trim().length >= 8 ? undefined : 'That is too short to be an API key.'), true);
     if (key.trim().length < 8) fail('That is too short to be an API key.');
     await ctx.keys.set(workspace, key.trim());
+    if (!args?.quiet) void vscode.window.setStatusBarMessage(`$(key) API key saved for workspace ${workspace}`, 5_000);
     return { workspace, stored: true };
   },
 

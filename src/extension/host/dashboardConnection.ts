@@ -18,6 +18,10 @@ export interface DashboardDeps {
   increases: () => TemporaryIncrease[];
   /** Open the full panel on a model (from the sidebar). */
   openPanel: (model: string) => void;
+  /** No provider key for this window's workspace, in SecretStorage or the environment. */
+  apiKeyMissing: () => boolean;
+  /** The account limits are still the published defaults (no user value, never synced). */
+  usingDefaultLimits: () => boolean;
 }
 
 export class DashboardConnection implements vscode.Disposable {
@@ -119,6 +123,8 @@ export class DashboardConnection implements vscode.Disposable {
     if (!this.ready || !this.visible()) return;
     try {
       const snapshot = await loadSnapshot(this.deps.host.client, { window: this.window, workspace: this.deps.workspace(), increases: this.deps.increases(), canRunCommands: true, ...(this.focusModel ? { focusModel: this.focusModel } : {}) });
+      if (this.deps.apiKeyMissing()) snapshot.apiKeyMissing = true;
+      if (this.deps.usingDefaultLimits()) snapshot.defaultLimits = true;
       await this.post({ type: 'snapshot', snapshot });
     } catch (e) {
       await this.post({ type: 'error', message: `The gateway did not answer: ${e instanceof Error ? e.message : String(e)}` });

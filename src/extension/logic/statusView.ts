@@ -29,7 +29,16 @@ export function pickKey(state: GatewayState, model: string, workspace: string): 
   return fillOf(ws) >= fillOf(account) ? ws : account;
 }
 
-export function statusView(state: GatewayState | undefined, model: string, workspace: string, threshold: number, now: number): StatusView {
+export function statusView(state: GatewayState | undefined, model: string, workspace: string, threshold: number, now: number, apiKeyMissing = false): StatusView {
+  // Before anything fails: with no provider key every request would be answered 401.
+  if (apiKeyMissing) {
+    return {
+      text: '$(key) Rate limits: no API key',
+      level: 'warning',
+      tooltip: `No provider API key for workspace \`${workspace}\`: requests through the gateway will be refused (401).\n\n[Set API Key](command:rateLimitMonitor.setApiKey) · or set \`DASHSCOPE_API_KEY\` in the environment VS Code starts from.`,
+      fill: 0,
+    };
+  }
   if (!state) return { text: '$(pulse) Rate limits: starting…', level: 'normal', tooltip: 'The metering gateway is starting.', fill: 0 };
   const key = pickKey(state, model, workspace);
   if (!key) {
