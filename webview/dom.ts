@@ -1,4 +1,5 @@
 /** Small DOM helpers and number formats shared by the dashboard's views. */
+import { formatCount } from '../src/core/format';
 export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
@@ -7,7 +8,7 @@ export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<
 }
 
 export const fmtMs = (v: number | undefined) => (v === undefined ? '—' : `${Math.round(v)} ms`);
-export const fmtNum = (v: number) => (Math.abs(v) >= 10_000 ? `${(v / 1000).toFixed(1)}k` : String(Math.round(v * 10) / 10));
+export const fmtNum = formatCount;
 export const pct = (v: number) => `${(v * 100).toFixed(1)} %`;
 export const time = (t: number) => new Date(t).toLocaleTimeString();
 export const dateTime = (iso: string) => new Date(iso).toLocaleString();

@@ -4,7 +4,7 @@ import { parseWebviewMessage, type GatewayState, type KeyState } from '../../src
 import { environmentLines } from '../../src/extension/logic/environment';
 import { NotificationThrottle } from '../../src/extension/logic/notifications';
 import { diffLimits, parseQuotaPages } from '../../src/extension/logic/quotas';
-import { configFromSettings, formatSettingsProblem, settingsUpdatesFor, validateLimitInput } from '../../src/extension/logic/settings';
+import { configFromSettings, formatSettingsProblem, settingsUpdatesFor, parseLimitInput, validateLimitInput } from '../../src/extension/logic/settings';
 import { statusView } from '../../src/extension/logic/statusView';
 
 function key(over: Partial<KeyState>): KeyState {
@@ -38,7 +38,10 @@ describe('settings → configuration', () => {
     assert.equal(validateLimitInput('600', 'rpm'), undefined);
     assert.equal(validateLimitInput('1,000,000', 'tpm'), undefined);
     assert.equal(validateLimitInput('', 'rpm'), 'Enter the requests per minute.');
-    assert.equal(validateLimitInput('12.5', 'rpm'), '"12.5" is not a whole number above 0.');
+    assert.equal(validateLimitInput('12.5', 'rpm'), '"12.5" is not a whole number above 0 (500k and 1M work too).');
+    assert.equal(validateLimitInput('500k', 'tpm'), undefined);
+    assert.equal(parseLimitInput('1.5M'), 1_500_000);
+    assert.equal(parseLimitInput('500k'), 500_000);
     assert.equal(validateLimitInput('900', 'rpm', { value: 600, name: 'the account limit of qwen-plus' }), '900 exceeds the account limit of qwen-plus (600).');
   });
   it('writes back to the settings only what an edit outside VS Code changed', () => {
@@ -62,7 +65,7 @@ describe('status bar view', () => {
     assert.equal(v.level, 'normal');
     assert.match(v.tooltip, /\| RPS \| 0 \| 10 \|/);
     const tok = statusView(state([key({ minute: { requests: 10, tokens: 900_000, requestLimit: 600, tokenLimit: 1_000_000 }, queueLength: 3 })]), 'qwen-plus', 'default', 0.8, 0);
-    assert.equal(tok.text, '$(pulse) qwen-plus 900k/1000k TPM $(watch) 3');
+    assert.equal(tok.text, '$(pulse) qwen-plus 900K/1M TPM $(watch) 3');
     assert.equal(tok.level, 'warning');
     const err = statusView(state([key({})], { model: 'qwen-plus', kind: 'tpm', at: 1_000 }), 'qwen-plus', 'default', 0.8, 30_000);
     assert.equal(err.level, 'error');

@@ -207,7 +207,7 @@ describe('dashboard page in Chromium', { timeout: 120_000 }, () => {
     await page.locator('[data-tab="Rate Limit"]').click();
     await page.locator('details.increase summary').click();
     await page.locator('[data-increase="model"]').selectOption('qwen-turbo');
-    assert.match(await page.locator('[data-increase="current"]').innerText(), /current quota 1000\.0k TPM/);
+    assert.match(await page.locator('[data-increase="current"]').innerText(), /current quota 1M TPM/);
     await page.locator('[data-increase="tpm"]').fill('2000000');
     await page.locator('[data-increase="upper"]').fill('3000000');
     await page.locator('[data-increase="apply"]').click();
@@ -222,7 +222,7 @@ describe('dashboard page in Chromium', { timeout: 120_000 }, () => {
     // increased TPM, which outlived the increase's 30 days.
     const row = page.locator('tr[data-key="account:qwen-turbo"]');
     await row.locator('[data-increase-badge="qwen-turbo"]').waitFor({ timeout: 5_000 });
-    assert.match(await row.locator('[data-increase-badge="qwen-turbo"]').innerText(), /temporarily 2000\.0k TPM until/);
+    assert.match(await row.locator('[data-increase-badge="qwen-turbo"]').innerText(), /temporarily 2M TPM until/);
     assert.equal(await row.locator('[data-edit="tpm"]').inputValue(), '1000000', 'the edit box holds the account limit, not the increase');
     await row.locator('[data-edit="rpm"]').fill('550');
     await row.locator('[data-save]').click();

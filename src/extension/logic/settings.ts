@@ -2,6 +2,7 @@
  * VS Code settings → the one configuration schema. No `vscode` here: the host passes a
  * reader, so this is tested in plain Node. Problems name the setting a user must open.
  */
+import { parseCount } from '../../core/format';
 import { PROVIDER_BASE_URLS, validateConfig, type ConfigProblem } from '../../core/config';
 import type { ProviderId, RateLimitConfig, TemporaryIncrease } from '../../core/types';
 
@@ -101,15 +102,15 @@ export function configFromSettings(read: SettingsReader, temporaryIncreases: Tem
 
 /** Validate a number typed into an input box; returns the message to show, or undefined. */
 export function validateLimitInput(text: string, what: 'rpm' | 'tpm', ceiling?: { value: number; name: string }): string | undefined {
-  const t = text.trim().replace(/[_,\s]/g, '');
-  if (t === '') return `Enter the ${what === 'rpm' ? 'requests' : 'tokens'} per minute.`;
-  if (!/^\d+$/.test(t) || Number(t) <= 0) return `"${text}" is not a whole number above 0.`;
-  if (ceiling && Number(t) > ceiling.value) return `${Number(t)} exceeds ${ceiling.name} (${ceiling.value}).`;
+  if (text.trim() === '') return `Enter the ${what === 'rpm' ? 'requests' : 'tokens'} per minute.`;
+  const n = parseCount(text);
+  if (!Number.isInteger(n) || n <= 0) return `"${text}" is not a whole number above 0 (500k and 1M work too).`;
+  if (ceiling && n > ceiling.value) return `${n} exceeds ${ceiling.name} (${ceiling.value}).`;
   return undefined;
 }
 
 export function parseLimitInput(text: string): number {
-  return Number(text.trim().replace(/[_,\s]/g, ''));
+  return parseCount(text);
 }
 
 /** JSON with object keys sorted, so two equal configs compare equal whatever their key order. */

@@ -3,6 +3,7 @@
  * its limit, the queue while requests wait, a warning at the threshold and an error after a
  * recent 429. Pure, so its cases are unit-tested.
  */
+import { formatCount } from '../../core/format';
 import { marginText, waitText, type GatewayState, type KeyState } from '../../core/protocol';
 
 export type StatusLevel = 'normal' | 'warning' | 'error';
@@ -18,7 +19,7 @@ export interface StatusView {
 /** A 429 this recent colours the item red. */
 export const RECENT_429_MS = 60_000;
 
-const fmt = (n: number) => (n >= 10_000 ? `${(n / 1000).toFixed(n >= 100_000 ? 0 : 1)}k` : String(Math.round(n)));
+const fmt = formatCount;
 
 export function pickKey(state: GatewayState, model: string, workspace: string): KeyState | undefined {
   const ws = state.keys.find((k) => k.scope === 'workspace' && k.model === model && k.workspace === workspace);
