@@ -48,6 +48,10 @@ export class DashboardView {
    * rebuilds the tab; the drafts (and the open dialog) carry over, so nothing typed is lost.
    */
   private readonly drafts = new Map<string, string>();
+  /** Messages shown beside a field (a bad range, a refused edit): they outlive refreshes until the field changes. */
+  private readonly messages = new Map<string, string>();
+  private paused = false;
+  private pending: DashboardSnapshot | undefined;
   private increaseOpen = false;
   /** Time of the last render, for the dashboard benchmark. */
   lastRenderMs = 0;
@@ -73,8 +77,12 @@ export class DashboardView {
   receive(m: HostToWebview): void {
     switch (m.type) {
       case 'snapshot':
-        this.snapshot = m.snapshot;
-        this.render();
+        // paused: keep the newest, show it on resume (nothing moves under the reader)
+        if (this.paused) this.pending = m.snapshot;
+        else {
+          this.snapshot = m.snapshot;
+          this.render();
+        }
         break;
       case 'state':
         if (this.snapshot) {
@@ -97,11 +105,13 @@ export class DashboardView {
     const t0 = performance.now();
     const s = this.snapshot;
     if (!s) return;
-    destroyCharts();
-    // a refresh rebuilds the view: the field being typed in keeps the focus and the caret
+    // A refresh rebuilds the view; what the user was on stays: the focused control (found again
+    // by its data attributes), the caret in a field, and the scroll position.
+    const focusSelector = selectorOf(document.activeElement);
     const focused = document.activeElement instanceof HTMLInputElement ? document.activeElement : undefined;
-    const focusKey = focused?.getAttribute('data-draft');
     const caret = focused ? { start: focused.selectionStart, end: focused.selectionEnd } : undefined;
+    const scrollTop = document.scrollingElement?.scrollTop ?? 0;
+    destroyCharts();
     this.root.replaceChildren(this.header(s));
     if (this.notice) this.root.append(el('p', { class: this.notice.ok ? 'notice' : 'error', role: this.notice.ok ? 'status' : 'alert', 'data-notice': this.notice.ok ? 'ok' : 'error' }, this.notice.message));
     const tabs = el('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Views' });
@@ -126,11 +136,12 @@ export class DashboardView {
     else if (this.saved.tab === 'Rate Limit') this.rateLimit(panel, s);
     else if (this.saved.tab === 'Batch Jobs') renderBatchJobs(panel, s, (batchId) => this.host.send({ type: 'downloadBatch', batchId }));
     else this.requests(panel, s);
-    if (focusKey) {
-      const again = this.root.querySelector<HTMLInputElement>(`input[data-draft="${CSS.escape(focusKey)}"]`);
-      again?.focus();
-      if (again && caret?.start != null && caret.end != null) again.setSelectionRange(caret.start, caret.end);
+    if (focusSelector) {
+      const again = this.root.querySelector<HTMLElement>(focusSelector);
+      again?.focus({ preventScroll: true });
+      if (again instanceof HTMLInputElement && caret?.start != null && caret.end != null) again.setSelectionRange(caret.start, caret.end);
     }
+    if (document.scrollingElement) document.scrollingElement.scrollTop = scrollTop;
     this.lastRenderMs = performance.now() - t0;
   }
 
@@ -160,11 +171,11 @@ export class DashboardView {
     // any other span: 30m, 12h, 2d …; what is typed survives refreshes like any draft
     const isPreset = s.window in TIME_WINDOWS;
     const custom = this.draftInput('window:custom', isPreset ? '' : s.window, { class: `custom-window${isPreset ? '' : ' active'}`, 'data-window-custom': '', 'aria-label': 'Custom time range, e.g. 30m, 12h or 2d', placeholder: 'custom: 12h', size: '9' });
-    const error = el('span', { class: 'field-error', role: 'alert', 'data-window-error': '' });
+    const error = this.messageSpan('window', { 'data-window-error': '' });
     const apply = () => {
       const text = custom.value.trim();
       if (!isTimeWindow(text)) {
-        error.textContent = `"${text}": use minutes, hours or days, e.g. 30m, 12h, 2d (up to 90d).`;
+        error.show(`"${text}": use minutes, hours or days, e.g. 30m, 12h, 2d (up to 90d).`);
         return;
       }
       this.drafts.delete('window:custom');
@@ -173,13 +184,37 @@ export class DashboardView {
     custom.addEventListener('keydown', (e) => {
       if (e.key === 'Enter') apply();
     });
-    custom.addEventListener('input', () => (error.textContent = ''));
-    windows.append(custom, error);
+    custom.addEventListener('input', () => error.show(''));
+    windows.append(custom, error.el);
+    const pause = el('vscode-button', { secondary: '', 'data-pause': '', 'aria-pressed': String(this.paused) }, this.paused ? 'Resume live updates' : 'Pause live updates');
+    pause.addEventListener('click', () => this.togglePause());
     const exportCsv = el('vscode-button', { secondary: '', 'data-export': 'csv' }, 'Export CSV');
     exportCsv.addEventListener('click', () => this.exportShown('csv'));
     const exportJson = el('vscode-button', { secondary: '', 'data-export': 'json' }, 'Export JSON');
     exportJson.addEventListener('click', () => this.exportShown('json'));
-    return el('header', {}, el('h1', {}, 'LLM Rate Limit Monitor'), el('span', { class: 'workspace' }, `workspace: ${s.workspace}`), windows, el('div', { class: 'exports' }, exportCsv, exportJson));
+    return el('header', {}, el('h1', {}, 'LLM Rate Limit Monitor'), el('span', { class: 'workspace' }, `workspace: ${s.workspace}`), windows, el('div', { class: 'exports' }, pause, exportCsv, exportJson));
+  }
+
+  private togglePause(): void {
+    this.paused = !this.paused;
+    if (!this.paused && this.pending) {
+      this.snapshot = this.pending;
+      this.pending = undefined;
+    }
+    this.render();
+  }
+
+  /** A message span whose text is kept across refreshes (in `messages`) until it is cleared. */
+  private messageSpan(id: string, attrs: Record<string, string> = {}): { el: HTMLElement; show: (text: string) => void } {
+    const span = el('span', { class: 'field-error', role: 'alert', ...attrs }, this.messages.get(id) ?? '');
+    return {
+      el: span,
+      show: (text: string) => {
+        span.textContent = text;
+        if (text) this.messages.set(id, text);
+        else this.messages.delete(id);
+      },
+    };
   }
 
   private emptyState(s: DashboardSnapshot): HTMLElement {
@@ -275,7 +310,7 @@ export class DashboardView {
       const rpm = this.draftInput(`${key.key}:rpm`, String(own.rpm), { type: 'number', min: '1', step: '1', 'aria-label': `RPM for ${key.key}`, 'data-edit': 'rpm' });
       const tpm = this.draftInput(`${key.key}:tpm`, String(own.tpm), { type: 'number', min: '1', step: '1', 'aria-label': `TPM for ${key.key}`, 'data-edit': 'tpm' });
       const save = el('vscode-button', { 'data-save': key.key }, 'Save');
-      const message = el('span', { class: 'field-error', role: 'alert' });
+      const message = this.messageSpan(`edit:${key.key}`);
       const check = (): string | undefined => {
         const r = Number(rpm.value);
         const t = Number(tpm.value);
@@ -285,18 +320,13 @@ export class DashboardView {
         if (key.scope === 'workspace' && a && (r > a.rpm || t > a.tpm)) return `A workspace limit may not exceed the account limit (${a.rpm} RPM, ${a.tpm} TPM).`;
         return undefined;
       };
-      const validate = () => {
-        message.textContent = check() ?? '';
-      };
+      const validate = () => message.show(check() ?? '');
       rpm.addEventListener('input', validate);
       tpm.addEventListener('input', validate);
       if (this.drafts.has(`${key.key}:rpm`) || this.drafts.has(`${key.key}:tpm`)) validate();
       save.addEventListener('click', () => {
         const problem = check();
-        if (problem) {
-          message.textContent = problem;
-          return;
-        }
+        if (problem) return message.show(problem);
         this.drafts.delete(`${key.key}:rpm`);
         this.drafts.delete(`${key.key}:tpm`);
         const edit: LimitEdit = key.scope === 'account'
@@ -304,7 +334,7 @@ export class DashboardView {
           : { scope: 'workspace', workspace: key.workspace!, model: key.model, rpm: Number(rpm.value), tpm: Number(tpm.value) };
         this.host.send({ type: 'setLimit', edit });
       });
-      return el('div', { class: 'edit' }, rpm, tpm, save, message);
+      return el('div', { class: 'edit' }, rpm, tpm, save, message.el);
     };
     panel.append(table('Limits per model and workspace', [
       { key: 'model', label: 'Model', cell: (k) => k.model },
@@ -326,7 +356,7 @@ export class DashboardView {
     model.addEventListener('change', () => this.drafts.set('increase:model', model.value));
     const newTpm = this.draftInput('increase:tpm', '', { type: 'number', min: '1', step: '1', 'aria-label': 'New TPM', 'data-increase': 'tpm' });
     const upper = this.draftInput('increase:upper', '', { type: 'number', min: '1', step: '1', 'aria-label': 'Upper limit (from the console)', placeholder: 'upper limit', 'data-increase': 'upper' });
-    const message = el('span', { class: 'field-error', role: 'alert' });
+    const message = this.messageSpan('increase');
     const showCurrent = () => {
       const m = model.value;
       const active = s.config.temporaryIncreases.find((i) => i.model === m && Date.parse(i.expiresAt) > Date.now());
@@ -339,15 +369,16 @@ export class DashboardView {
       const tpm = Number(newTpm.value);
       const up = upper.value ? Number(upper.value) : undefined;
       const base = s.config.models[model.value]?.tpm ?? 0;
-      if (!Number.isInteger(tpm) || tpm <= base) return void (message.textContent = `The new TPM must be a whole number above the default ${base}.`);
-      if (up !== undefined && tpm > up) return void (message.textContent = `${tpm} exceeds the upper limit ${up}.`);
+      if (!Number.isInteger(tpm) || tpm <= base) return message.show(`The new TPM must be a whole number above the default ${base}.`);
+      if (up !== undefined && tpm > up) return message.show(`${tpm} exceeds the upper limit ${up}.`);
+      message.show('');
       for (const f of ['model', 'tpm', 'upper']) this.drafts.delete(`increase:${f}`);
       this.host.send({ type: 'recordIncrease', model: model.value, tpm, ...(up !== undefined ? { upperLimit: up } : {}) });
     });
     const dialog = el('details', { class: 'increase', ...(this.increaseOpen ? { open: '' } : {}) });
     dialog.addEventListener('toggle', () => (this.increaseOpen = dialog.open));
     panel.append(dialog);
-    dialog.append(el('summary', {}, 'Increase Rate Limit Temporarily'), el('p', { class: 'hint' }, 'Model Studio raises TPM from its console for 30 days; record it here so the limiter uses it.'), el('div', { class: 'edit' }, model, current, newTpm, upper, apply, message));
+    dialog.append(el('summary', {}, 'Increase Rate Limit Temporarily'), el('p', { class: 'hint' }, 'Model Studio raises TPM from its console for 30 days; record it here so the limiter uses it.'), el('div', { class: 'edit' }, model, current, newTpm, upper, apply, message.el));
     panel.append(el('h2', {}, 'Temporary increases'));
     panel.append(s.increases.length === 0 ? el('p', { class: 'muted' }, 'None recorded.') : table('Temporary increases', [
       { key: 'appliedAt', label: 'Applied at', cell: (i) => dateTime(i.appliedAt) },
@@ -455,4 +486,12 @@ export class DashboardView {
     const csv = toCsv(ROW_COLUMNS.map((c) => c.key), rows, (r, key) => r[key]);
     this.host.send({ type: 'saveFile', name: `rlm-models-${s.window}-${stamp}.${format}`, content: format === 'csv' ? csv : JSON.stringify({ window: s.window, summary: s.metrics.summary, rows }, null, 2) });
   }
+}
+
+/** A selector that finds the same control again after a refresh: its tag and data attributes. */
+function selectorOf(node: Element | null): string | undefined {
+  if (!node || node === document.body) return undefined;
+  const data = [...node.attributes].filter((a) => a.name.startsWith('data-') || a.name === 'id');
+  if (data.length === 0) return undefined;
+  return node.tagName.toLowerCase() + data.map((a) => `[${a.name}="${CSS.escape(a.value)}"]`).join('');
 }

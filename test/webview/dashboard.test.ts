@@ -124,6 +124,41 @@ describe('dashboard page in Chromium', { timeout: 120_000 }, () => {
     await page.locator('[data-window-custom]:not(.active)').waitFor({ timeout: 5_000 });
   });
 
+  it('holds still under traffic: focus, scroll and messages stay; Pause live updates stops redraws', async () => {
+    // Under traffic the panel had redrawn every ~0.7 s: focus fell to the body, Charts jumped to the top, errors vanished.
+    const traffic = async (n: number) => {
+      for (let i = 0; i < n; i++) await s.client.chat.completions.create({ model: 'qwen-turbo', messages: [{ role: 'user', content: `traffic ${i}` }] });
+      await page.waitForTimeout(400);
+    };
+    await page.locator('[data-tab="Overview"]').click();
+    const row = page.locator('tr[data-model="qwen-turbo"][data-workspace="default"]');
+    await row.focus();
+    const custom = page.locator('[data-window-custom]');
+    await traffic(3);
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-model')), 'qwen-turbo', 'the focused row keeps the focus');
+    await custom.fill('7q');
+    await custom.press('Enter');
+    await traffic(2);
+    assert.match(await page.locator('[data-window-error]').innerText(), /"7q": use minutes/, 'the error outlives a refresh');
+    await custom.fill('');
+    await page.locator('[data-tab="Charts"]').click();
+    await page.setViewportSize({ width: 1300, height: 500 });
+    await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+    const bottom = await page.evaluate(() => document.scrollingElement!.scrollTop);
+    assert.ok(bottom > 200, `the charts scroll (${bottom})`);
+    await traffic(2);
+    const after = await page.evaluate(() => document.scrollingElement!.scrollTop);
+    assert.ok(Math.abs(after - bottom) < 5, `the scroll stays: ${bottom} → ${after}`);
+    await page.setViewportSize({ width: 1300, height: 900 });
+    await page.locator('[data-tab="Overview"]').click();
+    await page.locator('[data-pause]').click();
+    const frozen = await page.locator('[data-card="Total Calls"]').innerText();
+    await traffic(2);
+    assert.equal(await page.locator('[data-card="Total Calls"]').innerText(), frozen, 'paused: nothing moves');
+    await page.locator('[data-pause]').click();
+    await page.locator('[data-card="Total Calls"]', { hasText: String(Number(frozen) + 2) }).waitFor({ timeout: 5_000 });
+  });
+
   it('renders every tab, in dark and light, with screenshots', async () => {
     for (const theme of ['dark', 'light']) {
       await page.goto(`${s.url}/?token=${GATEWAY_TOKEN}&theme=${theme}`);
