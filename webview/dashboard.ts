@@ -259,9 +259,15 @@ export class DashboardView {
     t.querySelectorAll('th').forEach((th) => {
       const key = th.getAttribute('data-key')!;
       th.setAttribute('tabindex', '0');
-      th.setAttribute('aria-sort', this.saved.sortBy === key ? 'descending' : 'none');
+      const dir = this.sortDirection(s);
+      th.setAttribute('aria-sort', this.saved.sortBy === key ? dir : 'none');
+      if (this.saved.sortBy === key) th.append(dir === 'ascending' ? ' ▲' : ' ▼');
       const sort = () => {
-        this.saved.sortBy = key;
+        if (this.saved.sortBy === key) this.saved.sortDir = dir === 'ascending' ? 'descending' : 'ascending';
+        else {
+          this.saved.sortBy = key;
+          delete this.saved.sortDir;
+        }
         this.save();
         this.render();
       };
@@ -283,15 +289,23 @@ export class DashboardView {
     panel.append(t);
   }
 
+  /** The direction in force: chosen, or the column's natural one (numbers largest first, text A to Z). */
+  private sortDirection(s: DashboardSnapshot): 'ascending' | 'descending' {
+    if (this.saved.sortDir) return this.saved.sortDir;
+    const sample = s.metrics.rows[0]?.[this.saved.sortBy as keyof ModelRow];
+    return typeof sample === 'number' ? 'descending' : 'ascending';
+  }
+
   private shownRows(s: DashboardSnapshot): ModelRow[] {
     const ws = this.saved.filters.workspace;
     const key = this.saved.sortBy as keyof ModelRow;
+    const sign = this.sortDirection(s) === 'ascending' ? 1 : -1;
     return s.metrics.rows
       .filter((r) => !ws || r.workspace === ws)
       .sort((a, b) => {
         const x = a[key];
         const y = b[key];
-        return typeof x === 'number' && typeof y === 'number' ? y - x : String(x).localeCompare(String(y));
+        return sign * (typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y)));
       });
   }
 

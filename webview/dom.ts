@@ -14,9 +14,10 @@ export const time = (t: number) => new Date(t).toLocaleTimeString();
 export const dateTime = (iso: string) => new Date(iso).toLocaleString();
 
 /** A meter bar: used / limit, with the level as a class for theme colours. */
-export function bar(label: string, used: number, limit: number, threshold = 0.8): HTMLElement {
+export function bar(label: string, used: number, limit: number, threshold = 0.8, calm = false): HTMLElement {
   const fill = limit > 0 ? used / limit : 0;
-  const level = fill >= 1 ? 'full' : fill >= threshold ? 'warn' : 'ok';
+  // calm: a full window that is the normal paced state, not a warning (one request a second at ≤ 60 RPM)
+  const level = calm ? 'ok' : fill >= 1 ? 'full' : fill >= threshold ? 'warn' : 'ok';
   const meter = el('div', { class: `meter ${level}`, role: 'meter', 'aria-label': `${label} ${fmtNum(used)} of ${fmtNum(limit)}`, 'aria-valuemin': '0', 'aria-valuemax': String(limit), 'aria-valuenow': String(Math.round(used)) });
   const inner = el('div', { class: 'meter-fill' });
   inner.style.width = `${Math.min(100, fill * 100).toFixed(1)}%`;

@@ -14,6 +14,8 @@ export interface SavedState {
   window: TimeWindow;
   tab: string;
   sortBy: string;
+  /** Absent: numbers largest first, text A to Z; a second click on the header reverses it. */
+  sortDir?: 'ascending' | 'descending';
   filters: Record<string, string>;
 }
 

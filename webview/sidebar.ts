@@ -30,7 +30,8 @@ export class SidebarView {
     if (!s) return;
     const { summary } = s.metrics;
     const top = el('section', { class: 'side-summary', 'aria-label': 'Last hour' },
-      el('div', {}, el('strong', { 'data-side': 'calls' }, String(summary.totalCalls)), ' calls · ', el('strong', { 'data-side': 'failures' }, String(summary.failures)), ' failed'),
+      el('div', { class: 'muted' }, 'Last hour'),
+      el('div', {}, el('strong', { 'data-side': 'calls' }, String(summary.totalCalls)), summary.totalCalls === 1 ? ' call · ' : ' calls · ', el('strong', { 'data-side': 'failures' }, String(summary.failures)), ' failed'),
       el('div', { class: 'muted' }, `avg latency ${fmtMs(summary.avgLatencyMs)} · workspace ${s.workspace}`));
     const list = el('ul', { class: 'side-models', 'aria-label': 'Models' });
     const accountKeys = s.state.keys.filter((k) => k.scope === 'account');
@@ -50,7 +51,7 @@ export class SidebarView {
         k.wait ? el('div', { class: 'muted', 'data-wait': k.model }, waitText(k.wait, k.key)) : '',
         bar('RPM', k.minute.requests, k.minute.requestLimit),
         bar('TPM', k.minute.tokens, k.minute.tokenLimit),
-        bar('RPS', k.second.requests, k.second.requestLimit),
+        bar('RPS', k.second.requests, k.second.requestLimit, 0.8, k.effective.rpm <= 60),
         bar('TPS', k.second.tokens, k.second.tokenLimit)));
     }
     const noKey = s.apiKeyMissing ? el('div', { class: 'side-no-key', role: 'alert', 'data-no-key': '' }, el('span', { class: 'error' }, 'No API key: requests will be refused. '), this.commandButton('Set API Key', 'setApiKey')) : '';

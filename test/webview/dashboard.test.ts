@@ -124,6 +124,22 @@ describe('dashboard page in Chromium', { timeout: 120_000 }, () => {
     await page.locator('[data-window-custom]:not(.active)').waitFor({ timeout: 5_000 });
   });
 
+  it('sorts by a column, says the direction, and reverses on a second click', async () => {
+    await page.locator('[data-tab="Overview"]').click();
+    const th = page.locator('[data-panel="Overview"] th[data-key="totalCalls"]');
+    const calls = async () => (await page.locator('[data-panel="Overview"] tbody tr td[data-cell="totalCalls"]').allInnerTexts()).map(Number);
+    await th.click();
+    assert.equal(await page.locator('[data-panel="Overview"] th[data-key="totalCalls"]').getAttribute('aria-sort'), 'descending');
+    const down = await calls();
+    assert.deepEqual(down, [...down].sort((a, b) => b - a));
+    await page.locator('[data-panel="Overview"] th[data-key="totalCalls"]').click();
+    assert.equal(await page.locator('[data-panel="Overview"] th[data-key="totalCalls"]').getAttribute('aria-sort'), 'ascending');
+    const up = await calls();
+    assert.deepEqual(up, [...up].sort((a, b) => a - b));
+    await page.locator('[data-panel="Overview"] th[data-key="model"]').click();
+    assert.equal(await page.locator('[data-panel="Overview"] th[data-key="model"]').getAttribute('aria-sort'), 'ascending', 'text sorts A to Z first');
+  });
+
   it('holds still under traffic: focus, scroll and messages stay; Pause live updates stops redraws', async () => {
     // Under traffic the panel had redrawn every ~0.7 s: focus fell to the body, Charts jumped to the top, errors vanished.
     const traffic = async (n: number) => {
