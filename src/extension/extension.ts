@@ -73,6 +73,7 @@ export function activate(context: vscode.ExtensionContext): RateLimitMonitorApi 
   const openMonitor = (model?: string) => MonitorPanel.show(context.extensionUri, dashboardDeps, model);
   const sidebar = new SidebarViewProvider(context.extensionUri, dashboardDeps);
   const throttle = new NotificationThrottle();
+  let limitsChangedAt = -Infinity;
   const notify = (model: string, reason: 'threshold' | '429', text: string) => {
     if (!throttle.allow(model, reason, Date.now())) return;
     testHooks.notifications?.push({ model, reason, text });
@@ -98,7 +99,8 @@ export function activate(context: vscode.ExtensionContext): RateLimitMonitorApi 
       for (const k of state.keys) {
         if (k.scope !== 'account') continue;
         const fill = Math.max(k.minute.requests / k.minute.requestLimit, k.minute.tokens / k.minute.tokenLimit);
-        if (fill >= threshold) notify(k.model, 'threshold', `${k.model} is at ${Math.round(fill * 100)} % of its rate limit.`);
+        // just after the user changed the limits the picture is settling: no warning for a minute
+        if (fill >= threshold && Date.now() - limitsChangedAt >= 60_000) notify(k.model, 'threshold', `${k.model} is at ${Math.round(fill * 100)} % of its rate limit.`);
       }
     }),
     host.onDidRecord((r) => {
@@ -112,6 +114,7 @@ export function activate(context: vscode.ExtensionContext): RateLimitMonitorApi 
       }
     }),
     settings.onDidChange((config) => {
+      limitsChangedAt = Date.now();
       void host.pushConfig(config).catch((e: unknown) => log.warn(`could not apply the new limits: ${String(e)}`));
       void keys.load(Object.keys(config.workspaces));
       statusBar.update(host.state);

@@ -279,9 +279,16 @@ const handlers: Record<string, Handler> = {
     const window = typeof args?.window === 'string' ? args.window : (await pick(Object.keys(TIME_WINDOWS).map((label) => ({ label })), 'Export which window?')).label;
     const text = await ctx.host.client.exportHistory(window, format);
     let target: vscode.Uri | undefined = typeof args?.path === 'string' ? vscode.Uri.file(args.path) : undefined;
-    target ??= await vscode.window.showSaveDialog({ filters: format === 'csv' ? { CSV: ['csv'] } : { JSON: ['json'] }, saveLabel: 'Export History' });
+    // propose a name that says what it holds, in the workspace folder when there is one
+    const name = `rlm-history-${window}-${new Date().toISOString().slice(0, 10)}.${format}`;
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+    target ??= await vscode.window.showSaveDialog({ ...(folder ? { defaultUri: vscode.Uri.joinPath(folder, name) } : {}), filters: format === 'csv' ? { CSV: ['csv'] } : { JSON: ['json'] }, saveLabel: 'Export History' });
     if (!target) fail('cancelled');
     await vscode.workspace.fs.writeFile(target, Buffer.from(text, 'utf8'));
+    const saved = target;
+    void vscode.window.showInformationMessage(`History (${window}) exported to ${vscode.workspace.asRelativePath(saved)}.`, 'Open File').then((choice) => {
+      if (choice === 'Open File') void vscode.window.showTextDocument(saved);
+    });
     return { path: target.fsPath, bytes: Buffer.byteLength(text) };
   },
 
@@ -291,6 +298,7 @@ const handlers: Record<string, Handler> = {
       if (answer !== 'Delete') fail('cancelled');
     }
     await ctx.host.client.clearHistory();
+    void vscode.window.setStatusBarMessage('$(trash) Request history cleared', 5_000);
     return { cleared: true };
   },
 
