@@ -51,14 +51,14 @@ export function activate(context: vscode.ExtensionContext): RateLimitMonitorApi 
     apiKey: (ws) => keys.get(ws),
     log,
   });
+  // no key in SecretStorage for this window's workspace (or the default one) and none in the environment
+  const apiKeyMissing = () => keys.loaded && keys.get(activeWorkspace()) === undefined && apiKeyFromEnv() === undefined;
   const statusBar = new QuotaStatusBar({
     model: () => settings.get<string>(SETTING.statusBarModel, 'qwen-plus'),
     workspace: activeWorkspace,
     threshold: () => settings.get<number>(SETTING.warningThreshold, 0.8),
-    apiKeyMissing: () => apiKeyMissing(),
+    apiKeyMissing,
   });
-  // no key in SecretStorage for this window's workspace (or the default one) and none in the environment
-  const apiKeyMissing = () => keys.get(activeWorkspace()) === undefined && apiKeyFromEnv() === undefined;
   // the limits in force are the published defaults until the user sets or syncs their own
   const usingDefaultLimits = () => vscode.workspace.getConfiguration('rateLimitMonitor').inspect('models')?.globalValue === undefined;
   const dashboardDeps = {

@@ -17,8 +17,12 @@ export class ApiKeys implements vscode.Disposable {
     });
   }
 
+  /** False until the stored keys were first read: "no key" is not known before. */
+  loaded = false;
+
   async load(workspaces: string[]): Promise<void> {
     await Promise.all([DEFAULT_WORKSPACE, ...workspaces].map((ws) => this.refresh(ws)));
+    this.loaded = true;
   }
 
   private async refresh(workspace: string): Promise<void> {
