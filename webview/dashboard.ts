@@ -361,7 +361,18 @@ export class DashboardView {
       { key: 'waiting', label: 'Waiting, and why', cell: (k) => waitText(k.wait, k.key) },
       { key: 'edit', label: 'Edit', cell: (k) => form(k) },
     ], rows, (k) => ({ 'data-key': k.key })));
-    // Increase Rate Limit Temporarily
+    this.increaseDialog(panel, s);
+    panel.append(el('h2', {}, 'Temporary increases'));
+    panel.append(s.increases.length === 0 ? el('p', { class: 'muted' }, 'None recorded.') : table('Temporary increases', [
+      { key: 'appliedAt', label: 'Applied at', cell: (i) => dateTime(i.appliedAt) },
+      { key: 'model', label: 'Model', cell: (i) => i.model },
+      { key: 'tpm', label: 'TPM', cell: (i) => `${fmtNum(i.previousTpm)} → ${fmtNum(i.tpm)}`, numeric: true },
+      { key: 'expiresAt', label: 'Expires', cell: (i) => `${dateTime(i.expiresAt)}${Date.parse(i.expiresAt) < Date.now() ? ' (expired)' : ''}` },
+    ], [...s.increases].reverse()));
+  }
+
+  /** The Increase Rate Limit Temporarily dialog: current quota, new TPM, the console's upper limit. */
+  private increaseDialog(panel: HTMLElement, s: DashboardSnapshot): void {
     const models = Object.keys(s.config.models);
     const model = el('select', { 'aria-label': 'Model', 'data-increase': 'model' }, ...models.map((m) => el('option', { value: m }, m)));
     const current = el('span', { class: 'muted', 'data-increase': 'current' });
@@ -393,13 +404,6 @@ export class DashboardView {
     dialog.addEventListener('toggle', () => (this.increaseOpen = dialog.open));
     panel.append(dialog);
     dialog.append(el('summary', {}, 'Increase Rate Limit Temporarily'), el('p', { class: 'hint' }, 'Model Studio raises TPM from its console for 30 days; record it here so the limiter uses it.'), el('div', { class: 'edit' }, model, current, newTpm, upper, apply, message.el));
-    panel.append(el('h2', {}, 'Temporary increases'));
-    panel.append(s.increases.length === 0 ? el('p', { class: 'muted' }, 'None recorded.') : table('Temporary increases', [
-      { key: 'appliedAt', label: 'Applied at', cell: (i) => dateTime(i.appliedAt) },
-      { key: 'model', label: 'Model', cell: (i) => i.model },
-      { key: 'tpm', label: 'TPM', cell: (i) => `${fmtNum(i.previousTpm)} → ${fmtNum(i.tpm)}`, numeric: true },
-      { key: 'expiresAt', label: 'Expires', cell: (i) => `${dateTime(i.expiresAt)}${Date.parse(i.expiresAt) < Date.now() ? ' (expired)' : ''}` },
-    ], [...s.increases].reverse()));
   }
 
   /** Which model the charts show: every configured model and any other with traffic. */
