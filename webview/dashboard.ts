@@ -61,6 +61,14 @@ export class DashboardView {
     private readonly host: DashboardHost,
   ) {
     this.saved = { window: '1h', tab: 'Overview', sortBy: 'model', filters: {}, ...host.getState() };
+    // an edit that held back a refresh: show the newest once the focus leaves the form
+    root.addEventListener('focusout', () => setTimeout(() => {
+      if (!this.paused && !this.editing() && this.pending) {
+        this.snapshot = this.pending;
+        this.pending = undefined;
+        this.render();
+      }
+    }, 0));
     host.onMessage((m) => this.receive(m));
     // re-theme charts when VS Code switches theme (it changes the body's class)
     new MutationObserver(() => {
@@ -77,8 +85,9 @@ export class DashboardView {
   receive(m: HostToWebview): void {
     switch (m.type) {
       case 'snapshot':
-        // paused: keep the newest, show it on resume (nothing moves under the reader)
-        if (this.paused) this.pending = m.snapshot;
+        // paused, or a limit being typed: keep the newest and show it later (nothing moves, and
+        // no field is swapped for a new one in the middle of an edit)
+        if (this.paused || this.editing()) this.pending = m.snapshot;
         else {
           this.snapshot = m.snapshot;
           this.render();
@@ -193,6 +202,12 @@ export class DashboardView {
     const exportJson = el('vscode-button', { secondary: '', 'data-export': 'json' }, 'Export JSON');
     exportJson.addEventListener('click', () => this.exportShown('json'));
     return el('header', {}, el('h1', {}, 'LLM Rate Limit Monitor'), el('span', { class: 'workspace' }, `workspace: ${s.workspace}`), windows, el('div', { class: 'exports' }, pause, exportCsv, exportJson));
+  }
+
+  /** Is a limit or an increase being typed (a field of those forms has the focus)? */
+  private editing(): boolean {
+    const a = document.activeElement;
+    return a instanceof HTMLInputElement && this.root.contains(a) && (a.hasAttribute('data-edit') || a.hasAttribute('data-increase'));
   }
 
   private togglePause(): void {
