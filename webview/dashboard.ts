@@ -399,7 +399,7 @@ export class DashboardView {
     const message = this.messageSpan('increase');
     const showCurrent = () => {
       const m = model.value;
-      const active = s.config.temporaryIncreases.find((i) => i.model === m && Date.parse(i.expiresAt) > Date.now());
+      const active = activeIncrease(s.config.temporaryIncreases, m, Date.now());
       current.textContent = `current quota ${fmtNum(active?.tpm ?? s.config.models[m]?.tpm ?? 0)} TPM (default ${fmtNum(s.config.models[m]?.tpm ?? 0)})`;
     };
     model.addEventListener('change', showCurrent);

@@ -107,31 +107,37 @@ export class KeyState {
   fitTime(cost: number, now: number, toleranceMs: number, why?: { binds: WaitReason }): number {
     const { rpm, tpm } = this.limits;
     if (cost > tpm) return Infinity;
-    let t = now;
     // Each rule names the time it allows; the latest one binds (and, when asked, says which).
-    const rule = (at: number, reason: WaitReason) => {
-      if (at > t) {
-        t = at;
-        if (why) why.binds = reason;
-      }
-    };
-    rule(this.heldUntil, 'hold');
-    rule(this.nextSlotAt - toleranceMs, 'pacing');
+    // Plain comparisons, no closure: this runs on every admission decision.
+    let t = now;
+    let binds: WaitReason = 'none';
+    if (this.heldUntil > t) [t, binds] = [this.heldUntil, 'hold'];
+    if (this.nextSlotAt - toleranceMs > t) [t, binds] = [this.nextSlotAt - toleranceMs, 'pacing'];
     // 60 s requests
     const count60 = this.tail - this.head60;
-    if (count60 + 1 > rpm) rule(this.times[this.head60 + (count60 + 1 - rpm) - 1]! + this.w60, 'rpm');
+    if (count60 + 1 > rpm) {
+      const at = this.times[this.head60 + (count60 + 1 - rpm) - 1]! + this.w60;
+      if (at > t) [t, binds] = [at, 'rpm'];
+    }
     // 60 s tokens
-    if (this.sum60 + cost > tpm) rule(this.leaveTime(this.head60, this.sum60 + cost - tpm, this.w60), 'tpm');
+    if (this.sum60 + cost > tpm) {
+      const at = this.leaveTime(this.head60, this.sum60 + cost - tpm, this.w60);
+      if (at > t) [t, binds] = [at, 'tpm'];
+    }
     // 1 s requests
     const rps = this.perSecondRequests;
     const count1 = this.tail - this.head1;
-    if (count1 + 1 > rps) rule(this.times[this.head1 + (count1 + 1 - rps) - 1]! + this.w1, 'rps');
+    if (count1 + 1 > rps) {
+      const at = this.times[this.head1 + (count1 + 1 - rps) - 1]! + this.w1;
+      if (at > t) [t, binds] = [at, 'rps'];
+    }
     // 1 s tokens: a request larger than the per-second share may go alone
     const tps = this.perSecondTokens;
     if (this.sum1 > 0 && this.sum1 + cost > tps) {
-      const excess = cost > tps ? this.sum1 : this.sum1 + cost - tps;
-      rule(this.leaveTime(this.head1, excess, this.w1), 'tps');
+      const at = this.leaveTime(this.head1, cost > tps ? this.sum1 : this.sum1 + cost - tps, this.w1);
+      if (at > t) [t, binds] = [at, 'tps'];
     }
+    if (why) why.binds = binds;
     return t;
   }
 
@@ -210,15 +216,24 @@ export class KeyState {
     this.head60 = 0;
   }
 
-  usage(now: number, cost: number, toleranceMs: number): Omit<KeyUsage, 'key' | 'queueLength'> {
+  /** What the 60 s and 1 s windows hold at `now` against their limits. */
+  windows(now: number): { minute: WindowUsage; second: WindowUsage } {
     this.advance(now);
+    return {
+      minute: { requests: this.tail - this.head60, tokens: this.sum60, requestLimit: this.limits.rpm, tokenLimit: this.limits.tpm },
+      second: { requests: this.tail - this.head1, tokens: this.sum1, requestLimit: this.perSecondRequests, tokenLimit: this.perSecondTokens },
+    };
+  }
+
+  usage(now: number, cost: number, toleranceMs: number): Omit<KeyUsage, 'key' | 'queueLength'> {
+    const { minute, second } = this.windows(now);
     const fit = this.fitTime(cost, now, toleranceMs);
     return {
       limits: { ...this.limits },
       rateFactor: this.rateFactor,
       heldUntil: this.heldUntil,
-      minute: { requests: this.tail - this.head60, tokens: this.sum60, requestLimit: this.limits.rpm, tokenLimit: this.limits.tpm },
-      second: { requests: this.tail - this.head1, tokens: this.sum1, requestLimit: this.perSecondRequests, tokenLimit: this.perSecondTokens },
+      minute,
+      second,
       timeToFitMs: fit === Infinity ? Infinity : Math.max(0, fit - now),
     };
   }

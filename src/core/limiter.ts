@@ -6,12 +6,13 @@
  * A request is admitted on all of its keys or on none, and paced: consecutive admissions on
  * a key are at least 60 s / RPM apart. Waiters go in FIFO order per key with one exception,
  * EASY backfilling (from HPC batch schedulers): when the first waiter on a key (its head)
- * cannot go yet, a later waiter may go now if it fits now and, counted, leaves every such
- * head's earliest start where it was. The head is never delayed, so nothing starves, and the
- * gaps a large head leaves in a per-second window are filled. A waiter blocks, for those
+ * cannot go yet, it is promised its earliest start plus one pacing slot, and a later waiter
+ * may go now if it fits now and, counted, leaves every such head able to start by its
+ * promise. No head waits past its promise, so nothing starves, and the gaps a large head
+ * leaves in a per-second window are filled. A waiter blocks, for those
  * behind it, only the keys it is waiting for (see poll).
  */
-import { KeyState, type KeyLimits, type KeyUsage, type WaitReason } from './keyState';
+import { KeyState, type KeyLimits, type KeyUsage, type WaitReason, type WindowUsage } from './keyState';
 import type { Lane } from './types';
 
 export type { KeyLimits, KeyUsage, WaitReason, WindowUsage } from './keyState';
@@ -90,8 +91,6 @@ export interface PollResult {
   impossible: Ticket[];
   /** Earliest time another poll can admit something; Infinity when nobody waits. */
   nextWakeAt: number;
-  /** The heads that must wait, with the earliest start backfilling keeps for them. */
-  heads: { ticket: Ticket; at: number }[];
 }
 
 
@@ -273,7 +272,7 @@ export class Limiter {
       }
     }
     this.compactQueue();
-    return { admitted, impossible, nextWakeAt, heads: [...new Set(heads.values())] };
+    return { admitted, impossible, nextWakeAt };
   }
 
   /** A head's earliest start, the keys it waits for, and the first moment one of them frees. */
@@ -428,6 +427,11 @@ export class Limiter {
       if (fit > at) [at, binds, onKey] = [fit, why.binds, k.name];
     }
     return { waiting: s.waiting, oldestMs: now - head.enqueuedAt, nextInMs: at === Infinity ? Infinity : Math.max(0, at - now), binds, onKey };
+  }
+
+  /** What a key's 60 s and 1 s windows hold now (cheaper than usage: no time to fit). */
+  windows(key: string, now: number): { minute: WindowUsage; second: WindowUsage } {
+    return this.state(key).windows(now);
   }
 
   /** Used / remaining / time-to-fit for a key, per 1 s and 60 s window. */

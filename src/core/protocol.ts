@@ -56,7 +56,7 @@ const WAIT_REASONS: Record<WaitInfo['binds'], string> = {
   tps: 'TPS, tokens per second',
 };
 
-/** "3 waiting; the first for 2.1 s, its turn in 0.4 s: TPS, tokens per second binds (workspace ws-a)". */
+/** "3 waiting; the first for 2.1 s, its turn in 0.4 s: TPS, tokens per second binds on workspace ws-a". */
 export function waitText(w: WaitInfo | undefined, key: string): string {
   if (!w) return 'none waiting';
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;

@@ -6,7 +6,7 @@
  * under-use the first minute a little, never overrun it.
  */
 import fs from 'node:fs';
-import { isRegularFile } from './segments';
+import { endsTorn, isRegularFile } from './segments';
 
 // Append, create, and never through a link: the journal lives in the user's private state folder.
 const APPEND_NO_FOLLOW = fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW;
@@ -31,7 +31,7 @@ export class AdmissionJournal {
       this.fd = fs.openSync(this.file, APPEND_NO_FOLLOW, 0o600);
       this.size = fs.fstatSync(this.fd).size;
       // a crash may have left a torn last line: end it, so the next entry starts a line of its own
-      if (this.size > 0 && fs.readFileSync(this.file).at(-1) !== 0x0a) {
+      if (endsTorn(this.file)) {
         fs.writeSync(this.fd, '\n');
         this.size++;
       }

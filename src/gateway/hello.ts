@@ -30,10 +30,16 @@ export interface LeaderInfo {
   pid: number;
 }
 
-/** Is the program on host:port our gateway (same user, knows the token)? */
-export async function probeLeader(host: string, port: number, token: string, timeoutMs = 500): Promise<LeaderInfo | undefined> {
-  const owner = listeningUid(port);
-  if (owner !== undefined && typeof process.getuid === 'function' && owner !== process.getuid()) return undefined;
+/**
+ * Is the program on host:port our gateway (same user, knows the token)? `checkOwner` reads the
+ * socket table first; a follower's liveness probe (every 200 ms) skips it, since the answer to
+ * the challenge already proves the holder knows the token.
+ */
+export async function probeLeader(host: string, port: number, token: string, timeoutMs = 500, checkOwner = true): Promise<LeaderInfo | undefined> {
+  if (checkOwner) {
+    const owner = listeningUid(port);
+    if (owner !== undefined && typeof process.getuid === 'function' && owner !== process.getuid()) return undefined;
+  }
   const nonce = randomBytes(16).toString('hex');
   const text = await new Promise<string | undefined>((resolve) => {
     const req = http.get({ host, port, path: `${HELLO_ROUTE}?nonce=${nonce}`, headers: { host: `${host}:${port}` }, timeout: timeoutMs }, (res) => {

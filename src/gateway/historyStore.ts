@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { AttemptRecord } from '../core/types';
 import { InMemoryHistory, type HistoryStore, type RecordQuery } from './history';
-import { HOUR_MS, listSegments, readSegment, segmentName, type ReadStats } from './segments';
+import { endsTorn, HOUR_MS, listSegments, readSegment, segmentName, type ReadStats } from './segments';
 
 export interface JsonlHistoryOptions {
   dir: string;
@@ -194,22 +194,5 @@ export class JsonlHistory implements HistoryStore {
       droppedRecords: this.dropped,
       ...(this.writeError ? { writeError: this.writeError } : {}),
     };
-  }
-}
-
-/** Does this file end in the middle of a line? (Missing or empty files do not.) */
-function endsTorn(file: string): boolean {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(file, 'r');
-    const size = fs.fstatSync(fd).size;
-    if (size === 0) return false;
-    const last = Buffer.alloc(1);
-    fs.readSync(fd, last, 0, 1, size - 1);
-    return last[0] !== 0x0a;
-  } catch {
-    return false;
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
   }
 }

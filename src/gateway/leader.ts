@@ -141,7 +141,7 @@ export class GatewayNode {
     let misses = 0;
     const watch = async () => {
       if (this.role !== 'follower') return;
-      const alive = await probeLeader(this.host, this.options.port, this.token, 300);
+      const alive = await probeLeader(this.host, this.options.port, this.token, 300, false);
       misses = alive ? 0 : misses + 1;
       if (alive && alive.pid !== leader.pid) {
         leader = alive;

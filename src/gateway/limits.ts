@@ -137,7 +137,7 @@ export class LimitsManager {
    */
   perSecondTight(keys: readonly string[], cost: number, now: number): string[] {
     return keys.filter((key) => {
-      const u = this.limiter.usage(key, now);
+      const u = this.limiter.windows(key, now);
       const secondFull = u.second.requests >= u.second.requestLimit || u.second.tokens + cost > u.second.tokenLimit;
       const minuteRoom = u.minute.requests < u.minute.requestLimit && u.minute.tokens < u.minute.tokenLimit;
       return secondFull && minuteRoom;

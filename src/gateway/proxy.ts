@@ -59,7 +59,6 @@ export function laneOf(req: http.IncomingMessage, source: string, config: RateLi
   return { error: `${PRIORITY_HEADER}: "${String(header)}" is not a lane. Send "interactive" (the default) or "background".` };
 }
 
-
 type AttemptOutcome =
   | { done: true }
   | { done: false; classification: Classification; retryAfterMs?: number; failure: Failure };
@@ -519,10 +518,6 @@ function refuseLocally(
   res.end(text);
 }
 
-
-
-
-
 function makeRecord(
   base: AttemptArgs['base'],
   f: Pick<AttemptRecord, 'model' | 'status' | 'outcome' | 'queuedMs' | 'latencyMs' | 'attempt' | 'estimatedTokens'> & { errorKind?: ErrorKind; errorCode?: string; fallbackFrom?: string | undefined },
@@ -548,7 +543,6 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     }, { once: true });
   });
 }
-
 
 function safeJson(text: string): unknown {
   try {

@@ -81,3 +81,20 @@ export function readSegment(file: string, onRecord: (r: AttemptRecord) => void, 
     } else stats.malformed++;
   }
 }
+
+/** Does this file end in the middle of a line? (Missing or empty files do not.) */
+export function endsTorn(file: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, 'r');
+    const size = fs.fstatSync(fd).size;
+    if (size === 0) return false;
+    const last = Buffer.alloc(1);
+    fs.readSync(fd, last, 0, 1, size - 1);
+    return last[0] !== 0x0a;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}

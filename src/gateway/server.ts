@@ -63,7 +63,8 @@ export interface GatewayOptions {
  * Window pads (README, "Limiter contract and margins"), measured on these machines: a
  * request reaches a provider in another process usually 1–4 ms after admission, but up to
  * ~45 ms under load. 25 ms is the 1 s pad's floor, leaving ≥ 97 % of a per-second limit
- * usable; src/gateway/margins.ts widens it per key when a refusal or a late send says so.
+ * usable; src/gateway/margins.ts widens it per key after a per-second refusal, and a request
+ * that left late is counted from when it left (Limiter.retime).
  */
 export const DEFAULT_LIMITER_OPTIONS: LimiterOptions = { secondWindowPadMs: 25, minuteWindowPadMs: 100, pacingToleranceMs: 1 };
 

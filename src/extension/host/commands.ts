@@ -199,7 +199,7 @@ const handlers: Record<string, Handler> = {
     const account = ctx.settings.config.models[model];
     if (!account) fail(`'${model}' has no account limit.`);
     const upper = typeof args?.upperLimit === 'number' ? args.upperLimit : undefined;
-    const active = ctx.settings.temporaryIncreases().find((i) => i.model === model && Date.parse(i.expiresAt) > Date.now());
+    const active = activeIncrease(ctx.settings.temporaryIncreases(), model, Date.now());
     const currentTpm = active?.tpm ?? account.tpm;
     const hint = `current quota ${currentTpm} TPM${upper ? `, upper limit ${upper}` : ''}`;
     let tpm: number;
@@ -222,11 +222,12 @@ const handlers: Record<string, Handler> = {
 
   async endTemporaryIncrease(ctx, args) {
     const now = Date.now();
-    const active = ctx.settings.temporaryIncreases().filter((i) => Date.parse(i.expiresAt) > now).map((i) => i.model);
+    const increases = ctx.settings.temporaryIncreases();
+    const active = [...new Set(increases.map((i) => i.model))].filter((m) => activeIncrease(increases, m, now));
     if (active.length === 0) fail('No temporary increase is in force.');
     const model = typeof args?.model === 'string' ? args.model : (await pick(active.map((m) => ({ label: m })), 'End the temporary increase of which model?')).label;
-    if (!activeIncrease(ctx.settings.temporaryIncreases(), model, now)) fail(`'${model}' has no temporary increase in force.`);
-    await ctx.settings.setTemporaryIncreases(endIncrease(ctx.settings.temporaryIncreases(), model, now));
+    if (!activeIncrease(increases, model, now)) fail(`'${model}' has no temporary increase in force.`);
+    await ctx.settings.setTemporaryIncreases(endIncrease(increases, model, now));
     return { model, tpm: ctx.settings.config.models[model]?.tpm };
   },
 

@@ -19,7 +19,6 @@ export interface StatusView {
 /** A 429 this recent colours the item red. */
 export const RECENT_429_MS = 60_000;
 
-const fmt = formatCount;
 
 export function pickKey(state: GatewayState, model: string, workspace: string): KeyState | undefined {
   const ws = state.keys.find((k) => k.scope === 'workspace' && k.model === model && k.workspace === workspace);
@@ -49,7 +48,7 @@ export function statusView(state: GatewayState | undefined, model: string, works
   const tokFill = key.minute.tokens / key.minute.tokenLimit;
   const byTokens = tokFill > reqFill;
   const fill = Math.max(reqFill, tokFill);
-  const main = byTokens ? `${fmt(key.minute.tokens)}/${fmt(key.minute.tokenLimit)} TPM` : `${key.minute.requests}/${key.minute.requestLimit} RPM`;
+  const main = byTokens ? `${formatCount(key.minute.tokens)}/${formatCount(key.minute.tokenLimit)} TPM` : `${key.minute.requests}/${key.minute.requestLimit} RPM`;
   const queue = key.queueLength > 0 ? ` $(watch) ${key.queueLength}` : '';
   const recent429 = state.last429 && state.last429.model === model && now - state.last429.at < RECENT_429_MS;
   const level: StatusLevel = recent429 ? 'error' : fill >= threshold ? 'warning' : 'normal';
