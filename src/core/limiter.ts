@@ -45,6 +45,8 @@ export interface WaitInfo {
   binds: WaitReason;
   /** The key whose rule binds: this one, or another of the request's keys. */
   onKey: string;
+  /** The first waiting request's charge in tokens (what a fallback would have to fit). */
+  cost: number;
 }
 
 /** Where a new ticket goes: its lane, or the very front (a retry). */
@@ -426,7 +428,14 @@ export class Limiter {
       const fit = k.fitTime(head.cost, now, this.tolerance, why);
       if (fit > at) [at, binds, onKey] = [fit, why.binds, k.name];
     }
-    return { waiting: s.waiting, oldestMs: now - head.enqueuedAt, nextInMs: at === Infinity ? Infinity : Math.max(0, at - now), binds, onKey };
+    return {
+      waiting: s.waiting,
+      oldestMs: now - head.enqueuedAt,
+      nextInMs: at === Infinity ? Infinity : Math.max(0, at - now),
+      binds,
+      onKey,
+      cost: head.cost,
+    };
   }
 
   /** What a key's 60 s and 1 s windows hold now (cheaper than usage: no time to fit). */

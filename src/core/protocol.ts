@@ -35,8 +35,20 @@ export interface KeyState {
   queueLength: number;
   /** The pad on the 1 s window: widened when requests reach the provider later than planned. */
   margin?: SecondMargin;
-  /** Why requests wait on this key, when some do. */
-  wait?: WaitInfo;
+  /** Why requests wait on this key, when some do, and what a fallback would do. */
+  wait?: KeyWait;
+}
+
+/** Where the first waiting request would go once its wait passes the maximum queue time. */
+export type FallbackPreview =
+  | { model: string; startInMs: number }
+  /** Backups exist, but none could start sooner: the request would get a local 429. */
+  | { model: null; backups: number }
+  /** No backups configured for the model. */
+  | null;
+
+export interface KeyWait extends WaitInfo {
+  fallback?: FallbackPreview;
 }
 
 export interface SecondMargin {
@@ -56,13 +68,25 @@ const WAIT_REASONS: Record<WaitInfo['binds'], string> = {
   tps: 'TPS, tokens per second',
 };
 
-/** "3 waiting; the first for 2.1 s, its turn in 0.4 s: TPS, tokens per second binds on workspace ws-a". */
-export function waitText(w: WaitInfo | undefined, key: string): string {
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/**
+ * "3 waiting; the first for 2.1 s, its turn in 0.4 s: TPS, tokens per second binds on workspace ws-a.
+ * Past the maximum queue time it would go to qwen-turbo (free now)."
+ */
+export function waitText(w: KeyWait | undefined, key: string): string {
   if (!w) return 'none waiting';
-  const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const where = w.onKey !== key ? ` on ${w.onKey.startsWith('workspace:') ? `workspace ${w.onKey.split(':')[1]}` : 'the account'}` : '';
-  const next = w.nextInMs === Infinity || w.nextInMs === null ? 'it can never fit these limits' : `its turn in ${s(w.nextInMs)}`;
-  return `${w.waiting} waiting; the first for ${s(w.oldestMs)}, ${next}: ${WAIT_REASONS[w.binds]} binds${where}`;
+  const next = w.nextInMs === Infinity || w.nextInMs === null ? 'it can never fit these limits' : `its turn in ${seconds(w.nextInMs)}`;
+  const why = `${w.waiting} waiting; the first for ${seconds(w.oldestMs)}, ${next}: ${WAIT_REASONS[w.binds]} binds${where}`;
+  return w.fallback === undefined ? why : `${why}. ${fallbackText(w.fallback)}`;
+}
+
+function fallbackText(f: FallbackPreview): string {
+  if (f === null) return 'No fallback model is configured for it.';
+  if (f.model === null) return `Its ${f.backups === 1 ? 'fallback' : `${f.backups} fallbacks`} could not start sooner: past the maximum queue time it would get a local 429.`;
+  const when = f.startInMs <= 0 ? 'free now' : `its turn there in ${seconds(f.startInMs)}`;
+  return `Past the maximum queue time it would go to ${f.model} (${when}).`;
 }
 
 /** "25 ms" at the floor; "50 ms — a per-second refusal (RPS), 12:03:04" once widened. */

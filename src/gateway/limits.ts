@@ -4,8 +4,8 @@
  * so adaptation drops multiplicatively and climbs back additively while no 429s come.
  */
 import { accountLimitsAt, workspaceLimitsAt } from '../core/config';
-import type { Limiter } from '../core/limiter';
-import type { KeyState } from '../core/protocol';
+import type { Limiter, WaitInfo } from '../core/limiter';
+import type { FallbackPreview, KeyState } from '../core/protocol';
 import { DEFAULT_WORKSPACE, type ModelLimits, type RateLimitConfig } from '../core/types';
 import { SecondMargins } from './margins';
 
@@ -83,6 +83,22 @@ export class LimitsManager {
     const keys = [accountKey(model)];
     if (this.config.workspaces[workspace]?.models[model]) keys.push(workspaceKey(workspace, model));
     return keys;
+  }
+
+  /**
+   * What the proxy would do with the first waiting request once its wait passes the maximum
+   * queue time: the first backup in the chain that could start sooner (the proxy's own rule).
+   */
+  private fallbackPreview(model: string, workspace: string, wait: WaitInfo, now: number): FallbackPreview {
+    const chain = this.config.fallbacks[model] ?? [];
+    if (chain.length === 0) return null;
+    const ownStart = wait.nextInMs === Infinity ? Infinity : now + wait.nextInMs;
+    for (const backup of chain) {
+      if (!this.metered(backup)) return { model: backup, startInMs: 0 };
+      const start = this.limiter.estimateStart(this.keysFor(backup, workspace), wait.cost, now);
+      if (start < Math.max(ownStart, now + 1)) return { model: backup, startInMs: Math.max(0, start - now) };
+    }
+    return { model: null, backups: chain.length };
   }
 
   configuredLimits(key: string, now: number): ModelLimits | undefined {
@@ -167,7 +183,12 @@ export class LimitsManager {
       const margin = this.margins.state(key);
       if (margin) state.margin = margin;
       const wait = this.limiter.waitOf(key, now);
-      if (wait) state.wait = wait;
+      if (wait) {
+        state.wait = {
+          ...wait,
+          fallback: this.fallbackPreview(state.model, parts[0] === 'workspace' ? parts[1]! : DEFAULT_WORKSPACE, wait, now),
+        };
+      }
       if (parts[0] === 'workspace') state.workspace = parts[1]!;
       if (usage.heldUntil > now) state.heldUntil = usage.heldUntil;
       out.push(state);

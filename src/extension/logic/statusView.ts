@@ -62,7 +62,7 @@ export function statusView(state: GatewayState | undefined, model: string, works
     `| RPS | ${key.second.requests} | ${key.second.requestLimit} |`,
     `| TPS | ${Math.round(key.second.tokens)} | ${key.second.tokenLimit} |`,
     '',
-    key.wait ? `Why requests wait: ${waitText(key.wait, key.key)}.` : 'Nothing waiting.',
+    key.wait ? `Why requests wait: ${waitText(key.wait, key.key).replace(/\.?$/, '.')}` : 'Nothing waiting.',
     `Margin on the 1 s window: ${marginText(key.margin, (ms) => new Date(ms).toLocaleTimeString())}.`,
     state.last429 ? `Last 429: **${state.last429.kind}** on ${state.last429.model} at ${new Date(state.last429.at).toLocaleTimeString()}.` : 'No 429 so far.',
     '',
