@@ -6,6 +6,7 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import { activeIncrease, editableLimits } from '../src/core/dashboard';
 import { recordsToCsv, toCsv } from '../src/core/export';
+import { parseCount } from '../src/core/format';
 import type { ModelRow } from '../src/core/metrics';
 import { isTimeWindow, marginText, TIME_WINDOWS, waitText, type DashboardSnapshot, type HostToWebview, type LimitEdit, type PresetWindow, type TimeWindow } from '../src/core/protocol';
 import type { AttemptRecord } from '../src/core/types';
@@ -16,6 +17,9 @@ import type { DashboardHost, SavedState } from './host';
 
 const TABS = ['Overview', 'Charts', 'Rate Limit', 'Requests', 'Batch Jobs'] as const;
 type Tab = (typeof TABS)[number];
+
+/** A count field: text, so "1M" and "500k" can be typed; a numeric keyboard where there is one. */
+const COUNT_INPUT = { type: 'text', inputmode: 'numeric', size: '10', autocomplete: 'off' };
 
 const ROW_COLUMNS: { key: keyof ModelRow; label: string; cell: (r: ModelRow) => string; numeric?: boolean }[] = [
   { key: 'model', label: 'Model', cell: (r) => r.model },
@@ -326,7 +330,7 @@ export class DashboardView {
 
   private rateLimit(panel: HTMLElement, s: DashboardSnapshot): void {
     if (s.defaultLimits && s.canRunCommands) {
-      const sync = el('vscode-button', { 'data-sync-limits': '' }, 'Sync Limits from Provider');
+      const sync = el('vscode-button', { secondary: '', 'data-sync-limits': '' }, 'Sync Limits from Provider');
       sync.addEventListener('click', () => this.host.send({ type: 'runCommand', command: 'syncLimits' }));
       panel.append(el('p', { class: 'hint', 'data-default-limits': '' }, "These are Model Studio's published default limits, not necessarily your account's. "), sync);
     }
@@ -336,13 +340,14 @@ export class DashboardView {
       if (key.scope === 'workspace' && key.workspace === 'default') return el('span', { class: 'muted' }, 'read-only');
       // The user's own limits, never a temporary increase (saved, it would outlive its 30 days).
       const own = editableLimits(s.config, key) ?? key.configured;
-      const rpm = this.draftInput(`${key.key}:rpm`, String(own.rpm), { type: 'number', min: '1', step: '1', 'aria-label': `RPM for ${key.key}`, 'data-edit': 'rpm' });
-      const tpm = this.draftInput(`${key.key}:tpm`, String(own.tpm), { type: 'number', min: '1', step: '1', 'aria-label': `TPM for ${key.key}`, 'data-edit': 'tpm' });
+      // text, not number: "1M" and "500k" are read as a user means them
+      const rpm = this.draftInput(`${key.key}:rpm`, String(own.rpm), { ...COUNT_INPUT, 'aria-label': `RPM for ${key.key}`, 'data-edit': 'rpm' });
+      const tpm = this.draftInput(`${key.key}:tpm`, String(own.tpm), { ...COUNT_INPUT, 'aria-label': `TPM for ${key.key}`, 'data-edit': 'tpm' });
       const save = el('vscode-button', { 'data-save': key.key }, 'Save');
       const message = this.messageSpan(`edit:${key.key}`);
       const check = (): string | undefined => {
-        const r = Number(rpm.value);
-        const t = Number(tpm.value);
+        const r = parseCount(rpm.value);
+        const t = parseCount(tpm.value);
         if (!Number.isInteger(r) || r <= 0) return `RPM "${rpm.value}" is not a whole number above 0.`;
         if (!Number.isInteger(t) || t <= 0) return `TPM "${tpm.value}" is not a whole number above 0.`;
         const a = account(key.model);
@@ -359,11 +364,11 @@ export class DashboardView {
         this.drafts.delete(`${key.key}:rpm`);
         this.drafts.delete(`${key.key}:tpm`);
         const edit: LimitEdit = key.scope === 'account'
-          ? { scope: 'account', model: key.model, rpm: Number(rpm.value), tpm: Number(tpm.value) }
-          : { scope: 'workspace', workspace: key.workspace!, model: key.model, rpm: Number(rpm.value), tpm: Number(tpm.value) };
+          ? { scope: 'account', model: key.model, rpm: parseCount(rpm.value), tpm: parseCount(tpm.value) }
+          : { scope: 'workspace', workspace: key.workspace!, model: key.model, rpm: parseCount(rpm.value), tpm: parseCount(tpm.value) };
         this.host.send({ type: 'setLimit', edit });
       });
-      return el('div', { class: 'edit' }, rpm, tpm, save, message.el);
+      return el('div', { class: 'edit' }, el('label', {}, 'RPM ', rpm), el('label', {}, 'TPM ', tpm), save, message.el);
     };
     panel.append(table('Limits per model and workspace', [
       { key: 'model', label: 'Model', cell: (k) => k.model },
@@ -394,8 +399,8 @@ export class DashboardView {
     const draftModel = this.drafts.get('increase:model');
     if (draftModel && models.includes(draftModel)) model.value = draftModel;
     model.addEventListener('change', () => this.drafts.set('increase:model', model.value));
-    const newTpm = this.draftInput('increase:tpm', '', { type: 'number', min: '1', step: '1', 'aria-label': 'New TPM', 'data-increase': 'tpm' });
-    const upper = this.draftInput('increase:upper', '', { type: 'number', min: '1', step: '1', 'aria-label': 'Upper limit (from the console)', placeholder: 'upper limit', 'data-increase': 'upper' });
+    const newTpm = this.draftInput('increase:tpm', '', { ...COUNT_INPUT, 'data-increase': 'tpm' });
+    const upper = this.draftInput('increase:upper', '', { ...COUNT_INPUT, placeholder: 'optional', 'data-increase': 'upper' });
     const message = this.messageSpan('increase');
     const showCurrent = () => {
       const m = model.value;
@@ -406,10 +411,11 @@ export class DashboardView {
     showCurrent();
     const apply = el('vscode-button', { 'data-increase': 'apply' }, 'Increase for 30 days');
     apply.addEventListener('click', () => {
-      const tpm = Number(newTpm.value);
-      const up = upper.value ? Number(upper.value) : undefined;
+      const tpm = parseCount(newTpm.value);
+      const up = upper.value.trim() ? parseCount(upper.value) : undefined;
       const base = s.config.models[model.value]?.tpm ?? 0;
       if (!Number.isInteger(tpm) || tpm <= base) return message.show(`The new TPM must be a whole number above the default ${base}.`);
+      if (up !== undefined && !(up > 0)) return message.show(`Upper limit "${upper.value}": a whole number such as 3000000 or 3M, or empty.`);
       if (up !== undefined && tpm > up) return message.show(`${tpm} exceeds the upper limit ${up}.`);
       message.show('');
       for (const f of ['model', 'tpm', 'upper']) this.drafts.delete(`increase:${f}`);
@@ -418,7 +424,11 @@ export class DashboardView {
     const dialog = el('details', { class: 'increase', ...(this.increaseOpen ? { open: '' } : {}) });
     dialog.addEventListener('toggle', () => (this.increaseOpen = dialog.open));
     panel.append(dialog);
-    dialog.append(el('summary', {}, 'Increase Rate Limit Temporarily'), el('p', { class: 'hint' }, 'Model Studio raises TPM from its console for 30 days; record it here so the limiter uses it.'), el('div', { class: 'edit' }, model, current, newTpm, upper, apply, message.el));
+    dialog.append(el('summary', {}, 'Increase Rate Limit Temporarily'), el('p', { class: 'hint' }, 'Model Studio raises TPM from its console for 30 days; record it here so the limiter uses it.'), el('div', { class: 'edit' },
+      el('label', {}, 'Model ', model), current,
+      el('label', {}, 'New TPM ', newTpm),
+      el('label', {}, "Upper limit (the console's) ", upper),
+      apply, message.el));
   }
 
   /** Which model the charts show: every configured model and any other with traffic. */

@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { DEFAULT_WORKSPACE } from '../core/types';
 import type { RateLimitMonitorApi } from './api';
 import { gatewayClient } from './host/client';
-import { registerCommands } from './host/commands';
+import { registerCommands } from './host/commands/index';
 import { GatewayHost } from './host/gatewayHost';
 import { MonitorPanel } from './host/monitorPanel';
 import { ApiKeys } from './host/secrets';
@@ -93,6 +93,12 @@ export function activate(context: vscode.ExtensionContext): RateLimitMonitorApi 
     sidebar,
     vscode.window.registerWebviewViewProvider(SIDEBAR_VIEW_ID, sidebar),
     ...registerCommands({ settings, state: context.globalState, keys, host, log, openMonitor, activeWorkspace }),
+    // "no API key" goes away (or comes) at once, not at the next gateway event
+    keys.onDidChange(() => {
+      statusBar.refresh();
+      void sidebar.connection?.sendSnapshot();
+      void MonitorPanel.current?.connection.sendSnapshot();
+    }),
     host.onDidChangeState((state) => {
       statusBar.update(state);
       const threshold = settings.get<number>(SETTING.warningThreshold, 0.8);

@@ -90,7 +90,8 @@ suite('LLM Rate Limit Monitor in a real VS Code', function () {
     const def = await run('setWorkspaceLimits', { workspace: 'default', model: 'qwen-plus', rpm: 10, tpm: 1000 });
     assert.match(String(def.error), /default workspace uses the account limits and cannot be edited/);
     const ok = await run('setWorkspaceLimits', { workspace: 'ws-a', name: 'Team A', model: 'qwen-plus', rpm: 100, tpm: 100000, push: true, pushUrl: `${fakeOrigin()}/api/v1/models/limits` });
-    assert.deepEqual(ok, { workspace: 'ws-a', model: 'qwen-plus', rpm: 100, tpm: 100000, pushed: true });
+    // a custom provider names no region: Model Studio's home region, cn-beijing
+    assert.deepEqual(ok, { workspace: 'ws-a', model: 'qwen-plus', rpm: 100, tpm: 100000, pushed: true, region: 'cn-beijing' });
     const quotas = (await (await fetch(`${fakeOrigin()}/api/v1/quotas`, { headers: { authorization: `Bearer ${process.env.RLM_API_KEY}` } })).json()) as { output: { quotas: { model: string; workspace_limit: { request_limit: number } | null }[] } };
     assert.equal(quotas.output.quotas.find((q) => q.model === 'qwen-plus')!.workspace_limit!.request_limit, 100, 'the limit reached Model Studio (the fake)');
     await until(() => api.getLimits().workspaces['ws-a']?.models['qwen-plus']?.rpm === 100, 'the workspace limit');

@@ -18,68 +18,75 @@ import { launchChromium, startCodeServer } from './runServer';
 const STATUS_ID = 'rate-limit-monitor.llm-rate-limit-monitor.rateLimitMonitor.quota';
 const RESULTS = path.resolve('test-results');
 
+let page: Page;
+
+/** Run a command from the palette as a user does: type its title, choose its row (by command id). */
+async function palette(title: string, commandId: string): Promise<void> {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input.input');
+  await input.waitFor({ state: 'visible', timeout: 10_000 });
+  await input.fill(`>${title}`);
+  const row = page.locator(`.quick-input-widget [data-quick-input-id="${commandId}"]`).first();
+  await row.waitFor({ timeout: 10_000 });
+  await row.click();
+}
+
+/** Webviews live in overlay iframes, not inside their parts: find the frame that shows `selector`. */
+async function frameWith(selector: string, ms = 20_000): Promise<Frame> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    for (const f of page.frames()) {
+      if (await f.$(selector).catch(() => null)) return f;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no webview frame shows ${selector}`);
+}
+
+/** Switch the colour theme through its own quick pick, as a user does. */
+async function colorTheme(label: string, bodyClass: string): Promise<void> {
+  await palette('Preferences: Color Theme', 'workbench.action.selectTheme');
+  const input = page.locator('.quick-input-widget input.input');
+  await input.fill(label);
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: label }).first().waitFor({ timeout: 10_000 }).catch(async (e: unknown) => {
+    console.log('theme rows:', await page.locator('.quick-input-widget .monaco-list-row').allInnerTexts());
+    await page.screenshot({ path: path.join(RESULTS, 'theme-picker-failure.png') });
+    throw e;
+  });
+  await page.keyboard.press('Enter');
+  await page.waitForFunction((cls) => document.querySelector('.monaco-workbench')?.classList.contains(cls), bodyClass, { timeout: 15_000 }).catch(async (e: unknown) => {
+    await page.screenshot({ path: path.join(RESULTS, `theme-failure-${bodyClass}.png`) });
+    console.log('workbench classes:', await page.evaluate(() => document.querySelector('.monaco-workbench')?.className));
+    throw e;
+  });
+  await new Promise((r) => setTimeout(r, 700)); // the webview re-themes from the new --vscode-* variables
+}
+
+/** code-server with the extension in development, the workbench open on the suite's folder. */
+async function openWorkbench(suite: SuiteEnvironment) {
+  const server = await startCodeServer(suite, ['--vscode-option', 'enable-smoke-test-driver']);
+  const browser = await launchChromium();
+  page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
+  const payload = [['extensionDevelopmentPath', `vscode-remote://remote${path.resolve('.')}`]];
+  await page.goto(`http://127.0.0.1:${server.port}/?folder=${encodeURIComponent(suite.workspaceFolder)}&payload=${encodeURIComponent(JSON.stringify(payload))}`);
+  await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
+  await page.locator(`[id="${STATUS_ID}"]`).waitFor({ state: 'visible', timeout: 90_000 });
+  return { server, browser };
+}
+
 describe('UI end to end in code-server (Playwright + Chromium)', { timeout: 240_000 }, () => {
   let suite: SuiteEnvironment;
   let server: Awaited<ReturnType<typeof startCodeServer>>;
   let browser: Browser;
-  let page: Page;
   let token: string;
   let gateway: string;
   const control = async <T>(p: string) => (await (await fetch(`${gateway}${p}`, { headers: { authorization: `Bearer ${token}` } })).json()) as T;
-
-  /** Run a command from the palette as a user does: type its title, choose its row (by command id). */
-  async function palette(title: string, commandId: string): Promise<void> {
-    await page.keyboard.press('F1');
-    const input = page.locator('.quick-input-widget input.input');
-    await input.waitFor({ state: 'visible', timeout: 10_000 });
-    await input.fill(`>${title}`);
-    const row = page.locator(`.quick-input-widget [data-quick-input-id="${commandId}"]`).first();
-    await row.waitFor({ timeout: 10_000 });
-    await row.click();
-  }
-
-  /** Webviews live in overlay iframes, not inside their parts: find the frame that shows `selector`. */
-  async function frameWith(selector: string, ms = 20_000): Promise<Frame> {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      for (const f of page.frames()) {
-        if (await f.$(selector).catch(() => null)) return f;
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`no webview frame shows ${selector}`);
-  }
-
-  /** Switch the colour theme through its own quick pick, as a user does. */
-  async function colorTheme(label: string, bodyClass: string): Promise<void> {
-    await palette('Preferences: Color Theme', 'workbench.action.selectTheme');
-    const input = page.locator('.quick-input-widget input.input');
-    await input.fill(label);
-    await page.locator('.quick-input-widget .monaco-list-row', { hasText: label }).first().waitFor({ timeout: 10_000 }).catch(async (e: unknown) => {
-      console.log('theme rows:', await page.locator('.quick-input-widget .monaco-list-row').allInnerTexts());
-      await page.screenshot({ path: path.join(RESULTS, 'theme-picker-failure.png') });
-      throw e;
-    });
-    await page.keyboard.press('Enter');
-    await page.waitForFunction((cls) => document.querySelector('.monaco-workbench')?.classList.contains(cls), bodyClass, { timeout: 15_000 }).catch(async (e: unknown) => {
-      await page.screenshot({ path: path.join(RESULTS, `theme-failure-${bodyClass}.png`) });
-      console.log('workbench classes:', await page.evaluate(() => document.querySelector('.monaco-workbench')?.className));
-      throw e;
-    });
-    await new Promise((r) => setTimeout(r, 700)); // the webview re-themes from the new --vscode-* variables
-  }
 
   before(async () => {
     fs.mkdirSync(RESULTS, { recursive: true });
     suite = await prepareSuite();
     if (!fs.existsSync('dist/extension.js')) throw new Error('dist/extension.js is missing: run `npm run build` first');
-    server = await startCodeServer(suite, ['--vscode-option', 'enable-smoke-test-driver']);
-    browser = await launchChromium();
-    page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
-    const payload = [['extensionDevelopmentPath', `vscode-remote://remote${path.resolve('.')}`]];
-    await page.goto(`http://127.0.0.1:${server.port}/?folder=${encodeURIComponent(suite.workspaceFolder)}&payload=${encodeURIComponent(JSON.stringify(payload))}`);
-    await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
-    await page.locator(`[id="${STATUS_ID}"]`).waitFor({ state: 'visible', timeout: 90_000 });
+    ({ server, browser } = await openWorkbench(suite));
     gateway = `http://127.0.0.1:${suite.gatewayPort}`;
     const tokenFile = path.join(suite.env.RLM_STATE_DIR!, 'token');
     for (let i = 0; i < 200 && !fs.existsSync(tokenFile); i++) await new Promise((r) => setTimeout(r, 50));
@@ -114,6 +121,9 @@ describe('UI end to end in code-server (Playwright + Chromium)', { timeout: 240_
     await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'qwen-plus' }).first().waitFor({ timeout: 10_000 });
     await page.locator('.quick-input-widget input.input').fill('qwen-plus');
     await page.keyboard.press('Enter');
+    // the same widget turns into step 2's input box: wait for it, titled with the command and its step
+    await page.waitForFunction(() => /Requests per minute/.test((document.querySelector('.quick-input-widget') as HTMLElement | null)?.innerText ?? ''), undefined, { timeout: 10_000 });
+    assert.match(await page.locator('.quick-input-widget .quick-input-title').innerText(), /Set Account Limits: qwen-plus[\s\S]*2\/3/);
     const input = page.locator('.quick-input-widget input.input');
     await input.fill('lots');
     const message = page.locator('.quick-input-widget .quick-input-message');
@@ -198,4 +208,146 @@ describe('UI end to end in code-server (Playwright + Chromium)', { timeout: 240_
     await client.chat.completions.create({ model: 'qwen-turbo', messages: [{ role: 'user', content: 'live update' }] });
     await frame.locator('[data-card="Total Calls"]', { hasText: String(before + 1) }).waitFor({ timeout: 5_000 });
   });
+
+  it('Rate Limit tab in VS Code: saving a row during an increase keeps the account limit; End ends the increase', async () => {
+    // The edit box had been filled from the effective limit, so a Save made the increase permanent.
+    const frame = await frameWith('[data-tab="Rate Limit"]'); // the monitor, whichever tab it shows
+    const settingsFile = path.join(suite.userDataDir, 'User', 'settings.json');
+    const userModels = () => (JSON.parse(fs.readFileSync(settingsFile, 'utf8')) as { 'rateLimitMonitor.models'?: Record<string, { rpm: number; tpm: number }> })['rateLimitMonitor.models'];
+    const turbo = async () => (await control<GatewayState>('/_rlm/state')).keys.find((k) => k.key === 'account:qwen-turbo')!;
+    const accountTpm = (await turbo()).configured.tpm;
+    await frame.locator('[data-tab="Rate Limit"]').click();
+    await frame.locator('details.increase summary').click();
+    await frame.locator('[data-increase="model"]').selectOption('qwen-turbo');
+    await frame.locator('[data-increase="tpm"]').fill(String(accountTpm * 2));
+    await frame.locator('[data-increase="apply"]').click();
+    const row = frame.locator('tr[data-key="account:qwen-turbo"]');
+    await row.locator('[data-increase-badge="qwen-turbo"]').waitFor({ timeout: 10_000 });
+    assert.equal(await row.locator('[data-edit="tpm"]').inputValue(), String(accountTpm), 'the edit box holds the account limit');
+    await row.locator('[data-edit="rpm"]').fill('555');
+    await row.locator('[data-save]').click();
+    await eventually(() => userModels()?.['qwen-turbo']?.rpm === 555, 'the user settings hold the new RPM');
+    assert.equal(userModels()!['qwen-turbo']!.tpm, accountTpm, 'the settings keep the account TPM, not the increase');
+    await eventually(async () => (await turbo()).configured.tpm === accountTpm * 2, 'the increase is still in force');
+    await frame.locator('[data-end-increase="qwen-turbo"]').click();
+    await frame.locator('[data-increase-badge="qwen-turbo"]').waitFor({ state: 'detached', timeout: 10_000 });
+    await eventually(async () => (await turbo()).configured.tpm === accountTpm, 'back to the account limit');
+  });
+
+  it('Charts tab in VS Code: one named model, chosen with a picker', async () => {
+    const frame = await frameWith('[data-tab="Rate Limit"]'); // the monitor, whichever tab it shows
+    await frame.locator('[data-tab="Charts"]').click();
+    const picker = frame.locator('[data-chart-model]');
+    await picker.waitFor({ timeout: 5_000 });
+    const shown = await picker.inputValue();
+    assert.match(await frame.locator('[data-panel="Charts"] figcaption').first().innerText(), new RegExp(`Requests per minute — ${shown}`));
+    const other = shown === 'qwen-turbo' ? 'qwen-plus' : 'qwen-turbo';
+    await picker.selectOption(other);
+    await frame.locator('[data-panel="Charts"] figcaption', { hasText: `Requests per minute — ${other}` }).waitFor({ timeout: 5_000 });
+  });
+
+  it('counts local refusals apart from provider 429s; explains a wait, with screenshots; keeps focus under traffic', async () => {
+    const frame = await frameWith('[data-tab="Rate Limit"]'); // the monitor, whichever tab it shows
+    await frame.locator('[data-tab="Overview"]').click();
+    // qwen-plus is at 6 RPM since the palette test: a request that may not wait is refused here, not by the provider
+    const plus = (await control<GatewayState>('/_rlm/state')).keys.find((k) => k.key === 'account:qwen-plus')!;
+    assert.equal(plus.configured.rpm, 6, 'the palette test left qwen-plus at 6 RPM');
+    const refuse = () => fetch(`${gateway}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-rlm-max-wait-ms': '0' },
+      body: JSON.stringify({ model: 'qwen-plus', messages: [{ role: 'user', content: 'no wait' }] }),
+    });
+    for (let i = 0; i < 6; i++) await refuse();
+    const metrics = await control<MetricsResponse>('/_rlm/metrics?window=1h');
+    assert.ok(metrics.summary.localRejections >= 1, `local refusals: ${metrics.summary.localRejections}`);
+    await frame.locator('[data-card="Local refusals"]', { hasText: String(metrics.summary.localRejections) }).waitFor({ timeout: 10_000 });
+    assert.equal(await frame.locator('[data-card="Provider 429s rpm / tpm / burst"]').innerText(), '0 / 0 / 0', 'the provider refused nothing');
+
+    // requests that may wait: the Rate Limit tab and the sidebar say why they wait
+    const abort = new AbortController();
+    const waiting = Array.from({ length: 3 }, (_, i) => fetch(`${gateway}/v1/chat/completions`, {
+      method: 'POST',
+      signal: abort.signal,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-rlm-max-wait-ms': '120000' },
+      body: JSON.stringify({ model: 'qwen-plus', messages: [{ role: 'user', content: `waits ${i}` }] }),
+    }).catch(() => undefined));
+    try {
+      await frame.locator('[data-tab="Rate Limit"]').click();
+      const cell = frame.locator('tr[data-key="account:qwen-plus"] [data-cell="waiting"]');
+      await cell.filter({ hasText: /waiting; the first for/ }).waitFor({ timeout: 10_000 });
+      assert.match(await cell.innerText(), /binds\. No fallback model is configured for it\.$/);
+      for (const [theme, cls] of [['Dark Modern', 'vs-dark'], ['Light Modern', 'vs']] as const) {
+        await colorTheme(theme, cls);
+        await page.screenshot({ path: path.join(RESULTS, `vscode-why-waiting-${cls === 'vs' ? 'light' : 'dark'}.png`) });
+      }
+      const side = await frameWith('[data-side="calls"]');
+      assert.match(await side.locator('[data-wait="qwen-plus"]').innerText(), /waiting; the first for/);
+
+      // focus stays on a sort header while records arrive
+      await frame.locator('[data-tab="Overview"]').click();
+      const header = frame.locator('[data-panel="Overview"] th[data-key="model"]');
+      await header.focus();
+      const before = Number(await frame.locator('[data-card="Total Calls"]').innerText());
+      const client = new OpenAI({ baseURL: `${gateway}/v1`, apiKey: token, maxRetries: 0 });
+      for (let i = 0; i < 3; i++) await client.chat.completions.create({ model: 'qwen-turbo', messages: [{ role: 'user', content: `focus ${i}` }] });
+      await frame.locator('[data-card="Total Calls"]', { hasText: new RegExp(`^(${before + 3}|${before + 4}|${before + 5}|${before + 6})$`) }).waitFor({ timeout: 10_000 });
+      assert.equal(await frame.evaluate(() => document.activeElement?.getAttribute('data-key')), 'model', 'the sort header keeps the focus');
+    } finally {
+      abort.abort();
+      await Promise.all(waiting);
+    }
+  });
 });
+
+describe('UI in code-server without an API key', { timeout: 180_000 }, () => {
+  let suite: SuiteEnvironment;
+  let server: Awaited<ReturnType<typeof startCodeServer>>;
+  let browser: Browser;
+
+  before(async () => {
+    suite = await prepareSuite();
+    // no key anywhere: not in SecretStorage (a fresh profile), not in the environment
+    suite.env = { ...suite.env, RLM_API_KEY: '', DASHSCOPE_API_KEY: '', OPENAI_API_KEY: '' };
+    ({ server, browser } = await openWorkbench(suite));
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => undefined);
+    server?.child.kill('SIGTERM');
+    suite?.dispose();
+  });
+
+  it('says "no API key" in the status bar and the sidebar before anything fails; Set API Key clears it', async () => {
+    const status = page.locator(`[id="${STATUS_ID}"]`);
+    await page.waitForFunction((id) => /no API key/.test(document.getElementById(id)?.innerText ?? ''), STATUS_ID, { timeout: 20_000 });
+    await palette('View: Show Rate Limits', 'workbench.view.extension.rateLimits');
+    const side = await frameWith('[data-no-key]');
+    assert.match(await side.locator('[data-no-key]').innerText(), /No API key: requests will be refused/);
+    for (const [theme, cls] of [['Dark Modern', 'vs-dark'], ['Light Modern', 'vs']] as const) {
+      await colorTheme(theme, cls);
+      await page.screenshot({ path: path.join(RESULTS, `vscode-no-key-${cls === 'vs' ? 'light' : 'dark'}.png`) });
+    }
+    await palette('Rate Limit Monitor: Set API Key', 'rateLimitMonitor.setApiKey');
+    const input = page.locator('.quick-input-widget input.input');
+    await input.waitFor({ state: 'visible', timeout: 10_000 });
+    // the input box, titled with its command, says no key is in use
+    await page.waitForFunction(() => /no key is set/.test((document.querySelector('.quick-input-widget') as HTMLElement | null)?.innerText ?? ''), undefined, { timeout: 10_000 });
+    assert.match(await page.locator('.quick-input-widget .quick-input-title').innerText(), /Set API Key/);
+    await input.fill('sk-ui-suite-key-0123456789');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction((id) => !/no API key/.test(document.getElementById(id)?.innerText ?? ''), STATUS_ID, { timeout: 20_000 });
+    await side.locator('[data-no-key]').waitFor({ state: 'detached', timeout: 20_000 });
+    assert.doesNotMatch(await status.innerText(), /no API key/);
+  });
+});
+
+/** Polls until `check` holds, or fails naming what did not happen. */
+async function eventually(check: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+

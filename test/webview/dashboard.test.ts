@@ -217,9 +217,11 @@ describe('dashboard page in Chromium', { timeout: 120_000 }, () => {
     await page.locator('[data-tab="Rate Limit"]').click();
     const row = page.locator('tr[data-key="account:qwen-plus"]');
     await row.locator('[data-edit="rpm"]').fill('500');
+    await row.locator('[data-edit="tpm"]').fill('0.9M'); // typed as a user means it
     await row.locator('[data-save]').click();
     await page.locator('[data-notice="ok"]').waitFor({ timeout: 5_000 });
-    assert.equal(((await (await s.call('/_rlm/config')).json()) as RateLimitConfig).models['qwen-plus']!.rpm, 500);
+    const saved = ((await (await s.call('/_rlm/config')).json()) as RateLimitConfig).models['qwen-plus']!;
+    assert.deepEqual(saved, { rpm: 500, tpm: 900_000 });
     await page.locator('tr[data-key="account:qwen-plus"] td', { hasText: '500 RPM' }).first().waitFor({ timeout: 5_000 });
 
     const ws = page.locator('tr[data-key="workspace:ws-a:qwen-plus"]');

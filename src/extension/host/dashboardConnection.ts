@@ -88,20 +88,22 @@ export class DashboardConnection implements vscode.Disposable {
         return;
       case 'setLimit': {
         const e = msg.edit;
-        const r = await vscode.commands.executeCommand<{ error?: string }>(e.scope === 'account' ? 'rateLimitMonitor.setAccountLimits' : 'rateLimitMonitor.setWorkspaceLimits', e.scope === 'account' ? { model: e.model, rpm: e.rpm, tpm: e.tpm } : { workspace: e.workspace, model: e.model, rpm: e.rpm, tpm: e.tpm });
+        const r = await vscode.commands.executeCommand<{ error?: string }>(e.scope === 'account' ? 'rateLimitMonitor.setAccountLimits' : 'rateLimitMonitor.setWorkspaceLimits', 
+          // quiet: the webview shows the result itself; no modal from a webview action (push: false)
+          e.scope === 'account' ? { model: e.model, rpm: e.rpm, tpm: e.tpm, quiet: true } : { workspace: e.workspace, model: e.model, rpm: e.rpm, tpm: e.tpm, push: false, quiet: true });
         await this.post(r?.error ? { type: 'editResult', ok: false, message: r.error } : { type: 'editResult', ok: true, message: `${e.model}: ${e.rpm} RPM, ${e.tpm} TPM applied` });
         // the gateway applies the new settings a moment later
         setTimeout(() => void this.sendSnapshot(), 300);
         return;
       }
       case 'recordIncrease': {
-        const r = await vscode.commands.executeCommand<{ error?: string; expiresAt?: string }>('rateLimitMonitor.recordTemporaryIncrease', { model: msg.model, tpm: msg.tpm, ...(msg.upperLimit ? { upperLimit: msg.upperLimit } : {}) });
+        const r = await vscode.commands.executeCommand<{ error?: string; expiresAt?: string }>('rateLimitMonitor.recordTemporaryIncrease', { model: msg.model, tpm: msg.tpm, quiet: true, ...(msg.upperLimit ? { upperLimit: msg.upperLimit } : {}) });
         await this.post(r?.error ? { type: 'editResult', ok: false, message: r.error } : { type: 'editResult', ok: true, message: `${msg.model}: ${msg.tpm} TPM until ${new Date(r?.expiresAt ?? Date.now()).toLocaleDateString()}` });
         setTimeout(() => void this.sendSnapshot(), 300);
         return;
       }
       case 'endIncrease': {
-        const r = await vscode.commands.executeCommand<{ error?: string; tpm?: number }>('rateLimitMonitor.endTemporaryIncrease', { model: msg.model });
+        const r = await vscode.commands.executeCommand<{ error?: string; tpm?: number }>('rateLimitMonitor.endTemporaryIncrease', { model: msg.model, quiet: true });
         await this.post(r?.error ? { type: 'editResult', ok: false, message: r.error } : { type: 'editResult', ok: true, message: `${msg.model}: the temporary increase ended; back to ${r?.tpm ?? '?'} TPM` });
         setTimeout(() => void this.sendSnapshot(), 300);
         return;

@@ -10,6 +10,9 @@ const PREFIX = 'rateLimitMonitor.apiKey.';
 export class ApiKeys implements vscode.Disposable {
   private readonly cache = new Map<string, string>();
   private readonly listener: vscode.Disposable;
+  private readonly changed = new vscode.EventEmitter<string>();
+  /** A workspace's key was stored or cleared (here or in another window). */
+  readonly onDidChange = this.changed.event;
 
   constructor(private readonly secrets: vscode.SecretStorage) {
     this.listener = secrets.onDidChange((e) => {
@@ -29,6 +32,7 @@ export class ApiKeys implements vscode.Disposable {
     const v = await this.secrets.get(PREFIX + workspace);
     if (v) this.cache.set(workspace, v);
     else this.cache.delete(workspace);
+    if (this.loaded) this.changed.fire(workspace);
   }
 
   /** The workspace's own key, else the default workspace's. */
@@ -43,14 +47,17 @@ export class ApiKeys implements vscode.Disposable {
   async set(workspace: string, key: string): Promise<void> {
     await this.secrets.store(PREFIX + workspace, key);
     this.cache.set(workspace, key);
+    this.changed.fire(workspace);
   }
 
   async clear(workspace: string): Promise<void> {
     await this.secrets.delete(PREFIX + workspace);
     this.cache.delete(workspace);
+    this.changed.fire(workspace);
   }
 
   dispose(): void {
     this.listener.dispose();
+    this.changed.dispose();
   }
 }

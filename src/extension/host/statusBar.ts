@@ -19,7 +19,15 @@ export class QuotaStatusBar implements vscode.Disposable {
     this.item.show();
   }
 
+  private last: GatewayState | undefined;
+
+  /** Redraw from the last state (a key was set or cleared). */
+  refresh(): void {
+    this.update(this.last);
+  }
+
   update(state: GatewayState | undefined): void {
+    this.last = state;
     const v = statusView(state, this.settings.model(), this.settings.workspace(), this.settings.threshold(), Date.now(), this.settings.apiKeyMissing());
     this.view = v;
     this.item.text = v.text;

@@ -67,9 +67,3 @@ export function diffLimits(current: Record<string, ModelLimits>, synced: Record<
   }
   return out;
 }
-
-export const QUOTA_REGIONS = ['ap-southeast-1', 'cn-beijing', 'cn-hongkong', 'eu-central-1', 'us-east-1'] as const;
-
-export function quotaUrl(workspaceId: string, region: string, page: number): string {
-  return `https://${workspaceId}.${region}.maas.aliyuncs.com/api/v1/quotas?page_no=${page}&page_size=100`;
-}

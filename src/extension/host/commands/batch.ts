@@ -4,19 +4,20 @@
  */
 import fs from 'node:fs';
 import * as vscode from 'vscode';
-import { estimateBatch, formatBatchProblem, formatDuration, parseBatchFile } from '../../core/batch';
-import { downloadBatchResults, listBatchJobs, submitBatchFile } from '../../gateway/batchApi';
-import { runBatch } from '../../gateway/batchRunner';
-import { estimateTokens } from '../../gateway/tokenizer';
-import { gatewayClient } from './client';
-import type { CommandContext } from './commands';
+import { estimateBatch, formatBatchProblem, formatDuration, parseBatchFile } from '../../../core/batch';
+import { downloadBatchResults, listBatchJobs, submitBatchFile } from '../../../gateway/batchApi';
+import { runBatch } from '../../../gateway/batchRunner';
+import { estimateTokens } from '../../../gateway/tokenizer';
+import { gatewayClient } from '../client';
+import { Cancelled, pick } from '../prompts';
+import type { CommandContext } from './common';
 
 const JOBS_KEY = 'batchJobs';
 
 async function pickFile(args: Record<string, unknown> | undefined, title: string): Promise<string> {
   if (typeof args?.path === 'string') return args.path;
   const uri = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'Batch JSONL': ['jsonl'] }, openLabel: title });
-  if (!uri?.[0]) throw new Error('cancelled');
+  if (!uri?.[0]) throw new Cancelled();
   return uri[0].fsPath;
 }
 
@@ -35,7 +36,7 @@ export async function runBatchFile(ctx: CommandContext, args?: Record<string, un
   let choice = typeof args?.choice === 'string' ? args.choice : undefined;
   if (!choice) {
     const answer = await vscode.window.showInformationMessage(summary, { modal: true }, 'Run Paced Now', 'Submit as Batch Job');
-    if (!answer) throw new Error('cancelled');
+    if (!answer) throw new Cancelled();
     choice = answer === 'Run Paced Now' ? 'run' : 'batch';
   }
   if (choice === 'batch') return submitBatchJob(ctx, { path: file });
@@ -87,7 +88,11 @@ export async function showBatchJobs(ctx: CommandContext, args?: Record<string, u
   const jobs = await listBatchJobs(client);
   let id = typeof args?.download === 'string' ? args.download : undefined;
   if (!id && !args?.list) {
-    const chosen = await vscode.window.showQuickPick(jobs.map((j) => ({ label: j.id, description: j.status, detail: `${j.completed}/${j.total} done, ${j.failed} failed · created ${new Date(j.createdAt).toLocaleString()}` })), { placeHolder: 'Batch jobs — choose a completed one to download its results' });
+    const items = jobs.map((j) => ({ label: j.id, description: j.status, detail: `${j.completed}/${j.total} done, ${j.failed} failed · created ${new Date(j.createdAt).toLocaleString()}` }));
+    const chosen = await pick(items, 'Choose a completed job to download its results', { title: 'Batch Jobs' }).catch((e: unknown) => {
+      if (e instanceof Cancelled) return undefined;
+      throw e;
+    });
     id = chosen?.label;
   }
   if (!id) return { jobs };
