@@ -21,6 +21,9 @@ type Tab = (typeof TABS)[number];
 /** A count field: text, so "1M" and "500k" can be typed; a numeric keyboard where there is one. */
 const COUNT_INPUT = { type: 'text', inputmode: 'numeric', size: '10', autocomplete: 'off' };
 
+/** The tabs that show a time range (the others show now, or the provider's list). */
+const RANGED_TABS: readonly string[] = ['Overview', 'Charts', 'Requests'];
+
 const ROW_COLUMNS: { key: keyof ModelRow; label: string; cell: (r: ModelRow) => string; numeric?: boolean }[] = [
   { key: 'model', label: 'Model', cell: (r) => r.model },
   { key: 'workspace', label: 'Workspace', cell: (r) => r.workspace },
@@ -126,7 +129,6 @@ export class DashboardView {
     const scrollTop = document.scrollingElement?.scrollTop ?? 0;
     destroyCharts();
     this.root.replaceChildren(this.header(s));
-    if (this.notice) this.root.append(el('p', { class: this.notice.ok ? 'notice' : 'error', role: this.notice.ok ? 'status' : 'alert', 'data-notice': this.notice.ok ? 'ok' : 'error' }, this.notice.message));
     const tabs = el('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Views' });
     for (const tab of TABS) {
       const b = el('button', { role: 'tab', id: `tab-${tab}`, 'aria-selected': String(tab === this.saved.tab), 'aria-controls': 'tabpanel', tabindex: tab === this.saved.tab ? '0' : '-1', 'data-tab': tab }, tab);
@@ -139,7 +141,10 @@ export class DashboardView {
       tabs.append(b);
     }
     const panel = el('section', { id: 'tabpanel', role: 'tabpanel', 'aria-labelledby': `tab-${this.saved.tab}`, 'data-panel': this.saved.tab });
-    this.root.append(tabs, panel);
+    this.root.append(tabs);
+    // under the tabs, so a message never moves them
+    if (this.notice) this.root.append(el('p', { class: this.notice.ok ? 'notice' : 'error', role: this.notice.ok ? 'status' : 'alert', 'data-notice': this.notice.ok ? 'ok' : 'error' }, this.notice.message));
+    this.root.append(panel);
     if (s.metrics.summary.totalCalls === 0 && (this.saved.tab === 'Overview' || this.saved.tab === 'Charts' || this.saved.tab === 'Requests')) panel.append(this.emptyState(s));
     else if (this.saved.tab === 'Overview') this.overview(panel, s);
     else if (this.saved.tab === 'Charts') {
@@ -205,7 +210,9 @@ export class DashboardView {
     exportCsv.addEventListener('click', () => this.exportShown('csv'));
     const exportJson = el('vscode-button', { secondary: '', 'data-export': 'json' }, 'Export JSON');
     exportJson.addEventListener('click', () => this.exportShown('json'));
-    return el('header', {}, el('h1', {}, 'LLM Rate Limit Monitor'), el('span', { class: 'workspace' }, `workspace: ${s.workspace}`), windows, el('div', { class: 'exports' }, pause, exportCsv, exportJson));
+    // a time range only where the tab shows one: Rate Limit shows now, Batch Jobs the provider's list
+    const ranged = RANGED_TABS.includes(this.saved.tab);
+    return el('header', {}, el('h1', {}, 'LLM Rate Limit Monitor'), el('span', { class: 'workspace' }, `workspace: ${s.workspace}`), ranged ? windows : '', el('div', { class: 'exports' }, pause, exportCsv, exportJson));
   }
 
   /** Is a limit or an increase being typed (a field of those forms has the focus)? */
@@ -525,10 +532,36 @@ export class DashboardView {
       this.host.send({ type: 'saveFile', name: `rlm-batch-jobs-${stamp}.${format}`, content: format === 'csv' ? csv : JSON.stringify(jobs, null, 2) });
       return;
     }
+    if (this.saved.tab === 'Rate Limit') {
+      const limits = s.state.keys.map(limitRow);
+      const csv = toCsv(LIMIT_EXPORT_COLUMNS, limits, (r, c) => r[c]);
+      this.host.send({ type: 'saveFile', name: `rlm-limits-${stamp}.${format}`, content: format === 'csv' ? csv : JSON.stringify({ at: s.state.at, limits }, null, 2) });
+      return;
+    }
     const rows = this.shownRows(s);
     const csv = toCsv(ROW_COLUMNS.map((c) => c.key), rows, (r, key) => r[key]);
     this.host.send({ type: 'saveFile', name: `rlm-models-${s.window}-${stamp}.${format}`, content: format === 'csv' ? csv : JSON.stringify({ window: s.window, summary: s.metrics.summary, rows }, null, 2) });
   }
+}
+
+const LIMIT_EXPORT_COLUMNS = ['key', 'model', 'scope', 'workspace', 'rpm', 'tpm', 'effectiveRpm', 'effectiveTpm', 'requestsLastMinute', 'tokensLastMinute', 'waiting', 'why'] as const;
+
+/** A Rate Limit row as exported: the limits in force and what the last minute used. */
+function limitRow(k: LiveKey): Record<(typeof LIMIT_EXPORT_COLUMNS)[number], string | number> {
+  return {
+    key: k.key,
+    model: k.model,
+    scope: k.scope,
+    workspace: k.workspace ?? '',
+    rpm: k.configured.rpm,
+    tpm: k.configured.tpm,
+    effectiveRpm: k.effective.rpm,
+    effectiveTpm: k.effective.tpm,
+    requestsLastMinute: k.minute.requests,
+    tokensLastMinute: k.minute.tokens,
+    waiting: k.queueLength,
+    why: k.wait ? waitText(k.wait, k.key) : '',
+  };
 }
 
 /** A selector that finds the same control again after a refresh: its tag and data attributes. */

@@ -254,6 +254,15 @@ describe('dashboard page in Chromium', { timeout: 120_000 }, () => {
     const m = (await (await s.call('/_rlm/metrics?window=1h')).json()) as MetricsResponse;
     assert.equal(exported.summary.totalCalls, m.summary.totalCalls);
     assert.equal(exported.rows.length, m.rows.length);
+    // Rate Limit shows limits now: no time range there, and its export is the limits table
+    await page.locator('[data-tab="Rate Limit"]').click();
+    assert.equal(await page.locator('[data-window="1h"]').count(), 0, 'no time range on the Rate Limit tab');
+    const [limits] = await Promise.all([page.waitForEvent('download'), page.locator('[data-export="csv"]').click()]);
+    const limitLines = fs.readFileSync((await limits.path())!, 'utf8').trim().split('\r\n');
+    assert.match(limitLines[0]!, /^key,model,scope,workspace,rpm,tpm,effectiveRpm,effectiveTpm,requestsLastMinute/);
+    assert.ok(limitLines.some((l) => l.startsWith('workspace:ws-a:qwen-plus,qwen-plus,workspace,ws-a,300,')), limitLines.join('\n'));
+    await page.locator('[data-tab="Overview"]').click();
+    await page.locator('[data-window="1h"]').waitFor({ timeout: 5_000 });
   });
 
   it('records a temporary increase through its dialog and lists it', async () => {
