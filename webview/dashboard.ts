@@ -61,7 +61,6 @@ export class DashboardView {
   private pending: DashboardSnapshot | undefined;
   private increaseOpen = false;
   /** Time of the last render, for the dashboard benchmark. */
-  lastRenderMs = 0;
 
   constructor(
     private readonly root: HTMLElement,
@@ -118,7 +117,6 @@ export class DashboardView {
   }
 
   render(): void {
-    const t0 = performance.now();
     const s = this.snapshot;
     if (!s) return;
     // A refresh rebuilds the view; what the user was on stays: the focused control (found again
@@ -160,7 +158,6 @@ export class DashboardView {
       if (again instanceof HTMLInputElement && caret?.start != null && caret.end != null) again.setSelectionRange(caret.start, caret.end);
     }
     if (document.scrollingElement) document.scrollingElement.scrollTop = scrollTop;
-    this.lastRenderMs = performance.now() - t0;
   }
 
   private selectTab(tab: Tab, focus = false): void {

@@ -87,23 +87,6 @@ export function classifyError(input: ProviderErrorInput): Classification {
   return result('server', true);
 }
 
-const GO_UNITS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1, us: 0.001, 'µs': 0.001, 'μs': 0.001, ns: 0.000001 };
-
-/** Parse a Go duration (`6m0s`, `12ms`, `1.5s`, `1h2m`) to milliseconds; undefined if malformed. */
-export function parseGoDuration(text: string): number | undefined {
-  const s = text.trim();
-  if (s === '0') return 0;
-  const re = /(\d+(?:\.\d+)?|\.\d+)(h|ms|us|µs|μs|ns|m|s)/gy;
-  let total = 0;
-  let matched = 0;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(s)) !== null) {
-    total += Number(m[1]) * GO_UNITS[m[2]!]!;
-    matched = re.lastIndex;
-  }
-  return matched === s.length && matched > 0 ? total : undefined;
-}
-
 /** Format milliseconds as a Go duration the way OpenAI's headers do (`1s`, `6m0s`, `12ms`). */
 export function formatGoDuration(ms: number): string {
   if (!(ms > 0)) return '0s';
@@ -129,36 +112,4 @@ export function parseRetryAfter(header: HeaderLookup, now: number): number | und
   if (/^\d+(\.\d+)?$/.test(ra.trim())) return Number(ra) * 1000;
   const date = Date.parse(ra);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
-export interface UpstreamRateLimitHeaders {
-  limitRequests?: number;
-  limitTokens?: number;
-  remainingRequests?: number;
-  remainingTokens?: number;
-  resetRequestsMs?: number;
-  resetTokensMs?: number;
-}
-
-/** Read OpenAI-style `x-ratelimit-*` headers when the upstream sends them. */
-export function parseRateLimitHeaders(header: HeaderLookup): UpstreamRateLimitHeaders {
-  const num = (name: string) => {
-    const v = header(name);
-    return v != null && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : undefined;
-  };
-  const dur = (name: string) => {
-    const v = header(name);
-    return v == null ? undefined : parseGoDuration(v);
-  };
-  const out: UpstreamRateLimitHeaders = {};
-  const set = <K extends keyof UpstreamRateLimitHeaders>(k: K, v: number | undefined) => {
-    if (v !== undefined) out[k] = v;
-  };
-  set('limitRequests', num('x-ratelimit-limit-requests'));
-  set('limitTokens', num('x-ratelimit-limit-tokens'));
-  set('remainingRequests', num('x-ratelimit-remaining-requests'));
-  set('remainingTokens', num('x-ratelimit-remaining-tokens'));
-  set('resetRequestsMs', dur('x-ratelimit-reset-requests'));
-  set('resetTokensMs', dur('x-ratelimit-reset-tokens'));
-  return out;
 }

@@ -323,7 +323,7 @@ export class Limiter {
   /** Give up a place in the queue, or release an admitted reservation that never ran. */
   cancel(ticket: Ticket, now: number): void {
     if (ticket.state === 'waiting') this.leaveQueue(ticket, 'cancelled');
-    else if (ticket.state === 'admitted' && ticket.reservation && !ticket.reservation.settled) this.settle(ticket.reservation, 0, now);
+    else if (ticket.state === 'admitted' && ticket.reservation && !ticket.reservation.settled) this.settle(ticket.reservation, 0);
     this.compactQueue();
   }
 
@@ -341,7 +341,7 @@ export class Limiter {
    * Charge the actual token usage. Unused reservation comes back only when refunds are on;
    * usage above the reservation is always charged, so a bad estimate slows what follows.
    */
-  settle(reservation: Reservation, actualTokens: number, _now: number): void {
+  settle(reservation: Reservation, actualTokens: number): void {
     if (reservation.settled) return;
     reservation.settled = true;
     let delta = actualTokens - reservation.tokens;

@@ -2,6 +2,7 @@
  * Extension entry: wiring only. Activation returns at once; the gateway (leader or
  * follower) comes up in the background, and a failure shows a message with "Show Log".
  */
+import { isRateLimitKind } from '../core/retry';
 import * as vscode from 'vscode';
 import { DEFAULT_WORKSPACE } from '../core/types';
 import type { RateLimitMonitorApi } from './api';
@@ -115,7 +116,7 @@ export function activate(context: vscode.ExtensionContext): RateLimitMonitorApi 
           if (choice === 'Set API Key') void vscode.commands.executeCommand('rateLimitMonitor.setApiKey', { workspace: r.workspace });
         });
       }
-      if (r.errorKind === 'rpm' || r.errorKind === 'tpm' || r.errorKind === 'burst') {
+      if (isRateLimitKind(r.errorKind)) {
         notify(r.model, '429', `${r.model} hit its ${r.errorKind.toUpperCase()} limit${r.outcome === 'rejected' ? ' (refused locally after the maximum wait)' : ' at the provider'}.`);
       }
     }),

@@ -1,13 +1,14 @@
 /**
  * The metered request path (docs/ARCHITECTURE.md, "The data's way"): estimate → admit (queue, pace,
  * fall back or refuse locally) → forward → pass the answer through → settle → record.
- * The gateway is the only retry layer: 429s, 5xx and network errors are retried here with
- * full-jitter backoff, then the fallback chain is walked, and the caller is told not to retry.
+ * The gateway is the only retry layer: what follows a failed attempt (retry, fallback, fail) is
+ * decided in src/core/retry.ts and carried out here; the caller is told not to retry.
  */
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import { classifyError, parseRetryAfter, readErrorBody, readErrorText, type Classification } from '../core/classify';
 import type { Limiter, Reservation } from '../core/limiter';
+import { isRateLimitKind, nextStep, retryWaitMs, soonerBackup, type RetryPolicy } from '../core/retry';
 import type { Calibration } from '../core/tokens';
 import type { AttemptRecord, Endpoint, ErrorKind, Lane, RateLimitConfig } from '../core/types';
 import type { LimitsManager } from './limits';
@@ -16,17 +17,6 @@ import { dataOf, inspectEvent, mayMatter, SseSplitter, usageOf, type UsageFigure
 import { estimateTokens } from './tokenizer';
 import { drained, errorJson, rateLimitHeaders, sendError, sendFailure, type Failure } from './responses';
 import { forwardHeaders, readText, sendUpstream, upstreamUrl, UpstreamError, type UpstreamTimeouts } from './upstream';
-
-export interface RetryPolicy {
-  /** Retries on the same model after a 429, before falling back. */
-  rateLimitRetries: number;
-  /** Retries after a 5xx, time-out or network error. */
-  serverRetries: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-}
-
-export const DEFAULT_RETRY: RetryPolicy = { rateLimitRetries: 2, serverRetries: 2, baseDelayMs: 250, maxDelayMs: 8_000 };
 
 export interface ProxyContext {
   config: () => RateLimitConfig;
@@ -42,6 +32,8 @@ export interface ProxyContext {
   /** Called the moment a request is admitted, before it goes upstream. */
   onAdmitted?: (keys: readonly string[], tokens: number, at: number) => void;
   random: () => number;
+  /** The clock every decision on the request path reads (the limiter's, in tests a virtual one). */
+  now: () => number;
 }
 
 export interface CallerInfo {
@@ -75,7 +67,7 @@ export async function handleMetered(
   rawBody: Buffer,
   caller: CallerInfo,
 ): Promise<void> {
-  const arrivedAt = Date.now();
+  const arrivedAt = ctx.now();
   const config = ctx.config();
   let body: Record<string, unknown>;
   try {
@@ -157,7 +149,7 @@ export async function handleMetered(
     const model = chain[chainIndex]!;
     const keys = ctx.limits.keysFor(model, caller.workspace);
     const cost = costFor(model);
-    const queueStart = Date.now();
+    const queueStart = ctx.now();
     const deadline = Math.max(queueStart, holdUntil) + maxWaitMs;
     // A retry on the same model goes before the requests that arrived after it.
     const front = attemptOnModel > 0;
@@ -171,28 +163,21 @@ export async function handleMetered(
       } catch (e) {
         const reason = e instanceof AdmissionError ? e.reason : 'timeout';
         if (reason === 'cancelled') {
-          ctx.record(makeRecord(base, { model, status: 0, outcome: 'cancelled', errorKind: 'cancelled', queuedMs: Date.now() - queueStart, latencyMs: Date.now() - arrivedAt, attempt: attemptOnModel + 1, estimatedTokens: cost, fallbackFrom }));
+          ctx.record(makeRecord(ctx.now(), base, { model, status: 0, outcome: 'cancelled', errorKind: 'cancelled', queuedMs: ctx.now() - queueStart, latencyMs: ctx.now() - arrivedAt, attempt: attemptOnModel + 1, estimatedTokens: cost, fallbackFrom }));
           return;
         }
         if (reason === 'impossible') {
           const tpm = Math.min(...keys.map((k) => ctx.limiter.limitsOf(k)!.tpm));
-          ctx.record(makeRecord(base, { model, status: 400, outcome: 'rejected', errorKind: 'bad_request', errorCode: 'request_too_large', queuedMs: 0, latencyMs: Date.now() - arrivedAt, attempt: 1, estimatedTokens: cost, fallbackFrom }));
+          ctx.record(makeRecord(ctx.now(), base, { model, status: 400, outcome: 'rejected', errorKind: 'bad_request', errorCode: 'request_too_large', queuedMs: 0, latencyMs: ctx.now() - arrivedAt, attempt: 1, estimatedTokens: cost, fallbackFrom }));
           return sendError(res, 400, `This request needs about ${cost} tokens, more than ${model}'s limit of ${tpm} tokens per minute. Lower max_tokens or split the input.`, 'invalid_request_error', 'request_too_large');
         }
       }
     }
     if (!reservation) {
       // The wait would exceed the maximum: the first backup that can start sooner, else a local 429.
-      const now = Date.now();
-      let next = -1;
-      for (let j = chainIndex + 1; j < chain.length; j++) {
-        const bKeys = ctx.limits.keysFor(chain[j]!, caller.workspace);
-        const bStart = ctx.limiter.estimateStart(bKeys, costFor(chain[j]!), now, lane);
-        if (bStart < Math.max(startAt, now + 1) && bStart - now <= maxWaitMs) {
-          next = j;
-          break;
-        }
-      }
+      const now = ctx.now();
+      const startOf = (backup: string) => ctx.limiter.estimateStart(ctx.limits.keysFor(backup, caller.workspace), costFor(backup), now, lane);
+      const next = soonerBackup(chain, chainIndex, startAt, startOf, now, maxWaitMs);
       if (next >= 0) {
         chainIndex = next;
         attemptOnModel = 0;
@@ -209,37 +194,30 @@ export async function handleMetered(
     const perSecond = ctx.limits.perSecondTight(keys, cost, reservation.admittedAt);
     const outcome = await forwardOnce(ctx, {
       req, res, body, model, endpoint, addedUsage, abort, base, reservation,
-      estimatedTokens: cost, estimatedPrompt: estimate.promptTokens, queuedMs: Date.now() - queueStart,
+      estimatedTokens: cost, estimatedPrompt: estimate.promptTokens, queuedMs: ctx.now() - queueStart,
       attempt: attemptOnModel + 1, keys, retried, fallbackFrom, attemptsTotal, lastChance: false,
     });
     if (outcome.done) return;
 
     lastFailure = outcome.failure;
-    const kind = outcome.classification.kind;
-    const now = Date.now();
-    const rateLimited = kind === 'rpm' || kind === 'tpm' || kind === 'burst';
     attemptOnModel++;
-    const budget = rateLimited ? ctx.retry.rateLimitRetries : ctx.retry.serverRetries;
-    const backoff = fullJitter(ctx, attemptOnModel);
-    const wait = Math.max(outcome.retryAfterMs ?? 0, backoff);
-    if (rateLimited) ctx.limits.onRateLimited(keys, kind, now, now + wait, perSecond);
-    if (!outcome.classification.retryable) return sendFailure(res, outcome.failure, retried, attemptsTotal);
-    if (attemptOnModel <= budget) {
-      retried = true;
-      holdUntil = now + wait;
-      // rpm/tpm: the key is held, so the limiter itself makes the retry wait
-      if (!rateLimited || kind === 'burst') await sleep(wait, abort.signal);
-      if (abort.signal.aborted) return;
+    // what comes next is decided in src/core/retry.ts; here it is only carried out
+    const failure = { kind: outcome.classification.kind, retryable: outcome.classification.retryable, ...(outcome.retryAfterMs !== undefined ? { retryAfterMs: outcome.retryAfterMs } : {}) };
+    const state = { chainIndex, chainLength: chain.length, failuresOnModel: attemptOnModel };
+    const wait = retryWaitMs(ctx.retry, state, failure, ctx.random);
+    const now = ctx.now();
+    if (isRateLimitKind(failure.kind)) ctx.limits.onRateLimited(keys, failure.kind, now, now + wait, perSecond);
+    const step = nextStep(ctx.retry, state, failure, wait);
+    if (step.action === 'fail') return sendFailure(res, outcome.failure, retried, attemptsTotal);
+    retried = true;
+    if (step.action === 'fallback') {
+      [chainIndex, attemptOnModel, holdUntil] = [step.chainIndex, 0, 0];
       continue;
     }
-    if (chainIndex + 1 < chain.length) {
-      chainIndex++;
-      attemptOnModel = 0;
-      holdUntil = 0;
-      retried = true;
-      continue;
-    }
-    return sendFailure(res, outcome.failure, retried, attemptsTotal);
+    holdUntil = now + step.waitMs;
+    // a held key makes the retry wait in the limiter; otherwise it waits here
+    if (!step.holdKey) await sleep(step.waitMs, abort.signal);
+    if (abort.signal.aborted) return;
   }
 }
 
@@ -267,13 +245,13 @@ interface AttemptArgs {
 
 /** One attempt upstream. Either answers the caller (done) or reports a retryable failure untouched. */
 async function forwardOnce(ctx: ProxyContext, a: AttemptArgs): Promise<AttemptOutcome> {
-  const startedAt = Date.now();
+  const startedAt = ctx.now();
   const key = ctx.apiKey(a.base.workspace);
   const record = (fields: Partial<AttemptRecord> & Pick<AttemptRecord, 'status' | 'outcome'>, usage?: UsageFigures, ttftMs?: number) => {
-    const r = makeRecord(a.base, {
+    const r = makeRecord(ctx.now(), a.base, {
       model: a.model,
       queuedMs: a.queuedMs,
-      latencyMs: Date.now() - startedAt,
+      latencyMs: ctx.now() - startedAt,
       attempt: a.attempt,
       estimatedTokens: a.estimatedTokens,
       fallbackFrom: a.fallbackFrom,
@@ -286,7 +264,7 @@ async function forwardOnce(ctx: ProxyContext, a: AttemptArgs): Promise<AttemptOu
   };
   const settle = (tokens: number) => {
     if (a.reservation) {
-      ctx.limiter.settle(a.reservation, tokens, Date.now());
+      ctx.limiter.settle(a.reservation, tokens);
       ctx.scheduler.pump();
     }
   };
@@ -338,7 +316,7 @@ async function forwardOnce(ctx: ProxyContext, a: AttemptArgs): Promise<AttemptOu
     settle(0);
     const info = readErrorText(text);
     const classification = classifyError({ provider: ctx.config().provider, status, ...info });
-    const retryAfterMs = parseRetryAfter(header, Date.now());
+    const retryAfterMs = parseRetryAfter(header, ctx.now());
     record({ status, outcome: 'error', errorKind: classification.kind, ...(classification.code ? { errorCode: classification.code } : {}) });
     const failure: Failure = { status, headers: passHeaders(), body: text };
     if (retryAfterMs !== undefined) failure.headers['retry-after'] = String(Math.ceil(retryAfterMs / 1000));
@@ -351,7 +329,7 @@ async function forwardOnce(ctx: ProxyContext, a: AttemptArgs): Promise<AttemptOu
 
   const ourHeaders = () => ({
     ...passHeaders(),
-    ...rateLimitHeaders(ctx.limiter, a.keys, Date.now()),
+    ...rateLimitHeaders(ctx.limiter, a.keys, ctx.now()),
     'x-rlm-model': a.model,
     'x-rlm-attempts': String(a.attemptsTotal ?? 1),
     'x-rlm-queued-ms': String(Math.round(a.queuedMs)),
@@ -425,7 +403,7 @@ async function forwardOnce(ctx: ProxyContext, a: AttemptArgs): Promise<AttemptOu
         }
         if (info.kind === 'done') sawDone = true;
         if ('usage' in info && info.usage) usage = info.usage;
-        if (info.kind === 'content' && ttftMs === undefined) ttftMs = Date.now() - startedAt;
+        if (info.kind === 'content' && ttftMs === undefined) ttftMs = ctx.now() - startedAt;
         if (info.kind === 'usage-only' && a.addedUsage) continue;
         out += raw;
       }
@@ -453,7 +431,7 @@ async function forwardOnce(ctx: ProxyContext, a: AttemptArgs): Promise<AttemptOu
     upstream.destroy();
     settle(0);
     record({ status, outcome: 'error', errorKind: streamError.classification.kind, ...(streamError.classification.code ? { errorCode: streamError.classification.code } : {}) });
-    const failure: Failure = { status: streamError.classification.kind === 'rpm' || streamError.classification.kind === 'tpm' || streamError.classification.kind === 'burst' ? 429 : 500, headers: { 'content-type': 'application/json' }, body: streamError.body };
+    const failure: Failure = { status: isRateLimitKind(streamError.classification.kind) ? 429 : 500, headers: { 'content-type': 'application/json' }, body: streamError.body };
     if (!streamError.classification.retryable || a.lastChance) {
       sendFailure(a.res, failure, a.retried, a.attemptsTotal ?? 1);
       return { done: true };
@@ -482,7 +460,7 @@ function refuseLocally(
   base: AttemptArgs['base'],
   o: { model: string; keys: string[]; cost: number; startAt: number; maxWaitMs: number; arrivedAt: number; waitedMs: number; lane: Lane; fallbackFrom?: string | undefined },
 ): void {
-  const now = Date.now();
+  const now = ctx.now();
   // Name the limit that binds: the fuller of requests and tokens on the tightest key.
   let kind: 'rpm' | 'tpm' = 'rpm';
   let worst = -1;
@@ -505,7 +483,7 @@ function refuseLocally(
     : `${o.model} would wait about ${seconds(waitMs)} for its limit of ${limitText}${lane}, more than the maximum queue time of ${seconds(o.maxWaitMs)}.`;
   const message = `Local rate limit: ${what} Retry after ${retryAfter} s, allow a longer wait with ${MAX_WAIT_HEADER}, or configure a fallback model.`;
   const type = kind === 'rpm' ? 'limit_requests' : 'insufficient_quota';
-  ctx.record(makeRecord(base, { model: o.model, status: 429, outcome: 'rejected', errorKind: kind, errorCode: `local_${type}`, queuedMs: 0, latencyMs: now - o.arrivedAt, attempt: 1, estimatedTokens: o.cost, fallbackFrom: o.fallbackFrom }));
+  ctx.record(makeRecord(ctx.now(), base, { model: o.model, status: 429, outcome: 'rejected', errorKind: kind, errorCode: `local_${type}`, queuedMs: 0, latencyMs: now - o.arrivedAt, attempt: 1, estimatedTokens: o.cost, fallbackFrom: o.fallbackFrom }));
   const text = errorJson(message, type, type);
   res.writeHead(429, {
     'content-type': 'application/json',
@@ -519,18 +497,15 @@ function refuseLocally(
 }
 
 function makeRecord(
+  startedAt: number,
   base: AttemptArgs['base'],
   f: Pick<AttemptRecord, 'model' | 'status' | 'outcome' | 'queuedMs' | 'latencyMs' | 'attempt' | 'estimatedTokens'> & { errorKind?: ErrorKind; errorCode?: string; fallbackFrom?: string | undefined },
 ): AttemptRecord {
   const { fallbackFrom, ...rest } = f;
-  const r: AttemptRecord = { id: randomUUID(), startedAt: Date.now(), ...base, ...rest };
+  const r: AttemptRecord = { id: randomUUID(), startedAt, ...base, ...rest };
   r.queuedMs = Math.round(r.queuedMs);
   if (fallbackFrom) r.fallbackFrom = fallbackFrom;
   return r;
-}
-
-function fullJitter(ctx: ProxyContext, attempt: number): number {
-  return ctx.random() * Math.min(ctx.retry.maxDelayMs, ctx.retry.baseDelayMs * 2 ** (attempt - 1));
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

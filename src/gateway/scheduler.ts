@@ -82,7 +82,7 @@ export class Scheduler {
       const waiter = this.waiters.get(ticket);
       if (!waiter) {
         // admitted after its caller left between poll and here: give the place back
-        if (ticket.reservation) this.limiter.settle(ticket.reservation, 0, now);
+        if (ticket.reservation) this.limiter.settle(ticket.reservation, 0);
         continue;
       }
       this.finish(ticket, waiter);

@@ -20,7 +20,8 @@ import { readBody } from './body';
 import { InMemoryHistory, type HistoryStore } from './history';
 import { JsonlHistory } from './historyStore';
 import { ADAPTATION, LimitsManager } from './limits';
-import { DEFAULT_RETRY, handleMetered, type ProxyContext, type RetryPolicy } from './proxy';
+import { DEFAULT_RETRY, isRateLimitKind, type RetryPolicy } from '../core/retry';
+import { handleMetered, type ProxyContext } from './proxy';
 import { sendError } from './responses';
 import { Scheduler } from './scheduler';
 import { countText } from './tokenizer';
@@ -113,6 +114,7 @@ export class Gateway {
       record: (r) => this.record(r),
       ...(options.journal ? { onAdmitted: (keys: readonly string[], tokens: number, at: number) => this.journalAdmission(options.journal!, at, keys, tokens) } : {}),
       random: options.random ?? Math.random,
+      now: Date.now,
     };
     this.batchJobs = new BatchJobList(() => this.config.baseUrl, options.apiKey, this.proxy.timeouts);
     this.server = http.createServer((req, res) => void this.handle(req, res));
@@ -242,7 +244,7 @@ export class Gateway {
     this.history.append(r);
     // other /v1/* routes (files, batches, models) are recorded, but they are not model calls
     if (r.endpoint !== 'other') this.addToMetrics(r);
-    if (r.errorKind === 'rpm' || r.errorKind === 'tpm' || r.errorKind === 'burst') this.last429 = { model: r.model, kind: r.errorKind, at: r.startedAt };
+    if (isRateLimitKind(r.errorKind)) this.last429 = { model: r.model, kind: r.errorKind, at: r.startedAt };
     this.emit({ type: 'record', record: r });
   }
 

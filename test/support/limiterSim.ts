@@ -57,7 +57,7 @@ export function simulate(limiter: Limiter, arrivals: Arrival[], until = Infinity
       if (settles[i]!.at <= now) {
         const entry = tickets[settles[i]!.idx]!;
         const actual = Math.round(entry.ticket.cost * (entry.arrival.actualRatio ?? 1));
-        limiter.settle(entry.ticket.reservation!, actual, now);
+        limiter.settle(entry.ticket.reservation!, actual);
         entry.finalTokens = limiter.refundUnusedTokens ? actual : Math.max(actual, entry.ticket.cost);
         settles.splice(i, 1);
       }

@@ -179,13 +179,13 @@ describe('limiter contract (virtual clock, independent oracle)', () => {
       l.setLimits('k', { rpm: 600, tpm: 10_000 });
       const r1 = l.reserve(['k'], 1000, 0);
       assert.ok(r1.ok);
-      l.settle(r1.reservation, 400, 10);
+      l.settle(r1.reservation, 400);
       assert.equal(l.usage('k', 10).minute.tokens, refund ? 400 : 1000);
       // 1000 tokens is above the per-second share (167): it goes alone, once the first left the 1 s window
       assert.deepEqual(l.reserve(['k'], 1000, 200), { ok: false, at: 1000 });
       const r2 = l.reserve(['k'], 1000, 1200);
       assert.ok(r2.ok);
-      l.settle(r2.reservation, 3000, 1300);
+      l.settle(r2.reservation, 3000);
       assert.equal(l.usage('k', 1300).minute.tokens, (refund ? 400 : 1000) + 3000);
     }
   });
