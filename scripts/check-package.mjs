@@ -1,9 +1,28 @@
-// npm run test:package — builds the .vsix and checks what it holds: the bundles, media, the
-// manifest, README and LICENSE; no sources, tests or source maps.
+// npm run test:package — checks that the manifest's settings say what src/core/defaults.ts says
+// (defaults, provider presets), then builds the .vsix and checks what it holds: the bundles,
+// media, the manifest, README and LICENSE; no sources, tests or source maps.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+
+import { PROVIDER_PRESETS, SETTING_DEFAULTS } from '../src/core/defaults.ts';
+
+const manifest = JSON.parse(fs.readFileSync('package.json', 'utf8'));
+const settings = Object.assign({}, ...[manifest.contributes.configuration].flat().map((c) => c.properties));
+const drift = [];
+for (const [name, value] of Object.entries(SETTING_DEFAULTS)) {
+  const declared = settings[`rateLimitMonitor.${name}`];
+  if (!declared) drift.push(`rateLimitMonitor.${name}: in src/core/defaults.ts, not in package.json`);
+  else if (JSON.stringify(declared.default) !== JSON.stringify(value)) drift.push(`rateLimitMonitor.${name}: package.json says ${JSON.stringify(declared.default)}, src/core/defaults.ts ${JSON.stringify(value)}`);
+}
+const presets = settings['rateLimitMonitor.provider']?.enum ?? [];
+if (JSON.stringify(presets) !== JSON.stringify(Object.keys(PROVIDER_PRESETS))) drift.push(`rateLimitMonitor.provider: package.json offers ${presets.join(', ')}; src/core/defaults.ts ${Object.keys(PROVIDER_PRESETS).join(', ')}`);
+if (drift.length) {
+  console.error(`the manifest and src/core/defaults.ts disagree — change both:\n  ${drift.join('\n  ')}`);
+  process.exit(1);
+}
+console.log(`ok: package.json declares the defaults of ${Object.keys(SETTING_DEFAULTS).length} settings and the ${presets.length} provider presets of src/core/defaults.ts`);
 
 const vsce = path.resolve('node_modules/.bin/vsce');
 execFileSync(process.execPath, ['esbuild.mjs', '--production'], { stdio: 'inherit' });

@@ -8,7 +8,7 @@ import { activeIncrease, editableLimits } from '../src/core/dashboard';
 import { recordsToCsv, toCsv } from '../src/core/export';
 import { parseCount } from '../src/core/format';
 import type { ModelRow } from '../src/core/metrics';
-import { isTimeWindow, marginText, TIME_WINDOWS, waitText, type DashboardSnapshot, type HostToWebview, type LimitEdit, type PresetWindow, type TimeWindow } from '../src/core/protocol';
+import { isTimeWindow, marginText, TIME_WINDOWS, waitText, type DashboardAction, type DashboardSnapshot, type HostToWebview, type LimitEdit, type PresetWindow, type TimeWindow } from '../src/core/protocol';
 import type { AttemptRecord } from '../src/core/types';
 import { renderBatchJobs } from './batchJobs';
 import { destroyCharts, renderCharts } from './charts';
@@ -106,10 +106,6 @@ export class DashboardView {
           if (this.saved.tab === 'Rate Limit') this.updateLiveCells();
         }
         break;
-      case 'editResult':
-        this.notice = { ok: m.ok, message: m.message };
-        this.render();
-        break;
       case 'error':
         this.root.replaceChildren(el('p', { class: 'error', role: 'alert' }, m.message));
         break;
@@ -150,7 +146,7 @@ export class DashboardView {
       renderCharts(panel, s);
     }
     else if (this.saved.tab === 'Rate Limit') this.rateLimit(panel, s);
-    else if (this.saved.tab === 'Batch Jobs') renderBatchJobs(panel, s, (batchId) => this.host.send({ type: 'downloadBatch', batchId }));
+    else if (this.saved.tab === 'Batch Jobs') renderBatchJobs(panel, s, (batchId) => void this.act({ action: 'downloadBatch', batchId }));
     else this.requests(panel, s);
     if (focusSelector) {
       const again = this.root.querySelector<HTMLElement>(focusSelector);
@@ -158,6 +154,14 @@ export class DashboardView {
       if (again instanceof HTMLInputElement && caret?.start != null && caret.end != null) again.setSelectionRange(caret.start, caret.end);
     }
     if (document.scrollingElement) document.scrollingElement.scrollTop = scrollTop;
+  }
+
+  /** Ask the host to do something and show its one reply (nothing, when it has nothing to say). */
+  private async act(action: DashboardAction): Promise<void> {
+    const reply = await this.host.request(action);
+    if (!reply.message) return;
+    this.notice = reply;
+    this.render();
   }
 
   private selectTab(tab: Tab, focus = false): void {
@@ -245,14 +249,14 @@ export class DashboardView {
     if (s.canRunCommands && s.apiKeyMissing) {
       // first things first: without a key every request would be refused
       const setKey = el('vscode-button', { 'data-set-key': '' }, 'Set API Key');
-      setKey.addEventListener('click', () => this.host.send({ type: 'runCommand', command: 'setApiKey' }));
+      setKey.addEventListener('click', () => void this.act({ action: 'runFlow', flow: 'setApiKey' }));
       box.append(el('p', { class: 'error', role: 'alert' }, 'No provider API key is set for this workspace yet.'), setKey);
     }
     if (s.canRunCommands) {
       const copy = el('vscode-button', {}, 'Copy Gateway Environment');
-      copy.addEventListener('click', () => this.host.send({ type: 'runCommand', command: 'copyGatewayEnvironment' }));
+      copy.addEventListener('click', () => void this.act({ action: 'runFlow', flow: 'copyGatewayEnvironment' }));
       const test = el('vscode-button', { secondary: '' }, 'Send Test Request');
-      test.addEventListener('click', () => this.host.send({ type: 'runCommand', command: 'sendTestRequest' }));
+      test.addEventListener('click', () => void this.act({ action: 'runFlow', flow: 'sendTestRequest' }));
       box.append(copy, test);
     } else box.append(el('p', {}, 'Set OPENAI_BASE_URL to this gateway\'s /v1 and OPENAI_API_KEY to its token.'));
     return box;
@@ -335,7 +339,7 @@ export class DashboardView {
   private rateLimit(panel: HTMLElement, s: DashboardSnapshot): void {
     if (s.defaultLimits && s.canRunCommands) {
       const sync = el('vscode-button', { secondary: '', 'data-sync-limits': '' }, 'Sync Limits from Provider');
-      sync.addEventListener('click', () => this.host.send({ type: 'runCommand', command: 'syncLimits' }));
+      sync.addEventListener('click', () => void this.act({ action: 'runFlow', flow: 'syncLimits' }));
       panel.append(el('p', { class: 'hint', 'data-default-limits': '' }, "These are Model Studio's published default limits, not necessarily your account's. "), sync);
     }
     const rows = s.state.keys;
@@ -370,7 +374,7 @@ export class DashboardView {
         const edit: LimitEdit = key.scope === 'account'
           ? { scope: 'account', model: key.model, rpm: parseCount(rpm.value), tpm: parseCount(tpm.value) }
           : { scope: 'workspace', workspace: key.workspace!, model: key.model, rpm: parseCount(rpm.value), tpm: parseCount(tpm.value) };
-        this.host.send({ type: 'setLimit', edit });
+        void this.act({ action: 'setLimit', edit });
       });
       return el('div', { class: 'edit' }, el('label', {}, 'RPM ', rpm), el('label', {}, 'TPM ', tpm), save, message.el);
     };
@@ -423,7 +427,7 @@ export class DashboardView {
       if (up !== undefined && tpm > up) return message.show(`${tpm} exceeds the upper limit ${up}.`);
       message.show('');
       for (const f of ['model', 'tpm', 'upper']) this.drafts.delete(`increase:${f}`);
-      this.host.send({ type: 'recordIncrease', model: model.value, tpm, ...(up !== undefined ? { upperLimit: up } : {}) });
+      void this.act({ action: 'recordIncrease', model: model.value, tpm, ...(up !== undefined ? { upperLimit: up } : {}) });
     });
     const dialog = el('details', { class: 'increase', ...(this.increaseOpen ? { open: '' } : {}) });
     dialog.addEventListener('toggle', () => (this.increaseOpen = dialog.open));
@@ -451,7 +455,7 @@ export class DashboardView {
     const inc = activeIncrease(s.config.temporaryIncreases, model, Date.now());
     if (!inc) return `${a.rpm} RPM · ${fmtNum(a.tpm)} TPM`;
     const end = el('vscode-button', { secondary: '', 'data-end-increase': model, title: `End the increase of ${model} now` }, 'End');
-    end.addEventListener('click', () => this.host.send({ type: 'endIncrease', model }));
+    end.addEventListener('click', () => void this.act({ action: 'endIncrease', model }));
     const badge = el('span', { class: 'increase-badge', 'data-increase-badge': model }, `temporarily ${fmtNum(inc.tpm)} TPM until ${dateTime(inc.expiresAt)}`);
     return el('span', {}, `${a.rpm} RPM · ${fmtNum(a.tpm)} TPM `, badge, ' ', end);
   }
@@ -519,25 +523,25 @@ export class DashboardView {
     const stamp = new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-');
     if (this.saved.tab === 'Requests') {
       const rows = this.shownRequests(s);
-      this.host.send({ type: 'saveFile', name: `rlm-requests-${stamp}.${format}`, content: format === 'csv' ? recordsToCsv(rows) : JSON.stringify(rows, null, 2) });
+      void this.act({ action: 'saveFile', name: `rlm-requests-${stamp}.${format}`, content: format === 'csv' ? recordsToCsv(rows) : JSON.stringify(rows, null, 2) });
       return;
     }
     if (this.saved.tab === 'Batch Jobs') {
       const jobs = s.batches.jobs;
       const columns = ['id', 'status', 'createdAt', 'total', 'completed', 'failed', 'endpoint', 'outputFileId', 'errorFileId'] as const;
       const csv = toCsv(columns, jobs, (j, c) => (c === 'createdAt' ? new Date(j.createdAt).toISOString() : j[c]));
-      this.host.send({ type: 'saveFile', name: `rlm-batch-jobs-${stamp}.${format}`, content: format === 'csv' ? csv : JSON.stringify(jobs, null, 2) });
+      void this.act({ action: 'saveFile', name: `rlm-batch-jobs-${stamp}.${format}`, content: format === 'csv' ? csv : JSON.stringify(jobs, null, 2) });
       return;
     }
     if (this.saved.tab === 'Rate Limit') {
       const limits = s.state.keys.map(limitRow);
       const csv = toCsv(LIMIT_EXPORT_COLUMNS, limits, (r, c) => r[c]);
-      this.host.send({ type: 'saveFile', name: `rlm-limits-${stamp}.${format}`, content: format === 'csv' ? csv : JSON.stringify({ at: s.state.at, limits }, null, 2) });
+      void this.act({ action: 'saveFile', name: `rlm-limits-${stamp}.${format}`, content: format === 'csv' ? csv : JSON.stringify({ at: s.state.at, limits }, null, 2) });
       return;
     }
     const rows = this.shownRows(s);
     const csv = toCsv(ROW_COLUMNS.map((c) => c.key), rows, (r, key) => r[key]);
-    this.host.send({ type: 'saveFile', name: `rlm-models-${s.window}-${stamp}.${format}`, content: format === 'csv' ? csv : JSON.stringify({ window: s.window, summary: s.metrics.summary, rows }, null, 2) });
+    void this.act({ action: 'saveFile', name: `rlm-models-${s.window}-${stamp}.${format}`, content: format === 'csv' ? csv : JSON.stringify({ window: s.window, summary: s.metrics.summary, rows }, null, 2) });
   }
 }
 

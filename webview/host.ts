@@ -7,8 +7,9 @@ import { applyLimitEdit, endIncrease, loadSnapshot, newIncrease, type DashboardS
 import { readErrorText } from '../src/core/classify';
 import { formatProblems } from '../src/core/config';
 import { sseData } from '../src/core/sse';
-import { CONFIG_SOURCE_HEADER, type GatewayEvent, type HostToWebview, type TimeWindow, type WebviewToHost } from '../src/core/protocol';
+import { CONFIG_SOURCE_HEADER, dispatchAction, type ActionHandlers, type ActionReply, type DashboardAction, type GatewayEvent, type HostToWebview, type TimeWindow, type WebviewToHost } from '../src/core/protocol';
 import type { RateLimitConfig } from '../src/core/types';
+import { errorMessage } from '../src/core/values';
 
 export interface SavedState {
   window: TimeWindow;
@@ -20,7 +21,9 @@ export interface SavedState {
 }
 
 export interface DashboardHost {
-  send(message: WebviewToHost): void;
+  send(message: Exclude<WebviewToHost, { type: 'request' }>): void;
+  /** Ask the host to do something; the promise settles with its one reply. */
+  request(action: DashboardAction): Promise<ActionReply>;
   onMessage(handler: (message: HostToWebview) => void): void;
   getState(): SavedState | undefined;
   setState(state: SavedState): void;
@@ -35,9 +38,24 @@ declare function acquireVsCodeApi(): VsCodeApi;
 
 export function vsCodeHost(): DashboardHost {
   const api = acquireVsCodeApi();
+  const handlers: ((m: HostToWebview) => void)[] = [];
+  const waiting = new Map<number, (reply: ActionReply) => void>();
+  let nextId = 0;
+  window.addEventListener('message', (e: MessageEvent<HostToWebview>) => {
+    const m = e.data;
+    if (m.type !== 'reply') return handlers.forEach((h) => h(m));
+    waiting.get(m.id)?.(m.reply);
+    waiting.delete(m.id);
+  });
   return {
     send: (m) => api.postMessage(m),
-    onMessage: (handler) => window.addEventListener('message', (e: MessageEvent<HostToWebview>) => handler(e.data)),
+    request: (request) =>
+      new Promise<ActionReply>((resolve) => {
+        const id = nextId++;
+        waiting.set(id, resolve);
+        api.postMessage({ type: 'request', id, request } satisfies WebviewToHost);
+      }),
+    onMessage: (handler) => handlers.push(handler),
     getState: () => api.getState() as SavedState | undefined,
     setState: (s) => api.setState(s),
   };
@@ -69,7 +87,7 @@ export function httpHost(base: string, token: string): DashboardHost {
     try {
       emit({ type: 'snapshot', snapshot: await loadSnapshot(source, { ...view, workspace: 'default', canRunCommands: false }) });
     } catch (e) {
-      emit({ type: 'error', message: `The gateway did not answer: ${e instanceof Error ? e.message : String(e)}` });
+      emit({ type: 'error', message: `The gateway did not answer: ${errorMessage(e)}` });
     }
   };
   const schedule = () => {
@@ -79,15 +97,12 @@ export function httpHost(base: string, token: string): DashboardHost {
       void refresh();
     }, 40);
   };
-  const putConfig = async (config: RateLimitConfig, done: string) => {
-    try {
-      await call('/_rlm/config', { method: 'PUT', body: JSON.stringify(config), headers: { [CONFIG_SOURCE_HEADER]: 'page' } });
-      emit({ type: 'editResult', ok: true, message: done });
-      void refresh();
-    } catch (e) {
-      emit({ type: 'editResult', ok: false, message: e instanceof Error ? e.message : String(e) });
-    }
+  const putConfig = async (config: RateLimitConfig, done: string): Promise<string> => {
+    await call('/_rlm/config', { method: 'PUT', body: JSON.stringify(config), headers: { [CONFIG_SOURCE_HEADER]: 'page' } });
+    void refresh();
+    return done;
   };
+  const actions = pageActions(source, putConfig, call, callText);
   const follow = async () => {
     // the event stream needs the token header, so fetch streaming rather than EventSource
     for (;;) {
@@ -117,6 +132,7 @@ export function httpHost(base: string, token: string): DashboardHost {
       }
     },
     setState: (s) => localStorage.setItem('rlm-dashboard', JSON.stringify(s)),
+    request: (a) => dispatchAction(actions, a),
     send: (m) => {
       switch (m.type) {
         case 'ready':
@@ -134,38 +150,40 @@ export function httpHost(base: string, token: string): DashboardHost {
           view = { ...view, focusModel: m.model };
           void refresh();
           break;
-        case 'setLimit':
-          void source.config().then((config) => {
-            const r = applyLimitEdit(config, m.edit);
-            if (!r.ok) emit({ type: 'editResult', ok: false, message: formatProblems(r.problems) });
-            else void putConfig(r.config, `${m.edit.model}: ${m.edit.rpm} RPM, ${m.edit.tpm} TPM applied`);
-          });
-          break;
-        case 'recordIncrease':
-          void source.config().then((config) => {
-            const inc = newIncrease(config, m.model, m.tpm, Date.now(), m.upperLimit);
-            void putConfig({ ...config, temporaryIncreases: [...config.temporaryIncreases, inc] }, `${m.model}: ${m.tpm} TPM until ${new Date(inc.expiresAt).toLocaleDateString()}`);
-          });
-          break;
-        case 'endIncrease':
-          void source.config().then((config) => {
-            void putConfig({ ...config, temporaryIncreases: endIncrease(config.temporaryIncreases, m.model, Date.now()) }, `${m.model}: the temporary increase ended; back to ${config.models[m.model]?.tpm ?? '?'} TPM`);
-          });
-          break;
-        case 'saveFile':
-          saveInBrowser(m.name, m.content, m.name.endsWith('.csv') ? 'text/csv' : 'application/json');
-          break;
-        case 'downloadBatch':
-          void downloadBatchInBrowser(call, callText, m.batchId).then(
-            (message) => emit({ type: 'editResult', ok: true, message }),
-            (e: unknown) => emit({ type: 'editResult', ok: false, message: e instanceof Error ? e.message : String(e) }),
-          );
-          break;
-        case 'runCommand':
-          emit({ type: 'editResult', ok: false, message: 'Commands run in VS Code; this page shows the gateway only.' });
-          break;
       }
     },
+  };
+}
+
+/** The gateway page's actions: edits go to the gateway's config (written back to its source), files to the browser. */
+function pageActions(
+  source: DashboardSource,
+  putConfig: (config: RateLimitConfig, done: string) => Promise<string>,
+  call: <T>(path: string) => Promise<T>,
+  callText: (path: string) => Promise<string>,
+): ActionHandlers {
+  return {
+    setLimit: async ({ edit }) => {
+      const r = applyLimitEdit(await source.config(), edit);
+      if (!r.ok) throw new Error(formatProblems(r.problems));
+      return putConfig(r.config, `${edit.model}: ${edit.rpm} RPM, ${edit.tpm} TPM applied`);
+    },
+    recordIncrease: async ({ model, tpm, upperLimit }) => {
+      const config = await source.config();
+      const inc = newIncrease(config, model, tpm, Date.now(), upperLimit);
+      return putConfig({ ...config, temporaryIncreases: [...config.temporaryIncreases, inc] }, `${model}: ${tpm} TPM until ${new Date(inc.expiresAt).toLocaleDateString()}`);
+    },
+    endIncrease: async ({ model }) => {
+      const config = await source.config();
+      const ended = endIncrease(config.temporaryIncreases, model, Date.now());
+      return putConfig({ ...config, temporaryIncreases: ended }, `${model}: the temporary increase ended; back to ${config.models[model]?.tpm ?? '?'} TPM`);
+    },
+    saveFile: async ({ name, content }) => {
+      saveInBrowser(name, content, name.endsWith('.csv') ? 'text/csv' : 'application/json');
+      return '';
+    },
+    downloadBatch: ({ batchId }) => downloadBatchInBrowser(call, callText, batchId),
+    runFlow: () => Promise.reject(new Error('Commands run in VS Code; this page shows the gateway only.')),
   };
 }
 

@@ -3,7 +3,7 @@
  * (and per second) against the limit, the active workspace, 429 badges by kind. A click on
  * a model opens the full panel on it.
  */
-import { waitText, type DashboardSnapshot, type HostToWebview } from '../src/core/protocol';
+import { waitText, type DashboardFlow, type DashboardSnapshot, type HostToWebview } from '../src/core/protocol';
 import { bar, el, fmtMs } from './dom';
 import type { DashboardHost } from './host';
 
@@ -58,9 +58,10 @@ export class SidebarView {
     this.root.replaceChildren(noKey, top, accountKeys.length ? list : el('p', { class: 'muted' }, 'No models configured.'));
   }
 
-  private commandButton(label: string, command: 'setApiKey'): HTMLElement {
+  private commandButton(label: string, flow: DashboardFlow): HTMLElement {
     const b = el('button', { class: 'link' }, label);
-    b.addEventListener('click', () => this.host.send({ type: 'runCommand', command }));
+    // the flow shows its own result (a prompt, a notification): the reply says nothing more
+    b.addEventListener('click', () => void this.host.request({ action: 'runFlow', flow }));
     return b;
   }
 }

@@ -3,6 +3,7 @@
  * settings, from the CLI's `--config` file and from the provider's quota API. Validation
  * returns every problem at once, each with the path to the bad value and what to do.
  */
+import { PROVIDER_PRESETS, SETTING_DEFAULTS } from './defaults';
 import {
   DEFAULT_WORKSPACE,
   type Lane,
@@ -12,6 +13,7 @@ import {
   type TemporaryIncrease,
   type WorkspaceConfig,
 } from './types';
+import { isPlainObject } from './values';
 
 export interface ConfigProblem {
   /** Dotted path to the offending value, e.g. `workspaces.team-a.models.qwen-plus.rpm`. */
@@ -24,20 +26,13 @@ export type ConfigResult =
   | { ok: true; config: RateLimitConfig }
   | { ok: false; problems: ConfigProblem[] };
 
-export const PROVIDER_BASE_URLS: Record<string, string> = {
-  'dashscope-singapore': 'https://dashscope-intl.aliyuncs.com/compatible-mode/v1',
-  'dashscope-beijing': 'https://dashscope.aliyuncs.com/compatible-mode/v1',
-  'dashscope-virginia': 'https://dashscope-us.aliyuncs.com/compatible-mode/v1',
-  openai: 'https://api.openai.com/v1',
-};
-
 export const CONFIG_DEFAULTS = {
-  provider: 'dashscope' as ProviderId,
-  baseUrl: PROVIDER_BASE_URLS['dashscope-singapore']!,
-  maxQueueMs: 30_000,
+  provider: PROVIDER_PRESETS[SETTING_DEFAULTS.provider].provider as ProviderId,
+  baseUrl: PROVIDER_PRESETS['dashscope-singapore'].baseUrl,
+  maxQueueMs: SETTING_DEFAULTS.maxQueueMs,
   defaultMaxOutputTokens: 1024,
   refundUnusedTokens: true,
-  estimateSafetyFactor: 1.5,
+  estimateSafetyFactor: SETTING_DEFAULTS.estimateSafetyFactor,
 };
 
 /** The longest queue wait we accept: longer than this a caller's HTTP client has long given up. */
@@ -53,9 +48,7 @@ export function formatProblems(problems: ConfigProblem[]): string {
 
 type Json = Record<string, unknown>;
 
-function isObject(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+const isObject = (v: unknown): v is Json => isPlainObject(v);
 
 class ProblemList {
   readonly items: ConfigProblem[] = [];

@@ -8,6 +8,7 @@ import { TEMPORARY_INCREASE_DAYS, validateConfig, type ConfigProblem } from './c
 import type { DashboardSnapshot, GatewayState, LimitEdit, MetricsResponse, SeriesResponse, TimeWindow } from './protocol';
 import { parseTimeWindow, TIME_WINDOWS } from './protocol';
 import { DEFAULT_WORKSPACE, type AttemptRecord, type RateLimitConfig, type TemporaryIncrease } from './types';
+import { errorMessage } from './values';
 
 export interface DashboardSource {
   metrics(window: string): Promise<MetricsResponse>;
@@ -37,7 +38,7 @@ export async function loadSnapshot(
     source.state(),
     source.requests({ limit: 200 }),
     // the provider's job list is a side panel: when it cannot be read, say so there, not instead of the dashboard
-    source.batches(o.workspace).catch((e: unknown): BatchJobsResponse => ({ jobs: [], fetchedAt: 0, error: e instanceof Error ? e.message : String(e) })),
+    source.batches(o.workspace).catch((e: unknown): BatchJobsResponse => ({ jobs: [], fetchedAt: 0, error: errorMessage(e) })),
   ]);
   return {
     window: o.window,

@@ -321,7 +321,7 @@ export class Limiter {
   }
 
   /** Give up a place in the queue, or release an admitted reservation that never ran. */
-  cancel(ticket: Ticket, now: number): void {
+  cancel(ticket: Ticket): void {
     if (ticket.state === 'waiting') this.leaveQueue(ticket, 'cancelled');
     else if (ticket.state === 'admitted' && ticket.reservation && !ticket.reservation.settled) this.settle(ticket.reservation, 0);
     this.compactQueue();

@@ -49,7 +49,8 @@ function percentile(hist: Uint32Array, count: number, p: number): number | undef
 
 const KIND_INDEX: Record<ErrorKind, number> = Object.fromEntries(ERROR_KINDS.map((k, i) => [k, i])) as Record<ErrorKind, number>;
 
-class Bucket {
+/** The counters a minute bucket and a report's accumulator share, and how they add up. */
+class Totals {
   calls = 0;
   failures = 0;
   cancelled = 0;
@@ -64,12 +65,36 @@ class Bucket {
   readonly kinds = new Uint32Array(ERROR_KINDS.length);
   readonly latencyHist = new Uint32Array(HIST_BINS);
   readonly ttftHist = new Uint32Array(HIST_BINS);
+
+  protected addTotals(o: Totals): void {
+    this.calls += o.calls;
+    this.failures += o.failures;
+    this.cancelled += o.cancelled;
+    this.localRejections += o.localRejections;
+    this.tokens += o.tokens;
+    this.promptTokens += o.promptTokens;
+    this.completionTokens += o.completionTokens;
+    this.ttftSum += o.ttftSum;
+    this.ttftCount += o.ttftCount;
+    this.latencySum += o.latencySum;
+    this.latencyCount += o.latencyCount;
+    for (let i = 0; i < this.kinds.length; i++) this.kinds[i]! += o.kinds[i]!;
+    for (let i = 0; i < HIST_BINS; i++) {
+      this.latencyHist[i]! += o.latencyHist[i]!;
+      this.ttftHist[i]! += o.ttftHist[i]!;
+    }
+  }
+}
+
+class Bucket extends Totals {
   secondCalls: Uint32Array | undefined = new Uint32Array(60);
   secondTokens: Float64Array | undefined = new Float64Array(60);
   peakSecondCalls = 0;
   peakSecondTokens = 0;
 
-  constructor(readonly minute: number) {}
+  constructor(readonly minute: number) {
+    super();
+  }
 
   add(r: AttemptRecord): void {
     this.calls++;
@@ -237,74 +262,30 @@ export interface SeriesFilter {
   workspace?: string;
 }
 
-class Accumulator {
-  calls = 0;
-  failures = 0;
-  cancelled = 0;
-  localRejections = 0;
-  tokens = 0;
-  promptTokens = 0;
-  completionTokens = 0;
-  ttftSum = 0;
-  ttftCount = 0;
-  latencySum = 0;
-  latencyCount = 0;
+class Accumulator extends Totals {
   activeMinutes = 0;
   peakRpm = 0;
   peakTpm = 0;
   peakRps = 0;
   peakTps = 0;
-  readonly kinds = new Uint32Array(ERROR_KINDS.length);
-  readonly latencyHist = new Uint32Array(HIST_BINS);
-  readonly ttftHist = new Uint32Array(HIST_BINS);
 
   add(b: Bucket): void {
-    this.calls += b.calls;
-    this.failures += b.failures;
-    this.cancelled += b.cancelled;
-    this.localRejections += b.localRejections;
-    this.tokens += b.tokens;
-    this.promptTokens += b.promptTokens;
-    this.completionTokens += b.completionTokens;
-    this.ttftSum += b.ttftSum;
-    this.ttftCount += b.ttftCount;
-    this.latencySum += b.latencySum;
-    this.latencyCount += b.latencyCount;
+    this.addTotals(b);
     if (b.calls > 0) this.activeMinutes++;
     if (b.calls > this.peakRpm) this.peakRpm = b.calls;
     if (b.tokens > this.peakTpm) this.peakTpm = b.tokens;
     if (b.peakSecondCalls > this.peakRps) this.peakRps = b.peakSecondCalls;
     if (b.peakSecondTokens > this.peakTps) this.peakTps = b.peakSecondTokens;
-    for (let i = 0; i < this.kinds.length; i++) this.kinds[i]! += b.kinds[i]!;
-    for (let i = 0; i < HIST_BINS; i++) {
-      this.latencyHist[i]! += b.latencyHist[i]!;
-      this.ttftHist[i]! += b.ttftHist[i]!;
-    }
   }
 
   /** Fold another series' totals in (peaks are per series, so they take the max). */
   merge(o: Accumulator): void {
-    this.calls += o.calls;
-    this.failures += o.failures;
-    this.cancelled += o.cancelled;
-    this.localRejections += o.localRejections;
-    this.tokens += o.tokens;
-    this.promptTokens += o.promptTokens;
-    this.completionTokens += o.completionTokens;
-    this.ttftSum += o.ttftSum;
-    this.ttftCount += o.ttftCount;
-    this.latencySum += o.latencySum;
-    this.latencyCount += o.latencyCount;
+    this.addTotals(o);
     this.activeMinutes = Math.max(this.activeMinutes, o.activeMinutes);
     this.peakRpm = Math.max(this.peakRpm, o.peakRpm);
     this.peakTpm = Math.max(this.peakTpm, o.peakTpm);
     this.peakRps = Math.max(this.peakRps, o.peakRps);
     this.peakTps = Math.max(this.peakTps, o.peakTps);
-    for (let i = 0; i < this.kinds.length; i++) this.kinds[i]! += o.kinds[i]!;
-    for (let i = 0; i < HIST_BINS; i++) {
-      this.latencyHist[i]! += o.latencyHist[i]!;
-      this.ttftHist[i]! += o.ttftHist[i]!;
-    }
   }
 
   kind(k: ErrorKind): number {

@@ -4,16 +4,14 @@
  * receiver can switch on it and the compiler checks every case.
  */
 import type { WaitInfo } from './limiter';
+import type { WindowUsage } from './keyState';
 import type { BatchJobsResponse } from './batch';
 import type { AttemptRecord, ModelLimits, RateLimitConfig, TemporaryIncrease } from './types';
 import type { MetricsReport, SecondPoint, SeriesPoint } from './metrics';
+import { errorMessage } from './values';
 
-export interface WindowFigures {
-  requests: number;
-  tokens: number;
-  requestLimit: number;
-  tokenLimit: number;
-}
+/** What one window (60 s or 1 s) holds against its limits: the limiter's own figures. */
+export type WindowFigures = WindowUsage;
 
 /** Live picture of one limiter key (account×model or workspace×model). */
 export interface KeyState {
@@ -217,27 +215,55 @@ export interface DashboardSnapshot {
 export type HostToWebview =
   | { type: 'snapshot'; snapshot: DashboardSnapshot }
   | { type: 'state'; state: GatewayState }
-  | { type: 'editResult'; ok: boolean; message: string }
+  /** The one answer to the request with this id. */
+  | { type: 'reply'; id: number; reply: ActionReply }
   | { type: 'error'; message: string };
 
 export type LimitEdit =
   | { scope: 'account'; model: string; rpm: number; tpm: number }
   | { scope: 'workspace'; workspace: string; model: string; rpm: number; tpm: number };
 
+/**
+ * What a dashboard asks its host to do. Each request carries an id and gets exactly one reply
+ * with it; the extension carries requests out with its command handlers, the gateway page with
+ * the control routes — both behind `ActionHandlers`.
+ */
+export type DashboardAction =
+  | { action: 'setLimit'; edit: LimitEdit }
+  | { action: 'recordIncrease'; model: string; tpm: number; upperLimit?: number }
+  | { action: 'endIncrease'; model: string }
+  | { action: 'saveFile'; name: string; content: string }
+  | { action: 'downloadBatch'; batchId: string }
+  /** Start one of the flows a dashboard offers (Set API Key, Sync Limits …) where the host has them. */
+  | { action: 'runFlow'; flow: DashboardFlow };
+
+/** ok with what was done (empty: nothing to say, e.g. a save dialog closed), or the error to show. */
+export interface ActionReply {
+  ok: boolean;
+  message: string;
+}
+
+/** One handler per action; each resolves to what it did or throws the message to show. */
+export type ActionHandlers = { [K in DashboardAction['action']]: (a: Extract<DashboardAction, { action: K }>) => Promise<string> };
+
+export async function dispatchAction(handlers: ActionHandlers, a: DashboardAction): Promise<ActionReply> {
+  try {
+    const handler = handlers[a.action] as (x: DashboardAction) => Promise<string>;
+    return { ok: true, message: await handler(a) };
+  } catch (e) {
+    return { ok: false, message: errorMessage(e) };
+  }
+}
+
 /** Dashboard webview → host. Everything from a webview is checked with parseWebviewMessage. */
 export type WebviewToHost =
   | { type: 'ready' }
   | { type: 'setWindow'; window: TimeWindow }
   | { type: 'focusModel'; model: string }
-  | { type: 'runCommand'; command: WebviewCommand }
-  | { type: 'setLimit'; edit: LimitEdit }
-  | { type: 'recordIncrease'; model: string; tpm: number; upperLimit?: number }
-  | { type: 'endIncrease'; model: string }
-  | { type: 'saveFile'; name: string; content: string }
-  | { type: 'downloadBatch'; batchId: string };
+  | { type: 'request'; id: number; request: DashboardAction };
 
-export const WEBVIEW_COMMANDS = ['copyGatewayEnvironment', 'sendTestRequest', 'setAccountLimits', 'openMonitor', 'setApiKey', 'syncLimits'] as const;
-export type WebviewCommand = (typeof WEBVIEW_COMMANDS)[number];
+export const DASHBOARD_FLOWS = ['copyGatewayEnvironment', 'sendTestRequest', 'setAccountLimits', 'setApiKey', 'syncLimits'] as const;
+export type DashboardFlow = (typeof DASHBOARD_FLOWS)[number];
 
 const isName = (v: unknown): v is string => typeof v === 'string' && /^[\w.:-]{1,128}$/.test(v);
 const isLimit = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0 && v <= 1e12;
@@ -255,26 +281,41 @@ export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
       return keys === 'type,window' && isTimeWindow(m.window) ? { type: 'setWindow', window: m.window } : undefined;
     case 'focusModel':
       return keys === 'model,type' && isName(m.model) ? { type: 'focusModel', model: m.model } : undefined;
-    case 'runCommand':
-      return keys === 'command,type' && typeof m.command === 'string' && (WEBVIEW_COMMANDS as readonly string[]).includes(m.command) ? { type: 'runCommand', command: m.command as WebviewCommand } : undefined;
+    case 'request': {
+      const ok = keys === 'id,request,type' && Number.isInteger(m.id) && (m.id as number) >= 0 && (m.id as number) < 2 ** 31;
+      const request = ok ? parseAction(m.request) : undefined;
+      return request ? { type: 'request', id: m.id as number, request } : undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
+function parseAction(raw: unknown): DashboardAction | undefined {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
+  const m = raw as Record<string, unknown>;
+  const keys = Object.keys(m).sort().join(',');
+  switch (m.action) {
+    case 'runFlow':
+      return keys === 'action,flow' && (DASHBOARD_FLOWS as readonly unknown[]).includes(m.flow) ? { action: 'runFlow', flow: m.flow as DashboardFlow } : undefined;
     case 'setLimit': {
       const e = m.edit as Record<string, unknown> | undefined;
-      if (keys !== 'edit,type' || typeof e !== 'object' || e === null || !isName(e.model) || !isLimit(e.rpm) || !isLimit(e.tpm)) return undefined;
-      if (e.scope === 'account') return { type: 'setLimit', edit: { scope: 'account', model: e.model, rpm: e.rpm, tpm: e.tpm } };
-      if (e.scope === 'workspace' && isName(e.workspace)) return { type: 'setLimit', edit: { scope: 'workspace', workspace: e.workspace, model: e.model, rpm: e.rpm, tpm: e.tpm } };
+      if (keys !== 'action,edit' || typeof e !== 'object' || e === null || !isName(e.model) || !isLimit(e.rpm) || !isLimit(e.tpm)) return undefined;
+      if (e.scope === 'account') return { action: 'setLimit', edit: { scope: 'account', model: e.model, rpm: e.rpm, tpm: e.tpm } };
+      if (e.scope === 'workspace' && isName(e.workspace)) return { action: 'setLimit', edit: { scope: 'workspace', workspace: e.workspace, model: e.model, rpm: e.rpm, tpm: e.tpm } };
       return undefined;
     }
     case 'recordIncrease':
-      if (!isName(m.model) || !isLimit(m.tpm) || (m.upperLimit !== undefined && !isLimit(m.upperLimit))) return undefined;
-      return { type: 'recordIncrease', model: m.model, tpm: m.tpm, ...(m.upperLimit !== undefined ? { upperLimit: m.upperLimit as number } : {}) };
+      if (!/^action,model,tpm(,upperLimit)?$/.test(keys) || !isName(m.model) || !isLimit(m.tpm) || (m.upperLimit !== undefined && !isLimit(m.upperLimit))) return undefined;
+      return { action: 'recordIncrease', model: m.model, tpm: m.tpm, ...(m.upperLimit !== undefined ? { upperLimit: m.upperLimit as number } : {}) };
     case 'endIncrease':
-      return keys === 'model,type' && isName(m.model) ? { type: 'endIncrease', model: m.model } : undefined;
+      return keys === 'action,model' && isName(m.model) ? { action: 'endIncrease', model: m.model } : undefined;
     case 'saveFile':
-      return keys === 'content,name,type' && typeof m.name === 'string' && /^[\w.-]{1,100}\.(csv|json)$/.test(m.name) && typeof m.content === 'string' && m.content.length <= MAX_SAVED_FILE
-        ? { type: 'saveFile', name: m.name, content: m.content }
+      return keys === 'action,content,name' && typeof m.name === 'string' && /^[\w.-]{1,100}\.(csv|json)$/.test(m.name) && typeof m.content === 'string' && m.content.length <= MAX_SAVED_FILE
+        ? { action: 'saveFile', name: m.name, content: m.content }
         : undefined;
     case 'downloadBatch':
-      return keys === 'batchId,type' && typeof m.batchId === 'string' && /^[\w.:-]{1,200}$/.test(m.batchId) ? { type: 'downloadBatch', batchId: m.batchId } : undefined;
+      return keys === 'action,batchId' && typeof m.batchId === 'string' && /^[\w.:-]{1,200}$/.test(m.batchId) ? { action: 'downloadBatch', batchId: m.batchId } : undefined;
     default:
       return undefined;
   }

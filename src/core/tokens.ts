@@ -7,6 +7,7 @@
  * `usage.prompt_tokens` (see Calibration).
  */
 import type { Endpoint } from './types';
+import { isPlainObject } from './values';
 
 export type CountText = (text: string) => number;
 
@@ -35,7 +36,7 @@ export interface TokenEstimate {
 }
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObj = (v: unknown): v is Obj => isPlainObject(v);
 
 export function endpointOfPath(path: string): Endpoint {
   const p = path.replace(/\?.*$/, '').replace(/\/+$/, '');

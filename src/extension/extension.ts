@@ -2,12 +2,13 @@
  * Extension entry: wiring only. Activation returns at once; the gateway (leader or
  * follower) comes up in the background, and a failure shows a message with "Show Log".
  */
+import { SETTING_DEFAULTS } from '../core/defaults';
 import { isRateLimitKind } from '../core/retry';
 import * as vscode from 'vscode';
 import { DEFAULT_WORKSPACE } from '../core/types';
 import type { RateLimitMonitorApi } from './api';
 import { gatewayClient } from './host/client';
-import { registerCommands } from './host/commands/index';
+import { dashboardActions, registerCommands, type CommandContext } from './host/commands/index';
 import { GatewayHost } from './host/gatewayHost';
 import { MonitorPanel } from './host/monitorPanel';
 import { ApiKeys } from './host/secrets';
@@ -18,6 +19,7 @@ import { applyTerminalEnvironment } from './host/terminal';
 import { NotificationThrottle } from './logic/notifications';
 import { apiKeyFromEnv } from '../gateway/env';
 import { SETTING } from './logic/settings';
+import { errorMessage } from '../core/values';
 
 /**
  * For the real-VS-Code tests (same extension host process): activation time and the live
@@ -46,8 +48,8 @@ export function activate(context: vscode.ExtensionContext): RateLimitMonitorApi 
   const keys = new ApiKeys(context.secrets);
   const activeWorkspace = () => settings.get<string>(SETTING.activeWorkspace, DEFAULT_WORKSPACE) || DEFAULT_WORKSPACE;
   const host = new GatewayHost({
-    port: settings.get<number>(SETTING.port, 8787),
-    retentionDays: settings.get<number>(SETTING.retentionDays, 7),
+    port: settings.get<number>(SETTING.port, SETTING_DEFAULTS['gateway.port']),
+    retentionDays: settings.get<number>(SETTING.retentionDays, SETTING_DEFAULTS['history.retentionDays']),
     config: () => settings.config,
     apiKey: (ws) => keys.get(ws),
     log,
@@ -55,14 +57,16 @@ export function activate(context: vscode.ExtensionContext): RateLimitMonitorApi 
   // no key in SecretStorage for this window's workspace (or the default one) and none in the environment
   const apiKeyMissing = () => keys.loaded && keys.get(activeWorkspace()) === undefined && apiKeyFromEnv() === undefined;
   const statusBar = new QuotaStatusBar({
-    model: () => settings.get<string>(SETTING.statusBarModel, 'qwen-plus'),
+    model: () => settings.get<string>(SETTING.statusBarModel, SETTING_DEFAULTS['statusBar.model']),
     workspace: activeWorkspace,
-    threshold: () => settings.get<number>(SETTING.warningThreshold, 0.8),
+    threshold: () => settings.get<number>(SETTING.warningThreshold, SETTING_DEFAULTS['statusBar.warningThreshold']),
     apiKeyMissing,
   });
   // the limits in force are the published defaults until the user sets or syncs their own
   const usingDefaultLimits = () => vscode.workspace.getConfiguration('rateLimitMonitor').inspect('models')?.globalValue === undefined;
+  const commands: CommandContext = { settings, state: context.globalState, keys, host, log, openMonitor: (model) => void openMonitor(model), activeWorkspace };
   const dashboardDeps = {
+    actions: dashboardActions(commands),
     apiKeyMissing,
     usingDefaultLimits,
     host,
@@ -93,7 +97,7 @@ export function activate(context: vscode.ExtensionContext): RateLimitMonitorApi 
     statusBar,
     sidebar,
     vscode.window.registerWebviewViewProvider(SIDEBAR_VIEW_ID, sidebar),
-    ...registerCommands({ settings, state: context.globalState, keys, host, log, openMonitor, activeWorkspace }),
+    ...registerCommands(commands),
     // "no API key" goes away (or comes) at once, not at the next gateway event
     keys.onDidChange(() => {
       statusBar.refresh();
@@ -102,7 +106,7 @@ export function activate(context: vscode.ExtensionContext): RateLimitMonitorApi 
     }),
     host.onDidChangeState((state) => {
       statusBar.update(state);
-      const threshold = settings.get<number>(SETTING.warningThreshold, 0.8);
+      const threshold = settings.get<number>(SETTING.warningThreshold, SETTING_DEFAULTS['statusBar.warningThreshold']);
       for (const k of state.keys) {
         if (k.scope !== 'account') continue;
         const fill = Math.max(k.minute.requests / k.minute.requestLimit, k.minute.tokens / k.minute.tokenLimit);
@@ -145,7 +149,7 @@ export function activate(context: vscode.ExtensionContext): RateLimitMonitorApi 
     .load(Object.keys(settings.config.workspaces))
     .then(() => host.start())
     .catch((e: unknown) => {
-      const message = e instanceof Error ? e.message : String(e);
+      const message = errorMessage(e);
       log.error(`the gateway did not start: ${message}`);
       void vscode.window.showErrorMessage(`Rate Limit Monitor: the gateway did not start: ${message}`, 'Show Log').then((c) => c && log.show());
       throw e;

@@ -6,6 +6,7 @@
 import { toBatchJobs, type BatchJobsResponse } from '../core/batch';
 import { readErrorText } from '../core/classify';
 import { readText, sendUpstream, upstreamUrl, type UpstreamTimeouts } from './upstream';
+import { errorMessage } from '../core/values';
 
 const FRESH_MS = 15_000;
 
@@ -51,7 +52,7 @@ export class BatchJobList {
       const jobs = toBatchJobs((JSON.parse(text) as { data?: unknown }).data);
       return { jobs: jobs.sort((a, b) => b.createdAt - a.createdAt), fetchedAt: now };
     } catch (e) {
-      return { jobs: [], fetchedAt: now, error: `The batch list could not be read: ${e instanceof Error ? e.message : String(e)}` };
+      return { jobs: [], fetchedAt: now, error: `The batch list could not be read: ${errorMessage(e)}` };
     }
   }
 }

@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import { completedIds, errorLine, formatBatchProblem, parseBatchFile, resultLine, type BatchLine } from '../core/batch';
+import { errorMessage } from '../core/values';
 
 export interface BatchRunOptions {
   file: string;
@@ -91,7 +92,7 @@ async function runLine(o: BatchRunOptions, line: BatchLine, out: { results: stri
   } catch (e) {
     if (o.signal?.aborted) return; // not written: it runs again on resume
     progress.failed++;
-    fs.appendFileSync(out.errors, errorLine(line.customId, 'network', e instanceof Error ? e.message : String(e), line.line) + '\n');
+    fs.appendFileSync(out.errors, errorLine(line.customId, 'network', errorMessage(e), line.line) + '\n');
     return;
   }
   const text = await res.text().catch(() => '');

@@ -2,6 +2,7 @@
  * The headless gateway: `node dist/gateway.js [flags]`. Prints exactly one JSON line when
  * ready — {"event":"listening","url":"http://127.0.0.1:PORT"} — and drains on SIGTERM/SIGINT.
  */
+import { SETTING_DEFAULTS } from '../core/defaults';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ensurePrivate } from './privateFiles';
@@ -23,11 +24,11 @@ Usage: node dist/gateway.js [options]
                       limits edited on the gateway's page are saved back to it
   --upstream URL      provider base URL (overrides the config's baseUrl)
   --host HOST         address to bind (default 127.0.0.1)
-  --port N            port (default 8787; 0 = any free port)
+  --port N            port (default ${SETTING_DEFAULTS['gateway.port']}; 0 = any free port)
   --history DIR       directory for request history (default STATE_DIR/history)
   --state-dir DIR     user-private directory for the shared token and leader info
                       (default $RLM_STATE_DIR or ~/.llm-rate-limit-monitor)
-  --retention-days N  keep history this many days (default 7)
+  --retention-days N  keep history this many days (default ${SETTING_DEFAULTS['history.retentionDays']})
   --token TOKEN       local token callers send as "Authorization: Bearer TOKEN"
   --token-file FILE   read the token from FILE (created with mode 0600 when missing)
   --admin-token TOKEN the owner's token for config changes, history and the page (default:
@@ -63,7 +64,7 @@ const VALUE_FLAGS = new Set(['--config', '--upstream', '--host', '--port', '--hi
 /** Parse flags; returns every problem rather than the first. */
 export function parseArgs(argv: string[]): { ok: true; options: CliOptions } | { ok: false; problems: string[] } {
   const problems: string[] = [];
-  const o: CliOptions = { host: '127.0.0.1', port: 8787, retentionDays: 7, help: false };
+  const o: CliOptions = { host: '127.0.0.1', port: SETTING_DEFAULTS['gateway.port'], retentionDays: SETTING_DEFAULTS['history.retentionDays'], help: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];

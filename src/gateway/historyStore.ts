@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { AttemptRecord } from '../core/types';
 import { InMemoryHistory, type HistoryStore, type RecordQuery } from './history';
 import { endsTorn, HOUR_MS, listSegments, readSegment, segmentName, type ReadStats } from './segments';
+import { errorMessage } from '../core/values';
 
 export interface JsonlHistoryOptions {
   dir: string;
@@ -132,7 +133,7 @@ export class JsonlHistory implements HistoryStore {
         this.checked.add(name);
         this.flushed += lines.length;
       } catch (e) {
-        this.writeError = { message: `${name}: ${e instanceof Error ? e.message : String(e)}`, at: this.now() };
+        this.writeError = { message: `${name}: ${errorMessage(e)}`, at: this.now() };
         unwritten.push(...batch.filter((r) => segmentName(r.startedAt) === name));
       }
     }

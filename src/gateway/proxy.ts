@@ -17,6 +17,7 @@ import { dataOf, inspectEvent, mayMatter, SseSplitter, usageOf, type UsageFigure
 import { estimateTokens } from './tokenizer';
 import { drained, errorJson, rateLimitHeaders, sendError, sendFailure, type Failure } from './responses';
 import { forwardHeaders, readText, sendUpstream, upstreamUrl, UpstreamError, type UpstreamTimeouts } from './upstream';
+import { errorMessage } from '../core/values';
 
 export interface ProxyContext {
   config: () => RateLimitConfig;
@@ -416,7 +417,7 @@ async function forwardOnce(ctx: ProxyContext, a: AttemptArgs): Promise<AttemptOu
       }
     }
   } catch (e) {
-    const err = e instanceof UpstreamError ? e : new UpstreamError('network', e instanceof Error ? e.message : String(e));
+    const err = e instanceof UpstreamError ? e : new UpstreamError('network', errorMessage(e));
     settle(usage?.totalTokens ?? a.reservation?.tokens ?? 0);
     if (err.kind === 'cancelled' || a.abort.signal.aborted) {
       record({ status, outcome: 'cancelled', errorKind: 'cancelled' }, usage, ttftMs);

@@ -62,7 +62,7 @@ export class Scheduler {
   private drop(ticket: Ticket, error: AdmissionError): void {
     const waiter = this.waiters.get(ticket);
     if (!waiter) return;
-    this.limiter.cancel(ticket, this.now());
+    this.limiter.cancel(ticket);
     this.finish(ticket, waiter);
     waiter.reject(error);
     this.pump();
@@ -118,7 +118,7 @@ export class Scheduler {
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
     this.wakeTimer = undefined;
     for (const [ticket, waiter] of [...this.waiters]) {
-      this.limiter.cancel(ticket, this.now());
+      this.limiter.cancel(ticket);
       this.finish(ticket, waiter);
       waiter.reject(new AdmissionError('cancelled', 'the gateway is shutting down'));
     }

@@ -31,6 +31,7 @@ import { BatchJobList } from './batchJobs';
 
 export { GATEWAY_VERSION } from './version';
 import { GATEWAY_VERSION } from './version';
+import { errorMessage } from '../core/values';
 
 export interface GatewayOptions {
   config: RateLimitConfig;
@@ -198,7 +199,7 @@ export class Gateway {
       if (this.journalFailing) this.options.log?.('admission journal: writing again');
       this.journalFailing = false;
     } catch (e) {
-      if (!this.journalFailing) this.options.log?.(`admission journal: cannot write (${e instanceof Error ? e.message : String(e)}); requests go on, a successor may under-count this minute`);
+      if (!this.journalFailing) this.options.log?.(`admission journal: cannot write (${errorMessage(e)}); requests go on, a successor may under-count this minute`);
       this.journalFailing = true;
     }
   }
@@ -357,7 +358,7 @@ export class Gateway {
       }
       return await this.passThrough(req, res, body, auth.workspace, source);
     } catch (e) {
-      this.options.log?.(`request failed: ${e instanceof Error ? e.message : String(e)}`);
+      this.options.log?.(`request failed: ${errorMessage(e)}`);
       if (!res.headersSent) sendError(res, 500, 'The gateway failed to handle this request; see its log.', 'server_error', 'gateway_error');
       else res.destroy();
     }
@@ -400,7 +401,7 @@ export class Gateway {
     } catch (e) {
       const kind = e instanceof UpstreamError ? e.kind : 'network';
       this.record({ ...base, status: 0, outcome: kind === 'cancelled' ? 'cancelled' : 'error', errorKind: kind, latencyMs: Date.now() - startedAt });
-      sendError(res, kind === 'timeout' ? 504 : 502, `The provider could not be reached: ${e instanceof Error ? e.message : String(e)}`, 'server_error', 'upstream_unreachable');
+      sendError(res, kind === 'timeout' ? 504 : 502, `The provider could not be reached: ${errorMessage(e)}`, 'server_error', 'upstream_unreachable');
     }
   }
 }

@@ -49,7 +49,7 @@ export function simulate(limiter: Limiter, arrivals: Arrival[], until = Infinity
     for (let i = cancels.length - 1; i >= 0; i--) {
       if (cancels[i]!.at <= now) {
         const entry = tickets[cancels[i]!.idx]!;
-        if (entry.ticket.state === 'waiting') limiter.cancel(entry.ticket, now);
+        if (entry.ticket.state === 'waiting') limiter.cancel(entry.ticket);
         cancels.splice(i, 1);
       }
     }

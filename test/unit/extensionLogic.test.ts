@@ -125,11 +125,18 @@ describe('notifications, environment lines, quota sync, webview messages', () =>
   it('accepts only well-formed webview messages', () => {
     assert.deepEqual(parseWebviewMessage({ type: 'ready' }), { type: 'ready' });
     assert.deepEqual(parseWebviewMessage({ type: 'setWindow', window: '24h' }), { type: 'setWindow', window: '24h' });
-    assert.deepEqual(parseWebviewMessage({ type: 'runCommand', command: 'sendTestRequest' }), { type: 'runCommand', command: 'sendTestRequest' });
+    const request = (id: number, r: unknown) => ({ type: 'request', id, request: r });
+    assert.deepEqual(parseWebviewMessage(request(1, { action: 'runFlow', flow: 'sendTestRequest' })), request(1, { action: 'runFlow', flow: 'sendTestRequest' }));
+    const edit = { scope: 'workspace', workspace: 'ws-a', model: 'qwen-plus', rpm: 10, tpm: 1000 };
+    assert.deepEqual(parseWebviewMessage(request(2, { action: 'setLimit', edit })), request(2, { action: 'setLimit', edit }));
+    assert.deepEqual(parseWebviewMessage(request(3, { action: 'recordIncrease', model: 'm', tpm: 5, upperLimit: 9 })), request(3, { action: 'recordIncrease', model: 'm', tpm: 5, upperLimit: 9 }));
     assert.deepEqual(parseWebviewMessage({ type: 'setWindow', window: '30m' }), { type: 'setWindow', window: '30m' }, 'a custom range');
     assert.equal(parseWebviewMessage({ type: 'setWindow', window: '91d' }), undefined, 'longer than 90 days');
-    assert.deepEqual(parseWebviewMessage({ type: 'downloadBatch', batchId: 'batch_abc-1' }), { type: 'downloadBatch', batchId: 'batch_abc-1' });
-    for (const bad of [null, 'ready', { type: 'setWindow', window: '1y' }, { type: 'runCommand', command: 'workbench.action.terminal.sendSequence' }, { type: 'ready', extra: 1 }, { type: 'evil' }, { type: 'downloadBatch', batchId: '../../etc/passwd' }, { type: 'downloadBatch', batchId: 7 }, { type: 'downloadBatch', batchId: 'b', path: '/tmp' }]) {
+    assert.deepEqual(parseWebviewMessage(request(4, { action: 'downloadBatch', batchId: 'batch_abc-1' })), request(4, { action: 'downloadBatch', batchId: 'batch_abc-1' }));
+    for (const bad of [null, 'ready', { type: 'setWindow', window: '1y' }, request(1, { action: 'runFlow', flow: 'workbench.action.terminal.sendSequence' }), { type: 'ready', extra: 1 }, { type: 'evil' },
+      request(1, { action: 'downloadBatch', batchId: '../../etc/passwd' }), request(1, { action: 'downloadBatch', batchId: 7 }), request(1, { action: 'downloadBatch', batchId: 'b', path: '/tmp' }),
+      request(-1, { action: 'endIncrease', model: 'm' }), request(1.5, { action: 'endIncrease', model: 'm' }), { type: 'request', id: 1, request: { action: 'endIncrease', model: 'm' }, extra: 1 },
+      request(1, { action: 'setLimit', edit: { ...edit, scope: 'galaxy' } }), request(1, { action: 'recordIncrease', model: 'm', tpm: 5, note: 'x' }), request(1, null)]) {
       assert.equal(parseWebviewMessage(bad), undefined, JSON.stringify(bad));
     }
   });

@@ -301,7 +301,7 @@ suite('LLM Rate Limit Monitor in a real VS Code', function () {
     fs.rmSync(got.output);
     await run('openMonitor');
     await until(() => hooks().monitor!()?.ready === true, 'the panel to say ready', 15_000);
-    hooks().monitor!()!.receive({ type: 'downloadBatch', batchId: job.id });
+    hooks().monitor!()!.receive({ type: 'request', id: 1, request: { action: 'downloadBatch', batchId: job.id } });
     await until(() => fs.existsSync(got.output), 'the download from the panel');
     hooks().monitor!()!.dispose();
   });
@@ -312,7 +312,7 @@ suite('LLM Rate Limit Monitor in a real VS Code', function () {
     const panel = hooks().monitor!()!;
     await until(() => panel.ready, 'the webview to say ready', 15_000);
     const before = panel.rejected;
-    panel.receive({ type: 'runCommand', command: 'workbench.action.terminal.sendSequence' });
+    panel.receive({ type: 'request', id: 7, request: { action: 'runFlow', flow: 'workbench.action.terminal.sendSequence' } });
     panel.receive({ type: 'setWindow', window: '10y' });
     panel.receive('ready');
     assert.equal(panel.rejected, before + 3);

@@ -7,9 +7,10 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { loadSnapshot } from '../../core/dashboard';
-import { parseWebviewMessage, type HostToWebview, type TimeWindow, type WebviewToHost } from '../../core/protocol';
+import { dispatchAction, parseWebviewMessage, type ActionHandlers, type HostToWebview, type TimeWindow, type WebviewToHost } from '../../core/protocol';
 import type { TemporaryIncrease } from '../../core/types';
 import type { GatewayHost } from './gatewayHost';
+import { errorMessage } from '../../core/values';
 
 export interface DashboardDeps {
   host: GatewayHost;
@@ -22,6 +23,8 @@ export interface DashboardDeps {
   apiKeyMissing: () => boolean;
   /** The account limits are still the published defaults (no user value, never synced). */
   usingDefaultLimits: () => boolean;
+  /** What the dashboard's requests do (src/extension/host/commands/index.ts). */
+  actions: ActionHandlers;
 }
 
 export class DashboardConnection implements vscode.Disposable {
@@ -83,39 +86,11 @@ export class DashboardConnection implements vscode.Disposable {
         if (this.kind === 'sidebar') return this.deps.openPanel(msg.model);
         this.focusModel = msg.model;
         return this.sendSnapshot();
-      case 'runCommand':
-        await vscode.commands.executeCommand(`rateLimitMonitor.${msg.command}`);
-        return;
-      case 'setLimit': {
-        const e = msg.edit;
-        const r = await vscode.commands.executeCommand<{ error?: string }>(e.scope === 'account' ? 'rateLimitMonitor.setAccountLimits' : 'rateLimitMonitor.setWorkspaceLimits', 
-          // quiet: the webview shows the result itself; no modal from a webview action (push: false)
-          e.scope === 'account' ? { model: e.model, rpm: e.rpm, tpm: e.tpm, quiet: true } : { workspace: e.workspace, model: e.model, rpm: e.rpm, tpm: e.tpm, push: false, quiet: true });
-        await this.post(r?.error ? { type: 'editResult', ok: false, message: r.error } : { type: 'editResult', ok: true, message: `${e.model}: ${e.rpm} RPM, ${e.tpm} TPM applied` });
-        // the gateway applies the new settings a moment later
-        setTimeout(() => void this.sendSnapshot(), 300);
-        return;
-      }
-      case 'recordIncrease': {
-        const r = await vscode.commands.executeCommand<{ error?: string; expiresAt?: string }>('rateLimitMonitor.recordTemporaryIncrease', { model: msg.model, tpm: msg.tpm, quiet: true, ...(msg.upperLimit ? { upperLimit: msg.upperLimit } : {}) });
-        await this.post(r?.error ? { type: 'editResult', ok: false, message: r.error } : { type: 'editResult', ok: true, message: `${msg.model}: ${msg.tpm} TPM until ${new Date(r?.expiresAt ?? Date.now()).toLocaleDateString()}` });
-        setTimeout(() => void this.sendSnapshot(), 300);
-        return;
-      }
-      case 'endIncrease': {
-        const r = await vscode.commands.executeCommand<{ error?: string; tpm?: number }>('rateLimitMonitor.endTemporaryIncrease', { model: msg.model, quiet: true });
-        await this.post(r?.error ? { type: 'editResult', ok: false, message: r.error } : { type: 'editResult', ok: true, message: `${msg.model}: the temporary increase ended; back to ${r?.tpm ?? '?'} TPM` });
-        setTimeout(() => void this.sendSnapshot(), 300);
-        return;
-      }
-      case 'downloadBatch': {
-        const r = await vscode.commands.executeCommand<{ output?: string; errors?: string; error?: string }>('rateLimitMonitor.showBatchJobs', { download: msg.batchId, quiet: true });
-        await this.post(r?.error ? { type: 'editResult', ok: false, message: r.error } : { type: 'editResult', ok: true, message: `Downloaded ${[r?.output, r?.errors].filter(Boolean).join(' and ') || 'no files'}.` });
-        return;
-      }
-      case 'saveFile': {
-        const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(msg.name), saveLabel: 'Export' });
-        if (target) await vscode.workspace.fs.writeFile(target, Buffer.from(msg.content, 'utf8'));
+      case 'request': {
+        const reply = await dispatchAction(this.deps.actions, msg.request);
+        await this.post({ type: 'reply', id: msg.id, reply });
+        // the gateway applies new settings a moment later
+        if (reply.ok && ['setLimit', 'recordIncrease', 'endIncrease'].includes(msg.request.action)) setTimeout(() => void this.sendSnapshot(), 300);
         return;
       }
     }
@@ -129,7 +104,7 @@ export class DashboardConnection implements vscode.Disposable {
       if (this.deps.usingDefaultLimits()) snapshot.defaultLimits = true;
       await this.post({ type: 'snapshot', snapshot });
     } catch (e) {
-      await this.post({ type: 'error', message: `The gateway did not answer: ${e instanceof Error ? e.message : String(e)}` });
+      await this.post({ type: 'error', message: `The gateway did not answer: ${errorMessage(e)}` });
     }
   }
 

@@ -4,19 +4,14 @@
  * Both go to the region of the provider setting; Beijing only where the setting names none
  * (a custom URL). Plain Node: `fetch` is a parameter, so tests point it at a fake.
  */
+import { isProviderPreset, PROVIDER_PRESETS, type ProviderPresetInfo } from '../../core/defaults';
 import type { QuotaPage } from './quotas';
 
 export const QUOTA_REGIONS = ['ap-southeast-1', 'cn-beijing', 'cn-hongkong', 'eu-central-1', 'us-east-1'] as const;
 
-const PRESET_REGION: Record<string, string> = {
-  'dashscope-singapore': 'ap-southeast-1',
-  'dashscope-beijing': 'cn-beijing',
-  'dashscope-virginia': 'us-east-1',
-};
-
 /** The region of a provider preset; `cn-beijing` (the API's home region) when the preset names none. */
 export function regionOf(preset: string): { region: string; known: boolean } {
-  const region = PRESET_REGION[preset];
+  const region = isProviderPreset(preset) ? (PROVIDER_PRESETS[preset] as ProviderPresetInfo).region : undefined;
   return region ? { region, known: true } : { region: 'cn-beijing', known: false };
 }
 

@@ -3,8 +3,9 @@
  * reader, so this is tested in plain Node. Problems name the setting a user must open.
  */
 import { parseCount } from '../../core/format';
-import { PROVIDER_BASE_URLS, validateConfig, type ConfigProblem } from '../../core/config';
-import type { ProviderId, RateLimitConfig, TemporaryIncrease } from '../../core/types';
+import { validateConfig, type ConfigProblem } from '../../core/config';
+import { isProviderPreset, PROVIDER_PRESETS, SETTING_DEFAULTS } from '../../core/defaults';
+import type { RateLimitConfig, TemporaryIncrease } from '../../core/types';
 
 export const SECTION = 'rateLimitMonitor';
 
@@ -24,16 +25,6 @@ export const SETTING = {
   warningThreshold: 'statusBar.warningThreshold',
   injectTerminal: 'terminal.injectEnvironment',
 } as const;
-
-export type ProviderPreset = 'dashscope-singapore' | 'dashscope-beijing' | 'dashscope-virginia' | 'openai' | 'custom';
-
-export const PROVIDER_PRESETS: Record<ProviderPreset, { provider: ProviderId; label: string }> = {
-  'dashscope-singapore': { provider: 'dashscope', label: 'Model Studio — Singapore' },
-  'dashscope-beijing': { provider: 'dashscope', label: 'Model Studio — Beijing' },
-  'dashscope-virginia': { provider: 'dashscope', label: 'Model Studio — Virginia' },
-  openai: { provider: 'openai', label: 'OpenAI' },
-  custom: { provider: 'custom', label: 'Custom OpenAI-compatible URL' },
-};
 
 /** Editable starting points (docs/PROVIDER.md, international, at the time of writing). */
 export const DEFAULT_MODELS = {
@@ -72,26 +63,26 @@ export function formatSettingsProblem(p: SettingsProblem): string {
 
 /** Read the settings (and the temporary increases kept as data) into a validated config. */
 export function configFromSettings(read: SettingsReader, temporaryIncreases: TemporaryIncrease[]): { ok: true; config: RateLimitConfig } | { ok: false; problems: SettingsProblem[] } {
-  const preset = (read(SETTING.provider) ?? 'dashscope-singapore') as string;
+  const p = read(SETTING.provider) ?? SETTING_DEFAULTS.provider;
   const problems: SettingsProblem[] = [];
-  if (!(preset in PROVIDER_PRESETS)) {
-    problems.push({ setting: `${SECTION}.${SETTING.provider}`, path: 'provider', message: `"${preset}" is not a provider preset`, fix: `choose one of ${Object.keys(PROVIDER_PRESETS).join(', ')}` });
+  if (!isProviderPreset(p)) {
+    problems.push({ setting: `${SECTION}.${SETTING.provider}`, path: 'provider', message: `${JSON.stringify(p)} is not a provider preset`, fix: `choose one of ${Object.keys(PROVIDER_PRESETS).join(', ')}` });
     return { ok: false, problems };
   }
-  const p = preset as ProviderPreset;
-  const baseUrl = p === 'custom' ? read(SETTING.customBaseUrl) : PROVIDER_BASE_URLS[p];
+  const preset = PROVIDER_PRESETS[p];
+  const baseUrl = 'baseUrl' in preset ? preset.baseUrl : read(SETTING.customBaseUrl);
   if (p === 'custom' && (typeof baseUrl !== 'string' || baseUrl === '')) {
     problems.push({ setting: `${SECTION}.${SETTING.customBaseUrl}`, path: 'baseUrl', message: 'is empty while the provider is "custom"', fix: 'set the OpenAI-compatible base URL, e.g. https://example.com/v1' });
     return { ok: false, problems };
   }
   const raw = {
-    provider: PROVIDER_PRESETS[p].provider,
+    provider: preset.provider,
     baseUrl,
     models: read(SETTING.models) ?? DEFAULT_MODELS,
     workspaces: read(SETTING.workspaces) ?? {},
     fallbacks: read(SETTING.fallbacks) ?? {},
-    maxQueueMs: read(SETTING.maxQueueMs) ?? 30_000,
-    estimateSafetyFactor: read(SETTING.estimateSafetyFactor) ?? 1.5,
+    maxQueueMs: read(SETTING.maxQueueMs) ?? SETTING_DEFAULTS.maxQueueMs,
+    estimateSafetyFactor: read(SETTING.estimateSafetyFactor) ?? SETTING_DEFAULTS.estimateSafetyFactor,
     sourceLanes: read(SETTING.sourceLanes) ?? {},
     temporaryIncreases,
   };

@@ -3,6 +3,7 @@
  * and how long it took (local queueing reported apart from the provider's time to first token).
  */
 import * as vscode from 'vscode';
+import { SETTING_DEFAULTS } from '../../../core/defaults';
 import { SETTING } from '../../logic/settings';
 import { gatewayClient } from '../client';
 import { stringArg, type Args, type CommandContext, type Handler } from './common';
@@ -18,7 +19,7 @@ async function showLog(ctx: CommandContext) {
 }
 
 async function sendTestRequest(ctx: CommandContext, args: Args) {
-  const model = stringArg(args, 'model') ?? ctx.settings.get<string>(SETTING.statusBarModel, 'qwen-plus');
+  const model = stringArg(args, 'model') ?? ctx.settings.get<string>(SETTING.statusBarModel, SETTING_DEFAULTS['statusBar.model']);
   const client = gatewayClient(ctx.host.url, ctx.host.token, ctx.activeWorkspace(), 'vscode:test-request');
   const t0 = Date.now();
   let ttft: number | undefined;

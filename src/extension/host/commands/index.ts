@@ -4,6 +4,8 @@
  * `{ error }`; a closed prompt (`Cancelled`) stops quietly.
  */
 import * as vscode from 'vscode';
+import type { ActionHandlers } from '../../../core/protocol';
+import type { TemporaryIncrease } from '../../../core/types';
 import { Cancelled } from '../prompts';
 import { runBatchFile, showBatchJobs, submitBatchJob } from './batch';
 import type { CommandContext, Handler } from './common';
@@ -12,6 +14,7 @@ import { historyCommands } from './history';
 import { keyCommands } from './keys';
 import { limitCommands } from './limits';
 import { workspaceCommands } from './workspaces';
+import { errorMessage } from '../../../core/values';
 
 export type { CommandContext } from './common';
 
@@ -26,19 +29,58 @@ const handlers: Record<string, Handler> = {
   showBatchJobs,
 };
 
+/** Run a command as the palette does: a refusal is shown and returned as `{ error }`. */
+async function run(ctx: CommandContext, name: string, args: unknown): Promise<unknown> {
+  try {
+    return await handlers[name]!(ctx, args && typeof args === 'object' ? (args as Record<string, unknown>) : undefined);
+  } catch (e) {
+    if (e instanceof Cancelled) return { error: 'cancelled' };
+    const message = errorMessage(e);
+    ctx.log.warn(`${name}: ${message}`);
+    void vscode.window.showErrorMessage(`Rate Limit Monitor: ${message}`);
+    // Tests and callers see the refusal as a value, not as an unhandled rejection.
+    return { error: message };
+  }
+}
+
 export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
-  return Object.entries(handlers).map(([name, handler]) =>
-    vscode.commands.registerCommand(`rateLimitMonitor.${name}`, async (args?: Record<string, unknown>) => {
-      try {
-        return await handler(ctx, args && typeof args === 'object' ? args : undefined);
-      } catch (e) {
-        if (e instanceof Cancelled) return { error: 'cancelled' };
-        const message = e instanceof Error ? e.message : String(e);
-        ctx.log.warn(`${name}: ${message}`);
-        void vscode.window.showErrorMessage(`Rate Limit Monitor: ${message}`);
-        // Tests and callers see the refusal as a value, not as an unhandled rejection.
-        return { error: message };
-      }
-    }),
-  );
+  return Object.keys(handlers).map((name) => vscode.commands.registerCommand(`rateLimitMonitor.${name}`, (args?: unknown) => run(ctx, name, args)));
+}
+
+/**
+ * The dashboard's actions in VS Code: the same handlers as the commands, called directly and
+ * quietly (the webview shows the reply), never with a modal — a Save does not ask about Model Studio.
+ */
+export function dashboardActions(ctx: CommandContext): ActionHandlers {
+  return {
+    setLimit: async ({ edit: e }) => {
+      if (e.scope === 'account') await limitCommands.setAccountLimits!(ctx, { model: e.model, rpm: e.rpm, tpm: e.tpm, quiet: true });
+      else await limitCommands.setWorkspaceLimits!(ctx, { workspace: e.workspace, model: e.model, rpm: e.rpm, tpm: e.tpm, push: false, quiet: true });
+      return `${e.model}: ${e.rpm} RPM, ${e.tpm} TPM applied`;
+    },
+    recordIncrease: async ({ model, tpm, upperLimit }) => {
+      const inc = (await limitCommands.recordTemporaryIncrease!(ctx, { model, tpm, quiet: true, ...(upperLimit ? { upperLimit } : {}) })) as TemporaryIncrease;
+      return `${model}: ${tpm} TPM until ${new Date(inc.expiresAt).toLocaleDateString()}`;
+    },
+    endIncrease: async ({ model }) => {
+      const r = (await limitCommands.endTemporaryIncrease!(ctx, { model, quiet: true })) as { tpm?: number };
+      return `${model}: the temporary increase ended; back to ${r.tpm ?? '?'} TPM`;
+    },
+    downloadBatch: async ({ batchId }) => {
+      const r = (await showBatchJobs(ctx, { download: batchId, quiet: true })) as { output?: string; errors?: string };
+      return `Downloaded ${[r.output, r.errors].filter(Boolean).join(' and ') || 'no files'}.`;
+    },
+    saveFile: async ({ name, content }) => {
+      const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+      const target = await vscode.window.showSaveDialog({ defaultUri: folder ? vscode.Uri.joinPath(folder, name) : vscode.Uri.file(name), saveLabel: 'Export' });
+      if (!target) return '';
+      await vscode.workspace.fs.writeFile(target, Buffer.from(content, 'utf8'));
+      return `Saved ${vscode.workspace.asRelativePath(target)}.`;
+    },
+    // a flow shows its own prompts, results and errors, as from the palette
+    runFlow: async ({ flow }) => {
+      await run(ctx, flow, undefined);
+      return '';
+    },
+  };
 }

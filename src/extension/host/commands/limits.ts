@@ -12,6 +12,7 @@ import { diffLimits, parseQuotaPages } from '../../logic/quotas';
 import { parseLimitInput, SETTING, validateLimitInput } from '../../logic/settings';
 import { ask, Cancelled, pick } from '../prompts';
 import { checkCandidate, chooseModel, fail, readLimit, stringArg, type Args, type CommandContext, type Handler } from './common';
+import { errorMessage } from '../../../core/values';
 
 const WORKSPACE_ID = /^[\w-]+$/;
 
@@ -134,7 +135,7 @@ async function syncLimits(ctx: CommandContext, args: Args) {
   const key = ctx.keys.get(DEFAULT_WORKSPACE) ?? apiKeyFromEnv();
   if (!key) fail('No API key is set: run "Rate Limit Monitor: Set API Key" first.');
   const url = stringArg(args, 'url');
-  const pages = await fetchQuotaPages({ workspaceId, region, key, ...(url ? { url } : {}) }).catch((e: unknown) => fail(e instanceof Error ? e.message : String(e)));
+  const pages = await fetchQuotaPages({ workspaceId, region, key, ...(url ? { url } : {}) }).catch((e: unknown) => fail(errorMessage(e)));
   const synced = parseQuotaPages(pages);
   const changes = diffLimits(ctx.settings.config.models, synced.models);
   if (changes.length === 0) {
