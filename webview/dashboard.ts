@@ -4,22 +4,18 @@
  */
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
-import { activeIncrease, editableLimits } from '../src/core/dashboard';
 import { recordsToCsv, toCsv } from '../src/core/export';
-import { parseCount } from '../src/core/format';
 import type { ModelRow } from '../src/core/metrics';
-import { isTimeWindow, marginText, TIME_WINDOWS, waitText, type DashboardAction, type DashboardSnapshot, type HostToWebview, type LimitEdit, type PresetWindow, type TimeWindow } from '../src/core/protocol';
+import { isTimeWindow, TIME_WINDOWS, type DashboardAction, type DashboardSnapshot, type HostToWebview, type PresetWindow, type TimeWindow } from '../src/core/protocol';
 import type { AttemptRecord } from '../src/core/types';
 import { renderBatchJobs } from './batchJobs';
+import { exportLimits, RateLimitTab } from './rateLimitTab';
 import { destroyCharts, renderCharts } from './charts';
-import { dateTime, el, fmtMs, fmtNum, pct, table, time } from './dom';
+import { el, fmtMs, fmtNum, pct, table, time } from './dom';
 import type { DashboardHost, SavedState } from './host';
 
 const TABS = ['Overview', 'Charts', 'Rate Limit', 'Requests', 'Batch Jobs'] as const;
 type Tab = (typeof TABS)[number];
-
-/** A count field: text, so "1M" and "500k" can be typed; a numeric keyboard where there is one. */
-const COUNT_INPUT = { type: 'text', inputmode: 'numeric', size: '10', autocomplete: 'off' };
 
 /** The tabs that show a time range (the others show now, or the provider's list). */
 const RANGED_TABS: readonly string[] = ['Overview', 'Charts', 'Requests'];
@@ -38,13 +34,8 @@ const ROW_COLUMNS: { key: keyof ModelRow; label: string; cell: (r: ModelRow) => 
   { key: 'peakTpm', label: 'Peak TPM', cell: (r) => fmtNum(r.peakTpm), numeric: true },
 ];
 
-type LiveKey = DashboardSnapshot['state']['keys'][number];
-const effectiveText = (k: LiveKey) => `${k.effective.rpm} RPM · ${fmtNum(k.effective.tpm)} TPM${k.adaptation < 1 ? ` (${Math.round(k.adaptation * 100)} % after 429s)` : ''}`;
-/** A provider 429 and a local refusal never read alike. */
 const outcomeText = (r: AttemptRecord) =>
   r.outcome === 'rejected' ? `local refusal (${r.errorKind ?? 'limit'})` : r.status === 429 && r.errorKind ? `provider 429 (${r.errorKind})` : r.errorKind ? `${r.outcome}: ${r.errorKind}` : r.outcome;
-const marginCell = (k: LiveKey) => marginText(k.margin, time);
-const usedNowText = (k: LiveKey) => `${k.minute.requests} req · ${fmtNum(k.minute.tokens)} tok / ${k.second.requests} req · ${fmtNum(k.second.tokens)} tok`;
 
 export class DashboardView {
   private snapshot: DashboardSnapshot | undefined;
@@ -59,7 +50,7 @@ export class DashboardView {
   private readonly messages = new Map<string, string>();
   private paused = false;
   private pending: DashboardSnapshot | undefined;
-  private increaseOpen = false;
+  private readonly rateLimitTab: RateLimitTab;
   /** Time of the last render, for the dashboard benchmark. */
 
   constructor(
@@ -67,6 +58,12 @@ export class DashboardView {
     private readonly host: DashboardHost,
   ) {
     this.saved = { window: '1h', tab: 'Overview', sortBy: 'model', filters: {}, ...host.getState() };
+    this.rateLimitTab = new RateLimitTab({
+      drafts: this.drafts,
+      draftInput: (id, initial, attrs) => this.draftInput(id, initial, attrs),
+      messageSpan: (id, attrs) => this.messageSpan(id, attrs),
+      act: (action) => void this.act(action),
+    });
     // an edit that held back a refresh: show the newest once the focus leaves the form
     root.addEventListener('focusout', () => setTimeout(() => {
       if (!this.paused && !this.editing() && this.pending) {
@@ -103,7 +100,7 @@ export class DashboardView {
         if (this.snapshot) {
           this.snapshot = { ...this.snapshot, state: m.state };
           // update the live cells in place: a re-render would wipe what the user is typing
-          if (this.saved.tab === 'Rate Limit') this.updateLiveCells();
+          if (this.saved.tab === 'Rate Limit') this.rateLimitTab.updateLiveCells(this.root, m.state.keys);
         }
         break;
       case 'error':
@@ -145,7 +142,7 @@ export class DashboardView {
       panel.append(this.chartModelPicker(s));
       renderCharts(panel, s);
     }
-    else if (this.saved.tab === 'Rate Limit') this.rateLimit(panel, s);
+    else if (this.saved.tab === 'Rate Limit') this.rateLimitTab.render(panel, s);
     else if (this.saved.tab === 'Batch Jobs') renderBatchJobs(panel, s, (batchId) => void this.act({ action: 'downloadBatch', batchId }));
     else this.requests(panel, s);
     if (focusSelector) {
@@ -336,109 +333,6 @@ export class DashboardView {
       });
   }
 
-  private rateLimit(panel: HTMLElement, s: DashboardSnapshot): void {
-    if (s.defaultLimits && s.canRunCommands) {
-      const sync = el('vscode-button', { secondary: '', 'data-sync-limits': '' }, 'Sync Limits from Provider');
-      sync.addEventListener('click', () => void this.act({ action: 'runFlow', flow: 'syncLimits' }));
-      panel.append(el('p', { class: 'hint', 'data-default-limits': '' }, "These are Model Studio's published default limits, not necessarily your account's. "), sync);
-    }
-    const rows = s.state.keys;
-    const account = (model: string) => s.config.models[model];
-    const form = (key: (typeof rows)[number]) => {
-      if (key.scope === 'workspace' && key.workspace === 'default') return el('span', { class: 'muted' }, 'read-only');
-      // The user's own limits, never a temporary increase (saved, it would outlive its 30 days).
-      const own = editableLimits(s.config, key) ?? key.configured;
-      // text, not number: "1M" and "500k" are read as a user means them
-      const rpm = this.draftInput(`${key.key}:rpm`, String(own.rpm), { ...COUNT_INPUT, 'aria-label': `RPM for ${key.key}`, 'data-edit': 'rpm' });
-      const tpm = this.draftInput(`${key.key}:tpm`, String(own.tpm), { ...COUNT_INPUT, 'aria-label': `TPM for ${key.key}`, 'data-edit': 'tpm' });
-      const save = el('vscode-button', { 'data-save': key.key }, 'Save');
-      const message = this.messageSpan(`edit:${key.key}`);
-      const check = (): string | undefined => {
-        const r = parseCount(rpm.value);
-        const t = parseCount(tpm.value);
-        if (!Number.isInteger(r) || r <= 0) return `RPM "${rpm.value}" is not a whole number above 0.`;
-        if (!Number.isInteger(t) || t <= 0) return `TPM "${tpm.value}" is not a whole number above 0.`;
-        const a = account(key.model);
-        if (key.scope === 'workspace' && a && (r > a.rpm || t > a.tpm)) return `A workspace limit may not exceed the account limit (${a.rpm} RPM, ${a.tpm} TPM).`;
-        return undefined;
-      };
-      const validate = () => message.show(check() ?? '');
-      rpm.addEventListener('input', validate);
-      tpm.addEventListener('input', validate);
-      if (this.drafts.has(`${key.key}:rpm`) || this.drafts.has(`${key.key}:tpm`)) validate();
-      save.addEventListener('click', () => {
-        const problem = check();
-        if (problem) return message.show(problem);
-        this.drafts.delete(`${key.key}:rpm`);
-        this.drafts.delete(`${key.key}:tpm`);
-        const edit: LimitEdit = key.scope === 'account'
-          ? { scope: 'account', model: key.model, rpm: parseCount(rpm.value), tpm: parseCount(tpm.value) }
-          : { scope: 'workspace', workspace: key.workspace!, model: key.model, rpm: parseCount(rpm.value), tpm: parseCount(tpm.value) };
-        void this.act({ action: 'setLimit', edit });
-      });
-      return el('div', { class: 'edit' }, el('label', {}, 'RPM ', rpm), el('label', {}, 'TPM ', tpm), save, message.el);
-    };
-    panel.append(table('Limits per model and workspace', [
-      { key: 'model', label: 'Model', cell: (k) => k.model },
-      { key: 'scope', label: 'Scope', cell: (k) => (k.scope === 'account' ? 'account' : `workspace ${k.workspace}`) },
-      { key: 'account', label: 'Account limit', cell: (k) => this.accountCell(s, k.model) },
-      { key: 'workspace', label: 'Workspace limit', cell: (k) => (k.scope === 'workspace' ? `${k.configured.rpm} RPM · ${fmtNum(k.configured.tpm)} TPM` : '—') },
-      { key: 'effective', label: 'Effective', cell: effectiveText },
-      { key: 'now', label: 'Used now (60 s / 1 s)', cell: usedNowText },
-      { key: 'margin', label: '1 s margin', cell: marginCell },
-      { key: 'waiting', label: 'Waiting, and why', cell: (k) => waitText(k.wait, k.key) },
-      { key: 'edit', label: 'Edit', cell: (k) => form(k) },
-    ], rows, (k) => ({ 'data-key': k.key })));
-    this.increaseDialog(panel, s);
-    panel.append(el('h2', {}, 'Temporary increases'));
-    panel.append(s.increases.length === 0 ? el('p', { class: 'muted' }, 'None recorded.') : table('Temporary increases', [
-      { key: 'appliedAt', label: 'Applied at', cell: (i) => dateTime(i.appliedAt) },
-      { key: 'model', label: 'Model', cell: (i) => i.model },
-      { key: 'tpm', label: 'TPM', cell: (i) => `${fmtNum(i.previousTpm)} → ${fmtNum(i.tpm)}`, numeric: true },
-      { key: 'expiresAt', label: 'Expires', cell: (i) => `${dateTime(i.expiresAt)}${Date.parse(i.expiresAt) < Date.now() ? ' (expired)' : ''}` },
-    ], [...s.increases].reverse()));
-  }
-
-  /** The Increase Rate Limit Temporarily dialog: current quota, new TPM, the console's upper limit. */
-  private increaseDialog(panel: HTMLElement, s: DashboardSnapshot): void {
-    const models = Object.keys(s.config.models);
-    const model = el('select', { 'aria-label': 'Model', 'data-increase': 'model' }, ...models.map((m) => el('option', { value: m }, m)));
-    const current = el('span', { class: 'muted', 'data-increase': 'current' });
-    const draftModel = this.drafts.get('increase:model');
-    if (draftModel && models.includes(draftModel)) model.value = draftModel;
-    model.addEventListener('change', () => this.drafts.set('increase:model', model.value));
-    const newTpm = this.draftInput('increase:tpm', '', { ...COUNT_INPUT, 'data-increase': 'tpm' });
-    const upper = this.draftInput('increase:upper', '', { ...COUNT_INPUT, placeholder: 'optional', 'data-increase': 'upper' });
-    const message = this.messageSpan('increase');
-    const showCurrent = () => {
-      const m = model.value;
-      const active = activeIncrease(s.config.temporaryIncreases, m, Date.now());
-      current.textContent = `current quota ${fmtNum(active?.tpm ?? s.config.models[m]?.tpm ?? 0)} TPM (default ${fmtNum(s.config.models[m]?.tpm ?? 0)})`;
-    };
-    model.addEventListener('change', showCurrent);
-    showCurrent();
-    const apply = el('vscode-button', { 'data-increase': 'apply' }, 'Increase for 30 days');
-    apply.addEventListener('click', () => {
-      const tpm = parseCount(newTpm.value);
-      const up = upper.value.trim() ? parseCount(upper.value) : undefined;
-      const base = s.config.models[model.value]?.tpm ?? 0;
-      if (!Number.isInteger(tpm) || tpm <= base) return message.show(`The new TPM must be a whole number above the default ${base}.`);
-      if (up !== undefined && !(up > 0)) return message.show(`Upper limit "${upper.value}": a whole number such as 3000000 or 3M, or empty.`);
-      if (up !== undefined && tpm > up) return message.show(`${tpm} exceeds the upper limit ${up}.`);
-      message.show('');
-      for (const f of ['model', 'tpm', 'upper']) this.drafts.delete(`increase:${f}`);
-      void this.act({ action: 'recordIncrease', model: model.value, tpm, ...(up !== undefined ? { upperLimit: up } : {}) });
-    });
-    const dialog = el('details', { class: 'increase', ...(this.increaseOpen ? { open: '' } : {}) });
-    dialog.addEventListener('toggle', () => (this.increaseOpen = dialog.open));
-    panel.append(dialog);
-    dialog.append(el('summary', {}, 'Increase Rate Limit Temporarily'), el('p', { class: 'hint' }, 'Model Studio raises TPM from its console for 30 days; record it here so the limiter uses it.'), el('div', { class: 'edit' },
-      el('label', {}, 'Model ', model), current,
-      el('label', {}, 'New TPM ', newTpm),
-      el('label', {}, "Upper limit (the console's) ", upper),
-      apply, message.el));
-  }
-
   /** Which model the charts show: every configured model and any other with traffic. */
   private chartModelPicker(s: DashboardSnapshot): HTMLElement {
     const models = [...new Set([...Object.keys(s.config.models), ...s.metrics.rows.map((r) => r.model)])].sort();
@@ -446,33 +340,6 @@ export class DashboardView {
     if (s.chartModel) picker.value = s.chartModel;
     picker.addEventListener('change', () => this.host.send({ type: 'focusModel', model: picker.value }));
     return el('div', { class: 'toolbar' }, el('label', {}, 'Model ', picker));
-  }
-
-  /** The account's own limit, and an increase in force as its own badge with End. */
-  private accountCell(s: DashboardSnapshot, model: string): HTMLElement | string {
-    const a = s.config.models[model];
-    if (!a) return '—';
-    const inc = activeIncrease(s.config.temporaryIncreases, model, Date.now());
-    if (!inc) return `${a.rpm} RPM · ${fmtNum(a.tpm)} TPM`;
-    const end = el('vscode-button', { secondary: '', 'data-end-increase': model, title: `End the increase of ${model} now` }, 'End');
-    end.addEventListener('click', () => void this.act({ action: 'endIncrease', model }));
-    const badge = el('span', { class: 'increase-badge', 'data-increase-badge': model }, `temporarily ${fmtNum(inc.tpm)} TPM until ${dateTime(inc.expiresAt)}`);
-    return el('span', {}, `${a.rpm} RPM · ${fmtNum(a.tpm)} TPM `, badge, ' ', end);
-  }
-
-  private updateLiveCells(): void {
-    for (const k of this.snapshot?.state.keys ?? []) {
-      const row = this.root.querySelector(`tr[data-key="${CSS.escape(k.key)}"]`);
-      if (!row) continue;
-      const effective = row.querySelector('[data-cell="effective"]');
-      const now = row.querySelector('[data-cell="now"]');
-      if (effective) effective.textContent = effectiveText(k);
-      if (now) now.textContent = usedNowText(k);
-      const margin = row.querySelector('[data-cell="margin"]');
-      if (margin) margin.textContent = marginCell(k);
-      const waiting = row.querySelector('[data-cell="waiting"]');
-      if (waiting) waiting.textContent = waitText(k.wait, k.key);
-    }
   }
 
   /** An input whose typed value is kept in `drafts` until it is saved. */
@@ -534,35 +401,13 @@ export class DashboardView {
       return;
     }
     if (this.saved.tab === 'Rate Limit') {
-      const limits = s.state.keys.map(limitRow);
-      const csv = toCsv(LIMIT_EXPORT_COLUMNS, limits, (r, c) => r[c]);
-      void this.act({ action: 'saveFile', name: `rlm-limits-${stamp}.${format}`, content: format === 'csv' ? csv : JSON.stringify({ at: s.state.at, limits }, null, 2) });
+      void this.act({ action: 'saveFile', name: `rlm-limits-${stamp}.${format}`, content: exportLimits(s, format) });
       return;
     }
     const rows = this.shownRows(s);
     const csv = toCsv(ROW_COLUMNS.map((c) => c.key), rows, (r, key) => r[key]);
     void this.act({ action: 'saveFile', name: `rlm-models-${s.window}-${stamp}.${format}`, content: format === 'csv' ? csv : JSON.stringify({ window: s.window, summary: s.metrics.summary, rows }, null, 2) });
   }
-}
-
-const LIMIT_EXPORT_COLUMNS = ['key', 'model', 'scope', 'workspace', 'rpm', 'tpm', 'effectiveRpm', 'effectiveTpm', 'requestsLastMinute', 'tokensLastMinute', 'waiting', 'why'] as const;
-
-/** A Rate Limit row as exported: the limits in force and what the last minute used. */
-function limitRow(k: LiveKey): Record<(typeof LIMIT_EXPORT_COLUMNS)[number], string | number> {
-  return {
-    key: k.key,
-    model: k.model,
-    scope: k.scope,
-    workspace: k.workspace ?? '',
-    rpm: k.configured.rpm,
-    tpm: k.configured.tpm,
-    effectiveRpm: k.effective.rpm,
-    effectiveTpm: k.effective.tpm,
-    requestsLastMinute: k.minute.requests,
-    tokensLastMinute: k.minute.tokens,
-    waiting: k.queueLength,
-    why: k.wait ? waitText(k.wait, k.key) : '',
-  };
 }
 
 /** A selector that finds the same control again after a refresh: its tag and data attributes. */

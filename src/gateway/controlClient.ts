@@ -57,7 +57,7 @@ export class ControlClient {
   }
 
   requests(query: { limit?: number; model?: string; outcome?: string; kind?: string } = {}): Promise<{ records: AttemptRecord[] }> {
-    const q = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
+    const q = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)]));
     return this.call(`/_rlm/requests?${q}`);
   }
 

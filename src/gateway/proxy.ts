@@ -4,20 +4,17 @@
  * The gateway is the only retry layer: what follows a failed attempt (retry, fallback, fail) is
  * decided in src/core/retry.ts and carried out here; the caller is told not to retry.
  */
-import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
-import { classifyError, parseRetryAfter, readErrorBody, readErrorText, type Classification } from '../core/classify';
 import type { Limiter, Reservation } from '../core/limiter';
 import { isRateLimitKind, nextStep, retryWaitMs, soonerBackup, type RetryPolicy } from '../core/retry';
+import { forwardOnce, makeRecord, type AttemptArgs } from './attempt';
 import type { Calibration } from '../core/tokens';
-import type { AttemptRecord, Endpoint, ErrorKind, Lane, RateLimitConfig } from '../core/types';
+import type { AttemptRecord, Endpoint, Lane, RateLimitConfig } from '../core/types';
 import type { LimitsManager } from './limits';
 import { AdmissionError, type Scheduler } from './scheduler';
-import { dataOf, inspectEvent, mayMatter, SseSplitter, usageOf, type UsageFigures } from './sse';
 import { estimateTokens } from './tokenizer';
-import { drained, errorJson, rateLimitHeaders, sendError, sendFailure, type Failure } from './responses';
-import { forwardHeaders, readText, sendUpstream, upstreamUrl, UpstreamError, type UpstreamTimeouts } from './upstream';
-import { errorMessage } from '../core/values';
+import { errorJson, rateLimitHeaders, sendError, sendFailure, type Failure } from './responses';
+import type { UpstreamTimeouts } from './upstream';
 
 export interface ProxyContext {
   config: () => RateLimitConfig;
@@ -51,10 +48,6 @@ export function laneOf(req: http.IncomingMessage, source: string, config: RateLi
   if (header === 'interactive' || header === 'background') return header;
   return { error: `${PRIORITY_HEADER}: "${String(header)}" is not a lane. Send "interactive" (the default) or "background".` };
 }
-
-type AttemptOutcome =
-  | { done: true }
-  | { done: false; classification: Classification; retryAfterMs?: number; failure: Failure };
 
 const MAX_WAIT_HEADER = 'x-rlm-max-wait-ms';
 /** What a model id may hold (Model Studio's and OpenAI's ids fit; a newline or a space does not). */
@@ -222,239 +215,6 @@ export async function handleMetered(
   }
 }
 
-interface AttemptArgs {
-  req: http.IncomingMessage;
-  res: http.ServerResponse;
-  body: Record<string, unknown>;
-  model: string;
-  endpoint: Endpoint;
-  addedUsage: boolean;
-  abort: AbortController;
-  base: Omit<AttemptRecord, 'id' | 'startedAt' | 'model' | 'status' | 'outcome' | 'queuedMs' | 'latencyMs' | 'attempt' | 'estimatedTokens'>;
-  reservation?: Reservation;
-  estimatedTokens: number;
-  estimatedPrompt?: number;
-  queuedMs: number;
-  attempt: number;
-  keys: string[];
-  retried: boolean;
-  fallbackFrom?: string | undefined;
-  attemptsTotal?: number;
-  /** Unmetered pass-through: whatever comes back goes to the caller. */
-  lastChance: boolean;
-}
-
-/** One attempt upstream. Either answers the caller (done) or reports a retryable failure untouched. */
-async function forwardOnce(ctx: ProxyContext, a: AttemptArgs): Promise<AttemptOutcome> {
-  const startedAt = ctx.now();
-  const key = ctx.apiKey(a.base.workspace);
-  const record = (fields: Partial<AttemptRecord> & Pick<AttemptRecord, 'status' | 'outcome'>, usage?: UsageFigures, ttftMs?: number) => {
-    const r = makeRecord(ctx.now(), a.base, {
-      model: a.model,
-      queuedMs: a.queuedMs,
-      latencyMs: ctx.now() - startedAt,
-      attempt: a.attempt,
-      estimatedTokens: a.estimatedTokens,
-      fallbackFrom: a.fallbackFrom,
-      ...fields,
-    });
-    r.startedAt = startedAt;
-    if (usage) Object.assign(r, usage);
-    if (ttftMs !== undefined) r.ttftMs = ttftMs;
-    ctx.record(r);
-  };
-  const settle = (tokens: number) => {
-    if (a.reservation) {
-      ctx.limiter.settle(a.reservation, tokens);
-      ctx.scheduler.pump();
-    }
-  };
-  if (!key) {
-    settle(0);
-    record({ status: 401, outcome: 'error', errorKind: 'auth', errorCode: 'no_api_key' });
-    sendError(a.res, 401, 'The gateway has no provider API key. Run "Rate Limit Monitor: Set API Key", or set RLM_API_KEY (or DASHSCOPE_API_KEY / OPENAI_API_KEY) for the headless gateway.', 'invalid_request_error', 'no_api_key');
-    return { done: true };
-  }
-  const payload = Buffer.from(JSON.stringify({ ...a.body, model: a.model }));
-  let upstream: http.IncomingMessage;
-  try {
-    upstream = await sendUpstream({
-      url: upstreamUrl(ctx.config().baseUrl, a.req.url ?? '/'),
-      method: a.req.method ?? 'POST',
-      headers: forwardHeaders(a.req.headers, key, payload.length),
-      body: payload,
-      signal: a.abort.signal,
-      timeouts: ctx.timeouts,
-      ...(a.reservation ? { onSent: (at: number) => ctx.limiter.retime(a.reservation!, at) } : {}),
-    });
-  } catch (e) {
-    const err = e instanceof UpstreamError ? e : new UpstreamError('network', String(e));
-    // The provider may have counted it: keep the charge.
-    settle(a.reservation?.tokens ?? 0);
-    if (err.kind === 'cancelled') {
-      record({ status: 0, outcome: 'cancelled', errorKind: 'cancelled' });
-      return { done: true };
-    }
-    record({ status: 0, outcome: 'error', errorKind: err.kind, errorCode: err.kind === 'timeout' ? 'upstream_timeout' : 'upstream_unreachable' });
-    return { done: false, classification: { kind: err.kind, retryable: true }, failure: { status: err.kind === 'timeout' ? 504 : 502, headers: {}, body: errorJson(err.message, 'server_error', err.kind === 'timeout' ? 'upstream_timeout' : 'upstream_unreachable') } };
-  }
-
-  const status = upstream.statusCode ?? 502;
-  const contentType = String(upstream.headers['content-type'] ?? '');
-  const header = (n: string) => {
-    const v = upstream.headers[n];
-    return Array.isArray(v) ? v[0] : v;
-  };
-  const passHeaders = (): Record<string, string> => {
-    const h: Record<string, string> = { 'content-type': contentType || 'application/json' };
-    const rid = header('x-request-id') ?? header('x-dashscope-request-id');
-    if (rid) h['x-request-id'] = rid;
-    return h;
-  };
-
-  if (status >= 400) {
-    const text = await readText(upstream).catch(() => '');
-    settle(0);
-    const info = readErrorText(text);
-    const classification = classifyError({ provider: ctx.config().provider, status, ...info });
-    const retryAfterMs = parseRetryAfter(header, ctx.now());
-    record({ status, outcome: 'error', errorKind: classification.kind, ...(classification.code ? { errorCode: classification.code } : {}) });
-    const failure: Failure = { status, headers: passHeaders(), body: text };
-    if (retryAfterMs !== undefined) failure.headers['retry-after'] = String(Math.ceil(retryAfterMs / 1000));
-    if (!classification.retryable || a.lastChance) {
-      sendFailure(a.res, failure, a.retried, a.attemptsTotal ?? 1);
-      return { done: true };
-    }
-    return { done: false, classification, failure, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
-  }
-
-  const ourHeaders = () => ({
-    ...passHeaders(),
-    ...rateLimitHeaders(ctx.limiter, a.keys, ctx.now()),
-    'x-rlm-model': a.model,
-    'x-rlm-attempts': String(a.attemptsTotal ?? 1),
-    'x-rlm-queued-ms': String(Math.round(a.queuedMs)),
-    ...(a.retried ? { 'x-should-retry': 'false' } : {}),
-  });
-
-  if (!contentType.includes('text/event-stream')) {
-    let text: string;
-    try {
-      text = await readText(upstream);
-    } catch (e) {
-      settle(a.reservation?.tokens ?? 0);
-      const err = e instanceof UpstreamError ? e : new UpstreamError('network', String(e));
-      record({ status: 0, outcome: err.kind === 'cancelled' ? 'cancelled' : 'error', errorKind: err.kind });
-      if (err.kind === 'cancelled') return { done: true };
-      return { done: false, classification: { kind: err.kind, retryable: true }, failure: { status: 502, headers: {}, body: errorJson(err.message, 'server_error', 'upstream_interrupted') } };
-    }
-    const json = safeJson(text);
-    if (json === undefined && a.endpoint !== 'other') {
-      settle(a.reservation?.tokens ?? 0);
-      record({ status, outcome: 'error', errorKind: 'server', errorCode: 'malformed_response' });
-      return { done: false, classification: { kind: 'server', retryable: true }, failure: { status: 502, headers: {}, body: errorJson('The provider sent a malformed JSON response.', 'server_error', 'malformed_response') } };
-    }
-    const usage = usageOf((json as { usage?: unknown } | undefined)?.usage);
-    settle(usage ? usage.totalTokens : a.reservation?.tokens ?? 0);
-    if (usage && a.estimatedPrompt) ctx.calibration.observe(a.model, a.estimatedPrompt, usage.promptTokens);
-    const headers = ourHeaders();
-    a.res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(text) });
-    a.res.end(text);
-    record({ status, outcome: 'ok' }, usage);
-    return { done: true };
-  }
-
-  // A stream: hold the headers back until the first event, so an in-band error before
-  // any content can still be retried without the caller noticing.
-  upstream.setEncoding('utf8');
-  const splitter = new SseSplitter();
-  let headersSent = false;
-  let usage: UsageFigures | undefined;
-  let ttftMs: number | undefined;
-  let sawDone = false;
-  let streamError: { classification: Classification; body: string } | undefined;
-  const sendHeaders = () => {
-    if (headersSent) return;
-    headersSent = true;
-    // the headers leave with the first event's bytes: one write instead of two
-    a.res.writeHead(status, { ...ourHeaders(), 'cache-control': 'no-cache', connection: 'keep-alive' });
-  };
-  try {
-    for await (const chunk of upstream as AsyncIterable<string>) {
-      let out = '';
-      for (const raw of splitter.push(chunk)) {
-        const data = dataOf(raw);
-        if (data === undefined) {
-          out += raw;
-          continue;
-        }
-        // Once TTFT is known only usage, errors and the end matter: skip parsing the rest.
-        if (ttftMs !== undefined && !mayMatter(data)) {
-          out += raw;
-          continue;
-        }
-        const info = inspectEvent(data);
-        if (info.kind === 'error') {
-          const err = readErrorBody(info.error);
-          const classification = classifyError({ provider: ctx.config().provider, ...err });
-          streamError = { classification, body: JSON.stringify(info.error) };
-          if (!headersSent && classification.retryable && !a.lastChance) break;
-          out += raw;
-          continue;
-        }
-        if (info.kind === 'done') sawDone = true;
-        if ('usage' in info && info.usage) usage = info.usage;
-        if (info.kind === 'content' && ttftMs === undefined) ttftMs = ctx.now() - startedAt;
-        if (info.kind === 'usage-only' && a.addedUsage) continue;
-        out += raw;
-      }
-      if (streamError && !headersSent && streamError.classification.retryable && !a.lastChance) break;
-      if (out) {
-        sendHeaders();
-        // A caller that stops reading must not make us buffer the whole stream: wait for it
-        // to drain, which stops reading the provider too (TCP pushes back to them).
-        if (!a.res.write(out)) await drained(a.res);
-      }
-    }
-  } catch (e) {
-    const err = e instanceof UpstreamError ? e : new UpstreamError('network', errorMessage(e));
-    settle(usage?.totalTokens ?? a.reservation?.tokens ?? 0);
-    if (err.kind === 'cancelled' || a.abort.signal.aborted) {
-      record({ status, outcome: 'cancelled', errorKind: 'cancelled' }, usage, ttftMs);
-      return { done: true };
-    }
-    record({ status, outcome: 'error', errorKind: err.kind, errorCode: 'stream_interrupted' }, usage, ttftMs);
-    if (!headersSent) return { done: false, classification: { kind: err.kind, retryable: true }, failure: { status: 502, headers: {}, body: errorJson(err.message, 'server_error', 'stream_interrupted') } };
-    a.res.destroy(); // the caller must see the cut, not a clean end
-    return { done: true };
-  }
-  if (streamError && !headersSent) {
-    upstream.destroy();
-    settle(0);
-    record({ status, outcome: 'error', errorKind: streamError.classification.kind, ...(streamError.classification.code ? { errorCode: streamError.classification.code } : {}) });
-    const failure: Failure = { status: isRateLimitKind(streamError.classification.kind) ? 429 : 500, headers: { 'content-type': 'application/json' }, body: streamError.body };
-    if (!streamError.classification.retryable || a.lastChance) {
-      sendFailure(a.res, failure, a.retried, a.attemptsTotal ?? 1);
-      return { done: true };
-    }
-    return { done: false, classification: streamError.classification, failure };
-  }
-  const tail = splitter.rest();
-  sendHeaders();
-  if (tail) a.res.write(tail);
-  a.res.end();
-  settle(usage?.totalTokens ?? a.reservation?.tokens ?? 0);
-  if (usage && a.estimatedPrompt) ctx.calibration.observe(a.model, a.estimatedPrompt, usage.promptTokens);
-  if (streamError) {
-    record({ status, outcome: 'error', errorKind: streamError.classification.kind, ...(streamError.classification.code ? { errorCode: streamError.classification.code } : {}) }, usage, ttftMs);
-  } else if (!sawDone && a.endpoint !== 'responses') {
-    record({ status, outcome: 'error', errorKind: 'network', errorCode: 'stream_truncated' }, usage, ttftMs);
-  } else {
-    record({ status, outcome: 'ok' }, usage, ttftMs);
-  }
-  return { done: true };
-}
-
 function refuseLocally(
   ctx: ProxyContext,
   res: http.ServerResponse,
@@ -497,18 +257,6 @@ function refuseLocally(
   res.end(text);
 }
 
-function makeRecord(
-  startedAt: number,
-  base: AttemptArgs['base'],
-  f: Pick<AttemptRecord, 'model' | 'status' | 'outcome' | 'queuedMs' | 'latencyMs' | 'attempt' | 'estimatedTokens'> & { errorKind?: ErrorKind; errorCode?: string; fallbackFrom?: string | undefined },
-): AttemptRecord {
-  const { fallbackFrom, ...rest } = f;
-  const r: AttemptRecord = { id: randomUUID(), startedAt, ...base, ...rest };
-  r.queuedMs = Math.round(r.queuedMs);
-  if (fallbackFrom) r.fallbackFrom = fallbackFrom;
-  return r;
-}
-
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted || ms <= 0) return resolve();
@@ -519,12 +267,3 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     }, { once: true });
   });
 }
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-

@@ -1,0 +1,242 @@
+/**
+ * One attempt upstream: send the request with the provider key, then answer the caller — an
+ * error passed on, a JSON body, or a stream through the relay — or report a retryable failure
+ * untouched, for the retry policy (src/core/retry.ts) to decide what comes next. Records every
+ * attempt and settles its reservation with the tokens actually used.
+ */
+import { randomUUID } from 'node:crypto';
+import type http from 'node:http';
+import { classifyError, parseRetryAfter, readErrorText, type Classification } from '../core/classify';
+import type { Reservation } from '../core/limiter';
+import { isRateLimitKind } from '../core/retry';
+import type { AttemptRecord, Endpoint, ErrorKind } from '../core/types';
+import { errorMessage } from '../core/values';
+import type { ProxyContext } from './proxy';
+import { relayStream, type RelayResult } from './relay';
+import { errorJson, rateLimitHeaders, sendError, sendFailure, type Failure } from './responses';
+import { usageOf, type UsageFigures } from './sse';
+import { forwardHeaders, readText, sendUpstream, upstreamUrl, UpstreamError } from './upstream';
+
+export type AttemptOutcome =
+  | { done: true }
+  | { done: false; classification: Classification; retryAfterMs?: number; failure: Failure };
+
+
+export interface AttemptArgs {
+  req: http.IncomingMessage;
+  res: http.ServerResponse;
+  body: Record<string, unknown>;
+  model: string;
+  endpoint: Endpoint;
+  addedUsage: boolean;
+  abort: AbortController;
+  base: Omit<AttemptRecord, 'id' | 'startedAt' | 'model' | 'status' | 'outcome' | 'queuedMs' | 'latencyMs' | 'attempt' | 'estimatedTokens'>;
+  reservation?: Reservation;
+  estimatedTokens: number;
+  estimatedPrompt?: number;
+  queuedMs: number;
+  attempt: number;
+  keys: string[];
+  retried: boolean;
+  fallbackFrom?: string | undefined;
+  attemptsTotal?: number;
+  /** Unmetered pass-through: whatever comes back goes to the caller. */
+  lastChance: boolean;
+}
+
+/** One attempt upstream. Either answers the caller (done) or reports a retryable failure untouched. */
+export async function forwardOnce(ctx: ProxyContext, a: AttemptArgs): Promise<AttemptOutcome> {
+  const startedAt = ctx.now();
+  const key = ctx.apiKey(a.base.workspace);
+  const record: RecordAttempt = (fields, usage, ttftMs) => {
+    const r = makeRecord(ctx.now(), a.base, {
+      model: a.model,
+      queuedMs: a.queuedMs,
+      latencyMs: ctx.now() - startedAt,
+      attempt: a.attempt,
+      estimatedTokens: a.estimatedTokens,
+      fallbackFrom: a.fallbackFrom,
+      ...fields,
+    });
+    r.startedAt = startedAt;
+    if (usage) Object.assign(r, usage);
+    if (ttftMs !== undefined) r.ttftMs = ttftMs;
+    ctx.record(r);
+  };
+  const settle: Settle = (tokens) => {
+    if (a.reservation) {
+      ctx.limiter.settle(a.reservation, tokens);
+      ctx.scheduler.pump();
+    }
+  };
+  if (!key) {
+    settle(0);
+    record({ status: 401, outcome: 'error', errorKind: 'auth', errorCode: 'no_api_key' });
+    sendError(a.res, 401, 'The gateway has no provider API key. Run "Rate Limit Monitor: Set API Key", or set RLM_API_KEY (or DASHSCOPE_API_KEY / OPENAI_API_KEY) for the headless gateway.', 'invalid_request_error', 'no_api_key');
+    return { done: true };
+  }
+  const payload = Buffer.from(JSON.stringify({ ...a.body, model: a.model }));
+  let upstream: http.IncomingMessage;
+  try {
+    upstream = await sendUpstream({
+      url: upstreamUrl(ctx.config().baseUrl, a.req.url ?? '/'),
+      method: a.req.method ?? 'POST',
+      headers: forwardHeaders(a.req.headers, key, payload.length),
+      body: payload,
+      signal: a.abort.signal,
+      timeouts: ctx.timeouts,
+      ...(a.reservation ? { onSent: (at: number) => ctx.limiter.retime(a.reservation!, at) } : {}),
+    });
+  } catch (e) {
+    const err = e instanceof UpstreamError ? e : new UpstreamError('network', String(e));
+    // The provider may have counted it: keep the charge.
+    settle(a.reservation?.tokens ?? 0);
+    if (err.kind === 'cancelled') {
+      record({ status: 0, outcome: 'cancelled', errorKind: 'cancelled' });
+      return { done: true };
+    }
+    record({ status: 0, outcome: 'error', errorKind: err.kind, errorCode: err.kind === 'timeout' ? 'upstream_timeout' : 'upstream_unreachable' });
+    return { done: false, classification: { kind: err.kind, retryable: true }, failure: { status: err.kind === 'timeout' ? 504 : 502, headers: {}, body: errorJson(err.message, 'server_error', err.kind === 'timeout' ? 'upstream_timeout' : 'upstream_unreachable') } };
+  }
+
+  const status = upstream.statusCode ?? 502;
+  const contentType = String(upstream.headers['content-type'] ?? '');
+  const header = (n: string) => {
+    const v = upstream.headers[n];
+    return Array.isArray(v) ? v[0] : v;
+  };
+  const passHeaders = (): Record<string, string> => {
+    const h: Record<string, string> = { 'content-type': contentType || 'application/json' };
+    const rid = header('x-request-id') ?? header('x-dashscope-request-id');
+    if (rid) h['x-request-id'] = rid;
+    return h;
+  };
+
+  if (status >= 400) {
+    const text = await readText(upstream).catch(() => '');
+    settle(0);
+    const info = readErrorText(text);
+    const classification = classifyError({ provider: ctx.config().provider, status, ...info });
+    const retryAfterMs = parseRetryAfter(header, ctx.now());
+    record({ status, outcome: 'error', errorKind: classification.kind, ...(classification.code ? { errorCode: classification.code } : {}) });
+    const failure: Failure = { status, headers: passHeaders(), body: text };
+    if (retryAfterMs !== undefined) failure.headers['retry-after'] = String(Math.ceil(retryAfterMs / 1000));
+    if (!classification.retryable || a.lastChance) {
+      sendFailure(a.res, failure, a.retried, a.attemptsTotal ?? 1);
+      return { done: true };
+    }
+    return { done: false, classification, failure, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+  }
+
+  const ourHeaders = () => ({
+    ...passHeaders(),
+    ...rateLimitHeaders(ctx.limiter, a.keys, ctx.now()),
+    'x-rlm-model': a.model,
+    'x-rlm-attempts': String(a.attemptsTotal ?? 1),
+    'x-rlm-queued-ms': String(Math.round(a.queuedMs)),
+    ...(a.retried ? { 'x-should-retry': 'false' } : {}),
+  });
+
+  if (!contentType.includes('text/event-stream')) {
+    let text: string;
+    try {
+      text = await readText(upstream);
+    } catch (e) {
+      settle(a.reservation?.tokens ?? 0);
+      const err = e instanceof UpstreamError ? e : new UpstreamError('network', String(e));
+      record({ status: 0, outcome: err.kind === 'cancelled' ? 'cancelled' : 'error', errorKind: err.kind });
+      if (err.kind === 'cancelled') return { done: true };
+      return { done: false, classification: { kind: err.kind, retryable: true }, failure: { status: 502, headers: {}, body: errorJson(err.message, 'server_error', 'upstream_interrupted') } };
+    }
+    const json = safeJson(text);
+    if (json === undefined && a.endpoint !== 'other') {
+      settle(a.reservation?.tokens ?? 0);
+      record({ status, outcome: 'error', errorKind: 'server', errorCode: 'malformed_response' });
+      return { done: false, classification: { kind: 'server', retryable: true }, failure: { status: 502, headers: {}, body: errorJson('The provider sent a malformed JSON response.', 'server_error', 'malformed_response') } };
+    }
+    const usage = usageOf((json as { usage?: unknown } | undefined)?.usage);
+    settle(usage ? usage.totalTokens : a.reservation?.tokens ?? 0);
+    if (usage && a.estimatedPrompt) ctx.calibration.observe(a.model, a.estimatedPrompt, usage.promptTokens);
+    const headers = ourHeaders();
+    a.res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(text) });
+    a.res.end(text);
+    record({ status, outcome: 'ok' }, usage);
+    return { done: true };
+  }
+
+  // A stream: relayed event by event (src/gateway/relay.ts)
+  const r = await relayStream(upstream, {
+    res: a.res,
+    writeHead: () => a.res.writeHead(status, { ...ourHeaders(), 'cache-control': 'no-cache', connection: 'keep-alive' }),
+    provider: ctx.config().provider,
+    startedAt,
+    now: ctx.now,
+    mayRetry: !a.lastChance,
+    dropAddedUsage: a.addedUsage,
+  });
+  return r.ended ? finishStream(ctx, a, r, status, settle, record) : streamFailed(a, upstream, r, status, settle, record);
+}
+
+type Settle = (tokens: number) => void;
+type RecordAttempt = (fields: Partial<AttemptRecord> & Pick<AttemptRecord, 'status' | 'outcome'>, usage?: UsageFigures, ttftMs?: number) => void;
+
+/** The caller got the whole stream: settle on the usage, and record how it ended. */
+function finishStream(ctx: ProxyContext, a: AttemptArgs, r: RelayResult, status: number, settle: Settle, record: RecordAttempt): AttemptOutcome {
+  settle(r.usage?.totalTokens ?? a.reservation?.tokens ?? 0);
+  if (r.usage && a.estimatedPrompt) ctx.calibration.observe(a.model, a.estimatedPrompt, r.usage.promptTokens);
+  if (r.streamError) record({ status, outcome: 'error', ...errorFields(r.streamError.classification) }, r.usage, r.ttftMs);
+  else if (!r.sawDone && a.endpoint !== 'responses') record({ status, outcome: 'error', errorKind: 'network', errorCode: 'stream_truncated' }, r.usage, r.ttftMs);
+  else record({ status, outcome: 'ok' }, r.usage, r.ttftMs);
+  return { done: true };
+}
+
+/** The stream broke off, or an in-band error came before any content (held back to retry). */
+function streamFailed(a: AttemptArgs, upstream: http.IncomingMessage, r: RelayResult, status: number, settle: Settle, record: RecordAttempt): AttemptOutcome {
+  if (r.failure !== undefined) {
+    const err = r.failure instanceof UpstreamError ? r.failure : new UpstreamError('network', errorMessage(r.failure));
+    settle(r.usage?.totalTokens ?? a.reservation?.tokens ?? 0);
+    if (err.kind === 'cancelled' || a.abort.signal.aborted) {
+      record({ status, outcome: 'cancelled', errorKind: 'cancelled' }, r.usage, r.ttftMs);
+      return { done: true };
+    }
+    record({ status, outcome: 'error', errorKind: err.kind, errorCode: 'stream_interrupted' }, r.usage, r.ttftMs);
+    if (!r.headersSent) return { done: false, classification: { kind: err.kind, retryable: true }, failure: { status: 502, headers: {}, body: errorJson(err.message, 'server_error', 'stream_interrupted') } };
+    a.res.destroy(); // the caller must see the cut, not a clean end
+    return { done: true };
+  }
+  const { classification, body } = r.streamError!;
+  upstream.destroy();
+  settle(0);
+  record({ status, outcome: 'error', ...errorFields(classification) });
+  const failure: Failure = { status: isRateLimitKind(classification.kind) ? 429 : 500, headers: { 'content-type': 'application/json' }, body };
+  if (!classification.retryable || a.lastChance) {
+    sendFailure(a.res, failure, a.retried, a.attemptsTotal ?? 1);
+    return { done: true };
+  }
+  return { done: false, classification, failure };
+}
+
+const errorFields = (c: Classification) => ({ errorKind: c.kind, ...(c.code ? { errorCode: c.code } : {}) });
+
+
+export function makeRecord(
+  startedAt: number,
+  base: AttemptArgs['base'],
+  f: Pick<AttemptRecord, 'model' | 'status' | 'outcome' | 'queuedMs' | 'latencyMs' | 'attempt' | 'estimatedTokens'> & { errorKind?: ErrorKind; errorCode?: string; fallbackFrom?: string | undefined },
+): AttemptRecord {
+  const { fallbackFrom, ...rest } = f;
+  const r: AttemptRecord = { id: randomUUID(), startedAt, ...base, ...rest };
+  r.queuedMs = Math.round(r.queuedMs);
+  if (fallbackFrom) r.fallbackFrom = fallbackFrom;
+  return r;
+}
+
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
