@@ -45,11 +45,26 @@ function metricsBench(records: number) {
   for (let i = 0; i < records; i++) {
     const failed = i % 50 === 0;
     recs.push({
-      id: String(i), startedAt: now - span + Math.floor((i / records) * span), model: models[i % models.length]!, requestedModel: models[i % models.length]!,
-      workspace: i % 3 === 0 ? 'ws-a' : 'default', source: 'bench', endpoint: 'chat.completions', stream: i % 2 === 0,
-      status: failed ? 429 : 200, outcome: failed ? 'error' : 'ok', ...(failed ? { errorKind: kinds[i % 3]! } : {}),
-      promptTokens: 200 + (i % 300), completionTokens: 50 + (i % 100), totalTokens: 250 + (i % 300) + (i % 100), cachedTokens: 0, estimatedTokens: 400,
-      queuedMs: i % 20, ...(i % 2 === 0 ? { ttftMs: 100 + (i % 400) } : {}), latencyMs: 300 + (i % 2000), attempt: 1,
+      id: String(i),
+      startedAt: now - span + Math.floor((i / records) * span),
+      model: models[i % models.length]!,
+      requestedModel: models[i % models.length]!,
+      workspace: i % 3 === 0 ? 'ws-a' : 'default',
+      source: 'bench',
+      endpoint: 'chat.completions',
+      stream: i % 2 === 0,
+      status: failed ? 429 : 200,
+      outcome: failed ? 'error' : 'ok',
+      ...(failed ? { errorKind: kinds[i % 3]! } : {}),
+      promptTokens: 200 + (i % 300),
+      completionTokens: 50 + (i % 100),
+      totalTokens: 250 + (i % 300) + (i % 100),
+      cachedTokens: 0,
+      estimatedTokens: 400,
+      queuedMs: i % 20,
+      ...(i % 2 === 0 ? { ttftMs: 100 + (i % 400) } : {}),
+      latencyMs: 300 + (i % 2000),
+      attempt: 1,
     });
   }
   const t0 = process.hrtime.bigint();
@@ -79,16 +94,50 @@ function main() {
   const hundred = decisions(100, n);
   const saturated = saturatedDecisions(1_000_000);
   printTable('Admission decisions (virtual clock, one core)', [
-    { case: '1 key, admitting', 'decisions/s': Math.round(one).toLocaleString('en-US'), target: '≥ 1,000,000', met: one >= 1e6 ? 'yes' : 'NO' },
+    {
+      case: '1 key, admitting',
+      'decisions/s': Math.round(one).toLocaleString('en-US'),
+      target: '≥ 1,000,000',
+      met: one >= 1e6 ? 'yes' : 'NO',
+    },
     { case: '100 keys, admitting', 'decisions/s': Math.round(hundred).toLocaleString('en-US'), target: '—', met: '—' },
-    { case: '1 key, saturated (answer: wait until T)', 'decisions/s': Math.round(saturated).toLocaleString('en-US'), target: '—', met: '—' },
+    {
+      case: '1 key, saturated (answer: wait until T)',
+      'decisions/s': Math.round(saturated).toLocaleString('en-US'),
+      target: '—',
+      met: '—',
+    },
   ]);
   const m = metricsBench(1_000_000);
   printTable('Metrics over 1,000,000 records (24 h, 5 models × 2 workspaces)', [
-    { query: 'build minute buckets (all records)', 'p50 ms': m.buildMs.toFixed(0), 'max ms': '—', target: '—', met: '—' },
-    { query: '24 h summary + per-model rows', 'p50 ms': m.summary.p50.toFixed(2), 'max ms': m.summary.max.toFixed(2), target: '≤ 20 ms', met: m.summary.max <= 20 ? 'yes' : 'NO' },
-    { query: '1 h summary + per-model rows', 'p50 ms': m.hour.p50.toFixed(2), 'max ms': m.hour.max.toFixed(2), target: '—', met: '—' },
-    { query: '24 h series, one model, 12 min steps', 'p50 ms': m.series.p50.toFixed(2), 'max ms': m.series.max.toFixed(2), target: '—', met: '—' },
+    {
+      query: 'build minute buckets (all records)',
+      'p50 ms': m.buildMs.toFixed(0),
+      'max ms': '—',
+      target: '—',
+      met: '—',
+    },
+    {
+      query: '24 h summary + per-model rows',
+      'p50 ms': m.summary.p50.toFixed(2),
+      'max ms': m.summary.max.toFixed(2),
+      target: '≤ 20 ms',
+      met: m.summary.max <= 20 ? 'yes' : 'NO',
+    },
+    {
+      query: '1 h summary + per-model rows',
+      'p50 ms': m.hour.p50.toFixed(2),
+      'max ms': m.hour.max.toFixed(2),
+      target: '—',
+      met: '—',
+    },
+    {
+      query: '24 h series, one model, 12 min steps',
+      'p50 ms': m.series.p50.toFixed(2),
+      'max ms': m.series.max.toFixed(2),
+      target: '—',
+      met: '—',
+    },
   ]);
 }
 

@@ -18,21 +18,46 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 
 function start(cmd: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, cmd, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve) => readline.createInterface({ input: child.stdout! }).once('line', (l) => resolve({ child, url: (JSON.parse(l) as { url: string }).url })));
+  return new Promise((resolve) =>
+    readline
+      .createInterface({ input: child.stdout! })
+      .once('line', (l) => resolve({ child, url: (JSON.parse(l) as { url: string }).url })),
+  );
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1000 });
 
 /** One streamed chat completion, read to the end; returns ms. */
 function one(base: string, auth: string): Promise<number> {
-  const body = JSON.stringify({ model: 'm', stream: true, max_tokens: 16, messages: [{ role: 'user', content: 'benchmark prompt with a few words in it' }] });
+  const body = JSON.stringify({
+    model: 'm',
+    stream: true,
+    max_tokens: 16,
+    messages: [{ role: 'user', content: 'benchmark prompt with a few words in it' }],
+  });
   const url = new URL(`${base}/chat/completions`);
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, headers: { authorization: `Bearer ${auth}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      res.on('data', () => undefined);
-      res.on('end', () => (res.statusCode === 200 ? resolve(performance.now() - t0) : reject(new Error(`status ${res.statusCode}`))));
-    });
+    const req = http.request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        agent,
+        headers: {
+          authorization: `Bearer ${auth}`,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+        },
+      },
+      (res) => {
+        res.on('data', () => undefined);
+        res.on('end', () =>
+          res.statusCode === 200 ? resolve(performance.now() - t0) : reject(new Error(`status ${res.statusCode}`)),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -44,15 +69,17 @@ async function load(base: string, auth: string, concurrency: number): Promise<{ 
   const warmEnd = performance.now() + 1000;
   let done = 0;
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (performance.now() < end) {
-      const ms = await one(base, auth);
-      if (performance.now() > warmEnd) {
-        lat.push(ms);
-        done++;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        const ms = await one(base, auth);
+        if (performance.now() > warmEnd) {
+          lat.push(ms);
+          done++;
+        }
       }
-    }
-  }));
+    }),
+  );
   lat.sort((a, b) => a - b);
   return { lat, rps: done / ((performance.now() - t0 - 1000) / 1000) };
 }
@@ -60,15 +87,46 @@ async function load(base: string, auth: string, concurrency: number): Promise<{ 
 const pct = (a: number[], p: number) => a[Math.min(a.length - 1, Math.floor(p * a.length))]!;
 
 async function main() {
-  console.log(`bench:gateway on ${machine()} — 2 × ${SECONDS} s per side, interleaved; streams of 8 chunks, fake TTFT 20 ms`);
+  console.log(
+    `bench:gateway on ${machine()} — 2 × ${SECONDS} s per side, interleaved; streams of 8 chunks, fake TTFT 20 ms`,
+  );
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlm-bench-'));
-  const fake = await start(['--import', 'tsx', 'test/fixtures/fakeProviderMain.ts', JSON.stringify({ apiKey: KEY, models: { m: { rpm: 1e9, tpm: 1e12 } }, ttftMs: 20, chunkIntervalMs: 2, completionTokens: 16 })]);
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ baseUrl: fake.url, models: { m: { rpm: 100_000_000, tpm: 1_000_000_000_000 } } }));
-  const gw = await start([...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), 'dist/gateway.js', '--config', path.join(dir, 'config.json'), '--port', '0', '--token', TOKEN], { RLM_API_KEY: KEY });
+  const fake = await start([
+    '--import',
+    'tsx',
+    'test/fixtures/fakeProviderMain.ts',
+    JSON.stringify({
+      apiKey: KEY,
+      models: { m: { rpm: 1e9, tpm: 1e12 } },
+      ttftMs: 20,
+      chunkIntervalMs: 2,
+      completionTokens: 16,
+    }),
+  ]);
+  fs.writeFileSync(
+    path.join(dir, 'config.json'),
+    JSON.stringify({ baseUrl: fake.url, models: { m: { rpm: 100_000_000, tpm: 1_000_000_000_000 } } }),
+  );
+  const gw = await start(
+    [
+      ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []),
+      'dist/gateway.js',
+      '--config',
+      path.join(dir, 'config.json'),
+      '--port',
+      '0',
+      '--token',
+      TOKEN,
+    ],
+    { RLM_API_KEY: KEY },
+  );
   const rows: Record<string, string | number>[] = [];
   for (const c of (process.env.BENCH_STREAMS ?? '1,50,200').split(',').map(Number)) {
     // interleave direct and gateway runs, so drift on a shared machine hits both alike
-    const pool = (a: Awaited<ReturnType<typeof load>>, b: Awaited<ReturnType<typeof load>>) => ({ lat: [...a.lat, ...b.lat].sort((x, y) => x - y), rps: (a.rps + b.rps) / 2 });
+    const pool = (a: Awaited<ReturnType<typeof load>>, b: Awaited<ReturnType<typeof load>>) => ({
+      lat: [...a.lat, ...b.lat].sort((x, y) => x - y),
+      rps: (a.rps + b.rps) / 2,
+    });
     const d1 = await load(fake.url, KEY, c);
     const v1 = await load(`${gw.url}/v1`, TOKEN, c);
     const d2 = await load(fake.url, KEY, c);

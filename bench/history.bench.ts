@@ -17,11 +17,26 @@ const N = Number(process.env.BENCH_RECORDS ?? 1_000_000);
 function record(i: number, start: number, span: number): AttemptRecord {
   const failed = i % 50 === 0;
   return {
-    id: `bench-${i}`, startedAt: start + Math.floor((i / N) * span), model: ['qwen-plus', 'qwen-turbo', 'qwen-max'][i % 3]!, requestedModel: 'qwen-plus',
-    workspace: i % 4 === 0 ? 'ws-a' : 'default', source: 'bench', endpoint: 'chat.completions', stream: i % 2 === 0, status: failed ? 429 : 200,
-    outcome: failed ? 'error' : 'ok', ...(failed ? { errorKind: 'tpm' as const, errorCode: 'insufficient_quota' } : {}),
-    promptTokens: 300 + (i % 500), completionTokens: 80 + (i % 120), totalTokens: 380 + (i % 500) + (i % 120), cachedTokens: 0, estimatedTokens: 900,
-    queuedMs: i % 40, ...(i % 2 === 0 ? { ttftMs: 150 + (i % 300) } : {}), latencyMs: 400 + (i % 3000), attempt: 1,
+    id: `bench-${i}`,
+    startedAt: start + Math.floor((i / N) * span),
+    model: ['qwen-plus', 'qwen-turbo', 'qwen-max'][i % 3]!,
+    requestedModel: 'qwen-plus',
+    workspace: i % 4 === 0 ? 'ws-a' : 'default',
+    source: 'bench',
+    endpoint: 'chat.completions',
+    stream: i % 2 === 0,
+    status: failed ? 429 : 200,
+    outcome: failed ? 'error' : 'ok',
+    ...(failed ? { errorKind: 'tpm' as const, errorCode: 'insufficient_quota' } : {}),
+    promptTokens: 300 + (i % 500),
+    completionTokens: 80 + (i % 120),
+    totalTokens: 380 + (i % 500) + (i % 120),
+    cachedTokens: 0,
+    estimatedTokens: 900,
+    queuedMs: i % 40,
+    ...(i % 2 === 0 ? { ttftMs: 150 + (i % 300) } : {}),
+    latencyMs: 400 + (i % 3000),
+    attempt: 1,
   };
 }
 
@@ -70,13 +85,36 @@ async function main() {
     }
     q.sort((a, b) => a - b);
 
-    printTable(`History with ${N.toLocaleString('en-US')} records (${(bytes / 2 ** 20).toFixed(0)} MB of JSONL in ${fs.readdirSync(dir).length} hourly segments)`, [
-      { measure: 'batched appends', value: `${Math.round(N / appendSeconds).toLocaleString('en-US')} /s`, target: '≥ 100,000 /s', met: N / appendSeconds >= 100_000 ? 'yes' : 'NO' },
-      { measure: 'rebuild (read + parse + buckets)', value: `${rebuildSeconds.toFixed(2)} s (${stats.records.toLocaleString('en-US')} records)`, target: '≤ 3 s', met: rebuildSeconds <= 3 ? 'yes' : 'NO' },
-      { measure: 'peak heap during rebuild', value: `${(peak / 2 ** 20).toFixed(0)} MB`, target: '≤ 200 MB', met: peak / 2 ** 20 <= 200 ? 'yes' : 'NO' },
-      { measure: 'heap kept after rebuild', value: `${retained.toFixed(0)} MB`, target: '—', met: '—' },
-      { measure: '24 h query (summary + rows), p50 / max', value: `${q[15]!.toFixed(2)} / ${q[29]!.toFixed(2)} ms`, target: '≤ 20 ms', met: q[29]! <= 20 ? 'yes' : 'NO' },
-    ]);
+    printTable(
+      `History with ${N.toLocaleString('en-US')} records (${(bytes / 2 ** 20).toFixed(0)} MB of JSONL in ${fs.readdirSync(dir).length} hourly segments)`,
+      [
+        {
+          measure: 'batched appends',
+          value: `${Math.round(N / appendSeconds).toLocaleString('en-US')} /s`,
+          target: '≥ 100,000 /s',
+          met: N / appendSeconds >= 100_000 ? 'yes' : 'NO',
+        },
+        {
+          measure: 'rebuild (read + parse + buckets)',
+          value: `${rebuildSeconds.toFixed(2)} s (${stats.records.toLocaleString('en-US')} records)`,
+          target: '≤ 3 s',
+          met: rebuildSeconds <= 3 ? 'yes' : 'NO',
+        },
+        {
+          measure: 'peak heap during rebuild',
+          value: `${(peak / 2 ** 20).toFixed(0)} MB`,
+          target: '≤ 200 MB',
+          met: peak / 2 ** 20 <= 200 ? 'yes' : 'NO',
+        },
+        { measure: 'heap kept after rebuild', value: `${retained.toFixed(0)} MB`, target: '—', met: '—' },
+        {
+          measure: '24 h query (summary + rows), p50 / max',
+          value: `${q[15]!.toFixed(2)} / ${q[29]!.toFixed(2)} ms`,
+          target: '≤ 20 ms',
+          met: q[29]! <= 20 ? 'yes' : 'NO',
+        },
+      ],
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

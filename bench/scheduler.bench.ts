@@ -8,7 +8,7 @@ import { PACKING_SIZES, runClosedLoop } from '../test/support/closedLoopSim';
 import { machine, printTable } from './table';
 
 /** Pseudo-random sizes in [100, 450], reproducible. */
-const scattered = (i: number) => 100 + Math.floor((((Math.sin(i * 12.9898) * 43758.5453) % 1) + 1) % 1 * 351);
+const scattered = (i: number) => 100 + Math.floor(((((Math.sin(i * 12.9898) * 43758.5453) % 1) + 1) % 1) * 351);
 
 function packing(): Record<string, string | number>[] {
   const rows: Record<string, string | number>[] = [];
@@ -19,8 +19,21 @@ function packing(): Record<string, string | number>[] {
     { name: '8 callers, 100–450 tok', callers: 8, rpm: 600, sizes: PACKING_SIZES },
   ];
   for (const c of cases) {
-    const run = (backfill: boolean) => runClosedLoop({ callers: c.callers, rpm: c.rpm, tpm: 30_000, sizes: c.sizes, latencyMs: 2_000, durationMs: 240_000, backfill });
-    rows.push({ workload: c.name, 'FIFO % of TPM': (run(false).tokenUse * 100).toFixed(1), 'backfilling % of TPM': (run(true).tokenUse * 100).toFixed(1) });
+    const run = (backfill: boolean) =>
+      runClosedLoop({
+        callers: c.callers,
+        rpm: c.rpm,
+        tpm: 30_000,
+        sizes: c.sizes,
+        latencyMs: 2_000,
+        durationMs: 240_000,
+        backfill,
+      });
+    rows.push({
+      workload: c.name,
+      'FIFO % of TPM': (run(false).tokenUse * 100).toFixed(1),
+      'backfilling % of TPM': (run(true).tokenUse * 100).toFixed(1),
+    });
   }
   return rows;
 }
@@ -37,4 +50,7 @@ function pollCost(waiting: number): number {
 }
 
 printTable(`Packing a TPM-bound key (virtual time, last full minute of 4) — ${machine()}`, packing());
-printTable('One poll with a queue (µs; backfilling tries at most 256 waiters behind the heads)', [10, 100, 1_000, 10_000].map((w) => ({ waiting: w, 'µs per poll': pollCost(w).toFixed(1) })));
+printTable(
+  'One poll with a queue (µs; backfilling tries at most 256 waiters behind the heads)',
+  [10, 100, 1_000, 10_000].map((w) => ({ waiting: w, 'µs per poll': pollCost(w).toFixed(1) })),
+);

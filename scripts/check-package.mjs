@@ -14,23 +14,37 @@ const drift = [];
 for (const [name, value] of Object.entries(SETTING_DEFAULTS)) {
   const declared = settings[`rateLimitMonitor.${name}`];
   if (!declared) drift.push(`rateLimitMonitor.${name}: in src/core/defaults.ts, not in package.json`);
-  else if (JSON.stringify(declared.default) !== JSON.stringify(value)) drift.push(`rateLimitMonitor.${name}: package.json says ${JSON.stringify(declared.default)}, src/core/defaults.ts ${JSON.stringify(value)}`);
+  else if (JSON.stringify(declared.default) !== JSON.stringify(value))
+    drift.push(
+      `rateLimitMonitor.${name}: package.json says ${JSON.stringify(declared.default)}, src/core/defaults.ts ${JSON.stringify(value)}`,
+    );
 }
 const presets = settings['rateLimitMonitor.provider']?.enum ?? [];
-if (JSON.stringify(presets) !== JSON.stringify(Object.keys(PROVIDER_PRESETS))) drift.push(`rateLimitMonitor.provider: package.json offers ${presets.join(', ')}; src/core/defaults.ts ${Object.keys(PROVIDER_PRESETS).join(', ')}`);
+if (JSON.stringify(presets) !== JSON.stringify(Object.keys(PROVIDER_PRESETS)))
+  drift.push(
+    `rateLimitMonitor.provider: package.json offers ${presets.join(', ')}; src/core/defaults.ts ${Object.keys(PROVIDER_PRESETS).join(', ')}`,
+  );
 if (drift.length) {
   console.error(`the manifest and src/core/defaults.ts disagree — change both:\n  ${drift.join('\n  ')}`);
   process.exit(1);
 }
-console.log(`ok: package.json declares the defaults of ${Object.keys(SETTING_DEFAULTS).length} settings and the ${presets.length} provider presets of src/core/defaults.ts`);
+console.log(
+  `ok: package.json declares the defaults of ${Object.keys(SETTING_DEFAULTS).length} settings and the ${presets.length} provider presets of src/core/defaults.ts`,
+);
 
 const vsce = path.resolve('node_modules/.bin/vsce');
 execFileSync(process.execPath, ['esbuild.mjs', '--production'], { stdio: 'inherit' });
-const files = execFileSync(vsce, ['ls', '--no-dependencies'], { encoding: 'utf8' }).trim().split('\n').map((f) => f.trim()).sort();
+const files = execFileSync(vsce, ['ls', '--no-dependencies'], { encoding: 'utf8' })
+  .trim()
+  .split('\n')
+  .map((f) => f.trim())
+  .sort();
 const allowed = /^(dist\/(extension|gateway|webview)\.js|media\/[\w.-]+\.(css|svg)|package\.json|README\.md|LICENSE)$/;
 const bad = files.filter((f) => !allowed.test(f));
 const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'rlm-vsix-')), 'llm-rate-limit-monitor.vsix');
-execFileSync(vsce, ['package', '--no-dependencies', '--no-rewrite-relative-links', '--skip-license', '-o', out], { stdio: ['ignore', 'ignore', 'inherit'] });
+execFileSync(vsce, ['package', '--no-dependencies', '--no-rewrite-relative-links', '--skip-license', '-o', out], {
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
 execFileSync(process.execPath, ['esbuild.mjs'], { stdio: 'ignore' }); // back to the development build
 const size = fs.statSync(out).size;
 console.log(`vsix: ${files.length} files (${files.join(', ')}), ${(size / 1024 / 1024).toFixed(2)} MB`);

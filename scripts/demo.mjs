@@ -12,7 +12,10 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlm-demo-'));
 const children = [];
 
 function start(args, env = {}) {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   children.push(child);
   return new Promise((resolve, reject) => {
     readline.createInterface({ input: child.stdout }).once('line', (l) => resolve(JSON.parse(l).url));
@@ -29,19 +32,42 @@ process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
 
 const models = { 'qwen-plus': { rpm: 60, tpm: 100000 }, 'qwen-turbo': { rpm: 120, tpm: 200000 } };
-const fakeUrl = await start(['--import', 'tsx', 'test/fixtures/fakeProviderMain.ts', JSON.stringify({ apiKey: demoKey, models, ttftMs: 150, chunkIntervalMs: 40, completionTokens: [20, 200] })]);
+const fakeUrl = await start([
+  '--import',
+  'tsx',
+  'test/fixtures/fakeProviderMain.ts',
+  JSON.stringify({ apiKey: demoKey, models, ttftMs: 150, chunkIntervalMs: 40, completionTokens: [20, 200] }),
+]);
 const configFile = path.join(dir, 'config.json');
-fs.writeFileSync(configFile, JSON.stringify({
-  provider: 'dashscope',
-  models,
-  workspaces: { 'ws-demo': { name: 'Demo team', models: { 'qwen-plus': { rpm: 30, tpm: 50000 } } } },
-  fallbacks: { 'qwen-plus': ['qwen-turbo'] },
-  maxQueueMs: 10000,
-}));
+fs.writeFileSync(
+  configFile,
+  JSON.stringify({
+    provider: 'dashscope',
+    models,
+    workspaces: { 'ws-demo': { name: 'Demo team', models: { 'qwen-plus': { rpm: 30, tpm: 50000 } } } },
+    fallbacks: { 'qwen-plus': ['qwen-turbo'] },
+    maxQueueMs: 10000,
+  }),
+);
 const tokenFile = path.join(dir, 'token');
 // A private state directory and a free port (unless RLM_PORT says otherwise): the demo must
 // neither join nor disturb a gateway the user already runs on 8787.
-const url = await start(['dist/gateway.js', '--config', configFile, '--upstream', fakeUrl, '--port', process.env.RLM_PORT ?? '0', '--state-dir', path.join(dir, 'state'), '--token-file', tokenFile], { RLM_API_KEY: demoKey });
+const url = await start(
+  [
+    'dist/gateway.js',
+    '--config',
+    configFile,
+    '--upstream',
+    fakeUrl,
+    '--port',
+    process.env.RLM_PORT ?? '0',
+    '--state-dir',
+    path.join(dir, 'state'),
+    '--token-file',
+    tokenFile,
+  ],
+  { RLM_API_KEY: demoKey },
+);
 const token = fs.readFileSync(tokenFile, 'utf8').trim();
 // the owner's token: the page with it can edit limits; the caller token above cannot
 const adminToken = fs.readFileSync(path.join(dir, 'state', 'admin-token'), 'utf8').trim();
@@ -59,21 +85,42 @@ Demo traffic runs now (qwen-plus 60 RPM, falls back to qwen-turbo). Ctrl-C stops
 `);
 
 const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: token, maxRetries: 0 });
-const team = new OpenAI({ baseURL: `${url}/v1`, apiKey: token, maxRetries: 0, defaultHeaders: { 'x-rlm-workspace': 'ws-demo' } });
+const team = new OpenAI({
+  baseURL: `${url}/v1`,
+  apiKey: token,
+  maxRetries: 0,
+  defaultHeaders: { 'x-rlm-workspace': 'ws-demo' },
+});
 let i = 0;
 setInterval(() => {
   const n = i++;
   const c = n % 3 === 0 ? team : client;
-  const body = { model: 'qwen-plus', messages: [{ role: 'user', content: `Demo request ${n}: ${'tell me about rate limits '.repeat(1 + (n % 20))}` }], max_tokens: 200 };
-  const call = n % 2 === 0
-    ? c.chat.completions.create({ ...body, stream: true }).then(async (s) => { for await (const _ of s) void _; })
-    : c.chat.completions.create(body);
+  const body = {
+    model: 'qwen-plus',
+    messages: [{ role: 'user', content: `Demo request ${n}: ${'tell me about rate limits '.repeat(1 + (n % 20))}` }],
+    max_tokens: 200,
+  };
+  const call =
+    n % 2 === 0
+      ? c.chat.completions.create({ ...body, stream: true }).then(async (s) => {
+          for await (const _ of s) void _;
+        })
+      : c.chat.completions.create(body);
   call.catch((e) => console.log(`request ${n}: ${e.status ?? ''} ${e.message.split('.')[0]}`));
 }, 600);
 
 setInterval(async () => {
-  const r = await fetch(`${url}/_rlm/metrics?window=1h`, { headers: { authorization: `Bearer ${token}` } }).then((x) => x.json()).catch(() => undefined);
+  const r = await fetch(`${url}/_rlm/metrics?window=1h`, { headers: { authorization: `Bearer ${token}` } })
+    .then((x) => x.json())
+    .catch(() => undefined);
   if (!r) return;
-  const rows = r.rows.map((row) => `${row.model}@${row.workspace}: ${row.totalCalls} calls, ${row.failedCalls} failed, peak ${row.peakRpm} RPM`).join(' | ');
-  console.log(`[${new Date().toLocaleTimeString()}] ${r.summary.totalCalls} calls, avg latency ${r.summary.avgLatencyMs ?? '-'} ms — ${rows}`);
+  const rows = r.rows
+    .map(
+      (row) =>
+        `${row.model}@${row.workspace}: ${row.totalCalls} calls, ${row.failedCalls} failed, peak ${row.peakRpm} RPM`,
+    )
+    .join(' | ');
+  console.log(
+    `[${new Date().toLocaleTimeString()}] ${r.summary.totalCalls} calls, avg latency ${r.summary.avgLatencyMs ?? '-'} ms — ${rows}`,
+  );
 }, 5000);

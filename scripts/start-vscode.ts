@@ -14,7 +14,9 @@ async function main() {
   const server = await startCodeServer(suite, ['--vscode-option', 'enable-smoke-test-driver']);
   const payload = [['extensionDevelopmentPath', `vscode-remote://remote${path.resolve('.')}`]];
   const url = `http://127.0.0.1:${server.port}/?folder=${encodeURIComponent(suite.workspaceFolder)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
-  console.log(`\nLLM Rate Limit Monitor in VS Code (code-server):\n  ${url}\n\nThe gateway starts when the window opens; demo traffic follows. Ctrl-C stops.\n`);
+  console.log(
+    `\nLLM Rate Limit Monitor in VS Code (code-server):\n  ${url}\n\nThe gateway starts when the window opens; demo traffic follows. Ctrl-C stops.\n`,
+  );
   const stop = () => {
     server.child.kill('SIGTERM');
     suite.dispose();
@@ -27,18 +29,33 @@ async function main() {
   for (;;) {
     if (fs.existsSync(tokenFile)) {
       const token = fs.readFileSync(tokenFile, 'utf8').trim();
-      if (await fetch(`${gateway}/_rlm/health`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.ok, () => false)) break;
+      if (
+        await fetch(`${gateway}/_rlm/health`, { headers: { authorization: `Bearer ${token}` } }).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        break;
     }
     await new Promise((r) => setTimeout(r, 500));
   }
-  const client = new OpenAI({ baseURL: `${gateway}/v1`, apiKey: fs.readFileSync(tokenFile, 'utf8').trim(), maxRetries: 0 });
+  const client = new OpenAI({
+    baseURL: `${gateway}/v1`,
+    apiKey: fs.readFileSync(tokenFile, 'utf8').trim(),
+    maxRetries: 0,
+  });
   console.log(`gateway up at ${gateway}: sending demo traffic`);
   let i = 0;
   setInterval(() => {
     const model = ['qwen-plus', 'qwen-turbo', 'qwen-max'][i % 3]!;
     const n = i++;
     void client.chat.completions
-      .create({ model, stream: n % 2 === 0, messages: [{ role: 'user', content: `demo ${n}: ${'explain rate limits '.repeat(1 + (n % 15))}` }], max_tokens: 120 })
+      .create({
+        model,
+        stream: n % 2 === 0,
+        messages: [{ role: 'user', content: `demo ${n}: ${'explain rate limits '.repeat(1 + (n % 15))}` }],
+        max_tokens: 120,
+      })
       .then(async (r) => {
         if (Symbol.asyncIterator in Object(r)) for await (const _ of r as AsyncIterable<unknown>) void _;
       })

@@ -6,7 +6,15 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import { recordsToCsv, toCsv } from '../src/core/export';
 import type { ModelRow } from '../src/core/metrics';
-import { isTimeWindow, TIME_WINDOWS, type DashboardAction, type DashboardSnapshot, type HostToWebview, type PresetWindow, type TimeWindow } from '../src/core/protocol';
+import {
+  isTimeWindow,
+  TIME_WINDOWS,
+  type DashboardAction,
+  type DashboardSnapshot,
+  type HostToWebview,
+  type PresetWindow,
+  type TimeWindow,
+} from '../src/core/protocol';
 import type { AttemptRecord } from '../src/core/types';
 import { renderBatchJobs } from './batchJobs';
 import { exportLimits, RateLimitTab } from './rateLimitTab';
@@ -35,7 +43,13 @@ const ROW_COLUMNS: { key: keyof ModelRow; label: string; cell: (r: ModelRow) => 
 ];
 
 const outcomeText = (r: AttemptRecord) =>
-  r.outcome === 'rejected' ? `local refusal (${r.errorKind ?? 'limit'})` : r.status === 429 && r.errorKind ? `provider 429 (${r.errorKind})` : r.errorKind ? `${r.outcome}: ${r.errorKind}` : r.outcome;
+  r.outcome === 'rejected'
+    ? `local refusal (${r.errorKind ?? 'limit'})`
+    : r.status === 429 && r.errorKind
+      ? `provider 429 (${r.errorKind})`
+      : r.errorKind
+        ? `${r.outcome}: ${r.errorKind}`
+        : r.outcome;
 
 export class DashboardView {
   private snapshot: DashboardSnapshot | undefined;
@@ -65,13 +79,15 @@ export class DashboardView {
       act: (action) => void this.act(action),
     });
     // an edit that held back a refresh: show the newest once the focus leaves the form
-    root.addEventListener('focusout', () => setTimeout(() => {
-      if (!this.paused && !this.editing() && this.pending) {
-        this.snapshot = this.pending;
-        this.pending = undefined;
-        this.render();
-      }
-    }, 0));
+    root.addEventListener('focusout', () =>
+      setTimeout(() => {
+        if (!this.paused && !this.editing() && this.pending) {
+          this.snapshot = this.pending;
+          this.pending = undefined;
+          this.render();
+        }
+      }, 0),
+    );
     host.onMessage((m) => this.receive(m));
     // re-theme charts when VS Code switches theme (it changes the body's class)
     new MutationObserver(() => {
@@ -122,7 +138,18 @@ export class DashboardView {
     this.root.replaceChildren(this.header(s));
     const tabs = el('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Views' });
     for (const tab of TABS) {
-      const b = el('button', { role: 'tab', id: `tab-${tab}`, 'aria-selected': String(tab === this.saved.tab), 'aria-controls': 'tabpanel', tabindex: tab === this.saved.tab ? '0' : '-1', 'data-tab': tab }, tab);
+      const b = el(
+        'button',
+        {
+          role: 'tab',
+          id: `tab-${tab}`,
+          'aria-selected': String(tab === this.saved.tab),
+          'aria-controls': 'tabpanel',
+          tabindex: tab === this.saved.tab ? '0' : '-1',
+          'data-tab': tab,
+        },
+        tab,
+      );
       b.addEventListener('click', () => this.selectTab(tab));
       b.addEventListener('keydown', (e) => {
         const i = TABS.indexOf(tab);
@@ -131,24 +158,45 @@ export class DashboardView {
       });
       tabs.append(b);
     }
-    const panel = el('section', { id: 'tabpanel', role: 'tabpanel', 'aria-labelledby': `tab-${this.saved.tab}`, 'data-panel': this.saved.tab });
+    const panel = el('section', {
+      id: 'tabpanel',
+      role: 'tabpanel',
+      'aria-labelledby': `tab-${this.saved.tab}`,
+      'data-panel': this.saved.tab,
+    });
     this.root.append(tabs);
     // under the tabs, so a message never moves them
-    if (this.notice) this.root.append(el('p', { class: this.notice.ok ? 'notice' : 'error', role: this.notice.ok ? 'status' : 'alert', 'data-notice': this.notice.ok ? 'ok' : 'error' }, this.notice.message));
+    if (this.notice)
+      this.root.append(
+        el(
+          'p',
+          {
+            class: this.notice.ok ? 'notice' : 'error',
+            role: this.notice.ok ? 'status' : 'alert',
+            'data-notice': this.notice.ok ? 'ok' : 'error',
+          },
+          this.notice.message,
+        ),
+      );
     this.root.append(panel);
-    if (s.metrics.summary.totalCalls === 0 && (this.saved.tab === 'Overview' || this.saved.tab === 'Charts' || this.saved.tab === 'Requests')) panel.append(this.emptyState(s));
+    if (
+      s.metrics.summary.totalCalls === 0 &&
+      (this.saved.tab === 'Overview' || this.saved.tab === 'Charts' || this.saved.tab === 'Requests')
+    )
+      panel.append(this.emptyState(s));
     else if (this.saved.tab === 'Overview') this.overview(panel, s);
     else if (this.saved.tab === 'Charts') {
       panel.append(this.chartModelPicker(s));
       renderCharts(panel, s);
-    }
-    else if (this.saved.tab === 'Rate Limit') this.rateLimitTab.render(panel, s);
-    else if (this.saved.tab === 'Batch Jobs') renderBatchJobs(panel, s, (batchId) => void this.act({ action: 'downloadBatch', batchId }));
+    } else if (this.saved.tab === 'Rate Limit') this.rateLimitTab.render(panel, s);
+    else if (this.saved.tab === 'Batch Jobs')
+      renderBatchJobs(panel, s, (batchId) => void this.act({ action: 'downloadBatch', batchId }));
     else this.requests(panel, s);
     if (focusSelector) {
       const again = this.root.querySelector<HTMLElement>(focusSelector);
       again?.focus({ preventScroll: true });
-      if (again instanceof HTMLInputElement && caret?.start != null && caret.end != null) again.setSelectionRange(caret.start, caret.end);
+      if (again instanceof HTMLInputElement && caret?.start != null && caret.end != null)
+        again.setSelectionRange(caret.start, caret.end);
     }
     if (document.scrollingElement) document.scrollingElement.scrollTop = scrollTop;
   }
@@ -177,7 +225,11 @@ export class DashboardView {
       this.host.send({ type: 'setWindow', window: w });
     };
     for (const w of Object.keys(TIME_WINDOWS) as PresetWindow[]) {
-      const b = el('vscode-button', { 'data-window': w, 'aria-pressed': String(w === s.window), ...(w === s.window ? {} : { secondary: '' }) }, w);
+      const b = el(
+        'vscode-button',
+        { 'data-window': w, 'aria-pressed': String(w === s.window), ...(w === s.window ? {} : { secondary: '' }) },
+        w,
+      );
       b.addEventListener('click', () => {
         this.drafts.delete('window:custom');
         choose(w);
@@ -186,7 +238,13 @@ export class DashboardView {
     }
     // any other span: 30m, 12h, 2d …; what is typed survives refreshes like any draft
     const isPreset = s.window in TIME_WINDOWS;
-    const custom = this.draftInput('window:custom', isPreset ? '' : s.window, { class: `custom-window${isPreset ? '' : ' active'}`, 'data-window-custom': '', 'aria-label': 'Custom time range, e.g. 30m, 12h or 2d', placeholder: 'custom: 12h', size: '9' });
+    const custom = this.draftInput('window:custom', isPreset ? '' : s.window, {
+      class: `custom-window${isPreset ? '' : ' active'}`,
+      'data-window-custom': '',
+      'aria-label': 'Custom time range, e.g. 30m, 12h or 2d',
+      placeholder: 'custom: 12h',
+      size: '9',
+    });
     const error = this.messageSpan('window', { 'data-window-error': '' });
     const apply = () => {
       const text = custom.value.trim();
@@ -202,7 +260,11 @@ export class DashboardView {
     });
     custom.addEventListener('input', () => error.show(''));
     windows.append(custom, error.el);
-    const pause = el('vscode-button', { secondary: '', 'data-pause': '', 'aria-pressed': String(this.paused) }, this.paused ? 'Resume live updates' : 'Pause live updates');
+    const pause = el(
+      'vscode-button',
+      { secondary: '', 'data-pause': '', 'aria-pressed': String(this.paused) },
+      this.paused ? 'Resume live updates' : 'Pause live updates',
+    );
     pause.addEventListener('click', () => this.togglePause());
     const exportCsv = el('vscode-button', { secondary: '', 'data-export': 'csv' }, 'Export CSV');
     exportCsv.addEventListener('click', () => this.exportShown('csv'));
@@ -210,13 +272,24 @@ export class DashboardView {
     exportJson.addEventListener('click', () => this.exportShown('json'));
     // a time range only where the tab shows one: Rate Limit shows now, Batch Jobs the provider's list
     const ranged = RANGED_TABS.includes(this.saved.tab);
-    return el('header', {}, el('h1', {}, 'LLM Rate Limit Monitor'), el('span', { class: 'workspace' }, `workspace: ${s.workspace}`), ranged ? windows : '', el('div', { class: 'exports' }, pause, exportCsv, exportJson));
+    return el(
+      'header',
+      {},
+      el('h1', {}, 'LLM Rate Limit Monitor'),
+      el('span', { class: 'workspace' }, `workspace: ${s.workspace}`),
+      ranged ? windows : '',
+      el('div', { class: 'exports' }, pause, exportCsv, exportJson),
+    );
   }
 
   /** Is a limit or an increase being typed (a field of those forms has the focus)? */
   private editing(): boolean {
     const a = document.activeElement;
-    return a instanceof HTMLInputElement && this.root.contains(a) && (a.hasAttribute('data-edit') || a.hasAttribute('data-increase'));
+    return (
+      a instanceof HTMLInputElement &&
+      this.root.contains(a) &&
+      (a.hasAttribute('data-edit') || a.hasAttribute('data-increase'))
+    );
   }
 
   private togglePause(): void {
@@ -229,7 +302,10 @@ export class DashboardView {
   }
 
   /** A message span whose text is kept across refreshes (in `messages`) until it is cleared. */
-  private messageSpan(id: string, attrs: Record<string, string> = {}): { el: HTMLElement; show: (text: string) => void } {
+  private messageSpan(
+    id: string,
+    attrs: Record<string, string> = {},
+  ): { el: HTMLElement; show: (text: string) => void } {
     const span = el('span', { class: 'field-error', role: 'alert', ...attrs }, this.messages.get(id) ?? '');
     return {
       el: span,
@@ -242,12 +318,24 @@ export class DashboardView {
   }
 
   private emptyState(s: DashboardSnapshot): HTMLElement {
-    const box = el('div', { class: 'empty' }, el('h2', {}, 'No requests yet'), el('p', {}, 'Point a program at the gateway (Copy Gateway Environment gives the two shell lines) or send a test request through it.'));
+    const box = el(
+      'div',
+      { class: 'empty' },
+      el('h2', {}, 'No requests yet'),
+      el(
+        'p',
+        {},
+        'Point a program at the gateway (Copy Gateway Environment gives the two shell lines) or send a test request through it.',
+      ),
+    );
     if (s.canRunCommands && s.apiKeyMissing) {
       // first things first: without a key every request would be refused
       const setKey = el('vscode-button', { 'data-set-key': '' }, 'Set API Key');
       setKey.addEventListener('click', () => void this.act({ action: 'runFlow', flow: 'setApiKey' }));
-      box.append(el('p', { class: 'error', role: 'alert' }, 'No provider API key is set for this workspace yet.'), setKey);
+      box.append(
+        el('p', { class: 'error', role: 'alert' }, 'No provider API key is set for this workspace yet.'),
+        setKey,
+      );
     }
     if (s.canRunCommands) {
       const copy = el('vscode-button', {}, 'Copy Gateway Environment');
@@ -255,23 +343,44 @@ export class DashboardView {
       const test = el('vscode-button', { secondary: '' }, 'Send Test Request');
       test.addEventListener('click', () => void this.act({ action: 'runFlow', flow: 'sendTestRequest' }));
       box.append(copy, test);
-    } else box.append(el('p', {}, 'Set OPENAI_BASE_URL to this gateway\'s /v1 and OPENAI_API_KEY to its token.'));
+    } else box.append(el('p', {}, "Set OPENAI_BASE_URL to this gateway's /v1 and OPENAI_API_KEY to its token."));
     return box;
   }
 
   private overview(panel: HTMLElement, s: DashboardSnapshot): void {
     const { summary } = s.metrics;
-    const card = (label: string, value: string) => el('div', { class: 'card' }, el('div', { class: 'label' }, label), el('div', { class: 'value', 'data-card': label }, value));
-    panel.append(el('section', { class: 'cards', 'aria-label': 'Summary' },
-      card('Total Models', String(summary.totalModels)),
-      card('Total Calls', String(summary.totalCalls)),
-      card('Failures', `${summary.failures} (${pct(summary.failureRate)})`),
-      card('Avg TTFT', fmtMs(summary.avgTtftMs)),
-      card('Avg Latency', fmtMs(summary.avgLatencyMs)),
-      card('Provider 429s rpm / tpm / burst', `${summary.rateLimited.rpm} / ${summary.rateLimited.tpm} / ${summary.rateLimited.burst}`),
-      card('Local refusals', String(summary.localRejections))));
+    const card = (label: string, value: string) =>
+      el(
+        'div',
+        { class: 'card' },
+        el('div', { class: 'label' }, label),
+        el('div', { class: 'value', 'data-card': label }, value),
+      );
+    panel.append(
+      el(
+        'section',
+        { class: 'cards', 'aria-label': 'Summary' },
+        card('Total Models', String(summary.totalModels)),
+        card('Total Calls', String(summary.totalCalls)),
+        card('Failures', `${summary.failures} (${pct(summary.failureRate)})`),
+        card('Avg TTFT', fmtMs(summary.avgTtftMs)),
+        card('Avg Latency', fmtMs(summary.avgLatencyMs)),
+        card(
+          'Provider 429s rpm / tpm / burst',
+          `${summary.rateLimited.rpm} / ${summary.rateLimited.tpm} / ${summary.rateLimited.burst}`,
+        ),
+        card('Local refusals', String(summary.localRejections)),
+      ),
+    );
     const workspaces = [...new Set(s.metrics.rows.map((r) => r.workspace))];
-    const filter = el('select', { 'aria-label': 'Filter by workspace', 'data-filter': 'workspace' }, el('option', { value: '' }, 'All workspaces'), ...workspaces.map((w) => el('option', { value: w, ...(this.saved.filters.workspace === w ? { selected: '' } : {}) }, w)));
+    const filter = el(
+      'select',
+      { 'aria-label': 'Filter by workspace', 'data-filter': 'workspace' },
+      el('option', { value: '' }, 'All workspaces'),
+      ...workspaces.map((w) =>
+        el('option', { value: w, ...(this.saved.filters.workspace === w ? { selected: '' } : {}) }, w),
+      ),
+    );
     filter.addEventListener('change', () => {
       this.saved.filters.workspace = filter.value;
       this.save();
@@ -279,7 +388,12 @@ export class DashboardView {
     });
     panel.append(el('div', { class: 'toolbar' }, filter));
     const rows = this.shownRows(s);
-    const t = table('Per-model usage', ROW_COLUMNS.map((c) => ({ key: c.key, label: c.label, cell: c.cell, ...(c.numeric ? { numeric: true } : {}) })), rows, (r) => ({ 'data-model': r.model, 'data-workspace': r.workspace, tabindex: '0' }));
+    const t = table(
+      'Per-model usage',
+      ROW_COLUMNS.map((c) => ({ key: c.key, label: c.label, cell: c.cell, ...(c.numeric ? { numeric: true } : {}) })),
+      rows,
+      (r) => ({ 'data-model': r.model, 'data-workspace': r.workspace, tabindex: '0' }),
+    );
     t.querySelectorAll('th').forEach((th) => {
       const key = th.getAttribute('data-key')!;
       th.setAttribute('tabindex', '0');
@@ -336,7 +450,11 @@ export class DashboardView {
   /** Which model the charts show: every configured model and any other with traffic. */
   private chartModelPicker(s: DashboardSnapshot): HTMLElement {
     const models = [...new Set([...Object.keys(s.config.models), ...s.metrics.rows.map((r) => r.model)])].sort();
-    const picker = el('select', { 'aria-label': 'Model shown in the charts', 'data-chart-model': '' }, ...models.map((m) => el('option', { value: m }, m)));
+    const picker = el(
+      'select',
+      { 'aria-label': 'Model shown in the charts', 'data-chart-model': '' },
+      ...models.map((m) => el('option', { value: m }, m)),
+    );
     if (s.chartModel) picker.value = s.chartModel;
     picker.addEventListener('change', () => this.host.send({ type: 'focusModel', model: picker.value }));
     return el('div', { class: 'toolbar' }, el('label', {}, 'Model ', picker));
@@ -351,12 +469,24 @@ export class DashboardView {
 
   private shownRequests(s: DashboardSnapshot): AttemptRecord[] {
     const f = this.saved.filters;
-    return s.requests.filter((r) => (!f.model || r.model === f.model || r.requestedModel === f.model) && (!f.outcome || r.outcome === f.outcome) && (!f.kind || r.errorKind === f.kind));
+    return s.requests.filter(
+      (r) =>
+        (!f.model || r.model === f.model || r.requestedModel === f.model) &&
+        (!f.outcome || r.outcome === f.outcome) &&
+        (!f.kind || r.errorKind === f.kind),
+    );
   }
 
   private requests(panel: HTMLElement, s: DashboardSnapshot): void {
     const select = (name: string, label: string, values: string[]) => {
-      const sel = el('select', { 'aria-label': label, 'data-filter': name }, el('option', { value: '' }, label), ...values.map((v) => el('option', { value: v, ...(this.saved.filters[name] === v ? { selected: '' } : {}) }, v)));
+      const sel = el(
+        'select',
+        { 'aria-label': label, 'data-filter': name },
+        el('option', { value: '' }, label),
+        ...values.map((v) =>
+          el('option', { value: v, ...(this.saved.filters[name] === v ? { selected: '' } : {}) }, v),
+        ),
+      );
       sel.addEventListener('change', () => {
         this.saved.filters[name] = sel.value;
         this.save();
@@ -365,23 +495,40 @@ export class DashboardView {
       return sel;
     };
     const models = [...new Set(s.requests.flatMap((r) => [r.model, r.requestedModel]))].sort();
-    panel.append(el('div', { class: 'toolbar' }, select('model', 'All models', models), select('outcome', 'All outcomes', ['ok', 'error', 'rejected', 'cancelled']), select('kind', 'All 429 kinds', ['rpm', 'tpm', 'burst'])));
+    panel.append(
+      el(
+        'div',
+        { class: 'toolbar' },
+        select('model', 'All models', models),
+        select('outcome', 'All outcomes', ['ok', 'error', 'rejected', 'cancelled']),
+        select('kind', 'All 429 kinds', ['rpm', 'tpm', 'burst']),
+      ),
+    );
     const rows = this.shownRequests(s);
-    panel.append(table('Recent requests', [
-      { key: 'time', label: 'Time', cell: (r) => time(r.startedAt) },
-      { key: 'model', label: 'Model', cell: (r) => (r.fallbackFrom ? `${r.model} (from ${r.fallbackFrom})` : r.model) },
-      { key: 'workspace', label: 'Workspace', cell: (r) => r.workspace },
-      { key: 'outcome', label: 'Outcome', cell: outcomeText },
-      { key: 'status', label: 'Status', cell: (r) => String(r.status), numeric: true },
-      { key: 'tokens', label: 'Tokens', cell: (r) => String(r.totalTokens), numeric: true },
-      { key: 'lane', label: 'Lane', cell: (r) => r.lane ?? 'interactive' },
-      { key: 'queued', label: 'Queued', cell: (r) => fmtMs(r.queuedMs), numeric: true },
-      { key: 'ttft', label: 'TTFT', cell: (r) => fmtMs(r.ttftMs), numeric: true },
-      { key: 'latency', label: 'Latency', cell: (r) => fmtMs(r.latencyMs), numeric: true },
-    ], rows, (r) => ({ 'data-id': r.id })));
+    panel.append(
+      table(
+        'Recent requests',
+        [
+          { key: 'time', label: 'Time', cell: (r) => time(r.startedAt) },
+          {
+            key: 'model',
+            label: 'Model',
+            cell: (r) => (r.fallbackFrom ? `${r.model} (from ${r.fallbackFrom})` : r.model),
+          },
+          { key: 'workspace', label: 'Workspace', cell: (r) => r.workspace },
+          { key: 'outcome', label: 'Outcome', cell: outcomeText },
+          { key: 'status', label: 'Status', cell: (r) => String(r.status), numeric: true },
+          { key: 'tokens', label: 'Tokens', cell: (r) => String(r.totalTokens), numeric: true },
+          { key: 'lane', label: 'Lane', cell: (r) => r.lane ?? 'interactive' },
+          { key: 'queued', label: 'Queued', cell: (r) => fmtMs(r.queuedMs), numeric: true },
+          { key: 'ttft', label: 'TTFT', cell: (r) => fmtMs(r.ttftMs), numeric: true },
+          { key: 'latency', label: 'Latency', cell: (r) => fmtMs(r.latencyMs), numeric: true },
+        ],
+        rows,
+        (r) => ({ 'data-id': r.id }),
+      ),
+    );
   }
-
-
 
   /** Export what the current tab shows. */
   private exportShown(format: 'csv' | 'json'): void {
@@ -390,14 +537,32 @@ export class DashboardView {
     const stamp = new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-');
     if (this.saved.tab === 'Requests') {
       const rows = this.shownRequests(s);
-      void this.act({ action: 'saveFile', name: `rlm-requests-${stamp}.${format}`, content: format === 'csv' ? recordsToCsv(rows) : JSON.stringify(rows, null, 2) });
+      void this.act({
+        action: 'saveFile',
+        name: `rlm-requests-${stamp}.${format}`,
+        content: format === 'csv' ? recordsToCsv(rows) : JSON.stringify(rows, null, 2),
+      });
       return;
     }
     if (this.saved.tab === 'Batch Jobs') {
       const jobs = s.batches.jobs;
-      const columns = ['id', 'status', 'createdAt', 'total', 'completed', 'failed', 'endpoint', 'outputFileId', 'errorFileId'] as const;
+      const columns = [
+        'id',
+        'status',
+        'createdAt',
+        'total',
+        'completed',
+        'failed',
+        'endpoint',
+        'outputFileId',
+        'errorFileId',
+      ] as const;
       const csv = toCsv(columns, jobs, (j, c) => (c === 'createdAt' ? new Date(j.createdAt).toISOString() : j[c]));
-      void this.act({ action: 'saveFile', name: `rlm-batch-jobs-${stamp}.${format}`, content: format === 'csv' ? csv : JSON.stringify(jobs, null, 2) });
+      void this.act({
+        action: 'saveFile',
+        name: `rlm-batch-jobs-${stamp}.${format}`,
+        content: format === 'csv' ? csv : JSON.stringify(jobs, null, 2),
+      });
       return;
     }
     if (this.saved.tab === 'Rate Limit') {
@@ -405,8 +570,16 @@ export class DashboardView {
       return;
     }
     const rows = this.shownRows(s);
-    const csv = toCsv(ROW_COLUMNS.map((c) => c.key), rows, (r, key) => r[key]);
-    void this.act({ action: 'saveFile', name: `rlm-models-${s.window}-${stamp}.${format}`, content: format === 'csv' ? csv : JSON.stringify({ window: s.window, summary: s.metrics.summary, rows }, null, 2) });
+    const csv = toCsv(
+      ROW_COLUMNS.map((c) => c.key),
+      rows,
+      (r, key) => r[key],
+    );
+    void this.act({
+      action: 'saveFile',
+      name: `rlm-models-${s.window}-${stamp}.${format}`,
+      content: format === 'csv' ? csv : JSON.stringify({ window: s.window, summary: s.metrics.summary, rows }, null, 2),
+    });
   }
 }
 

@@ -7,7 +7,17 @@ import { applyLimitEdit, endIncrease, loadSnapshot, newIncrease, type DashboardS
 import { readErrorText } from '../src/core/classify';
 import { formatProblems } from '../src/core/config';
 import { sseData } from '../src/core/sse';
-import { CONFIG_SOURCE_HEADER, dispatchAction, type ActionHandlers, type ActionReply, type DashboardAction, type GatewayEvent, type HostToWebview, type TimeWindow, type WebviewToHost } from '../src/core/protocol';
+import {
+  CONFIG_SOURCE_HEADER,
+  dispatchAction,
+  type ActionHandlers,
+  type ActionReply,
+  type DashboardAction,
+  type GatewayEvent,
+  type HostToWebview,
+  type TimeWindow,
+  type WebviewToHost,
+} from '../src/core/protocol';
 import type { RateLimitConfig } from '../src/core/types';
 import { errorMessage } from '../src/core/values';
 
@@ -66,12 +76,20 @@ export function httpHost(base: string, token: string): DashboardHost {
   const handlers: ((m: HostToWebview) => void)[] = [];
   const emit = (m: HostToWebview) => handlers.forEach((h) => h(m));
   const callText = async (path: string, init: RequestInit = {}): Promise<string> => {
-    const res = await fetch(`${base}${path}`, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
+    const res = await fetch(`${base}${path}`, {
+      ...init,
+      headers: {
+        ...(init.headers as Record<string, string> | undefined),
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+      },
+    });
     const text = await res.text();
     if (!res.ok) throw new Error(readErrorText(text)?.message ?? `${res.status} ${res.statusText}`);
     return text;
   };
-  const call = async <T>(path: string, init: RequestInit = {}): Promise<T> => JSON.parse(await callText(path, init)) as T;
+  const call = async <T>(path: string, init: RequestInit = {}): Promise<T> =>
+    JSON.parse(await callText(path, init)) as T;
   const source: DashboardSource = {
     metrics: (w) => call(`/_rlm/metrics?window=${w}`),
     series: (w, f) => call(`/_rlm/series?${new URLSearchParams({ window: w, ...f })}`),
@@ -85,7 +103,10 @@ export function httpHost(base: string, token: string): DashboardHost {
   let started = false;
   const refresh = async () => {
     try {
-      emit({ type: 'snapshot', snapshot: await loadSnapshot(source, { ...view, workspace: 'default', canRunCommands: false }) });
+      emit({
+        type: 'snapshot',
+        snapshot: await loadSnapshot(source, { ...view, workspace: 'default', canRunCommands: false }),
+      });
     } catch (e) {
       emit({ type: 'error', message: `The gateway did not answer: ${errorMessage(e)}` });
     }
@@ -98,7 +119,11 @@ export function httpHost(base: string, token: string): DashboardHost {
     }, 40);
   };
   const putConfig = async (config: RateLimitConfig, done: string): Promise<string> => {
-    await call('/_rlm/config', { method: 'PUT', body: JSON.stringify(config), headers: { [CONFIG_SOURCE_HEADER]: 'page' } });
+    await call('/_rlm/config', {
+      method: 'PUT',
+      body: JSON.stringify(config),
+      headers: { [CONFIG_SOURCE_HEADER]: 'page' },
+    });
     void refresh();
     return done;
   };
@@ -171,12 +196,18 @@ function pageActions(
     recordIncrease: async ({ model, tpm, upperLimit }) => {
       const config = await source.config();
       const inc = newIncrease(config, model, tpm, Date.now(), upperLimit);
-      return putConfig({ ...config, temporaryIncreases: [...config.temporaryIncreases, inc] }, `${model}: ${tpm} TPM until ${new Date(inc.expiresAt).toLocaleDateString()}`);
+      return putConfig(
+        { ...config, temporaryIncreases: [...config.temporaryIncreases, inc] },
+        `${model}: ${tpm} TPM until ${new Date(inc.expiresAt).toLocaleDateString()}`,
+      );
     },
     endIncrease: async ({ model }) => {
       const config = await source.config();
       const ended = endIncrease(config.temporaryIncreases, model, Date.now());
-      return putConfig({ ...config, temporaryIncreases: ended }, `${model}: the temporary increase ended; back to ${config.models[model]?.tpm ?? '?'} TPM`);
+      return putConfig(
+        { ...config, temporaryIncreases: ended },
+        `${model}: the temporary increase ended; back to ${config.models[model]?.tpm ?? '?'} TPM`,
+      );
     },
     saveFile: async ({ name, content }) => {
       saveInBrowser(name, content, name.endsWith('.csv') ? 'text/csv' : 'application/json');
@@ -196,11 +227,21 @@ function saveInBrowser(name: string, content: string, type: string): void {
 }
 
 /** The gateway page saves a finished job's output and error files through the gateway's pass-through. */
-async function downloadBatchInBrowser(call: <T>(path: string) => Promise<T>, callText: (path: string) => Promise<string>, batchId: string): Promise<string> {
-  const batch = await call<{ status: string; output_file_id?: string | null; error_file_id?: string | null }>(`/v1/batches/${encodeURIComponent(batchId)}`);
-  if (batch.status !== 'completed') throw new Error(`Batch job ${batchId} is ${batch.status}; download it when it is completed.`);
+async function downloadBatchInBrowser(
+  call: <T>(path: string) => Promise<T>,
+  callText: (path: string) => Promise<string>,
+  batchId: string,
+): Promise<string> {
+  const batch = await call<{ status: string; output_file_id?: string | null; error_file_id?: string | null }>(
+    `/v1/batches/${encodeURIComponent(batchId)}`,
+  );
+  if (batch.status !== 'completed')
+    throw new Error(`Batch job ${batchId} is ${batch.status}; download it when it is completed.`);
   const saved: string[] = [];
-  for (const [fileId, suffix] of [[batch.output_file_id, 'output'], [batch.error_file_id, 'errors']] as const) {
+  for (const [fileId, suffix] of [
+    [batch.output_file_id, 'output'],
+    [batch.error_file_id, 'errors'],
+  ] as const) {
     if (!fileId) continue;
     const name = `${batchId}.batch-${suffix}.jsonl`;
     saveInBrowser(name, await callText(`/v1/files/${encodeURIComponent(fileId)}/content`), 'application/jsonl');

@@ -6,7 +6,13 @@
 import { activeIncrease, editableLimits } from '../src/core/dashboard';
 import { toCsv } from '../src/core/export';
 import { parseCount } from '../src/core/format';
-import { marginText, waitText, type DashboardAction, type DashboardSnapshot, type LimitEdit } from '../src/core/protocol';
+import {
+  marginText,
+  waitText,
+  type DashboardAction,
+  type DashboardSnapshot,
+  type LimitEdit,
+} from '../src/core/protocol';
 import { dateTime, el, fmtNum, table, time } from './dom';
 
 type LiveKey = DashboardSnapshot['state']['keys'][number];
@@ -22,11 +28,12 @@ export interface FormKit {
 /** A count field: text, so "1M" and "500k" can be typed; a numeric keyboard where there is one. */
 const COUNT_INPUT = { type: 'text', inputmode: 'numeric', size: '10', autocomplete: 'off' };
 
-const effectiveText = (k: LiveKey) => `${k.effective.rpm} RPM · ${fmtNum(k.effective.tpm)} TPM${k.adaptation < 1 ? ` (${Math.round(k.adaptation * 100)} % after 429s)` : ''}`;
+const effectiveText = (k: LiveKey) =>
+  `${k.effective.rpm} RPM · ${fmtNum(k.effective.tpm)} TPM${k.adaptation < 1 ? ` (${Math.round(k.adaptation * 100)} % after 429s)` : ''}`;
 /** A provider 429 and a local refusal never read alike. */
 const marginCell = (k: LiveKey) => marginText(k.margin, time);
-const usedNowText = (k: LiveKey) => `${k.minute.requests} req · ${fmtNum(k.minute.tokens)} tok / ${k.second.requests} req · ${fmtNum(k.second.tokens)} tok`;
-
+const usedNowText = (k: LiveKey) =>
+  `${k.minute.requests} req · ${fmtNum(k.minute.tokens)} tok / ${k.second.requests} req · ${fmtNum(k.second.tokens)} tok`;
 
 export class RateLimitTab {
   private increaseOpen = false;
@@ -37,7 +44,14 @@ export class RateLimitTab {
     if (s.defaultLimits && s.canRunCommands) {
       const sync = el('vscode-button', { secondary: '', 'data-sync-limits': '' }, 'Sync Limits from Provider');
       sync.addEventListener('click', () => this.kit.act({ action: 'runFlow', flow: 'syncLimits' }));
-      panel.append(el('p', { class: 'hint', 'data-default-limits': '' }, "These are Model Studio's published default limits, not necessarily your account's. "), sync);
+      panel.append(
+        el(
+          'p',
+          { class: 'hint', 'data-default-limits': '' },
+          "These are Model Studio's published default limits, not necessarily your account's. ",
+        ),
+        sync,
+      );
     }
     const rows = s.state.keys;
     const account = (model: string) => s.config.models[model];
@@ -46,8 +60,16 @@ export class RateLimitTab {
       // The user's own limits, never a temporary increase (saved, it would outlive its 30 days).
       const own = editableLimits(s.config, key) ?? key.configured;
       // text, not number: "1M" and "500k" are read as a user means them
-      const rpm = this.kit.draftInput(`${key.key}:rpm`, String(own.rpm), { ...COUNT_INPUT, 'aria-label': `RPM for ${key.key}`, 'data-edit': 'rpm' });
-      const tpm = this.kit.draftInput(`${key.key}:tpm`, String(own.tpm), { ...COUNT_INPUT, 'aria-label': `TPM for ${key.key}`, 'data-edit': 'tpm' });
+      const rpm = this.kit.draftInput(`${key.key}:rpm`, String(own.rpm), {
+        ...COUNT_INPUT,
+        'aria-label': `RPM for ${key.key}`,
+        'data-edit': 'rpm',
+      });
+      const tpm = this.kit.draftInput(`${key.key}:tpm`, String(own.tpm), {
+        ...COUNT_INPUT,
+        'aria-label': `TPM for ${key.key}`,
+        'data-edit': 'tpm',
+      });
       const save = el('vscode-button', { 'data-save': key.key }, 'Save');
       const message = this.kit.messageSpan(`edit:${key.key}`);
       const check = (): string | undefined => {
@@ -56,7 +78,8 @@ export class RateLimitTab {
         if (!Number.isInteger(r) || r <= 0) return `RPM "${rpm.value}" is not a whole number above 0.`;
         if (!Number.isInteger(t) || t <= 0) return `TPM "${tpm.value}" is not a whole number above 0.`;
         const a = account(key.model);
-        if (key.scope === 'workspace' && a && (r > a.rpm || t > a.tpm)) return `A workspace limit may not exceed the account limit (${a.rpm} RPM, ${a.tpm} TPM).`;
+        if (key.scope === 'workspace' && a && (r > a.rpm || t > a.tpm))
+          return `A workspace limit may not exceed the account limit (${a.rpm} RPM, ${a.tpm} TPM).`;
         return undefined;
       };
       const validate = () => message.show(check() ?? '');
@@ -68,44 +91,86 @@ export class RateLimitTab {
         if (problem) return message.show(problem);
         this.kit.drafts.delete(`${key.key}:rpm`);
         this.kit.drafts.delete(`${key.key}:tpm`);
-        const edit: LimitEdit = key.scope === 'account'
-          ? { scope: 'account', model: key.model, rpm: parseCount(rpm.value), tpm: parseCount(tpm.value) }
-          : { scope: 'workspace', workspace: key.workspace!, model: key.model, rpm: parseCount(rpm.value), tpm: parseCount(tpm.value) };
+        const edit: LimitEdit =
+          key.scope === 'account'
+            ? { scope: 'account', model: key.model, rpm: parseCount(rpm.value), tpm: parseCount(tpm.value) }
+            : {
+                scope: 'workspace',
+                workspace: key.workspace!,
+                model: key.model,
+                rpm: parseCount(rpm.value),
+                tpm: parseCount(tpm.value),
+              };
         this.kit.act({ action: 'setLimit', edit });
       });
       return el('div', { class: 'edit' }, el('label', {}, 'RPM ', rpm), el('label', {}, 'TPM ', tpm), save, message.el);
     };
-    panel.append(table('Limits per model and workspace', [
-      { key: 'model', label: 'Model', cell: (k) => k.model },
-      { key: 'scope', label: 'Scope', cell: (k) => (k.scope === 'account' ? 'account' : `workspace ${k.workspace}`) },
-      { key: 'account', label: 'Account limit', cell: (k) => this.accountCell(s, k.model) },
-      { key: 'workspace', label: 'Workspace limit', cell: (k) => (k.scope === 'workspace' ? `${k.configured.rpm} RPM · ${fmtNum(k.configured.tpm)} TPM` : '—') },
-      { key: 'effective', label: 'Effective', cell: effectiveText },
-      { key: 'now', label: 'Used now (60 s / 1 s)', cell: usedNowText },
-      { key: 'margin', label: '1 s margin', cell: marginCell },
-      { key: 'waiting', label: 'Waiting, and why', cell: (k) => waitText(k.wait, k.key) },
-      { key: 'edit', label: 'Edit', cell: (k) => form(k) },
-    ], rows, (k) => ({ 'data-key': k.key })));
+    panel.append(
+      table(
+        'Limits per model and workspace',
+        [
+          { key: 'model', label: 'Model', cell: (k) => k.model },
+          {
+            key: 'scope',
+            label: 'Scope',
+            cell: (k) => (k.scope === 'account' ? 'account' : `workspace ${k.workspace}`),
+          },
+          { key: 'account', label: 'Account limit', cell: (k) => this.accountCell(s, k.model) },
+          {
+            key: 'workspace',
+            label: 'Workspace limit',
+            cell: (k) => (k.scope === 'workspace' ? `${k.configured.rpm} RPM · ${fmtNum(k.configured.tpm)} TPM` : '—'),
+          },
+          { key: 'effective', label: 'Effective', cell: effectiveText },
+          { key: 'now', label: 'Used now (60 s / 1 s)', cell: usedNowText },
+          { key: 'margin', label: '1 s margin', cell: marginCell },
+          { key: 'waiting', label: 'Waiting, and why', cell: (k) => waitText(k.wait, k.key) },
+          { key: 'edit', label: 'Edit', cell: (k) => form(k) },
+        ],
+        rows,
+        (k) => ({ 'data-key': k.key }),
+      ),
+    );
     this.increaseDialog(panel, s);
     panel.append(el('h2', {}, 'Temporary increases'));
-    panel.append(s.increases.length === 0 ? el('p', { class: 'muted' }, 'None recorded.') : table('Temporary increases', [
-      { key: 'appliedAt', label: 'Applied at', cell: (i) => dateTime(i.appliedAt) },
-      { key: 'model', label: 'Model', cell: (i) => i.model },
-      { key: 'tpm', label: 'TPM', cell: (i) => `${fmtNum(i.previousTpm)} → ${fmtNum(i.tpm)}`, numeric: true },
-      { key: 'expiresAt', label: 'Expires', cell: (i) => `${dateTime(i.expiresAt)}${Date.parse(i.expiresAt) < Date.now() ? ' (expired)' : ''}` },
-    ], [...s.increases].reverse()));
+    panel.append(
+      s.increases.length === 0
+        ? el('p', { class: 'muted' }, 'None recorded.')
+        : table(
+            'Temporary increases',
+            [
+              { key: 'appliedAt', label: 'Applied at', cell: (i) => dateTime(i.appliedAt) },
+              { key: 'model', label: 'Model', cell: (i) => i.model },
+              { key: 'tpm', label: 'TPM', cell: (i) => `${fmtNum(i.previousTpm)} → ${fmtNum(i.tpm)}`, numeric: true },
+              {
+                key: 'expiresAt',
+                label: 'Expires',
+                cell: (i) => `${dateTime(i.expiresAt)}${Date.parse(i.expiresAt) < Date.now() ? ' (expired)' : ''}`,
+              },
+            ],
+            [...s.increases].reverse(),
+          ),
+    );
   }
 
   /** The Increase Rate Limit Temporarily dialog: current quota, new TPM, the console's upper limit. */
   private increaseDialog(panel: HTMLElement, s: DashboardSnapshot): void {
     const models = Object.keys(s.config.models);
-    const model = el('select', { 'aria-label': 'Model', 'data-increase': 'model' }, ...models.map((m) => el('option', { value: m }, m)));
+    const model = el(
+      'select',
+      { 'aria-label': 'Model', 'data-increase': 'model' },
+      ...models.map((m) => el('option', { value: m }, m)),
+    );
     const current = el('span', { class: 'muted', 'data-increase': 'current' });
     const draftModel = this.kit.drafts.get('increase:model');
     if (draftModel && models.includes(draftModel)) model.value = draftModel;
     model.addEventListener('change', () => this.kit.drafts.set('increase:model', model.value));
     const newTpm = this.kit.draftInput('increase:tpm', '', { ...COUNT_INPUT, 'data-increase': 'tpm' });
-    const upper = this.kit.draftInput('increase:upper', '', { ...COUNT_INPUT, placeholder: 'optional', 'data-increase': 'upper' });
+    const upper = this.kit.draftInput('increase:upper', '', {
+      ...COUNT_INPUT,
+      placeholder: 'optional',
+      'data-increase': 'upper',
+    });
     const message = this.kit.messageSpan('increase');
     const showCurrent = () => {
       const m = model.value;
@@ -119,21 +184,41 @@ export class RateLimitTab {
       const tpm = parseCount(newTpm.value);
       const up = upper.value.trim() ? parseCount(upper.value) : undefined;
       const base = s.config.models[model.value]?.tpm ?? 0;
-      if (!Number.isInteger(tpm) || tpm <= base) return message.show(`The new TPM must be a whole number above the default ${base}.`);
-      if (up !== undefined && !(up > 0)) return message.show(`Upper limit "${upper.value}": a whole number such as 3000000 or 3M, or empty.`);
+      if (!Number.isInteger(tpm) || tpm <= base)
+        return message.show(`The new TPM must be a whole number above the default ${base}.`);
+      if (up !== undefined && !(up > 0))
+        return message.show(`Upper limit "${upper.value}": a whole number such as 3000000 or 3M, or empty.`);
       if (up !== undefined && tpm > up) return message.show(`${tpm} exceeds the upper limit ${up}.`);
       message.show('');
       for (const f of ['model', 'tpm', 'upper']) this.kit.drafts.delete(`increase:${f}`);
-      this.kit.act({ action: 'recordIncrease', model: model.value, tpm, ...(up !== undefined ? { upperLimit: up } : {}) });
+      this.kit.act({
+        action: 'recordIncrease',
+        model: model.value,
+        tpm,
+        ...(up !== undefined ? { upperLimit: up } : {}),
+      });
     });
     const dialog = el('details', { class: 'increase', ...(this.increaseOpen ? { open: '' } : {}) });
     dialog.addEventListener('toggle', () => (this.increaseOpen = dialog.open));
     panel.append(dialog);
-    dialog.append(el('summary', {}, 'Increase Rate Limit Temporarily'), el('p', { class: 'hint' }, 'Model Studio raises TPM from its console for 30 days; record it here so the limiter uses it.'), el('div', { class: 'edit' },
-      el('label', {}, 'Model ', model), current,
-      el('label', {}, 'New TPM ', newTpm),
-      el('label', {}, "Upper limit (the console's) ", upper),
-      apply, message.el));
+    dialog.append(
+      el('summary', {}, 'Increase Rate Limit Temporarily'),
+      el(
+        'p',
+        { class: 'hint' },
+        'Model Studio raises TPM from its console for 30 days; record it here so the limiter uses it.',
+      ),
+      el(
+        'div',
+        { class: 'edit' },
+        el('label', {}, 'Model ', model),
+        current,
+        el('label', {}, 'New TPM ', newTpm),
+        el('label', {}, "Upper limit (the console's) ", upper),
+        apply,
+        message.el,
+      ),
+    );
   }
 
   /** The account's own limit, and an increase in force as its own badge with End. */
@@ -142,9 +227,17 @@ export class RateLimitTab {
     if (!a) return '—';
     const inc = activeIncrease(s.config.temporaryIncreases, model, Date.now());
     if (!inc) return `${a.rpm} RPM · ${fmtNum(a.tpm)} TPM`;
-    const end = el('vscode-button', { secondary: '', 'data-end-increase': model, title: `End the increase of ${model} now` }, 'End');
+    const end = el(
+      'vscode-button',
+      { secondary: '', 'data-end-increase': model, title: `End the increase of ${model} now` },
+      'End',
+    );
     end.addEventListener('click', () => this.kit.act({ action: 'endIncrease', model }));
-    const badge = el('span', { class: 'increase-badge', 'data-increase-badge': model }, `temporarily ${fmtNum(inc.tpm)} TPM until ${dateTime(inc.expiresAt)}`);
+    const badge = el(
+      'span',
+      { class: 'increase-badge', 'data-increase-badge': model },
+      `temporarily ${fmtNum(inc.tpm)} TPM until ${dateTime(inc.expiresAt)}`,
+    );
     return el('span', {}, `${a.rpm} RPM · ${fmtNum(a.tpm)} TPM `, badge, ' ', end);
   }
 
@@ -168,10 +261,25 @@ export class RateLimitTab {
 /** The tab's export: what it shows, as CSV or JSON. */
 export function exportLimits(s: DashboardSnapshot, format: 'csv' | 'json'): string {
   const limits = s.state.keys.map(limitRow);
-  return format === 'csv' ? toCsv(LIMIT_EXPORT_COLUMNS, limits, (r, c) => r[c]) : JSON.stringify({ at: s.state.at, limits }, null, 2);
+  return format === 'csv'
+    ? toCsv(LIMIT_EXPORT_COLUMNS, limits, (r, c) => r[c])
+    : JSON.stringify({ at: s.state.at, limits }, null, 2);
 }
 
-const LIMIT_EXPORT_COLUMNS = ['key', 'model', 'scope', 'workspace', 'rpm', 'tpm', 'effectiveRpm', 'effectiveTpm', 'requestsLastMinute', 'tokensLastMinute', 'waiting', 'why'] as const;
+const LIMIT_EXPORT_COLUMNS = [
+  'key',
+  'model',
+  'scope',
+  'workspace',
+  'rpm',
+  'tpm',
+  'effectiveRpm',
+  'effectiveTpm',
+  'requestsLastMinute',
+  'tokensLastMinute',
+  'waiting',
+  'why',
+] as const;
 
 /** A Rate Limit row as exported: the limits in force and what the last minute used. */
 function limitRow(k: LiveKey): Record<(typeof LIMIT_EXPORT_COLUMNS)[number], string | number> {
@@ -190,4 +298,3 @@ function limitRow(k: LiveKey): Record<(typeof LIMIT_EXPORT_COLUMNS)[number], str
     why: k.wait ? waitText(k.wait, k.key) : '',
   };
 }
-

@@ -21,7 +21,8 @@ export class SidebarView {
   receive(m: HostToWebview): void {
     if (m.type === 'snapshot') this.snapshot = m.snapshot;
     else if (m.type === 'state' && this.snapshot) this.snapshot = { ...this.snapshot, state: m.state };
-    else if (m.type === 'error') return void this.root.replaceChildren(el('p', { class: 'error', role: 'alert' }, m.message));
+    else if (m.type === 'error')
+      return void this.root.replaceChildren(el('p', { class: 'error', role: 'alert' }, m.message));
     this.render();
   }
 
@@ -29,33 +30,92 @@ export class SidebarView {
     const s = this.snapshot;
     if (!s) return;
     const { summary } = s.metrics;
-    const top = el('section', { class: 'side-summary', 'aria-label': 'Last hour' },
+    const top = el(
+      'section',
+      { class: 'side-summary', 'aria-label': 'Last hour' },
       el('div', { class: 'muted' }, 'Last hour'),
-      el('div', {}, el('strong', { 'data-side': 'calls' }, String(summary.totalCalls)), summary.totalCalls === 1 ? ' call · ' : ' calls · ', el('strong', { 'data-side': 'failures' }, String(summary.failures)), ' failed'),
-      el('div', { class: 'muted' }, `avg latency ${fmtMs(summary.avgLatencyMs)} · workspace ${s.workspace}`));
+      el(
+        'div',
+        {},
+        el('strong', { 'data-side': 'calls' }, String(summary.totalCalls)),
+        summary.totalCalls === 1 ? ' call · ' : ' calls · ',
+        el('strong', { 'data-side': 'failures' }, String(summary.failures)),
+        ' failed',
+      ),
+      el('div', { class: 'muted' }, `avg latency ${fmtMs(summary.avgLatencyMs)} · workspace ${s.workspace}`),
+    );
     const list = el('ul', { class: 'side-models', 'aria-label': 'Models' });
     const accountKeys = s.state.keys.filter((k) => k.scope === 'account');
     for (const k of accountKeys) {
       const row = s.metrics.rows.filter((r) => r.model === k.model);
-      const limited = row.reduce((acc, r) => ({ rpm: acc.rpm + r.rateLimited.rpm, tpm: acc.tpm + r.rateLimited.tpm, burst: acc.burst + r.rateLimited.burst }), { rpm: 0, tpm: 0, burst: 0 });
+      const limited = row.reduce(
+        (acc, r) => ({
+          rpm: acc.rpm + r.rateLimited.rpm,
+          tpm: acc.tpm + r.rateLimited.tpm,
+          burst: acc.burst + r.rateLimited.burst,
+        }),
+        { rpm: 0, tpm: 0, burst: 0 },
+      );
       const local = row.reduce((n, r) => n + r.localRejections, 0);
       const badges = el('span', { class: 'badges' });
       for (const kind of ['rpm', 'tpm', 'burst'] as const) {
-        if (limited[kind] > 0) badges.append(el('span', { class: 'badge-error', title: `${limited[kind]} provider 429s (${kind.toUpperCase()}) in the last hour`, 'data-badge': kind }, `${limited[kind]} × 429 (${kind.toUpperCase()})`));
+        if (limited[kind] > 0)
+          badges.append(
+            el(
+              'span',
+              {
+                class: 'badge-error',
+                title: `${limited[kind]} provider 429s (${kind.toUpperCase()}) in the last hour`,
+                'data-badge': kind,
+              },
+              `${limited[kind]} × 429 (${kind.toUpperCase()})`,
+            ),
+          );
       }
-      if (local > 0) badges.append(el('span', { class: 'muted', title: `${local} requests refused by the gateway itself in the last hour (their wait would have been too long)`, 'data-badge': 'local' }, `${local} refused locally`));
-      const name = el('button', { class: 'link', 'data-open': k.model, 'aria-label': `Open the monitor on ${k.model}` }, k.model);
+      if (local > 0)
+        badges.append(
+          el(
+            'span',
+            {
+              class: 'muted',
+              title: `${local} requests refused by the gateway itself in the last hour (their wait would have been too long)`,
+              'data-badge': 'local',
+            },
+            `${local} refused locally`,
+          ),
+        );
+      const name = el(
+        'button',
+        { class: 'link', 'data-open': k.model, 'aria-label': `Open the monitor on ${k.model}` },
+        k.model,
+      );
       name.addEventListener('click', () => this.host.send({ type: 'focusModel', model: k.model }));
-      list.append(el('li', { 'data-model': k.model },
-        el('div', { class: 'side-model-head' }, name, badges),
-        k.wait ? el('div', { class: 'muted', 'data-wait': k.model }, waitText(k.wait, k.key)) : '',
-        bar('RPM', k.minute.requests, k.minute.requestLimit),
-        bar('TPM', k.minute.tokens, k.minute.tokenLimit),
-        bar('RPS', k.second.requests, k.second.requestLimit, 0.8, k.effective.rpm <= 60),
-        bar('TPS', k.second.tokens, k.second.tokenLimit)));
+      list.append(
+        el(
+          'li',
+          { 'data-model': k.model },
+          el('div', { class: 'side-model-head' }, name, badges),
+          k.wait ? el('div', { class: 'muted', 'data-wait': k.model }, waitText(k.wait, k.key)) : '',
+          bar('RPM', k.minute.requests, k.minute.requestLimit),
+          bar('TPM', k.minute.tokens, k.minute.tokenLimit),
+          bar('RPS', k.second.requests, k.second.requestLimit, 0.8, k.effective.rpm <= 60),
+          bar('TPS', k.second.tokens, k.second.tokenLimit),
+        ),
+      );
     }
-    const noKey = s.apiKeyMissing ? el('div', { class: 'side-no-key', role: 'alert', 'data-no-key': '' }, el('span', { class: 'error' }, 'No API key: requests will be refused. '), this.commandButton('Set API Key', 'setApiKey')) : '';
-    this.root.replaceChildren(noKey, top, accountKeys.length ? list : el('p', { class: 'muted' }, 'No models configured.'));
+    const noKey = s.apiKeyMissing
+      ? el(
+          'div',
+          { class: 'side-no-key', role: 'alert', 'data-no-key': '' },
+          el('span', { class: 'error' }, 'No API key: requests will be refused. '),
+          this.commandButton('Set API Key', 'setApiKey'),
+        )
+      : '';
+    this.root.replaceChildren(
+      noKey,
+      top,
+      accountKeys.length ? list : el('p', { class: 'muted' }, 'No models configured.'),
+    );
   }
 
   private commandButton(label: string, flow: DashboardFlow): HTMLElement {

@@ -47,19 +47,29 @@ export function parseBatchFile(text: string): { lines: BatchLine[]; problems: Ba
       problems.push({ line, message: 'is not valid JSON' });
       return;
     }
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return void problems.push({ line, message: 'is not a JSON object' });
+    if (typeof v !== 'object' || v === null || Array.isArray(v))
+      return void problems.push({ line, message: 'is not a JSON object' });
     const o = v as Record<string, unknown>;
     const customId = typeof o.custom_id === 'string' && o.custom_id.trim() !== '' ? o.custom_id : undefined;
     if (!customId) return void problems.push({ line, message: 'has no "custom_id" (a unique string per line)' });
     const prev = seen.get(customId);
-    if (prev !== undefined) return void problems.push({ line, customId, message: `repeats custom_id "${customId}" of line ${prev}` });
+    if (prev !== undefined)
+      return void problems.push({ line, customId, message: `repeats custom_id "${customId}" of line ${prev}` });
     seen.set(customId, line);
-    if (o.method !== 'POST') return void problems.push({ line, customId, message: `"method" must be "POST", not ${JSON.stringify(o.method)}` });
+    if (o.method !== 'POST')
+      return void problems.push({
+        line,
+        customId,
+        message: `"method" must be "POST", not ${JSON.stringify(o.method)}`,
+      });
     const endpoint = typeof o.url === 'string' ? URLS[o.url] : undefined;
-    if (!endpoint) return void problems.push({ line, customId, message: `"url" must be one of ${Object.keys(URLS).join(', ')}` });
-    if (typeof o.body !== 'object' || o.body === null || Array.isArray(o.body)) return void problems.push({ line, customId, message: '"body" must be the request object' });
+    if (!endpoint)
+      return void problems.push({ line, customId, message: `"url" must be one of ${Object.keys(URLS).join(', ')}` });
+    if (typeof o.body !== 'object' || o.body === null || Array.isArray(o.body))
+      return void problems.push({ line, customId, message: '"body" must be the request object' });
     const body = o.body as Record<string, unknown>;
-    if (typeof body.model !== 'string' || body.model === '') return void problems.push({ line, customId, message: '"body.model" is missing' });
+    if (typeof body.model !== 'string' || body.model === '')
+      return void problems.push({ line, customId, message: '"body.model" is missing' });
     lines.push({ line, customId, method: 'POST', url: o.url as string, endpoint, body });
   });
   return { lines, problems };
@@ -69,14 +79,37 @@ export function parseBatchFile(text: string): { lines: BatchLine[]; problems: Ba
 export function checkForBatchApi(text: string, lines: BatchLine[]): BatchProblem[] {
   const problems: BatchProblem[] = [];
   const bytes = new TextEncoder().encode(text).length;
-  if (bytes > BATCH_LIMITS.maxFileBytes) problems.push({ line: 0, message: `the file is ${bytes} bytes, over the Batch API's ${BATCH_LIMITS.maxFileBytes}` });
-  if (lines.length > BATCH_LIMITS.maxLines) problems.push({ line: 0, message: `the file has ${lines.length} requests, over the Batch API's ${BATCH_LIMITS.maxLines}` });
+  if (bytes > BATCH_LIMITS.maxFileBytes)
+    problems.push({
+      line: 0,
+      message: `the file is ${bytes} bytes, over the Batch API's ${BATCH_LIMITS.maxFileBytes}`,
+    });
+  if (lines.length > BATCH_LIMITS.maxLines)
+    problems.push({
+      line: 0,
+      message: `the file has ${lines.length} requests, over the Batch API's ${BATCH_LIMITS.maxLines}`,
+    });
   const first = lines[0];
   for (const l of lines) {
-    if (first && l.body.model !== first.body.model) problems.push({ line: l.line, customId: l.customId, message: `uses model "${String(l.body.model)}", but line ${first.line} uses "${String(first.body.model)}": one model per batch file` });
-    if (first && l.url !== first.url) problems.push({ line: l.line, customId: l.customId, message: `uses ${l.url}, but line ${first.line} uses ${first.url}: one endpoint per batch file` });
+    if (first && l.body.model !== first.body.model)
+      problems.push({
+        line: l.line,
+        customId: l.customId,
+        message: `uses model "${String(l.body.model)}", but line ${first.line} uses "${String(first.body.model)}": one model per batch file`,
+      });
+    if (first && l.url !== first.url)
+      problems.push({
+        line: l.line,
+        customId: l.customId,
+        message: `uses ${l.url}, but line ${first.line} uses ${first.url}: one endpoint per batch file`,
+      });
     const size = new TextEncoder().encode(JSON.stringify(l.body)).length;
-    if (size > BATCH_LIMITS.maxLineBytes) problems.push({ line: l.line, customId: l.customId, message: `is ${size} bytes, over ${BATCH_LIMITS.maxLineBytes} per request` });
+    if (size > BATCH_LIMITS.maxLineBytes)
+      problems.push({
+        line: l.line,
+        customId: l.customId,
+        message: `is ${size} bytes, over ${BATCH_LIMITS.maxLineBytes} per request`,
+      });
   }
   return problems;
 }
@@ -101,17 +134,33 @@ export function estimateBatch(perLineTokens: number[], limits: ModelLimits): Bat
   const tokens = perLineTokens.reduce((a, b) => a + b, 0);
   const byRequests = (requests / limits.rpm) * 60_000;
   const byTokens = (tokens / limits.tpm) * 60_000;
-  return { requests, tokens, expectedMs: Math.max(byRequests, byTokens), boundBy: byTokens > byRequests ? 'tpm' : 'rpm', batchWindowMs: 24 * 3_600_000 };
+  return {
+    requests,
+    tokens,
+    expectedMs: Math.max(byRequests, byTokens),
+    boundBy: byTokens > byRequests ? 'tpm' : 'rpm',
+    batchWindowMs: 24 * 3_600_000,
+  };
 }
 
 /** One line of the results file (the Batch API's output format). */
 export function resultLine(customId: string, status: number, requestId: string, body: unknown): string {
-  return JSON.stringify({ id: `rlm-${customId}`, custom_id: customId, response: { status_code: status, request_id: requestId, body }, error: null });
+  return JSON.stringify({
+    id: `rlm-${customId}`,
+    custom_id: customId,
+    response: { status_code: status, request_id: requestId, body },
+    error: null,
+  });
 }
 
 /** One line of the errors file. */
 export function errorLine(customId: string | undefined, code: string, message: string, line?: number): string {
-  return JSON.stringify({ id: `rlm-${customId ?? `line-${line}`}`, custom_id: customId ?? null, response: null, error: { code, message, ...(line ? { line } : {}) } });
+  return JSON.stringify({
+    id: `rlm-${customId ?? `line-${line}`}`,
+    custom_id: customId ?? null,
+    response: null,
+    error: { code, message, ...(line ? { line } : {}) },
+  });
 }
 
 /** custom_ids that already have a result (a resumed run skips them). */
@@ -161,7 +210,10 @@ export function toBatchJob(raw: unknown): BatchJob | undefined {
   if (typeof raw !== 'object' || raw === null) return undefined;
   const b = raw as Record<string, unknown>;
   if (typeof b.id !== 'string' || typeof b.status !== 'string') return undefined;
-  const counts = (typeof b.request_counts === 'object' && b.request_counts !== null ? b.request_counts : {}) as Record<string, unknown>;
+  const counts = (typeof b.request_counts === 'object' && b.request_counts !== null ? b.request_counts : {}) as Record<
+    string,
+    unknown
+  >;
   const count = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
   return {
     id: b.id,

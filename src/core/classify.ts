@@ -25,11 +25,39 @@ export interface Classification {
 const RPM_CODES = new Set(['limit_requests', 'throttling.ratequota', 'throttling', 'throttling.user']);
 const TPM_CODES = new Set(['throttling.allocationquota']);
 const BURST_CODES = new Set(['limit_burst_rate', 'throttling.burstrate']);
-const BILLING_CODES = new Set(['commoditynotpurchased', 'prepaidbilloverdue', 'postpaidbilloverdue', 'arrearage', 'billing_hard_limit_reached']);
-const AUTH_CODES = new Set(['invalidapikey', 'invalid_api_key', 'accessdenied', 'accessdenied.unpurchased', 'unauthorized', 'authentication_error', 'permission_denied']);
-const SERVER_CODES = new Set(['modelservingerror', 'internalerror', 'internal_error', 'server_error', 'serviceunavailable']);
+const BILLING_CODES = new Set([
+  'commoditynotpurchased',
+  'prepaidbilloverdue',
+  'postpaidbilloverdue',
+  'arrearage',
+  'billing_hard_limit_reached',
+]);
+const AUTH_CODES = new Set([
+  'invalidapikey',
+  'invalid_api_key',
+  'accessdenied',
+  'accessdenied.unpurchased',
+  'unauthorized',
+  'authentication_error',
+  'permission_denied',
+]);
+const SERVER_CODES = new Set([
+  'modelservingerror',
+  'internalerror',
+  'internal_error',
+  'server_error',
+  'serviceunavailable',
+]);
 
-const RPM_MESSAGES = [/requests rate limit exceeded/i, /exceeded your current requests list/i, /exceeded your request limit/i, /requests throttling triggered/i, /too many requests in route/i, /requests per min/i, /\bRPM\b/];
+const RPM_MESSAGES = [
+  /requests rate limit exceeded/i,
+  /exceeded your current requests list/i,
+  /exceeded your request limit/i,
+  /requests throttling triggered/i,
+  /too many requests in route/i,
+  /requests per min/i,
+  /\bRPM\b/,
+];
 const TPM_MESSAGES = [/allocated quota exceeded/i, /tokens per min/i, /\bTPM\b/];
 const BURST_MESSAGES = [/increased too quickly/i, /burst rate/i];
 const CAPACITY_MESSAGES = [/system capacity limits/i];
@@ -38,7 +66,8 @@ const CAPACITY_MESSAGES = [/system capacity limits/i];
 export function readErrorBody(body: unknown): { code?: string; type?: string; message?: string } | undefined {
   if (typeof body !== 'object' || body === null) return undefined;
   const outer = body as Record<string, unknown>;
-  const inner = typeof outer.error === 'object' && outer.error !== null ? (outer.error as Record<string, unknown>) : outer;
+  const inner =
+    typeof outer.error === 'object' && outer.error !== null ? (outer.error as Record<string, unknown>) : outer;
   const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined);
   const out = { code: str(inner.code), type: str(inner.type), message: str(inner.message) };
   return out.code || out.type || out.message ? out : undefined;

@@ -22,9 +22,7 @@ export interface ConfigProblem {
   fix: string;
 }
 
-export type ConfigResult =
-  | { ok: true; config: RateLimitConfig }
-  | { ok: false; problems: ConfigProblem[] };
+export type ConfigResult = { ok: true; config: RateLimitConfig } | { ok: false; problems: ConfigProblem[] };
 
 export const CONFIG_DEFAULTS = {
   provider: PROVIDER_PRESETS[SETTING_DEFAULTS.provider].provider as ProviderId,
@@ -76,7 +74,13 @@ function readLimit(
 }
 
 /** The entries of an optional `name → value` section; a section that is not an object is a problem. */
-function sectionEntries(raw: unknown, path: string, shape: string, example: string, problems: ProblemList): [string, unknown][] {
+function sectionEntries(
+  raw: unknown,
+  path: string,
+  shape: string,
+  example: string,
+  problems: ProblemList,
+): [string, unknown][] {
   if (raw === undefined) return [];
   if (!isObject(raw)) {
     problems.add(path, `must be an object of ${shape}`, `write e.g. ${example}`);
@@ -87,7 +91,13 @@ function sectionEntries(raw: unknown, path: string, shape: string, example: stri
 
 function readAccountModels(raw: unknown, problems: ProblemList): Record<string, ModelLimits> {
   const models: Record<string, ModelLimits> = {};
-  for (const [model, limits] of sectionEntries(raw, 'models', 'model → {rpm, tpm}', '{"qwen-plus":{"rpm":600,"tpm":1000000}}', problems)) {
+  for (const [model, limits] of sectionEntries(
+    raw,
+    'models',
+    'model → {rpm, tpm}',
+    '{"qwen-plus":{"rpm":600,"tpm":1000000}}',
+    problems,
+  )) {
     const path = `models.${model}`;
     if (!isObject(limits)) {
       problems.add(path, 'must be an object {rpm, tpm}', 'write e.g. {"rpm":600,"tpm":1000000}');
@@ -95,8 +105,9 @@ function readAccountModels(raw: unknown, problems: ProblemList): Record<string, 
     }
     const rpm = readLimit(limits.rpm, `${path}.rpm`, problems, 'requests');
     const tpm = readLimit(limits.tpm, `${path}.tpm`, problems, 'tokens');
-    if (limits.rpm === undefined) problems.add(`${path}.rpm`, 'is missing', 'add the model\'s requests-per-minute limit');
-    if (limits.tpm === undefined) problems.add(`${path}.tpm`, 'is missing', 'add the model\'s tokens-per-minute limit');
+    if (limits.rpm === undefined)
+      problems.add(`${path}.rpm`, 'is missing', "add the model's requests-per-minute limit");
+    if (limits.tpm === undefined) problems.add(`${path}.tpm`, 'is missing', "add the model's tokens-per-minute limit");
     reportUnknownKeys(limits, ['rpm', 'tpm'], path, problems);
     if (rpm !== undefined && tpm !== undefined) models[model] = { rpm, tpm };
   }
@@ -106,7 +117,11 @@ function readAccountModels(raw: unknown, problems: ProblemList): Record<string, 
 function reportUnknownKeys(obj: Json, known: string[], path: string, problems: ProblemList): void {
   for (const key of Object.keys(obj)) {
     if (!known.includes(key)) {
-      problems.add(path ? `${path}.${key}` : key, 'is not a known setting', `remove it; known here: ${known.join(', ')}`);
+      problems.add(
+        path ? `${path}.${key}` : key,
+        'is not a known setting',
+        `remove it; known here: ${known.join(', ')}`,
+      );
     }
   }
 }
@@ -119,7 +134,13 @@ function readWorkspaces(
 ): Record<string, WorkspaceConfig> {
   const workspaces: Record<string, WorkspaceConfig> = {};
   const sums: Record<string, { rpm: number; tpm: number }> = {};
-  for (const [id, ws] of sectionEntries(raw, 'workspaces', 'workspace id → {name, models}', '{"ws-a":{"name":"Team A","models":{}}}', problems)) {
+  for (const [id, ws] of sectionEntries(
+    raw,
+    'workspaces',
+    'workspace id → {name, models}',
+    '{"ws-a":{"name":"Team A","models":{}}}',
+    problems,
+  )) {
     const path = `workspaces.${id}`;
     if (!isObject(ws)) {
       problems.add(path, 'must be an object {name, models}', 'write e.g. {"name":"Team A","models":{}}');
@@ -138,7 +159,11 @@ function readWorkspaces(
         'remove these limits, or set them on another workspace',
       );
     } else if (ws.models !== undefined && !isObject(ws.models)) {
-      problems.add(`${path}.models`, 'must be an object of model → {rpm?, tpm?}', 'write e.g. {"qwen-plus":{"rpm":100}}');
+      problems.add(
+        `${path}.models`,
+        'must be an object of model → {rpm?, tpm?}',
+        'write e.g. {"qwen-plus":{"rpm":100}}',
+      );
     } else if (isObject(ws.models)) {
       for (const [model, limits] of Object.entries(ws.models)) {
         const mpath = `${path}.models.${model}`;
@@ -150,7 +175,11 @@ function readWorkspaces(
         const account = accountLimits[model];
         const accountKnown = isObject(accountModelsRaw) && model in accountModelsRaw;
         if (!accountKnown) {
-          problems.add(mpath, `model '${model}' has no account limit`, `add models.${model} with its account rpm and tpm first`);
+          problems.add(
+            mpath,
+            `model '${model}' has no account limit`,
+            `add models.${model} with its account rpm and tpm first`,
+          );
         }
         const entry: Partial<ModelLimits> = {};
         for (const field of ['rpm', 'tpm'] as const) {
@@ -191,16 +220,37 @@ function readWorkspaces(
 
 function readSourceLanes(raw: unknown, problems: ProblemList): Record<string, Lane> {
   const lanes: Record<string, Lane> = {};
-  for (const [source, lane] of sectionEntries(raw, 'sourceLanes', 'x-rlm-source label → lane', '{"nightly-eval":"background"}', problems)) {
+  for (const [source, lane] of sectionEntries(
+    raw,
+    'sourceLanes',
+    'x-rlm-source label → lane',
+    '{"nightly-eval":"background"}',
+    problems,
+  )) {
     if (lane === 'interactive' || lane === 'background') lanes[source] = lane;
-    else problems.add(`sourceLanes.${source}`, `${JSON.stringify(lane)} is not a lane`, 'write "interactive" or "background"');
+    else
+      problems.add(
+        `sourceLanes.${source}`,
+        `${JSON.stringify(lane)} is not a lane`,
+        'write "interactive" or "background"',
+      );
   }
   return lanes;
 }
 
-function readFallbacks(raw: unknown, accountLimits: Record<string, ModelLimits>, problems: ProblemList): Record<string, string[]> {
+function readFallbacks(
+  raw: unknown,
+  accountLimits: Record<string, ModelLimits>,
+  problems: ProblemList,
+): Record<string, string[]> {
   const fallbacks: Record<string, string[]> = {};
-  for (const [model, chain] of sectionEntries(raw, 'fallbacks', 'model → [backup models]', '{"qwen-plus":["qwen-turbo"]}', problems)) {
+  for (const [model, chain] of sectionEntries(
+    raw,
+    'fallbacks',
+    'model → [backup models]',
+    '{"qwen-plus":["qwen-turbo"]}',
+    problems,
+  )) {
     const path = `fallbacks.${model}`;
     if (!Array.isArray(chain) || chain.some((m) => typeof m !== 'string' || m === '')) {
       problems.add(path, 'must be a list of model names', `write e.g. ["qwen-turbo"]`);
@@ -216,7 +266,11 @@ function readFallbacks(raw: unknown, accountLimits: Record<string, ModelLimits>,
         problems.add(`${path}[${i}]`, `'${backup}' appears twice`, 'keep its first place only');
         good = false;
       } else if (!accountLimits[backup]) {
-        problems.add(`${path}[${i}]`, `backup '${backup}' has no account limit`, `add models.${backup}, so its traffic is metered too`);
+        problems.add(
+          `${path}[${i}]`,
+          `backup '${backup}' has no account limit`,
+          `add models.${backup}, so its traffic is metered too`,
+        );
         good = false;
       }
     });
@@ -257,7 +311,11 @@ function findCycle(start: string, graph: Record<string, string[]>): string[] | u
   return visit(start);
 }
 
-function readTemporaryIncreases(raw: unknown, accountLimits: Record<string, ModelLimits>, problems: ProblemList): TemporaryIncrease[] {
+function readTemporaryIncreases(
+  raw: unknown,
+  accountLimits: Record<string, ModelLimits>,
+  problems: ProblemList,
+): TemporaryIncrease[] {
   const out: TemporaryIncrease[] = [];
   if (raw === undefined) return out;
   if (!Array.isArray(raw)) {
@@ -267,23 +325,42 @@ function readTemporaryIncreases(raw: unknown, accountLimits: Record<string, Mode
   raw.forEach((item: unknown, i) => {
     const path = `temporaryIncreases[${i}]`;
     if (!isObject(item)) {
-      problems.add(path, 'must be an object {model, tpm, previousTpm, appliedAt, expiresAt}', 'use the "Record Temporary Increase" command');
+      problems.add(
+        path,
+        'must be an object {model, tpm, previousTpm, appliedAt, expiresAt}',
+        'use the "Record Temporary Increase" command',
+      );
       return;
     }
     const { model, tpm, previousTpm, upperLimit, appliedAt, expiresAt } = item;
     let good = true;
     if (typeof model !== 'string' || !accountLimits[model]) {
-      problems.add(`${path}.model`, `${JSON.stringify(model)} has no account limit`, 'name a model listed under models');
+      problems.add(
+        `${path}.model`,
+        `${JSON.stringify(model)} has no account limit`,
+        'name a model listed under models',
+      );
       good = false;
     }
-    for (const [field, value] of [['tpm', tpm], ['previousTpm', previousTpm]] as const) {
+    for (const [field, value] of [
+      ['tpm', tpm],
+      ['previousTpm', previousTpm],
+    ] as const) {
       if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-        problems.add(`${path}.${field}`, `${JSON.stringify(value)} is not a positive whole number`, 'write the tokens-per-minute figure');
+        problems.add(
+          `${path}.${field}`,
+          `${JSON.stringify(value)} is not a positive whole number`,
+          'write the tokens-per-minute figure',
+        );
         good = false;
       }
     }
     if (upperLimit !== undefined && (typeof upperLimit !== 'number' || upperLimit <= 0)) {
-      problems.add(`${path}.upperLimit`, `${JSON.stringify(upperLimit)} is not a positive number`, 'write the upper limit the console shows, or remove it');
+      problems.add(
+        `${path}.upperLimit`,
+        `${JSON.stringify(upperLimit)} is not a positive number`,
+        'write the upper limit the console shows, or remove it',
+      );
       good = false;
     }
     if (good && typeof tpm === 'number' && typeof previousTpm === 'number' && tpm <= previousTpm) {
@@ -297,11 +374,19 @@ function readTemporaryIncreases(raw: unknown, accountLimits: Record<string, Mode
     const applied = typeof appliedAt === 'string' ? Date.parse(appliedAt) : NaN;
     const expires = typeof expiresAt === 'string' ? Date.parse(expiresAt) : NaN;
     if (Number.isNaN(applied)) {
-      problems.add(`${path}.appliedAt`, `${JSON.stringify(appliedAt)} is not a date`, 'write an ISO 8601 time, e.g. 2026-11-30T12:00:00Z');
+      problems.add(
+        `${path}.appliedAt`,
+        `${JSON.stringify(appliedAt)} is not a date`,
+        'write an ISO 8601 time, e.g. 2026-11-30T12:00:00Z',
+      );
       good = false;
     }
     if (Number.isNaN(expires)) {
-      problems.add(`${path}.expiresAt`, `${JSON.stringify(expiresAt)} is not a date`, 'write an ISO 8601 time, e.g. 2026-12-30T12:00:00Z');
+      problems.add(
+        `${path}.expiresAt`,
+        `${JSON.stringify(expiresAt)} is not a date`,
+        'write an ISO 8601 time, e.g. 2026-12-30T12:00:00Z',
+      );
       good = false;
     } else if (!Number.isNaN(applied) && expires <= applied) {
       problems.add(`${path}.expiresAt`, 'is not after appliedAt', 'Model Studio increases last 30 days from appliedAt');
@@ -322,28 +407,58 @@ function readTemporaryIncreases(raw: unknown, accountLimits: Record<string, Mode
 }
 
 const TOP_LEVEL_KEYS = [
-  'provider', 'baseUrl', 'models', 'workspaces', 'fallbacks', 'temporaryIncreases',
-  'maxQueueMs', 'defaultMaxOutputTokens', 'refundUnusedTokens', 'estimateSafetyFactor', 'sourceLanes',
+  'provider',
+  'baseUrl',
+  'models',
+  'workspaces',
+  'fallbacks',
+  'temporaryIncreases',
+  'maxQueueMs',
+  'defaultMaxOutputTokens',
+  'refundUnusedTokens',
+  'estimateSafetyFactor',
+  'sourceLanes',
 ];
 
 /** Validate and normalise a configuration from any source. Returns every problem, not the first. */
 export function validateConfig(raw: unknown): ConfigResult {
   const problems = new ProblemList();
   if (!isObject(raw)) {
-    return { ok: false, problems: [{ path: '(root)', message: 'the configuration must be a JSON object', fix: 'start from the example in the README' }] };
+    return {
+      ok: false,
+      problems: [
+        {
+          path: '(root)',
+          message: 'the configuration must be a JSON object',
+          fix: 'start from the example in the README',
+        },
+      ],
+    };
   }
   reportUnknownKeys(raw, TOP_LEVEL_KEYS, '', problems);
 
   const provider = raw.provider ?? CONFIG_DEFAULTS.provider;
   if (provider !== 'dashscope' && provider !== 'openai' && provider !== 'custom') {
-    problems.add('provider', `${JSON.stringify(provider)} is not a known provider`, 'use "dashscope", "openai" or "custom"');
+    problems.add(
+      'provider',
+      `${JSON.stringify(provider)} is not a known provider`,
+      'use "dashscope", "openai" or "custom"',
+    );
   }
   const baseUrl = raw.baseUrl ?? CONFIG_DEFAULTS.baseUrl;
   if (typeof baseUrl !== 'string' || !isHttpUrl(baseUrl)) {
-    problems.add('baseUrl', `${JSON.stringify(baseUrl)} is not an http(s) URL`, `write e.g. ${CONFIG_DEFAULTS.baseUrl}`);
+    problems.add(
+      'baseUrl',
+      `${JSON.stringify(baseUrl)} is not an http(s) URL`,
+      `write e.g. ${CONFIG_DEFAULTS.baseUrl}`,
+    );
   } else if (/^http:/i.test(baseUrl) && !isLoopbackUrl(baseUrl)) {
     // The provider key travels in the Authorization header: never in clear text off this machine.
-    problems.add('baseUrl', `${JSON.stringify(baseUrl)} would send the API key unencrypted`, 'use https://, or http:// only to a proxy on this machine (127.0.0.1, localhost, [::1])');
+    problems.add(
+      'baseUrl',
+      `${JSON.stringify(baseUrl)} would send the API key unencrypted`,
+      'use https://, or http:// only to a proxy on this machine (127.0.0.1, localhost, [::1])',
+    );
   }
   const models = readAccountModels(raw.models, problems);
   const workspaces = readWorkspaces(raw.workspaces, models, raw.models, problems);
@@ -352,20 +467,45 @@ export function validateConfig(raw: unknown): ConfigResult {
   const sourceLanes = readSourceLanes(raw.sourceLanes, problems);
 
   const maxQueueMs = raw.maxQueueMs ?? CONFIG_DEFAULTS.maxQueueMs;
-  if (typeof maxQueueMs !== 'number' || !Number.isFinite(maxQueueMs) || maxQueueMs < 0 || maxQueueMs > MAX_QUEUE_MS_CEILING) {
-    problems.add('maxQueueMs', `${JSON.stringify(maxQueueMs)} is not between 0 and ${MAX_QUEUE_MS_CEILING}`, 'write milliseconds, e.g. 30000 (0 = never queue)');
+  if (
+    typeof maxQueueMs !== 'number' ||
+    !Number.isFinite(maxQueueMs) ||
+    maxQueueMs < 0 ||
+    maxQueueMs > MAX_QUEUE_MS_CEILING
+  ) {
+    problems.add(
+      'maxQueueMs',
+      `${JSON.stringify(maxQueueMs)} is not between 0 and ${MAX_QUEUE_MS_CEILING}`,
+      'write milliseconds, e.g. 30000 (0 = never queue)',
+    );
   }
   const defaultMaxOutputTokens = raw.defaultMaxOutputTokens ?? CONFIG_DEFAULTS.defaultMaxOutputTokens;
-  if (typeof defaultMaxOutputTokens !== 'number' || !Number.isInteger(defaultMaxOutputTokens) || defaultMaxOutputTokens < 0) {
-    problems.add('defaultMaxOutputTokens', `${JSON.stringify(defaultMaxOutputTokens)} is not a whole number ≥ 0`, 'write e.g. 1024');
+  if (
+    typeof defaultMaxOutputTokens !== 'number' ||
+    !Number.isInteger(defaultMaxOutputTokens) ||
+    defaultMaxOutputTokens < 0
+  ) {
+    problems.add(
+      'defaultMaxOutputTokens',
+      `${JSON.stringify(defaultMaxOutputTokens)} is not a whole number ≥ 0`,
+      'write e.g. 1024',
+    );
   }
   const refundUnusedTokens = raw.refundUnusedTokens ?? CONFIG_DEFAULTS.refundUnusedTokens;
   if (typeof refundUnusedTokens !== 'boolean') {
-    problems.add('refundUnusedTokens', `${JSON.stringify(refundUnusedTokens)} is not true or false`, 'write true or false');
+    problems.add(
+      'refundUnusedTokens',
+      `${JSON.stringify(refundUnusedTokens)} is not true or false`,
+      'write true or false',
+    );
   }
   const estimateSafetyFactor = raw.estimateSafetyFactor ?? CONFIG_DEFAULTS.estimateSafetyFactor;
   if (typeof estimateSafetyFactor !== 'number' || !(estimateSafetyFactor >= 1 && estimateSafetyFactor <= 5)) {
-    problems.add('estimateSafetyFactor', `${JSON.stringify(estimateSafetyFactor)} is not a number from 1 to 5`, 'write e.g. 1.5 (1 = no safety margin)');
+    problems.add(
+      'estimateSafetyFactor',
+      `${JSON.stringify(estimateSafetyFactor)} is not a number from 1 to 5`,
+      'write e.g. 1.5 (1 = no safety margin)',
+    );
   }
   if (problems.items.length > 0) return { ok: false, problems: problems.items };
   return {

@@ -5,7 +5,14 @@
  */
 import type { BatchJobsResponse } from './batch';
 import { TEMPORARY_INCREASE_DAYS, validateConfig, type ConfigProblem } from './config';
-import type { DashboardSnapshot, GatewayState, LimitEdit, MetricsResponse, SeriesResponse, TimeWindow } from './protocol';
+import type {
+  DashboardSnapshot,
+  GatewayState,
+  LimitEdit,
+  MetricsResponse,
+  SeriesResponse,
+  TimeWindow,
+} from './protocol';
 import { parseTimeWindow, TIME_WINDOWS } from './protocol';
 import { DEFAULT_WORKSPACE, type AttemptRecord, type RateLimitConfig, type TemporaryIncrease } from './types';
 import { errorMessage } from './values';
@@ -27,7 +34,13 @@ export function stepFor(window: TimeWindow): string {
 
 export async function loadSnapshot(
   source: DashboardSource,
-  o: { window: TimeWindow; workspace: string; focusModel?: string; increases?: TemporaryIncrease[]; canRunCommands: boolean },
+  o: {
+    window: TimeWindow;
+    workspace: string;
+    focusModel?: string;
+    increases?: TemporaryIncrease[];
+    canRunCommands: boolean;
+  },
 ): Promise<DashboardSnapshot> {
   const [metrics, config] = await Promise.all([source.metrics(o.window), source.config()]);
   // Charts always show one model, named, against that model's own limit (an unfiltered
@@ -38,7 +51,9 @@ export async function loadSnapshot(
     source.state(),
     source.requests({ limit: 200 }),
     // the provider's job list is a side panel: when it cannot be read, say so there, not instead of the dashboard
-    source.batches(o.workspace).catch((e: unknown): BatchJobsResponse => ({ jobs: [], fetchedAt: 0, error: errorMessage(e) })),
+    source
+      .batches(o.workspace)
+      .catch((e: unknown): BatchJobsResponse => ({ jobs: [], fetchedAt: 0, error: errorMessage(e) })),
   ]);
   return {
     window: o.window,
@@ -68,7 +83,16 @@ export type EditOutcome = { ok: true; config: RateLimitConfig } | { ok: false; p
 /** Apply an edit and validate the whole result: nothing changes unless all of it is valid. */
 export function applyLimitEdit(config: RateLimitConfig, edit: LimitEdit): EditOutcome {
   if (edit.scope === 'workspace' && edit.workspace === DEFAULT_WORKSPACE) {
-    return { ok: false, problems: [{ path: 'workspaces.default', message: 'the default workspace uses the account limits and cannot be edited', fix: 'edit the account limit, or another workspace' }] };
+    return {
+      ok: false,
+      problems: [
+        {
+          path: 'workspaces.default',
+          message: 'the default workspace uses the account limits and cannot be edited',
+          fix: 'edit the account limit, or another workspace',
+        },
+      ],
+    };
   }
   const next: RateLimitConfig =
     edit.scope === 'account'
@@ -79,7 +103,10 @@ export function applyLimitEdit(config: RateLimitConfig, edit: LimitEdit): EditOu
             ...config.workspaces,
             [edit.workspace]: {
               name: config.workspaces[edit.workspace]?.name ?? edit.workspace,
-              models: { ...(config.workspaces[edit.workspace]?.models ?? {}), [edit.model]: { rpm: edit.rpm, tpm: edit.tpm } },
+              models: {
+                ...(config.workspaces[edit.workspace]?.models ?? {}),
+                [edit.model]: { rpm: edit.rpm, tpm: edit.tpm },
+              },
             },
           },
         };
@@ -92,7 +119,10 @@ export function applyLimitEdit(config: RateLimitConfig, edit: LimitEdit): EditOu
  * where it sets none) — never a temporary increase, which would otherwise be saved as
  * permanent and outlive its 30 days.
  */
-export function editableLimits(config: RateLimitConfig, key: { scope: 'account' | 'workspace'; model: string; workspace?: string }): { rpm: number; tpm: number } | undefined {
+export function editableLimits(
+  config: RateLimitConfig,
+  key: { scope: 'account' | 'workspace'; model: string; workspace?: string },
+): { rpm: number; tpm: number } | undefined {
   const account = config.models[key.model];
   if (!account) return undefined;
   if (key.scope === 'account') return { ...account };
@@ -101,7 +131,11 @@ export function editableLimits(config: RateLimitConfig, key: { scope: 'account' 
 }
 
 /** The temporary increase of a model in force at `now`, if any. */
-export function activeIncrease(increases: readonly TemporaryIncrease[], model: string, now: number): TemporaryIncrease | undefined {
+export function activeIncrease(
+  increases: readonly TemporaryIncrease[],
+  model: string,
+  now: number,
+): TemporaryIncrease | undefined {
   return increases.find((i) => i.model === model && Date.parse(i.appliedAt) <= now && Date.parse(i.expiresAt) > now);
 }
 
@@ -112,7 +146,13 @@ export function endIncrease(increases: readonly TemporaryIncrease[], model: stri
 }
 
 /** A temporary increase recorded now, lasting Model Studio's 30 days. */
-export function newIncrease(config: RateLimitConfig, model: string, tpm: number, now: number, upperLimit?: number): TemporaryIncrease {
+export function newIncrease(
+  config: RateLimitConfig,
+  model: string,
+  tpm: number,
+  now: number,
+  upperLimit?: number,
+): TemporaryIncrease {
   const applied = new Date(now);
   return {
     model,

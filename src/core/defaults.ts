@@ -15,9 +15,24 @@ export interface ProviderPresetInfo {
 }
 
 export const PROVIDER_PRESETS = {
-  'dashscope-singapore': { provider: 'dashscope', label: 'Model Studio — Singapore', baseUrl: 'https://dashscope-intl.aliyuncs.com/compatible-mode/v1', region: 'ap-southeast-1' },
-  'dashscope-beijing': { provider: 'dashscope', label: 'Model Studio — Beijing', baseUrl: 'https://dashscope.aliyuncs.com/compatible-mode/v1', region: 'cn-beijing' },
-  'dashscope-virginia': { provider: 'dashscope', label: 'Model Studio — Virginia', baseUrl: 'https://dashscope-us.aliyuncs.com/compatible-mode/v1', region: 'us-east-1' },
+  'dashscope-singapore': {
+    provider: 'dashscope',
+    label: 'Model Studio — Singapore',
+    baseUrl: 'https://dashscope-intl.aliyuncs.com/compatible-mode/v1',
+    region: 'ap-southeast-1',
+  },
+  'dashscope-beijing': {
+    provider: 'dashscope',
+    label: 'Model Studio — Beijing',
+    baseUrl: 'https://dashscope.aliyuncs.com/compatible-mode/v1',
+    region: 'cn-beijing',
+  },
+  'dashscope-virginia': {
+    provider: 'dashscope',
+    label: 'Model Studio — Virginia',
+    baseUrl: 'https://dashscope-us.aliyuncs.com/compatible-mode/v1',
+    region: 'us-east-1',
+  },
   openai: { provider: 'openai', label: 'OpenAI', baseUrl: 'https://api.openai.com/v1' },
   custom: { provider: 'custom', label: 'Custom OpenAI-compatible URL' },
 } as const satisfies Record<string, ProviderPresetInfo>;

@@ -5,9 +5,29 @@
 import type { AttemptRecord } from './types';
 
 export const CSV_COLUMNS: (keyof AttemptRecord)[] = [
-  'id', 'startedAt', 'model', 'requestedModel', 'workspace', 'source', 'endpoint', 'stream', 'status', 'outcome',
-  'errorKind', 'errorCode', 'promptTokens', 'completionTokens', 'totalTokens', 'cachedTokens', 'estimatedTokens',
-  'queuedMs', 'ttftMs', 'latencyMs', 'attempt', 'fallbackFrom', 'lane',
+  'id',
+  'startedAt',
+  'model',
+  'requestedModel',
+  'workspace',
+  'source',
+  'endpoint',
+  'stream',
+  'status',
+  'outcome',
+  'errorKind',
+  'errorCode',
+  'promptTokens',
+  'completionTokens',
+  'totalTokens',
+  'cachedTokens',
+  'estimatedTokens',
+  'queuedMs',
+  'ttftMs',
+  'latencyMs',
+  'attempt',
+  'fallbackFrom',
+  'lane',
 ];
 
 /**
@@ -22,7 +42,11 @@ export function csvCell(v: unknown): string {
 }
 
 /** RFC 4180 CSV: a header row of `columns`, then one row per item, each cell from `cell`. */
-export function toCsv<T, C extends string>(columns: readonly C[], rows: readonly T[], cell: (row: T, column: C) => unknown): string {
+export function toCsv<T, C extends string>(
+  columns: readonly C[],
+  rows: readonly T[],
+  cell: (row: T, column: C) => unknown,
+): string {
   const lines = [columns.join(',')];
   for (const r of rows) lines.push(columns.map((c) => csvCell(cell(r, c))).join(','));
   return lines.join('\r\n') + '\r\n';
@@ -37,5 +61,12 @@ export function recordsToCsv(records: readonly AttemptRecord[]): string {
 export function isAttemptRecord(v: unknown): v is AttemptRecord {
   if (typeof v !== 'object' || v === null) return false;
   const r = v as Record<string, unknown>;
-  return typeof r.id === 'string' && typeof r.startedAt === 'number' && typeof r.model === 'string' && typeof r.outcome === 'string' && typeof r.totalTokens === 'number' && typeof r.latencyMs === 'number';
+  return (
+    typeof r.id === 'string' &&
+    typeof r.startedAt === 'number' &&
+    typeof r.model === 'string' &&
+    typeof r.outcome === 'string' &&
+    typeof r.totalTokens === 'number' &&
+    typeof r.latencyMs === 'number'
+  );
 }

@@ -220,8 +220,18 @@ export class KeyState {
   windows(now: number): { minute: WindowUsage; second: WindowUsage } {
     this.advance(now);
     return {
-      minute: { requests: this.tail - this.head60, tokens: this.sum60, requestLimit: this.limits.rpm, tokenLimit: this.limits.tpm },
-      second: { requests: this.tail - this.head1, tokens: this.sum1, requestLimit: this.perSecondRequests, tokenLimit: this.perSecondTokens },
+      minute: {
+        requests: this.tail - this.head60,
+        tokens: this.sum60,
+        requestLimit: this.limits.rpm,
+        tokenLimit: this.limits.tpm,
+      },
+      second: {
+        requests: this.tail - this.head1,
+        tokens: this.sum1,
+        requestLimit: this.perSecondRequests,
+        tokenLimit: this.perSecondTokens,
+      },
     };
   }
 

@@ -95,8 +95,6 @@ export interface PollResult {
   nextWakeAt: number;
 }
 
-
-
 export class Limiter {
   private readonly keys = new Map<string, KeyState>();
   private queue: Ticket[] = [];
@@ -166,7 +164,12 @@ export class Limiter {
    * Admit now if nobody waits on these keys (or `front`: a retry that may go before them)
    * and the cost fits on all of them; otherwise say the earliest time it might (Infinity: the cost can never fit).
    */
-  reserve(keys: readonly string[], cost: number, now: number, place: QueuePlace = {}): { ok: true; reservation: Reservation } | { ok: false; at: number } {
+  reserve(
+    keys: readonly string[],
+    cost: number,
+    now: number,
+    place: QueuePlace = {},
+  ): { ok: true; reservation: Reservation } | { ok: false; at: number } {
     const states = keys.map((k) => this.state(k));
     const lane = place.lane ?? 'interactive';
     let at = now;
@@ -203,7 +206,15 @@ export class Limiter {
   enqueue(keys: readonly string[], cost: number, now: number, place: QueuePlace = {}): Ticket {
     const keyStates = keys.map((k) => this.state(k));
     const lane = place.lane ?? 'interactive';
-    const ticket: Ticket = { id: this.nextTicketId++, keys: [...keys], cost, enqueuedAt: now, lane, state: 'waiting', keyStates };
+    const ticket: Ticket = {
+      id: this.nextTicketId++,
+      keys: [...keys],
+      cost,
+      enqueuedAt: now,
+      lane,
+      state: 'waiting',
+      keyStates,
+    };
     for (const s of keyStates) {
       if (s.waiting++ === 0) this.keysWithWaiters++;
       if (lane === 'interactive') s.waitingInteractive++;
@@ -214,7 +225,8 @@ export class Limiter {
     } else if (lane === 'background') this.queue.push(ticket);
     else {
       let i = this.queueHead;
-      while (i < this.queue.length && !(this.queue[i]!.state === 'waiting' && this.queue[i]!.lane === 'background')) i++;
+      while (i < this.queue.length && !(this.queue[i]!.state === 'waiting' && this.queue[i]!.lane === 'background'))
+        i++;
       this.queue.splice(i, 0, ticket);
     }
     return ticket;
@@ -299,7 +311,11 @@ export class Limiter {
    * those heads still fits at its earliest start. Otherwise leave everything as it was and
    * return when `t` alone would fit (a moment worth waking up for).
    */
-  private tryBackfill(t: Ticket, heads: Map<KeyState, { ticket: Ticket; at: number }>, now: number): 'admitted' | number {
+  private tryBackfill(
+    t: Ticket,
+    heads: Map<KeyState, { ticket: Ticket; at: number }>,
+    now: number,
+  ): 'admitted' | number {
     let fit = now;
     for (const s of t.keyStates) {
       s.advance(now);
@@ -323,7 +339,8 @@ export class Limiter {
   /** Give up a place in the queue, or release an admitted reservation that never ran. */
   cancel(ticket: Ticket): void {
     if (ticket.state === 'waiting') this.leaveQueue(ticket, 'cancelled');
-    else if (ticket.state === 'admitted' && ticket.reservation && !ticket.reservation.settled) this.settle(ticket.reservation, 0);
+    else if (ticket.state === 'admitted' && ticket.reservation && !ticket.reservation.settled)
+      this.settle(ticket.reservation, 0);
     this.compactQueue();
   }
 

@@ -47,7 +47,10 @@ function percentile(hist: Uint32Array, count: number, p: number): number | undef
   return undefined;
 }
 
-const KIND_INDEX: Record<ErrorKind, number> = Object.fromEntries(ERROR_KINDS.map((k, i) => [k, i])) as Record<ErrorKind, number>;
+const KIND_INDEX: Record<ErrorKind, number> = Object.fromEntries(ERROR_KINDS.map((k, i) => [k, i])) as Record<
+  ErrorKind,
+  number
+>;
 
 /** The counters a minute bucket and a report's accumulator share, and how they add up. */
 class Totals {
@@ -137,7 +140,10 @@ class Series {
   readonly buckets: Bucket[] = [];
   private sealedUpTo = 0;
 
-  constructor(readonly model: string, readonly workspace: string) {}
+  constructor(
+    readonly model: string,
+    readonly workspace: string,
+  ) {}
 
   bucketFor(minute: number): Bucket {
     const b = this.buckets;
@@ -332,7 +338,9 @@ export class MetricsStore {
 
   private matching(filter: SeriesFilter): Series[] {
     return [...this.series.values()].filter(
-      (s) => (filter.model === undefined || s.model === filter.model) && (filter.workspace === undefined || s.workspace === filter.workspace),
+      (s) =>
+        (filter.model === undefined || s.model === filter.model) &&
+        (filter.workspace === undefined || s.workspace === filter.workspace),
     );
   }
 
@@ -412,7 +420,10 @@ export class MetricsStore {
   }
 }
 
-function assignPercentiles(target: { p50LatencyMs?: number; p95LatencyMs?: number; p50TtftMs?: number; p95TtftMs?: number }, acc: Accumulator): void {
+function assignPercentiles(
+  target: { p50LatencyMs?: number; p95LatencyMs?: number; p50TtftMs?: number; p95TtftMs?: number },
+  acc: Accumulator,
+): void {
   const put = (k: keyof typeof target, v: number | undefined) => {
     if (v !== undefined) target[k] = v;
   };

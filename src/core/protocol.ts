@@ -74,15 +74,22 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
  */
 export function waitText(w: KeyWait | undefined, key: string): string {
   if (!w) return 'none waiting';
-  const where = w.onKey !== key ? ` on ${w.onKey.startsWith('workspace:') ? `workspace ${w.onKey.split(':')[1]}` : 'the account'}` : '';
-  const next = w.nextInMs === Infinity || w.nextInMs === null ? 'it can never fit these limits' : `its turn in ${seconds(w.nextInMs)}`;
+  const where =
+    w.onKey !== key
+      ? ` on ${w.onKey.startsWith('workspace:') ? `workspace ${w.onKey.split(':')[1]}` : 'the account'}`
+      : '';
+  const next =
+    w.nextInMs === Infinity || w.nextInMs === null
+      ? 'it can never fit these limits'
+      : `its turn in ${seconds(w.nextInMs)}`;
   const why = `${w.waiting} waiting; the first for ${seconds(w.oldestMs)}, ${next}: ${WAIT_REASONS[w.binds]} binds${where}`;
   return w.fallback === undefined ? why : `${why}. ${fallbackText(w.fallback)}`;
 }
 
 function fallbackText(f: FallbackPreview): string {
   if (f === null) return 'No fallback model is configured for it.';
-  if (f.model === null) return `Its ${f.backups === 1 ? 'fallback' : `${f.backups} fallbacks`} could not start sooner: past the maximum queue time it would get a local 429.`;
+  if (f.model === null)
+    return `Its ${f.backups === 1 ? 'fallback' : `${f.backups} fallbacks`} could not start sooner: past the maximum queue time it would get a local 429.`;
   const when = f.startInMs <= 0 ? 'free now' : `its turn there in ${seconds(f.startInMs)}`;
   return `Past the maximum queue time it would go to ${f.model} (${when}).`;
 }
@@ -244,7 +251,9 @@ export interface ActionReply {
 }
 
 /** One handler per action; each resolves to what it did or throws the message to show. */
-export type ActionHandlers = { [K in DashboardAction['action']]: (a: Extract<DashboardAction, { action: K }>) => Promise<string> };
+export type ActionHandlers = {
+  [K in DashboardAction['action']]: (a: Extract<DashboardAction, { action: K }>) => Promise<string>;
+};
 
 export async function dispatchAction(handlers: ActionHandlers, a: DashboardAction): Promise<ActionReply> {
   try {
@@ -262,7 +271,13 @@ export type WebviewToHost =
   | { type: 'focusModel'; model: string }
   | { type: 'request'; id: number; request: DashboardAction };
 
-export const DASHBOARD_FLOWS = ['copyGatewayEnvironment', 'sendTestRequest', 'setAccountLimits', 'setApiKey', 'syncLimits'] as const;
+export const DASHBOARD_FLOWS = [
+  'copyGatewayEnvironment',
+  'sendTestRequest',
+  'setAccountLimits',
+  'setApiKey',
+  'syncLimits',
+] as const;
 export type DashboardFlow = (typeof DASHBOARD_FLOWS)[number];
 
 const isName = (v: unknown): v is string => typeof v === 'string' && /^[\w.:-]{1,128}$/.test(v);
@@ -282,7 +297,8 @@ export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
     case 'focusModel':
       return keys === 'model,type' && isName(m.model) ? { type: 'focusModel', model: m.model } : undefined;
     case 'request': {
-      const ok = keys === 'id,request,type' && Number.isInteger(m.id) && (m.id as number) >= 0 && (m.id as number) < 2 ** 31;
+      const ok =
+        keys === 'id,request,type' && Number.isInteger(m.id) && (m.id as number) >= 0 && (m.id as number) < 2 ** 31;
       const request = ok ? parseAction(m.request) : undefined;
       return request ? { type: 'request', id: m.id as number, request } : undefined;
     }
@@ -297,25 +313,57 @@ function parseAction(raw: unknown): DashboardAction | undefined {
   const keys = Object.keys(m).sort().join(',');
   switch (m.action) {
     case 'runFlow':
-      return keys === 'action,flow' && (DASHBOARD_FLOWS as readonly unknown[]).includes(m.flow) ? { action: 'runFlow', flow: m.flow as DashboardFlow } : undefined;
+      return keys === 'action,flow' && (DASHBOARD_FLOWS as readonly unknown[]).includes(m.flow)
+        ? { action: 'runFlow', flow: m.flow as DashboardFlow }
+        : undefined;
     case 'setLimit': {
       const e = m.edit as Record<string, unknown> | undefined;
-      if (keys !== 'action,edit' || typeof e !== 'object' || e === null || !isName(e.model) || !isLimit(e.rpm) || !isLimit(e.tpm)) return undefined;
-      if (e.scope === 'account') return { action: 'setLimit', edit: { scope: 'account', model: e.model, rpm: e.rpm, tpm: e.tpm } };
-      if (e.scope === 'workspace' && isName(e.workspace)) return { action: 'setLimit', edit: { scope: 'workspace', workspace: e.workspace, model: e.model, rpm: e.rpm, tpm: e.tpm } };
+      if (
+        keys !== 'action,edit' ||
+        typeof e !== 'object' ||
+        e === null ||
+        !isName(e.model) ||
+        !isLimit(e.rpm) ||
+        !isLimit(e.tpm)
+      )
+        return undefined;
+      if (e.scope === 'account')
+        return { action: 'setLimit', edit: { scope: 'account', model: e.model, rpm: e.rpm, tpm: e.tpm } };
+      if (e.scope === 'workspace' && isName(e.workspace))
+        return {
+          action: 'setLimit',
+          edit: { scope: 'workspace', workspace: e.workspace, model: e.model, rpm: e.rpm, tpm: e.tpm },
+        };
       return undefined;
     }
     case 'recordIncrease':
-      if (!/^action,model,tpm(,upperLimit)?$/.test(keys) || !isName(m.model) || !isLimit(m.tpm) || (m.upperLimit !== undefined && !isLimit(m.upperLimit))) return undefined;
-      return { action: 'recordIncrease', model: m.model, tpm: m.tpm, ...(m.upperLimit !== undefined ? { upperLimit: m.upperLimit as number } : {}) };
+      if (
+        !/^action,model,tpm(,upperLimit)?$/.test(keys) ||
+        !isName(m.model) ||
+        !isLimit(m.tpm) ||
+        (m.upperLimit !== undefined && !isLimit(m.upperLimit))
+      )
+        return undefined;
+      return {
+        action: 'recordIncrease',
+        model: m.model,
+        tpm: m.tpm,
+        ...(m.upperLimit !== undefined ? { upperLimit: m.upperLimit as number } : {}),
+      };
     case 'endIncrease':
       return keys === 'action,model' && isName(m.model) ? { action: 'endIncrease', model: m.model } : undefined;
     case 'saveFile':
-      return keys === 'action,content,name' && typeof m.name === 'string' && /^[\w.-]{1,100}\.(csv|json)$/.test(m.name) && typeof m.content === 'string' && m.content.length <= MAX_SAVED_FILE
+      return keys === 'action,content,name' &&
+        typeof m.name === 'string' &&
+        /^[\w.-]{1,100}\.(csv|json)$/.test(m.name) &&
+        typeof m.content === 'string' &&
+        m.content.length <= MAX_SAVED_FILE
         ? { action: 'saveFile', name: m.name, content: m.content }
         : undefined;
     case 'downloadBatch':
-      return keys === 'action,batchId' && typeof m.batchId === 'string' && /^[\w.:-]{1,200}$/.test(m.batchId) ? { action: 'downloadBatch', batchId: m.batchId } : undefined;
+      return keys === 'action,batchId' && typeof m.batchId === 'string' && /^[\w.:-]{1,200}$/.test(m.batchId)
+        ? { action: 'downloadBatch', batchId: m.batchId }
+        : undefined;
     default:
       return undefined;
   }

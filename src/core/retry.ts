@@ -21,7 +21,12 @@ export interface RetryPolicy {
   maxDelayMs: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { rateLimitRetries: 2, serverRetries: 2, baseDelayMs: 250, maxDelayMs: 8_000 };
+export const DEFAULT_RETRY: RetryPolicy = {
+  rateLimitRetries: 2,
+  serverRetries: 2,
+  baseDelayMs: 250,
+  maxDelayMs: 8_000,
+};
 
 export function isRateLimitKind(kind: ErrorKind | undefined): kind is RateLimitKind {
   return (RATE_LIMIT_KINDS as readonly string[]).includes(kind ?? '');
@@ -55,7 +60,12 @@ export function backoffMs(policy: RetryPolicy, failures: number, random: () => n
 }
 
 /** The wait a failure asks for: the provider's Retry-After or our backoff, whichever is longer. */
-export function retryWaitMs(policy: RetryPolicy, state: RetryState, failure: AttemptFailure, random: () => number): number {
+export function retryWaitMs(
+  policy: RetryPolicy,
+  state: RetryState,
+  failure: AttemptFailure,
+  random: () => number,
+): number {
   return Math.max(failure.retryAfterMs ?? 0, backoffMs(policy, state.failuresOnModel, random));
 }
 
@@ -63,7 +73,8 @@ export function nextStep(policy: RetryPolicy, state: RetryState, failure: Attemp
   if (!failure.retryable) return { action: 'fail' };
   const rateLimited = isRateLimitKind(failure.kind);
   const budget = rateLimited ? policy.rateLimitRetries : policy.serverRetries;
-  if (state.failuresOnModel <= budget) return { action: 'retry', waitMs, holdKey: rateLimited && failure.kind !== 'burst' };
+  if (state.failuresOnModel <= budget)
+    return { action: 'retry', waitMs, holdKey: rateLimited && failure.kind !== 'burst' };
   if (state.chainIndex + 1 < state.chainLength) return { action: 'fallback', chainIndex: state.chainIndex + 1 };
   return { action: 'fail' };
 }

@@ -33,7 +33,8 @@ export class SseSplitter {
     while (i !== -1) {
       // a blank line ends an event: "\n\n", "\r\n\r\n" or "\n\r\n"
       const prev = this.buffer[i - 1];
-      const ends = i - 1 >= start && (prev === '\n' || (prev === '\r' && i - 2 >= start && this.buffer[i - 2] === '\n'));
+      const ends =
+        i - 1 >= start && (prev === '\n' || (prev === '\r' && i - 2 >= start && this.buffer[i - 2] === '\n'));
       if (ends) {
         events.push(this.buffer.slice(start, i + 1));
         start = i + 1;

@@ -124,7 +124,11 @@ export function createEstimator(countText: CountText) {
     switch (endpoint) {
       case 'chat.completions': {
         const messages = Array.isArray(body.messages) ? body.messages : [];
-        const prompt = messages.reduce<number>((n, m) => n + message(m), 0) + ALLOWANCES.replyPriming + tools(body.tools) + tools(body.functions);
+        const prompt =
+          messages.reduce<number>((n, m) => n + message(m), 0) +
+          ALLOWANCES.replyPriming +
+          tools(body.tools) +
+          tools(body.functions);
         const max = firstNumber(body.max_completion_tokens, body.max_tokens) ?? defaultMaxOutput;
         return { promptTokens: prompt, maxOutputTokens: max * Math.max(1, choices) };
       }
@@ -137,7 +141,8 @@ export function createEstimator(countText: CountText) {
       case 'embeddings':
         return { promptTokens: embeddingInput(body.input), maxOutputTokens: 0 };
       case 'responses': {
-        const prompt = responsesInput(body.input) + text(body.instructions) + tools(body.tools) + ALLOWANCES.replyPriming;
+        const prompt =
+          responsesInput(body.input) + text(body.instructions) + tools(body.tools) + ALLOWANCES.replyPriming;
         return { promptTokens: prompt, maxOutputTokens: firstNumber(body.max_output_tokens) ?? defaultMaxOutput };
       }
       default:

@@ -57,19 +57,19 @@ export interface RateLimitConfig {
 export const DEFAULT_WORKSPACE = 'default';
 
 export type ErrorKind =
-  | 'rpm'
-  | 'tpm'
-  | 'burst'
-  | 'quota'
-  | 'auth'
-  | 'bad_request'
-  | 'server'
-  | 'network'
-  | 'timeout'
-  | 'cancelled';
+  'rpm' | 'tpm' | 'burst' | 'quota' | 'auth' | 'bad_request' | 'server' | 'network' | 'timeout' | 'cancelled';
 
 export const ERROR_KINDS: readonly ErrorKind[] = [
-  'rpm', 'tpm', 'burst', 'quota', 'auth', 'bad_request', 'server', 'network', 'timeout', 'cancelled',
+  'rpm',
+  'tpm',
+  'burst',
+  'quota',
+  'auth',
+  'bad_request',
+  'server',
+  'network',
+  'timeout',
+  'cancelled',
 ];
 
 /** 429 kinds: the ones the dashboard breaks down. */

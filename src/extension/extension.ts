@@ -63,8 +63,17 @@ export function activate(context: vscode.ExtensionContext): RateLimitMonitorApi 
     apiKeyMissing,
   });
   // the limits in force are the published defaults until the user sets or syncs their own
-  const usingDefaultLimits = () => vscode.workspace.getConfiguration('rateLimitMonitor').inspect('models')?.globalValue === undefined;
-  const commands: CommandContext = { settings, state: context.globalState, keys, host, log, openMonitor: (model) => void openMonitor(model), activeWorkspace };
+  const usingDefaultLimits = () =>
+    vscode.workspace.getConfiguration('rateLimitMonitor').inspect('models')?.globalValue === undefined;
+  const commands: CommandContext = {
+    settings,
+    state: context.globalState,
+    keys,
+    host,
+    log,
+    openMonitor: (model) => void openMonitor(model),
+    activeWorkspace,
+  };
   const dashboardDeps = {
     actions: dashboardActions(commands),
     apiKeyMissing,
@@ -84,10 +93,17 @@ export function activate(context: vscode.ExtensionContext): RateLimitMonitorApi 
     testHooks.notifications?.push({ model, reason, text });
     void vscode.window.showWarningMessage(text, 'Open Monitor', 'Configure Fallback').then((choice) => {
       if (choice === 'Open Monitor') openMonitor(model);
-      if (choice === 'Configure Fallback') void vscode.commands.executeCommand('rateLimitMonitor.configureFallbacks', { model });
+      if (choice === 'Configure Fallback')
+        void vscode.commands.executeCommand('rateLimitMonitor.configureFallbacks', { model });
     });
   };
-  const updateTerminal = () => applyTerminalEnvironment(context.environmentVariableCollection, settings.get<boolean>(SETTING.injectTerminal, true), host.url, host.token);
+  const updateTerminal = () =>
+    applyTerminalEnvironment(
+      context.environmentVariableCollection,
+      settings.get<boolean>(SETTING.injectTerminal, true),
+      host.url,
+      host.token,
+    );
 
   context.subscriptions.push(
     log,
@@ -111,17 +127,28 @@ export function activate(context: vscode.ExtensionContext): RateLimitMonitorApi 
         if (k.scope !== 'account') continue;
         const fill = Math.max(k.minute.requests / k.minute.requestLimit, k.minute.tokens / k.minute.tokenLimit);
         // just after the user changed the limits the picture is settling: no warning for a minute
-        if (fill >= threshold && Date.now() - limitsChangedAt >= 60_000) notify(k.model, 'threshold', `${k.model} is at ${Math.round(fill * 100)} % of its rate limit.`);
+        if (fill >= threshold && Date.now() - limitsChangedAt >= 60_000)
+          notify(k.model, 'threshold', `${k.model} is at ${Math.round(fill * 100)} % of its rate limit.`);
       }
     }),
     host.onDidRecord((r) => {
       if (r.status === 401 && r.errorKind === 'auth' && throttle.allow(r.model, 'auth', Date.now())) {
-        void vscode.window.showErrorMessage(`The provider refused the API key (401) for ${r.model} in workspace ${r.workspace}.`, 'Set API Key').then((choice) => {
-          if (choice === 'Set API Key') void vscode.commands.executeCommand('rateLimitMonitor.setApiKey', { workspace: r.workspace });
-        });
+        void vscode.window
+          .showErrorMessage(
+            `The provider refused the API key (401) for ${r.model} in workspace ${r.workspace}.`,
+            'Set API Key',
+          )
+          .then((choice) => {
+            if (choice === 'Set API Key')
+              void vscode.commands.executeCommand('rateLimitMonitor.setApiKey', { workspace: r.workspace });
+          });
       }
       if (isRateLimitKind(r.errorKind)) {
-        notify(r.model, '429', `${r.model} hit its ${r.errorKind.toUpperCase()} limit${r.outcome === 'rejected' ? ' (refused locally after the maximum wait)' : ' at the provider'}.`);
+        notify(
+          r.model,
+          '429',
+          `${r.model} hit its ${r.errorKind.toUpperCase()} limit${r.outcome === 'rejected' ? ' (refused locally after the maximum wait)' : ' at the provider'}.`,
+        );
       }
     }),
     settings.onDidChange((config) => {
@@ -133,13 +160,21 @@ export function activate(context: vscode.ExtensionContext): RateLimitMonitorApi 
     host.onDidChangeConfig(({ config, source }) => {
       if (source === 'vscode') return;
       void settings.saveExternalConfig(config).then(
-        (saved) => saved.length && log.info(`limits changed ${source === 'page' ? "on the gateway's page" : 'by a tool'}: saved ${saved.join(', ')}`),
+        (saved) =>
+          saved.length &&
+          log.info(
+            `limits changed ${source === 'page' ? "on the gateway's page" : 'by a tool'}: saved ${saved.join(', ')}`,
+          ),
         (e: unknown) => log.warn(`could not save limits changed outside VS Code: ${String(e)}`),
       );
     }),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(`rateLimitMonitor.${SETTING.injectTerminal}`)) updateTerminal();
-      if (e.affectsConfiguration('rateLimitMonitor.statusBar') || e.affectsConfiguration(`rateLimitMonitor.${SETTING.activeWorkspace}`)) statusBar.update(host.state);
+      if (
+        e.affectsConfiguration('rateLimitMonitor.statusBar') ||
+        e.affectsConfiguration(`rateLimitMonitor.${SETTING.activeWorkspace}`)
+      )
+        statusBar.update(host.state);
     }),
   );
   updateTerminal();
@@ -151,19 +186,31 @@ export function activate(context: vscode.ExtensionContext): RateLimitMonitorApi 
     .catch((e: unknown) => {
       const message = errorMessage(e);
       log.error(`the gateway did not start: ${message}`);
-      void vscode.window.showErrorMessage(`Rate Limit Monitor: the gateway did not start: ${message}`, 'Show Log').then((c) => c && log.show());
+      void vscode.window
+        .showErrorMessage(`Rate Limit Monitor: the gateway did not start: ${message}`, 'Show Log')
+        .then((c) => c && log.show());
       throw e;
     });
   testHooks.gatewayReady.catch(() => undefined);
 
   const api: RateLimitMonitorApi = {
     version: 1,
-    getClient: (options = {}) => gatewayClient(host.url, host.token, options.workspace ?? activeWorkspace(), options.source ?? 'vscode:api'),
+    getClient: (options = {}) =>
+      gatewayClient(host.url, host.token, options.workspace ?? activeWorkspace(), options.source ?? 'vscode:api'),
     getUsage: async (model) => ({ model, keys: (await host.client.state()).keys.filter((k) => k.model === model) }),
     getLimits: () => settings.config,
     onDidRecord: host.onDidRecord,
   };
-  Object.assign(testHooks, { host, statusBar, settings, keys, monitor: () => MonitorPanel.current, sidebar, terminalCollection: context.environmentVariableCollection, activationMs: performance.now() - t0 });
+  Object.assign(testHooks, {
+    host,
+    statusBar,
+    settings,
+    keys,
+    monitor: () => MonitorPanel.current,
+    sidebar,
+    terminalCollection: context.environmentVariableCollection,
+    activationMs: performance.now() - t0,
+  });
   log.info(`activated in ${testHooks.activationMs!.toFixed(1)} ms`);
   return api;
 }

@@ -66,7 +66,8 @@ export class AdmissionJournal {
         if (!line) continue;
         try {
           const [at, tokens, keys] = JSON.parse(line) as [number, number, string[]];
-          if (typeof at === 'number' && at > since && typeof tokens === 'number' && Array.isArray(keys)) out.push({ at, tokens, keys });
+          if (typeof at === 'number' && at > since && typeof tokens === 'number' && Array.isArray(keys))
+            out.push({ at, tokens, keys });
         } catch {
           // a torn last line from a crash: nothing to replay from it
         }

@@ -18,9 +18,7 @@ import { usageOf, type UsageFigures } from './sse';
 import { forwardHeaders, readText, sendUpstream, upstreamUrl, UpstreamError } from './upstream';
 
 export type AttemptOutcome =
-  | { done: true }
-  | { done: false; classification: Classification; retryAfterMs?: number; failure: Failure };
-
+  { done: true } | { done: false; classification: Classification; retryAfterMs?: number; failure: Failure };
 
 export interface AttemptArgs {
   req: http.IncomingMessage;
@@ -30,7 +28,10 @@ export interface AttemptArgs {
   endpoint: Endpoint;
   addedUsage: boolean;
   abort: AbortController;
-  base: Omit<AttemptRecord, 'id' | 'startedAt' | 'model' | 'status' | 'outcome' | 'queuedMs' | 'latencyMs' | 'attempt' | 'estimatedTokens'>;
+  base: Omit<
+    AttemptRecord,
+    'id' | 'startedAt' | 'model' | 'status' | 'outcome' | 'queuedMs' | 'latencyMs' | 'attempt' | 'estimatedTokens'
+  >;
   reservation?: Reservation;
   estimatedTokens: number;
   estimatedPrompt?: number;
@@ -72,7 +73,13 @@ export async function forwardOnce(ctx: ProxyContext, a: AttemptArgs): Promise<At
   if (!key) {
     settle(0);
     record({ status: 401, outcome: 'error', errorKind: 'auth', errorCode: 'no_api_key' });
-    sendError(a.res, 401, 'The gateway has no provider API key. Run "Rate Limit Monitor: Set API Key", or set RLM_API_KEY (or DASHSCOPE_API_KEY / OPENAI_API_KEY) for the headless gateway.', 'invalid_request_error', 'no_api_key');
+    sendError(
+      a.res,
+      401,
+      'The gateway has no provider API key. Run "Rate Limit Monitor: Set API Key", or set RLM_API_KEY (or DASHSCOPE_API_KEY / OPENAI_API_KEY) for the headless gateway.',
+      'invalid_request_error',
+      'no_api_key',
+    );
     return { done: true };
   }
   const payload = Buffer.from(JSON.stringify({ ...a.body, model: a.model }));
@@ -95,8 +102,25 @@ export async function forwardOnce(ctx: ProxyContext, a: AttemptArgs): Promise<At
       record({ status: 0, outcome: 'cancelled', errorKind: 'cancelled' });
       return { done: true };
     }
-    record({ status: 0, outcome: 'error', errorKind: err.kind, errorCode: err.kind === 'timeout' ? 'upstream_timeout' : 'upstream_unreachable' });
-    return { done: false, classification: { kind: err.kind, retryable: true }, failure: { status: err.kind === 'timeout' ? 504 : 502, headers: {}, body: errorJson(err.message, 'server_error', err.kind === 'timeout' ? 'upstream_timeout' : 'upstream_unreachable') } };
+    record({
+      status: 0,
+      outcome: 'error',
+      errorKind: err.kind,
+      errorCode: err.kind === 'timeout' ? 'upstream_timeout' : 'upstream_unreachable',
+    });
+    return {
+      done: false,
+      classification: { kind: err.kind, retryable: true },
+      failure: {
+        status: err.kind === 'timeout' ? 504 : 502,
+        headers: {},
+        body: errorJson(
+          err.message,
+          'server_error',
+          err.kind === 'timeout' ? 'upstream_timeout' : 'upstream_unreachable',
+        ),
+      },
+    };
   }
 
   const status = upstream.statusCode ?? 502;
@@ -118,7 +142,12 @@ export async function forwardOnce(ctx: ProxyContext, a: AttemptArgs): Promise<At
     const info = readErrorText(text);
     const classification = classifyError({ provider: ctx.config().provider, status, ...info });
     const retryAfterMs = parseRetryAfter(header, ctx.now());
-    record({ status, outcome: 'error', errorKind: classification.kind, ...(classification.code ? { errorCode: classification.code } : {}) });
+    record({
+      status,
+      outcome: 'error',
+      errorKind: classification.kind,
+      ...(classification.code ? { errorCode: classification.code } : {}),
+    });
     const failure: Failure = { status, headers: passHeaders(), body: text };
     if (retryAfterMs !== undefined) failure.headers['retry-after'] = String(Math.ceil(retryAfterMs / 1000));
     if (!classification.retryable || a.lastChance) {
@@ -146,16 +175,28 @@ export async function forwardOnce(ctx: ProxyContext, a: AttemptArgs): Promise<At
       const err = e instanceof UpstreamError ? e : new UpstreamError('network', String(e));
       record({ status: 0, outcome: err.kind === 'cancelled' ? 'cancelled' : 'error', errorKind: err.kind });
       if (err.kind === 'cancelled') return { done: true };
-      return { done: false, classification: { kind: err.kind, retryable: true }, failure: { status: 502, headers: {}, body: errorJson(err.message, 'server_error', 'upstream_interrupted') } };
+      return {
+        done: false,
+        classification: { kind: err.kind, retryable: true },
+        failure: { status: 502, headers: {}, body: errorJson(err.message, 'server_error', 'upstream_interrupted') },
+      };
     }
     const json = safeJson(text);
     if (json === undefined && a.endpoint !== 'other') {
       settle(a.reservation?.tokens ?? 0);
       record({ status, outcome: 'error', errorKind: 'server', errorCode: 'malformed_response' });
-      return { done: false, classification: { kind: 'server', retryable: true }, failure: { status: 502, headers: {}, body: errorJson('The provider sent a malformed JSON response.', 'server_error', 'malformed_response') } };
+      return {
+        done: false,
+        classification: { kind: 'server', retryable: true },
+        failure: {
+          status: 502,
+          headers: {},
+          body: errorJson('The provider sent a malformed JSON response.', 'server_error', 'malformed_response'),
+        },
+      };
     }
     const usage = usageOf((json as { usage?: unknown } | undefined)?.usage);
-    settle(usage ? usage.totalTokens : a.reservation?.tokens ?? 0);
+    settle(usage ? usage.totalTokens : (a.reservation?.tokens ?? 0));
     if (usage && a.estimatedPrompt) ctx.calibration.observe(a.model, a.estimatedPrompt, usage.promptTokens);
     const headers = ourHeaders();
     a.res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(text) });
@@ -167,31 +208,54 @@ export async function forwardOnce(ctx: ProxyContext, a: AttemptArgs): Promise<At
   // A stream: relayed event by event (src/gateway/relay.ts)
   const r = await relayStream(upstream, {
     res: a.res,
-    writeHead: () => a.res.writeHead(status, { ...ourHeaders(), 'cache-control': 'no-cache', connection: 'keep-alive' }),
+    writeHead: () =>
+      a.res.writeHead(status, { ...ourHeaders(), 'cache-control': 'no-cache', connection: 'keep-alive' }),
     provider: ctx.config().provider,
     startedAt,
     now: ctx.now,
     mayRetry: !a.lastChance,
     dropAddedUsage: a.addedUsage,
   });
-  return r.ended ? finishStream(ctx, a, r, status, settle, record) : streamFailed(a, upstream, r, status, settle, record);
+  return r.ended
+    ? finishStream(ctx, a, r, status, settle, record)
+    : streamFailed(a, upstream, r, status, settle, record);
 }
 
 type Settle = (tokens: number) => void;
-type RecordAttempt = (fields: Partial<AttemptRecord> & Pick<AttemptRecord, 'status' | 'outcome'>, usage?: UsageFigures, ttftMs?: number) => void;
+type RecordAttempt = (
+  fields: Partial<AttemptRecord> & Pick<AttemptRecord, 'status' | 'outcome'>,
+  usage?: UsageFigures,
+  ttftMs?: number,
+) => void;
 
 /** The caller got the whole stream: settle on the usage, and record how it ended. */
-function finishStream(ctx: ProxyContext, a: AttemptArgs, r: RelayResult, status: number, settle: Settle, record: RecordAttempt): AttemptOutcome {
+function finishStream(
+  ctx: ProxyContext,
+  a: AttemptArgs,
+  r: RelayResult,
+  status: number,
+  settle: Settle,
+  record: RecordAttempt,
+): AttemptOutcome {
   settle(r.usage?.totalTokens ?? a.reservation?.tokens ?? 0);
   if (r.usage && a.estimatedPrompt) ctx.calibration.observe(a.model, a.estimatedPrompt, r.usage.promptTokens);
-  if (r.streamError) record({ status, outcome: 'error', ...errorFields(r.streamError.classification) }, r.usage, r.ttftMs);
-  else if (!r.sawDone && a.endpoint !== 'responses') record({ status, outcome: 'error', errorKind: 'network', errorCode: 'stream_truncated' }, r.usage, r.ttftMs);
+  if (r.streamError)
+    record({ status, outcome: 'error', ...errorFields(r.streamError.classification) }, r.usage, r.ttftMs);
+  else if (!r.sawDone && a.endpoint !== 'responses')
+    record({ status, outcome: 'error', errorKind: 'network', errorCode: 'stream_truncated' }, r.usage, r.ttftMs);
   else record({ status, outcome: 'ok' }, r.usage, r.ttftMs);
   return { done: true };
 }
 
 /** The stream broke off, or an in-band error came before any content (held back to retry). */
-function streamFailed(a: AttemptArgs, upstream: http.IncomingMessage, r: RelayResult, status: number, settle: Settle, record: RecordAttempt): AttemptOutcome {
+function streamFailed(
+  a: AttemptArgs,
+  upstream: http.IncomingMessage,
+  r: RelayResult,
+  status: number,
+  settle: Settle,
+  record: RecordAttempt,
+): AttemptOutcome {
   if (r.failure !== undefined) {
     const err = r.failure instanceof UpstreamError ? r.failure : new UpstreamError('network', errorMessage(r.failure));
     settle(r.usage?.totalTokens ?? a.reservation?.tokens ?? 0);
@@ -200,7 +264,12 @@ function streamFailed(a: AttemptArgs, upstream: http.IncomingMessage, r: RelayRe
       return { done: true };
     }
     record({ status, outcome: 'error', errorKind: err.kind, errorCode: 'stream_interrupted' }, r.usage, r.ttftMs);
-    if (!r.headersSent) return { done: false, classification: { kind: err.kind, retryable: true }, failure: { status: 502, headers: {}, body: errorJson(err.message, 'server_error', 'stream_interrupted') } };
+    if (!r.headersSent)
+      return {
+        done: false,
+        classification: { kind: err.kind, retryable: true },
+        failure: { status: 502, headers: {}, body: errorJson(err.message, 'server_error', 'stream_interrupted') },
+      };
     a.res.destroy(); // the caller must see the cut, not a clean end
     return { done: true };
   }
@@ -208,7 +277,11 @@ function streamFailed(a: AttemptArgs, upstream: http.IncomingMessage, r: RelayRe
   upstream.destroy();
   settle(0);
   record({ status, outcome: 'error', ...errorFields(classification) });
-  const failure: Failure = { status: isRateLimitKind(classification.kind) ? 429 : 500, headers: { 'content-type': 'application/json' }, body };
+  const failure: Failure = {
+    status: isRateLimitKind(classification.kind) ? 429 : 500,
+    headers: { 'content-type': 'application/json' },
+    body,
+  };
   if (!classification.retryable || a.lastChance) {
     sendFailure(a.res, failure, a.retried, a.attemptsTotal ?? 1);
     return { done: true };
@@ -218,11 +291,14 @@ function streamFailed(a: AttemptArgs, upstream: http.IncomingMessage, r: RelayRe
 
 const errorFields = (c: Classification) => ({ errorKind: c.kind, ...(c.code ? { errorCode: c.code } : {}) });
 
-
 export function makeRecord(
   startedAt: number,
   base: AttemptArgs['base'],
-  f: Pick<AttemptRecord, 'model' | 'status' | 'outcome' | 'queuedMs' | 'latencyMs' | 'attempt' | 'estimatedTokens'> & { errorKind?: ErrorKind; errorCode?: string; fallbackFrom?: string | undefined },
+  f: Pick<AttemptRecord, 'model' | 'status' | 'outcome' | 'queuedMs' | 'latencyMs' | 'attempt' | 'estimatedTokens'> & {
+    errorKind?: ErrorKind;
+    errorCode?: string;
+    fallbackFrom?: string | undefined;
+  },
 ): AttemptRecord {
   const { fallbackFrom, ...rest } = f;
   const r: AttemptRecord = { id: randomUUID(), startedAt, ...base, ...rest };
@@ -231,7 +307,6 @@ export function makeRecord(
   return r;
 }
 
-
 function safeJson(text: string): unknown {
   try {
     return JSON.parse(text);
@@ -239,4 +314,3 @@ function safeJson(text: string): unknown {
     return undefined;
   }
 }
-

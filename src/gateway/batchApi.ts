@@ -29,7 +29,12 @@ export async function submitBatchFile(client: OpenAI, file: string): Promise<Sub
   if (lines.length === 0 && all.length === 0) all.push({ line: 0, message: 'the file has no requests' });
   if (all.length > 0) throw new BatchValidationError(all.map(formatBatchProblem));
   const uploaded = await client.files.create({ file: fs.createReadStream(file), purpose: 'batch' });
-  const batch = await client.batches.create({ input_file_id: uploaded.id, endpoint: lines[0]!.url as '/v1/chat/completions', completion_window: '24h', metadata: { source: 'llm-rate-limit-monitor' } });
+  const batch = await client.batches.create({
+    input_file_id: uploaded.id,
+    endpoint: lines[0]!.url as '/v1/chat/completions',
+    completion_window: '24h',
+    metadata: { source: 'llm-rate-limit-monitor' },
+  });
   return { id: batch.id, status: batch.status, inputFileId: uploaded.id, requests: lines.length };
 }
 
@@ -41,7 +46,11 @@ export async function listBatchJobs(client: OpenAI): Promise<BatchJob[]> {
 }
 
 /** Download a finished job's output and error files next to `besideFile` (or into a folder). */
-export async function downloadBatchResults(client: OpenAI, batchId: string, besideFile: string): Promise<{ output?: string; errors?: string; status: string }> {
+export async function downloadBatchResults(
+  client: OpenAI,
+  batchId: string,
+  besideFile: string,
+): Promise<{ output?: string; errors?: string; status: string }> {
   const b = await client.batches.retrieve(batchId);
   if (b.status !== 'completed') return { status: b.status };
   const base = besideFile.replace(/\.jsonl?$/i, '');

@@ -37,13 +37,15 @@ export async function batchMain(argv: string[]): Promise<number> {
   const problems: string[] = [];
   for (let i = 0; i < rest.length; i++) {
     const flag = rest[i]!;
-    if (!['--model', '--gateway', '--token', '--config', '--upstream', '--concurrency', '--workspace'].includes(flag)) problems.push(`${flag}: unknown option`);
+    if (!['--model', '--gateway', '--token', '--config', '--upstream', '--concurrency', '--workspace'].includes(flag))
+      problems.push(`${flag}: unknown option`);
     else if (rest[i + 1] === undefined) problems.push(`${flag}: needs a value`);
     else flags[flag.slice(2)] = rest[++i]!;
   }
   if (!fs.existsSync(file)) problems.push(`${file}: no such file`);
   const concurrency = Number(flags.concurrency ?? 8);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) problems.push(`--concurrency: "${flags.concurrency}" is not a whole number from 1 to 256`);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256)
+    problems.push(`--concurrency: "${flags.concurrency}" is not a whole number from 1 to 256`);
   if (problems.length) {
     process.stderr.write(`batch: ${problems.join('\nbatch: ')}\n\n${BATCH_USAGE}`);
     return 2;

@@ -38,7 +38,12 @@ export class BatchJobList {
 
   private async fetch(workspace: string, now: number): Promise<BatchJobsResponse> {
     const key = this.apiKey(workspace);
-    if (!key) return { jobs: [], fetchedAt: now, error: 'No provider API key for this workspace: run "Rate Limit Monitor: Set API Key" or set RLM_API_KEY.' };
+    if (!key)
+      return {
+        jobs: [],
+        fetchedAt: now,
+        error: 'No provider API key for this workspace: run "Rate Limit Monitor: Set API Key" or set RLM_API_KEY.',
+      };
     try {
       const res = await sendUpstream({
         url: upstreamUrl(this.baseUrl(), '/v1/batches?limit=50'),
@@ -48,7 +53,12 @@ export class BatchJobList {
         timeouts: this.timeouts,
       });
       const text = await readText(res);
-      if ((res.statusCode ?? 0) >= 400) return { jobs: [], fetchedAt: now, error: `The provider answered ${res.statusCode} to the batch list: ${(readErrorText(text)?.message ?? text).slice(0, 300)}` };
+      if ((res.statusCode ?? 0) >= 400)
+        return {
+          jobs: [],
+          fetchedAt: now,
+          error: `The provider answered ${res.statusCode} to the batch list: ${(readErrorText(text)?.message ?? text).slice(0, 300)}`,
+        };
       const jobs = toBatchJobs((JSON.parse(text) as { data?: unknown }).data);
       return { jobs: jobs.sort((a, b) => b.createdAt - a.createdAt), fetchedAt: now };
     } catch (e) {

@@ -54,9 +54,17 @@ export async function runBatch(o: BatchRunOptions): Promise<BatchRunResult> {
     }
   }
   // a malformed line is reported once, with its number; the rest run
-  for (const p of problems) if (!reported.has(p.line)) fs.appendFileSync(out.errors, errorLine(p.customId, 'invalid_line', formatBatchProblem(p), p.line) + '\n');
+  for (const p of problems)
+    if (!reported.has(p.line))
+      fs.appendFileSync(out.errors, errorLine(p.customId, 'invalid_line', formatBatchProblem(p), p.line) + '\n');
   const pending = lines.filter((l) => !done.has(l.customId));
-  const progress: BatchProgress = { total: lines.length, done: lines.length - pending.length, failed: 0, skipped: lines.length - pending.length, tokens: 0 };
+  const progress: BatchProgress = {
+    total: lines.length,
+    done: lines.length - pending.length,
+    failed: 0,
+    skipped: lines.length - pending.length,
+    tokens: 0,
+  };
   o.onProgress?.({ ...progress });
   let next = 0;
   const worker = async () => {
@@ -67,10 +75,21 @@ export async function runBatch(o: BatchRunOptions): Promise<BatchRunResult> {
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, o.concurrency ?? 8) }, worker));
-  return { ...progress, resultsFile: out.results, errorsFile: out.errors, malformed: problems.map(formatBatchProblem), cancelled: o.signal?.aborted ?? false };
+  return {
+    ...progress,
+    resultsFile: out.results,
+    errorsFile: out.errors,
+    malformed: problems.map(formatBatchProblem),
+    cancelled: o.signal?.aborted ?? false,
+  };
 }
 
-async function runLine(o: BatchRunOptions, line: BatchLine, out: { results: string; errors: string }, progress: BatchProgress): Promise<void> {
+async function runLine(
+  o: BatchRunOptions,
+  line: BatchLine,
+  out: { results: string; errors: string },
+  progress: BatchProgress,
+): Promise<void> {
   const body = { ...line.body, ...(o.model ? { model: o.model } : {}), stream: false };
   let res: Response;
   try {
@@ -106,10 +125,16 @@ async function runLine(o: BatchRunOptions, line: BatchLine, out: { results: stri
     const usage = (json as { usage?: { total_tokens?: number } }).usage;
     progress.tokens += usage?.total_tokens ?? 0;
     progress.done++;
-    fs.appendFileSync(out.results, resultLine(line.customId, res.status, res.headers.get('x-request-id') ?? '', json) + '\n');
+    fs.appendFileSync(
+      out.results,
+      resultLine(line.customId, res.status, res.headers.get('x-request-id') ?? '', json) + '\n',
+    );
   } else {
     progress.failed++;
     const err = (json as { error?: { code?: string; message?: string } }).error;
-    fs.appendFileSync(out.errors, errorLine(line.customId, err?.code ?? String(res.status), err?.message ?? text.slice(0, 500), line.line) + '\n');
+    fs.appendFileSync(
+      out.errors,
+      errorLine(line.customId, err?.code ?? String(res.status), err?.message ?? text.slice(0, 500), line.line) + '\n',
+    );
   }
 }

@@ -59,15 +59,34 @@ export interface CliOptions {
   help: boolean;
 }
 
-const VALUE_FLAGS = new Set(['--config', '--upstream', '--host', '--port', '--history', '--state-dir', '--retention-days', '--token', '--token-file', '--admin-token']);
+const VALUE_FLAGS = new Set([
+  '--config',
+  '--upstream',
+  '--host',
+  '--port',
+  '--history',
+  '--state-dir',
+  '--retention-days',
+  '--token',
+  '--token-file',
+  '--admin-token',
+]);
 
 /** Parse flags; returns every problem rather than the first. */
 export function parseArgs(argv: string[]): { ok: true; options: CliOptions } | { ok: false; problems: string[] } {
   const problems: string[] = [];
-  const o: CliOptions = { host: '127.0.0.1', port: SETTING_DEFAULTS['gateway.port'], retentionDays: SETTING_DEFAULTS['history.retentionDays'], help: false };
+  const o: CliOptions = {
+    host: '127.0.0.1',
+    port: SETTING_DEFAULTS['gateway.port'],
+    retentionDays: SETTING_DEFAULTS['history.retentionDays'],
+    help: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const [flag, inline] =
+      arg.startsWith('--') && arg.includes('=')
+        ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+        : [arg, undefined];
     if (flag === '--help' || flag === '-h') {
       o.help = true;
       continue;
@@ -87,31 +106,46 @@ export function parseArgs(argv: string[]): { ok: true; options: CliOptions } | {
       continue;
     }
     switch (flag) {
-      case '--config': o.config = value; break;
+      case '--config':
+        o.config = value;
+        break;
       case '--upstream':
         if (!/^https?:\/\/\S+$/.test(value)) problems.push(`--upstream: "${value}" is not an http(s) URL`);
         o.upstream = value;
         break;
-      case '--host': o.host = value; break;
+      case '--host':
+        o.host = value;
+        break;
       case '--port': {
         const n = Number(value);
-        if (!Number.isInteger(n) || n < 0 || n > 65535) problems.push(`--port: "${value}" is not a port number (0–65535)`);
+        if (!Number.isInteger(n) || n < 0 || n > 65535)
+          problems.push(`--port: "${value}" is not a port number (0–65535)`);
         o.port = n;
         break;
       }
-      case '--history': o.history = value; break;
-      case '--state-dir': o.stateDir = value; break;
+      case '--history':
+        o.history = value;
+        break;
+      case '--state-dir':
+        o.stateDir = value;
+        break;
       case '--retention-days': {
         const n = Number(value);
-        if (!(n > 0) || n > 3650) problems.push(`--retention-days: "${value}" is not a number of days between 0 and 3650`);
+        if (!(n > 0) || n > 3650)
+          problems.push(`--retention-days: "${value}" is not a number of days between 0 and 3650`);
         o.retentionDays = n;
         break;
       }
       case '--token':
-        if (!TOKEN_SHAPE.test(value)) problems.push('--token: use at least 16 letters, digits, "-" or "_" (the alphabet of generated tokens; it travels in URLs and headers)');
+        if (!TOKEN_SHAPE.test(value))
+          problems.push(
+            '--token: use at least 16 letters, digits, "-" or "_" (the alphabet of generated tokens; it travels in URLs and headers)',
+          );
         o.token = value;
         break;
-      case '--token-file': o.tokenFile = value; break;
+      case '--token-file':
+        o.tokenFile = value;
+        break;
       case '--admin-token':
         if (!TOKEN_SHAPE.test(value)) problems.push('--admin-token: use at least 16 letters, digits, "-" or "_"');
         o.adminToken = value;
@@ -127,7 +161,9 @@ export function readOrCreateToken(file: string): string {
     ensurePrivate(file, 'file'); // before reading: a link to /dev/zero would never end
     const t = fs.readFileSync(file, 'utf8').trim();
     if (TOKEN_SHAPE.test(t)) return t;
-    throw new Error(`${file}: the token must be at least 16 letters, digits, "-" or "_"; delete the file to have one generated`);
+    throw new Error(
+      `${file}: the token must be at least 16 letters, digits, "-" or "_"; delete the file to have one generated`,
+    );
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
@@ -136,7 +172,6 @@ export function readOrCreateToken(file: string): string {
   fs.writeFileSync(file, token + '\n', { mode: 0o600, flag: 'wx' });
   return token;
 }
-
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'batch') return batchMain(argv.slice(1));
@@ -154,7 +189,8 @@ async function main(argv: string[]): Promise<number> {
   if (o.config) {
     try {
       raw = JSON.parse(fs.readFileSync(o.config, 'utf8')) as Record<string, unknown>;
-      if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('the file must hold one JSON object');
+      if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+        throw new Error('the file must hold one JSON object');
     } catch (e) {
       process.stderr.write(`gateway: --config ${o.config}: ${(e as Error).message}\n`);
       return 2;
@@ -165,7 +201,9 @@ async function main(argv: string[]): Promise<number> {
   const log = (line: string) => process.stderr.write(`gateway: ${line}\n`);
   const result = validateConfig(raw);
   if (!result.ok) {
-    process.stderr.write(`gateway: the configuration has problems:\n${formatProblems(result.problems).replace(/^/gm, '  ')}\n`);
+    process.stderr.write(
+      `gateway: the configuration has problems:\n${formatProblems(result.problems).replace(/^/gm, '  ')}\n`,
+    );
     return 2;
   }
   const stateDir = o.stateDir ?? defaultStateDir();
@@ -179,7 +217,10 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const apiKey = apiKeyFromEnv();
-  if (!apiKey) process.stderr.write('gateway: warning: no provider key in RLM_API_KEY, DASHSCOPE_API_KEY or OPENAI_API_KEY; requests will be answered 401\n');
+  if (!apiKey)
+    process.stderr.write(
+      'gateway: warning: no provider key in RLM_API_KEY, DASHSCOPE_API_KEY or OPENAI_API_KEY; requests will be answered 401\n',
+    );
   const print = (e: NodeEvent) => {
     if (e.event === 'error') process.stderr.write(`gateway: ${e.message}\n`);
     else process.stdout.write(JSON.stringify(e) + '\n');
@@ -196,7 +237,15 @@ async function main(argv: string[]): Promise<number> {
     adminToken,
     makeGateway: ({ history, journal, port, host }) =>
       new Gateway({
-        config: result.config, token, adminToken, apiKey: () => apiKey, host, port, ...(history ? { history } : {}), ...(journal ? { journal } : {}), log,
+        config: result.config,
+        token,
+        adminToken,
+        apiKey: () => apiKey,
+        host,
+        port,
+        ...(history ? { history } : {}),
+        ...(journal ? { journal } : {}),
+        log,
         ...(o.strictFifo ? { limiter: { backfill: false } } : {}),
         ...(o.config ? { onConfigApplied: configWriter(o.config, fileConfig, log) } : {}),
       }),

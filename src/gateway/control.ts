@@ -7,7 +7,16 @@ import type http from 'node:http';
 import { formatProblems } from '../core/config';
 import { recordsToCsv } from '../core/export';
 import { JsonlHistory } from './historyStore';
-import { CONFIG_SOURCE_HEADER, MAX_WINDOW_MS, parseConfigSource, parseTimeWindow, type ConfigRejected, type HealthInfo, type MetricsResponse, type SeriesResponse } from '../core/protocol';
+import {
+  CONFIG_SOURCE_HEADER,
+  MAX_WINDOW_MS,
+  parseConfigSource,
+  parseTimeWindow,
+  type ConfigRejected,
+  type HealthInfo,
+  type MetricsResponse,
+  type SeriesResponse,
+} from '../core/protocol';
 import type { BatchJobsResponse } from '../core/batch';
 import { DEFAULT_WORKSPACE, type Outcome } from '../core/types';
 import type { Gateway } from './server';
@@ -32,16 +41,36 @@ const OUTCOMES: Outcome[] = ['ok', 'error', 'rejected', 'cancelled'];
 /** Routes that change what the gateway does or keeps: the admin token only. */
 const ADMIN_ROUTES = new Set(['PUT /_rlm/config', 'DELETE /_rlm/history']);
 
-export async function handleControl(gw: Gateway, req: http.IncomingMessage, res: http.ServerResponse, path: string, admin: boolean): Promise<void> {
+export async function handleControl(
+  gw: Gateway,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  path: string,
+  admin: boolean,
+): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://gateway');
   const q = url.searchParams;
   const route = `${req.method} ${path}`;
   if (ADMIN_ROUTES.has(route) && !admin) {
-    return sendError(res, 403, `${route} needs the gateway's admin token. The token in terminals (OPENAI_API_KEY) may use models and read the monitor, not change limits or history: change them in VS Code, on the gateway's page, or with the admin token (the admin-token file in the gateway's state folder).`, 'invalid_request_error', 'admin_only');
+    return sendError(
+      res,
+      403,
+      `${route} needs the gateway's admin token. The token in terminals (OPENAI_API_KEY) may use models and read the monitor, not change limits or history: change them in VS Code, on the gateway's page, or with the admin token (the admin-token file in the gateway's state folder).`,
+      'invalid_request_error',
+      'admin_only',
+    );
   }
   switch (route) {
     case 'GET /_rlm/health': {
-      const body: HealthInfo = { ok: true, service: 'llm-rate-limit-monitor', version: GATEWAY_VERSION, pid: process.pid, startedAt: gw.startedAt, url: gw.url, rebuild: gw.rebuildStats };
+      const body: HealthInfo = {
+        ok: true,
+        service: 'llm-rate-limit-monitor',
+        version: GATEWAY_VERSION,
+        pid: process.pid,
+        startedAt: gw.startedAt,
+        url: gw.url,
+        rebuild: gw.rebuildStats,
+      };
       if (gw.history instanceof JsonlHistory) body.history = gw.history.status();
       return json(res, 200, body);
     }
@@ -50,12 +79,22 @@ export async function handleControl(gw: Gateway, req: http.IncomingMessage, res:
       const span = parseTimeWindow(windowText);
       if (!span || span > MAX_WINDOW_MS) return badWindow(res, windowText);
       const format = q.get('format') ?? 'json';
-      if (format !== 'json' && format !== 'csv') return sendError(res, 400, `format "${format}": use csv or json.`, 'invalid_request_error', 'invalid_format');
+      if (format !== 'json' && format !== 'csv')
+        return sendError(res, 400, `format "${format}": use csv or json.`, 'invalid_request_error', 'invalid_format');
       const now = Date.now();
-      const records = gw.history instanceof JsonlHistory ? await gw.history.readRange(now - span, now + 1) : gw.history.recent({ limit: 10_000 }).filter((r) => r.startedAt >= now - span).reverse();
+      const records =
+        gw.history instanceof JsonlHistory
+          ? await gw.history.readRange(now - span, now + 1)
+          : gw.history
+              .recent({ limit: 10_000 })
+              .filter((r) => r.startedAt >= now - span)
+              .reverse();
       if (format === 'csv') {
         const text = recordsToCsv(records);
-        res.writeHead(200, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="rlm-history-${windowText}.csv"` });
+        res.writeHead(200, {
+          'content-type': 'text/csv; charset=utf-8',
+          'content-disposition': `attachment; filename="rlm-history-${windowText}.csv"`,
+        });
         res.end(text);
         return;
       }
@@ -71,7 +110,13 @@ export async function handleControl(gw: Gateway, req: http.IncomingMessage, res:
     case 'GET /_rlm/batches': {
       const workspace = q.get('workspace') ?? DEFAULT_WORKSPACE;
       if (workspace !== DEFAULT_WORKSPACE && !gw.config.workspaces[workspace]) {
-        return sendError(res, 400, `workspace "${workspace}" is not configured: use one of ${[DEFAULT_WORKSPACE, ...Object.keys(gw.config.workspaces)].join(', ')}.`, 'invalid_request_error', 'unknown_workspace');
+        return sendError(
+          res,
+          400,
+          `workspace "${workspace}" is not configured: use one of ${[DEFAULT_WORKSPACE, ...Object.keys(gw.config.workspaces)].join(', ')}.`,
+          'invalid_request_error',
+          'unknown_workspace',
+        );
       }
       const body: BatchJobsResponse = await gw.batchJobs.list(workspace);
       return json(res, 200, body);
@@ -80,7 +125,14 @@ export async function handleControl(gw: Gateway, req: http.IncomingMessage, res:
       return json(res, 200, gw.config);
     case 'PUT /_rlm/config': {
       const body = await readBody(req, CONFIG_BODY_LIMIT);
-      if (body === 'too-large') return sendError(res, 413, `The config is over ${CONFIG_BODY_LIMIT} bytes; a real one is a few kilobytes.`, 'invalid_config', 'body_too_large');
+      if (body === 'too-large')
+        return sendError(
+          res,
+          413,
+          `The config is over ${CONFIG_BODY_LIMIT} bytes; a real one is a few kilobytes.`,
+          'invalid_config',
+          'body_too_large',
+        );
       let raw: unknown;
       try {
         raw = JSON.parse(body.toString('utf8'));
@@ -89,7 +141,13 @@ export async function handleControl(gw: Gateway, req: http.IncomingMessage, res:
       }
       const result = gw.applyConfig(raw, parseConfigSource(req.headers[CONFIG_SOURCE_HEADER]), true);
       if (!result.ok) {
-        const body: ConfigRejected = { error: { message: `The config was not applied; the previous one stays in force.\n${formatProblems(result.problems)}`, type: 'invalid_config', problems: result.problems } };
+        const body: ConfigRejected = {
+          error: {
+            message: `The config was not applied; the previous one stays in force.\n${formatProblems(result.problems)}`,
+            type: 'invalid_config',
+            problems: result.problems,
+          },
+        };
         return json(res, 400, body);
       }
       return json(res, 200, result.config);
@@ -99,7 +157,10 @@ export async function handleControl(gw: Gateway, req: http.IncomingMessage, res:
       const span = parseTimeWindow(windowText);
       if (!span || span > MAX_WINDOW_MS) return badWindow(res, windowText);
       const now = Date.now();
-      const filter = { ...(q.get('model') ? { model: q.get('model')! } : {}), ...(q.get('workspace') ? { workspace: q.get('workspace')! } : {}) };
+      const filter = {
+        ...(q.get('model') ? { model: q.get('model')! } : {}),
+        ...(q.get('workspace') ? { workspace: q.get('workspace')! } : {}),
+      };
       const body: MetricsResponse = { window: windowText, ...gw.metrics.report(now - span, now + 1, filter) };
       return json(res, 200, body);
     }
@@ -109,14 +170,30 @@ export async function handleControl(gw: Gateway, req: http.IncomingMessage, res:
       if (!span || span > MAX_WINDOW_MS) return badWindow(res, windowText);
       const stepText = q.get('step');
       const stepMs = stepText ? parseTimeWindow(stepText) : Math.max(60_000, Math.ceil(span / 120 / 60_000) * 60_000);
-      if (!stepMs) return sendError(res, 400, `step "${stepText}": use minutes or hours, e.g. 1m, 5m, 1h.`, 'invalid_request_error', 'invalid_step');
+      if (!stepMs)
+        return sendError(
+          res,
+          400,
+          `step "${stepText}": use minutes or hours, e.g. 1m, 5m, 1h.`,
+          'invalid_request_error',
+          'invalid_step',
+        );
       // A point per step: bound the answer, whatever window and step are asked for.
       if (span / stepMs > MAX_SERIES_POINTS) {
         const least = Math.ceil(span / MAX_SERIES_POINTS / 60_000);
-        return sendError(res, 400, `window ${windowText} at step ${stepText} is more than ${MAX_SERIES_POINTS} points: use a step of at least ${least}m.`, 'invalid_request_error', 'too_many_points');
+        return sendError(
+          res,
+          400,
+          `window ${windowText} at step ${stepText} is more than ${MAX_SERIES_POINTS} points: use a step of at least ${least}m.`,
+          'invalid_request_error',
+          'too_many_points',
+        );
       }
       const now = Date.now();
-      const filter = { ...(q.get('model') ? { model: q.get('model')! } : {}), ...(q.get('workspace') ? { workspace: q.get('workspace')! } : {}) };
+      const filter = {
+        ...(q.get('model') ? { model: q.get('model')! } : {}),
+        ...(q.get('workspace') ? { workspace: q.get('workspace')! } : {}),
+      };
       const body: SeriesResponse = {
         window: windowText,
         stepMs,
@@ -128,10 +205,23 @@ export async function handleControl(gw: Gateway, req: http.IncomingMessage, res:
     case 'GET /_rlm/requests': {
       const limitText = q.get('limit');
       const limit = limitText === null ? 100 : Number(limitText);
-      if (!Number.isInteger(limit) || limit < 1) return sendError(res, 400, `limit "${limitText}": use a whole number ≥ 1.`, 'invalid_request_error', 'invalid_limit');
+      if (!Number.isInteger(limit) || limit < 1)
+        return sendError(
+          res,
+          400,
+          `limit "${limitText}": use a whole number ≥ 1.`,
+          'invalid_request_error',
+          'invalid_limit',
+        );
       const outcome = q.get('outcome');
       if (outcome !== null && !OUTCOMES.includes(outcome as Outcome)) {
-        return sendError(res, 400, `outcome "${outcome}": use one of ${OUTCOMES.join(', ')}.`, 'invalid_request_error', 'invalid_outcome');
+        return sendError(
+          res,
+          400,
+          `outcome "${outcome}": use one of ${OUTCOMES.join(', ')}.`,
+          'invalid_request_error',
+          'invalid_outcome',
+        );
       }
       const records = gw.history.recent({
         limit,
@@ -142,8 +232,19 @@ export async function handleControl(gw: Gateway, req: http.IncomingMessage, res:
       return json(res, 200, { records });
     }
     case 'GET /_rlm/events': {
-      if (gw.eventStreams.size >= MAX_EVENT_STREAMS) return sendError(res, 503, `${MAX_EVENT_STREAMS} event streams are open already; close one (each VS Code window and open page holds one).`, 'server_error', 'too_many_streams');
-      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+      if (gw.eventStreams.size >= MAX_EVENT_STREAMS)
+        return sendError(
+          res,
+          503,
+          `${MAX_EVENT_STREAMS} event streams are open already; close one (each VS Code window and open page holds one).`,
+          'server_error',
+          'too_many_streams',
+        );
+      res.writeHead(200, {
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+      });
       res.write(`data: ${JSON.stringify({ type: 'state', state: gw.state() })}\n\n`);
       gw.eventStreams.add(res);
       const unsubscribe = gw.subscribe((e) => {
@@ -167,7 +268,13 @@ export async function handleControl(gw: Gateway, req: http.IncomingMessage, res:
 }
 
 function badWindow(res: http.ServerResponse, text: string): void {
-  sendError(res, 400, `window "${text}": use 1h, 3h, 24h, 7d or a span such as 30m, 12h, 2d, up to 90d.`, 'invalid_request_error', 'invalid_window');
+  sendError(
+    res,
+    400,
+    `window "${text}": use 1h, 3h, 24h, 7d or a span such as 30m, 12h, 2d, up to 90d.`,
+    'invalid_request_error',
+    'invalid_window',
+  );
 }
 
 function json(res: http.ServerResponse, status: number, body: unknown): void {

@@ -5,11 +5,23 @@
 import type { BatchJobsResponse } from '../core/batch';
 import type { ConfigProblem } from '../core/config';
 import { sseData } from '../core/sse';
-import { CONFIG_SOURCE_HEADER, type ConfigSource, type GatewayEvent, type GatewayState, type HealthInfo, type MetricsResponse, type SeriesResponse } from '../core/protocol';
+import {
+  CONFIG_SOURCE_HEADER,
+  type ConfigSource,
+  type GatewayEvent,
+  type GatewayState,
+  type HealthInfo,
+  type MetricsResponse,
+  type SeriesResponse,
+} from '../core/protocol';
 import type { AttemptRecord, RateLimitConfig } from '../core/types';
 
 export class ControlError extends Error {
-  constructor(message: string, readonly status: number, readonly problems: ConfigProblem[] = []) {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly problems: ConfigProblem[] = [],
+  ) {
     super(message);
   }
 }
@@ -21,7 +33,14 @@ export class ControlClient {
   ) {}
 
   private async call<T>(path: string, init: RequestInit = {}): Promise<T> {
-    const res = await fetch(`${this.baseUrl()}${path}`, { ...init, headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json', ...(init.headers as Record<string, string> | undefined) } });
+    const res = await fetch(`${this.baseUrl()}${path}`, {
+      ...init,
+      headers: {
+        authorization: `Bearer ${this.token}`,
+        'content-type': 'application/json',
+        ...(init.headers as Record<string, string> | undefined),
+      },
+    });
     const text = await res.text();
     if (!res.ok) {
       let message = `${res.status} ${res.statusText}`;
@@ -56,8 +75,14 @@ export class ControlClient {
     return this.call(`/_rlm/series?${q}`);
   }
 
-  requests(query: { limit?: number; model?: string; outcome?: string; kind?: string } = {}): Promise<{ records: AttemptRecord[] }> {
-    const q = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)]));
+  requests(
+    query: { limit?: number; model?: string; outcome?: string; kind?: string } = {},
+  ): Promise<{ records: AttemptRecord[] }> {
+    const q = new URLSearchParams(
+      Object.entries(query)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]): [string, string] => [k, String(v)]),
+    );
     return this.call(`/_rlm/requests?${q}`);
   }
 
@@ -70,11 +95,17 @@ export class ControlClient {
   }
 
   putConfig(config: RateLimitConfig, source: ConfigSource = 'api'): Promise<RateLimitConfig> {
-    return this.call('/_rlm/config', { method: 'PUT', body: JSON.stringify(config), headers: { [CONFIG_SOURCE_HEADER]: source } });
+    return this.call('/_rlm/config', {
+      method: 'PUT',
+      body: JSON.stringify(config),
+      headers: { [CONFIG_SOURCE_HEADER]: source },
+    });
   }
 
   exportHistory(window: string, format: 'csv' | 'json'): Promise<string> {
-    return this.call<string | object>(`/_rlm/history/export?window=${encodeURIComponent(window)}&format=${format}`).then((b) => (typeof b === 'string' ? b : JSON.stringify(b, null, 2)));
+    return this.call<string | object>(
+      `/_rlm/history/export?window=${encodeURIComponent(window)}&format=${format}`,
+    ).then((b) => (typeof b === 'string' ? b : JSON.stringify(b, null, 2)));
   }
 
   clearHistory(): Promise<void> {
@@ -89,7 +120,10 @@ export class ControlClient {
       while (!stopped) {
         controller = new AbortController();
         try {
-          const res = await fetch(`${this.baseUrl()}/_rlm/events`, { headers: { authorization: `Bearer ${this.token}` }, signal: controller.signal });
+          const res = await fetch(`${this.baseUrl()}/_rlm/events`, {
+            headers: { authorization: `Bearer ${this.token}` },
+            signal: controller.signal,
+          });
           if (!res.ok || !res.body) throw new ControlError(`events: ${res.status}`, res.status);
           for await (const data of sseData(res.body)) onEvent(JSON.parse(data) as GatewayEvent);
         } catch (e) {

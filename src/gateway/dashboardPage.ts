@@ -32,7 +32,12 @@ export function isDashboardRoute(p: string): boolean {
  * `tokens`: the admin token (when the gateway has one) and the caller token. The page holds the
  * one it was opened with: with the caller token it shows everything, and its edits are refused.
  */
-export function serveDashboard(req: http.IncomingMessage, res: http.ServerResponse, tokens: (string | undefined)[], bearer: string | undefined): void {
+export function serveDashboard(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  tokens: (string | undefined)[],
+  bearer: string | undefined,
+): void {
   const url = new URL(req.url ?? '/', 'http://gateway');
   const asset = ASSETS[url.pathname];
   if (asset) {
@@ -42,7 +47,11 @@ export function serveDashboard(req: http.IncomingMessage, res: http.ServerRespon
       res.end(`${asset.file} is missing: run npm run build`);
       return;
     }
-    res.writeHead(200, { 'content-type': asset.type, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' });
+    res.writeHead(200, {
+      'content-type': asset.type,
+      'cache-control': 'no-cache',
+      'x-content-type-options': 'nosniff',
+    });
     fs.createReadStream(file).pipe(res);
     return;
   }
@@ -53,14 +62,29 @@ export function serveDashboard(req: http.IncomingMessage, res: http.ServerRespon
   const token = given ? tokens.find((t): t is string => t !== undefined && tokensEqual(given, t)) : undefined;
   if (!token) {
     res.writeHead(401, { 'content-type': 'text/plain; charset=utf-8' });
-    res.end('Open this page with the gateway token: http://127.0.0.1:PORT/?token=<token> (the "Copy Gateway Environment" command or the token file gives it).');
+    res.end(
+      'Open this page with the gateway token: http://127.0.0.1:PORT/?token=<token> (the "Copy Gateway Environment" command or the token file gives it).',
+    );
     return;
   }
   const theme = url.searchParams.get('theme') === 'dark' ? 'dark' : 'light';
   const nonce = randomBytes(16).toString('base64');
-  const csp = [`default-src 'none'`, `script-src 'nonce-${nonce}'`, `style-src 'self'`, `connect-src 'self'`, `img-src 'self' data:`, `base-uri 'none'`, `form-action 'none'`, `frame-ancestors 'none'`].join('; ');
+  const csp = [
+    `default-src 'none'`,
+    `script-src 'nonce-${nonce}'`,
+    `style-src 'self'`,
+    `connect-src 'self'`,
+    `img-src 'self' data:`,
+    `base-uri 'none'`,
+    `form-action 'none'`,
+    `frame-ancestors 'none'`,
+  ].join('; ');
   res.writeHead(200, {
-    'content-type': 'text/html; charset=utf-8', 'content-security-policy': csp, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'x-frame-options': 'DENY',
+    'content-type': 'text/html; charset=utf-8',
+    'content-security-policy': csp,
+    'cache-control': 'no-store',
+    'referrer-policy': 'no-referrer',
+    'x-frame-options': 'DENY',
     'set-cookie': `${PAGE_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`,
   });
   res.end(`<!DOCTYPE html>

@@ -11,14 +11,19 @@ import http from 'node:http';
 export const HELLO_ROUTE = '/_rlm/hello';
 const SERVICE = 'llm-rate-limit-monitor';
 
-const proofOf = (token: string, nonce: string) => createHmac('sha256', token).update(`${SERVICE}:${nonce}`).digest('hex');
+const proofOf = (token: string, nonce: string) =>
+  createHmac('sha256', token).update(`${SERVICE}:${nonce}`).digest('hex');
 
 /** The gateway's side: prove it knows the token (no auth needed: the answer reveals nothing). */
 export function answerHello(req: http.IncomingMessage, res: http.ServerResponse, token: string): void {
   const nonce = new URL(req.url ?? '/', 'http://gateway').searchParams.get('nonce') ?? '';
   if (!/^[0-9a-f]{32}$/.test(nonce)) {
     res.writeHead(400, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ error: { message: 'nonce: 32 hex digits', type: 'invalid_request_error', code: 'invalid_nonce' } }));
+    res.end(
+      JSON.stringify({
+        error: { message: 'nonce: 32 hex digits', type: 'invalid_request_error', code: 'invalid_nonce' },
+      }),
+    );
     return;
   }
   const body = JSON.stringify({ service: SERVICE, pid: process.pid, proof: proofOf(token, nonce) });
@@ -35,23 +40,32 @@ export interface LeaderInfo {
  * socket table first; a follower's liveness probe (every 200 ms) skips it, since the answer to
  * the challenge already proves the holder knows the token.
  */
-export async function probeLeader(host: string, port: number, token: string, timeoutMs = 500, checkOwner = true): Promise<LeaderInfo | undefined> {
+export async function probeLeader(
+  host: string,
+  port: number,
+  token: string,
+  timeoutMs = 500,
+  checkOwner = true,
+): Promise<LeaderInfo | undefined> {
   if (checkOwner) {
     const owner = listeningUid(port);
     if (owner !== undefined && typeof process.getuid === 'function' && owner !== process.getuid()) return undefined;
   }
   const nonce = randomBytes(16).toString('hex');
   const text = await new Promise<string | undefined>((resolve) => {
-    const req = http.get({ host, port, path: `${HELLO_ROUTE}?nonce=${nonce}`, headers: { host: `${host}:${port}` }, timeout: timeoutMs }, (res) => {
-      let t = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => {
-        t += c;
-        if (t.length > 4096) res.destroy(); // a hello is small; anything else is not ours
-      });
-      res.on('end', () => resolve(res.statusCode === 200 ? t : undefined));
-      res.on('error', () => resolve(undefined));
-    });
+    const req = http.get(
+      { host, port, path: `${HELLO_ROUTE}?nonce=${nonce}`, headers: { host: `${host}:${port}` }, timeout: timeoutMs },
+      (res) => {
+        let t = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          t += c;
+          if (t.length > 4096) res.destroy(); // a hello is small; anything else is not ours
+        });
+        res.on('end', () => resolve(res.statusCode === 200 ? t : undefined));
+        res.on('error', () => resolve(undefined));
+      },
+    );
     req.on('timeout', () => req.destroy());
     req.on('error', () => resolve(undefined));
   });
@@ -59,8 +73,10 @@ export async function probeLeader(host: string, port: number, token: string, tim
   try {
     const body = JSON.parse(text) as { service?: unknown; pid?: unknown; proof?: unknown };
     const expected = Buffer.from(proofOf(token, nonce), 'hex');
-    const given = typeof body.proof === 'string' && /^[0-9a-f]{64}$/.test(body.proof) ? Buffer.from(body.proof, 'hex') : undefined;
-    if (body.service !== SERVICE || !given || !timingSafeEqual(given, expected) || typeof body.pid !== 'number') return undefined;
+    const given =
+      typeof body.proof === 'string' && /^[0-9a-f]{64}$/.test(body.proof) ? Buffer.from(body.proof, 'hex') : undefined;
+    if (body.service !== SERVICE || !given || !timingSafeEqual(given, expected) || typeof body.pid !== 'number')
+      return undefined;
     return { pid: body.pid };
   } catch {
     return undefined;

@@ -67,11 +67,15 @@ export class JsonlHistory implements HistoryStore {
     const cutoff = this.now() - this.retentionMs;
     for (const seg of listSegments(this.dir)) {
       if (seg.start + HOUR_MS <= cutoff) continue;
-      readSegment(seg.file, (r) => {
-        if (r.startedAt < cutoff) return;
-        this.recentStore.append(r);
-        onRecord(r);
-      }, stats);
+      readSegment(
+        seg.file,
+        (r) => {
+          if (r.startedAt < cutoff) return;
+          this.recentStore.append(r);
+          onRecord(r);
+        },
+        stats,
+      );
     }
     this.loaded = stats;
     return stats;
@@ -172,9 +176,13 @@ export class JsonlHistory implements HistoryStore {
     const stats: ReadStats = { records: 0, malformed: 0, torn: 0 };
     for (const seg of listSegments(this.dir)) {
       if (seg.start + HOUR_MS <= from || seg.start >= to) continue;
-      readSegment(seg.file, (r) => {
-        if (r.startedAt >= from && r.startedAt < to) out.push(r);
-      }, stats);
+      readSegment(
+        seg.file,
+        (r) => {
+          if (r.startedAt >= from && r.startedAt < to) out.push(r);
+        },
+        stats,
+      );
     }
     return out.sort((a, b) => a.startedAt - b.startedAt);
   }

@@ -34,7 +34,14 @@ export interface GatewayNodeOptions {
   /** Write durable history and the admission journal (off for a throw-away gateway on port 0). */
   durable?: boolean;
   /** Build this process's gateway when it is to lead. */
-  makeGateway: (parts: { token: string; adminToken: string; history?: JsonlHistory; journal?: AdmissionJournal; port: number; host: string }) => Gateway;
+  makeGateway: (parts: {
+    token: string;
+    adminToken: string;
+    history?: JsonlHistory;
+    journal?: AdmissionJournal;
+    port: number;
+    host: string;
+  }) => Gateway;
   onEvent: (e: NodeEvent) => void;
   /** How often a follower checks its leader. */
   watchIntervalMs?: number;
@@ -63,7 +70,6 @@ export function sharedToken(stateDir: string, name: 'token' | 'admin-token' = 't
   }
   throw new Error(`${file} holds no usable token; delete it to have a new one generated`);
 }
-
 
 export class GatewayNode {
   role: 'starting' | 'leader' | 'follower' | 'stopped' = 'starting';
@@ -98,7 +104,10 @@ export class GatewayNode {
       if (leader) return this.follow(leader);
       if (led === 'foreign' && attempt >= 5) {
         this.role = 'stopped';
-        this.options.onEvent({ event: 'error', message: `port ${this.options.port} on ${this.host} is held by a program that is not this gateway; choose another port (setting rateLimitMonitor.gateway.port, or --port)` });
+        this.options.onEvent({
+          event: 'error',
+          message: `port ${this.options.port} on ${this.host} is held by a program that is not this gateway; choose another port (setting rateLimitMonitor.gateway.port, or --port)`,
+        });
         return;
       }
       // the holder may be a leader still starting up, or one that just died: try again shortly
@@ -109,9 +118,21 @@ export class GatewayNode {
   private async tryLead(): Promise<'led' | 'foreign'> {
     const historyDir = this.options.historyDir ?? path.join(this.options.stateDir, 'history');
     const durable = this.options.durable ?? true;
-    const history = durable ? new JsonlHistory({ dir: historyDir, ...(this.options.retentionMs !== undefined ? { retentionMs: this.options.retentionMs } : {}) }) : undefined;
+    const history = durable
+      ? new JsonlHistory({
+          dir: historyDir,
+          ...(this.options.retentionMs !== undefined ? { retentionMs: this.options.retentionMs } : {}),
+        })
+      : undefined;
     const journal = durable ? new AdmissionJournal(path.join(historyDir, 'admissions.journal')) : undefined;
-    const gateway = this.options.makeGateway({ token: this.token, adminToken: this.adminToken, ...(history ? { history } : {}), ...(journal ? { journal } : {}), port: this.options.port, host: this.host });
+    const gateway = this.options.makeGateway({
+      token: this.token,
+      adminToken: this.adminToken,
+      ...(history ? { history } : {}),
+      ...(journal ? { journal } : {}),
+      port: this.options.port,
+      host: this.host,
+    });
     try {
       const url = await gateway.start();
       this.gateway = gateway;
@@ -120,7 +141,13 @@ export class GatewayNode {
       if (this.options.port !== 0) {
         // the well-known port's leader tells others where it is (port, pid, version)
         fs.mkdirSync(this.options.stateDir, { recursive: true, mode: 0o700 });
-        const info = { port: gateway.port, pid: process.pid, version: GATEWAY_VERSION, url, startedAt: gateway.startedAt };
+        const info = {
+          port: gateway.port,
+          pid: process.pid,
+          version: GATEWAY_VERSION,
+          url,
+          startedAt: gateway.startedAt,
+        };
         fs.writeFileSync(path.join(this.options.stateDir, 'leader.json'), JSON.stringify(info) + '\n', { mode: 0o600 });
       }
       this.options.onEvent({ event: 'listening', url });
@@ -164,7 +191,9 @@ export class GatewayNode {
     if (wasLeader && this.gateway) {
       await this.gateway.close(graceMs);
       try {
-        const info = JSON.parse(fs.readFileSync(path.join(this.options.stateDir, 'leader.json'), 'utf8')) as { pid: number };
+        const info = JSON.parse(fs.readFileSync(path.join(this.options.stateDir, 'leader.json'), 'utf8')) as {
+          pid: number;
+        };
         if (info.pid === process.pid) fs.rmSync(path.join(this.options.stateDir, 'leader.json'), { force: true });
       } catch {
         // nothing to tidy

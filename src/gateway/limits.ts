@@ -57,7 +57,8 @@ export class LimitsManager {
     for (const model of Object.keys(config.models)) {
       this.install(accountKey(model), accountLimitsAt(config, model, now)!, now);
       for (const [ws, wsConfig] of Object.entries(config.workspaces)) {
-        if (wsConfig.models[model]) this.install(workspaceKey(ws, model), workspaceLimitsAt(config, ws, model, now)!, now);
+        if (wsConfig.models[model])
+          this.install(workspaceKey(ws, model), workspaceLimitsAt(config, ws, model, now)!, now);
       }
     }
   }
@@ -114,7 +115,13 @@ export class LimitsManager {
    * pad widens and the limits stay. Elsewhere the local picture was wrong (another consumer
    * of the account, stale limits): hold the key and lower its limits.
    */
-  onRateLimited(keys: string[], kind: 'rpm' | 'tpm' | 'burst', now: number, holdUntil: number, perSecond: readonly string[] = []): void {
+  onRateLimited(
+    keys: string[],
+    kind: 'rpm' | 'tpm' | 'burst',
+    now: number,
+    holdUntil: number,
+    perSecond: readonly string[] = [],
+  ): void {
     for (const key of keys) {
       const a = this.adaptive.get(key);
       if (!a) continue;
@@ -136,7 +143,8 @@ export class LimitsManager {
   /** Called every ADAPTATION.stepMs: recover additively, and follow expiring temporary increases. */
   recover(now: number): void {
     for (const [key, a] of this.adaptive) {
-      if (a.factor < 1 && now - a.last429At >= ADAPTATION.stepMs) a.factor = Math.min(1, a.factor + ADAPTATION.recoverStep);
+      if (a.factor < 1 && now - a.last429At >= ADAPTATION.stepMs)
+        a.factor = Math.min(1, a.factor + ADAPTATION.recoverStep);
       if (now - a.lastBurstAt >= ADAPTATION.stepMs) {
         const rate = this.limiter.rateFactorOf(key);
         if (rate < 1) this.limiter.setRateFactor(key, rate + ADAPTATION.burstRecoverStep);
@@ -186,7 +194,12 @@ export class LimitsManager {
       if (wait) {
         state.wait = {
           ...wait,
-          fallback: this.fallbackPreview(state.model, parts[0] === 'workspace' ? parts[1]! : DEFAULT_WORKSPACE, wait, now),
+          fallback: this.fallbackPreview(
+            state.model,
+            parts[0] === 'workspace' ? parts[1]! : DEFAULT_WORKSPACE,
+            wait,
+            now,
+          ),
         };
       }
       if (parts[0] === 'workspace') state.workspace = parts[1]!;

@@ -10,10 +10,17 @@ export class UnsafeStateError extends Error {}
 
 export function ensurePrivate(file: string, kind: 'directory' | 'file'): void {
   const st = fs.lstatSync(file);
-  if (st.isSymbolicLink()) throw new UnsafeStateError(`${file} is a symbolic link; the gateway's ${kind === 'directory' ? 'state folder' : 'token file'} must be a real ${kind}. Remove the link.`);
-  if (kind === 'directory' ? !st.isDirectory() : !st.isFile()) throw new UnsafeStateError(`${file} is not a ${kind}. Remove it, or point RLM_STATE_DIR elsewhere.`);
+  if (st.isSymbolicLink())
+    throw new UnsafeStateError(
+      `${file} is a symbolic link; the gateway's ${kind === 'directory' ? 'state folder' : 'token file'} must be a real ${kind}. Remove the link.`,
+    );
+  if (kind === 'directory' ? !st.isDirectory() : !st.isFile())
+    throw new UnsafeStateError(`${file} is not a ${kind}. Remove it, or point RLM_STATE_DIR elsewhere.`);
   if (typeof process.getuid !== 'function') return; // Windows: ACLs, not modes
-  if (st.uid !== process.getuid()) throw new UnsafeStateError(`${file} belongs to user ${st.uid}, not to you (${process.getuid()}). Remove it, or point RLM_STATE_DIR at a folder of your own.`);
+  if (st.uid !== process.getuid())
+    throw new UnsafeStateError(
+      `${file} belongs to user ${st.uid}, not to you (${process.getuid()}). Remove it, or point RLM_STATE_DIR at a folder of your own.`,
+    );
   const wanted = kind === 'directory' ? 0o700 : 0o600;
   if ((st.mode & 0o077) !== 0) fs.chmodSync(file, wanted);
 }

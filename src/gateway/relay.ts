@@ -46,7 +46,8 @@ export async function relayStream(upstream: http.IncomingMessage, o: RelayOption
     r.headersSent = true;
     o.writeHead();
   };
-  const holdBack = () => r.streamError !== undefined && !r.headersSent && r.streamError.classification.retryable && o.mayRetry;
+  const holdBack = () =>
+    r.streamError !== undefined && !r.headersSent && r.streamError.classification.retryable && o.mayRetry;
   try {
     for await (const chunk of upstream as AsyncIterable<string>) {
       const out = relayEvents(splitter.push(chunk), r, o, holdBack);
@@ -95,4 +96,3 @@ function relayEvents(events: readonly string[], r: RelayResult, o: RelayOptions,
   }
   return out;
 }
-

@@ -22,7 +22,8 @@ export interface Failure {
 export function rateLimitHeaders(limiter: Limiter, keys: string[], now: number): Record<string, string> {
   const usages = keys.map((k) => limiter.windows(k, now).minute);
   if (usages.length === 0) return {};
-  const left = (m: (typeof usages)[number], d: 'requests' | 'tokens') => (d === 'requests' ? m.requestLimit - m.requests : m.tokenLimit - m.tokens);
+  const left = (m: (typeof usages)[number], d: 'requests' | 'tokens') =>
+    d === 'requests' ? m.requestLimit - m.requests : m.tokenLimit - m.tokens;
   const tightest = (d: 'requests' | 'tokens') => usages.reduce((a, b) => (left(b, d) < left(a, d) ? b : a));
   const r = tightest('requests');
   const t = tightest('tokens');

@@ -7,7 +7,10 @@ import { Limiter, type QueuePlace, type Reservation, type Ticket } from '../core
 export type AdmissionFailure = 'timeout' | 'cancelled' | 'impossible';
 
 export class AdmissionError extends Error {
-  constructor(readonly reason: AdmissionFailure, message: string) {
+  constructor(
+    readonly reason: AdmissionFailure,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -34,12 +37,19 @@ export class Scheduler {
    * Wait for admission on all `keys`; rejects with AdmissionError past `deadline` or on abort.
    * `place`: its lane, or the front (a retry, before the requests already waiting).
    */
-  admit(keys: readonly string[], cost: number, deadline: number, signal?: AbortSignal, place: QueuePlace = {}): Promise<Reservation> {
+  admit(
+    keys: readonly string[],
+    cost: number,
+    deadline: number,
+    signal?: AbortSignal,
+    place: QueuePlace = {},
+  ): Promise<Reservation> {
     if (signal?.aborted) return Promise.reject(new AdmissionError('cancelled', 'the caller went away'));
     const now = this.now();
     const fast = this.limiter.reserve(keys, cost, now, place);
     if (fast.ok) return Promise.resolve(fast.reservation);
-    if (fast.at === Infinity) return Promise.reject(new AdmissionError('impossible', `a request of ${cost} tokens can never fit these limits`));
+    if (fast.at === Infinity)
+      return Promise.reject(new AdmissionError('impossible', `a request of ${cost} tokens can never fit these limits`));
     return new Promise<Reservation>((resolve, reject) => {
       const ticket = this.limiter.enqueue(keys, cost, now, place);
       const waiter: Waiter = { resolve, reject };
@@ -92,7 +102,9 @@ export class Scheduler {
       const waiter = this.waiters.get(ticket);
       if (!waiter) continue;
       this.finish(ticket, waiter);
-      waiter.reject(new AdmissionError('impossible', `a request of ${ticket.cost} tokens can never fit the current limits`));
+      waiter.reject(
+        new AdmissionError('impossible', `a request of ${ticket.cost} tokens can never fit the current limits`),
+      );
     }
     this.schedule(result.nextWakeAt, now);
   }
@@ -103,11 +115,14 @@ export class Scheduler {
     this.wakeTimer = undefined;
     this.wakeAt = at;
     if (at === Infinity) return;
-    this.wakeTimer = setTimeout(() => {
-      this.wakeTimer = undefined;
-      this.wakeAt = Infinity;
-      this.pump();
-    }, Math.max(0, Math.ceil(at - now)));
+    this.wakeTimer = setTimeout(
+      () => {
+        this.wakeTimer = undefined;
+        this.wakeAt = Infinity;
+        this.pump();
+      },
+      Math.max(0, Math.ceil(at - now)),
+    );
   }
 
   get waiting(): number {

@@ -26,7 +26,14 @@ import { sendError } from './responses';
 import { Scheduler } from './scheduler';
 import { countText } from './tokenizer';
 import { bearerOf, hostAllowed, originAllowed, tokensEqual } from './security';
-import { DEFAULT_TIMEOUTS, forwardHeaders, sendUpstream, upstreamUrl, UpstreamError, type UpstreamTimeouts } from './upstream';
+import {
+  DEFAULT_TIMEOUTS,
+  forwardHeaders,
+  sendUpstream,
+  upstreamUrl,
+  UpstreamError,
+  type UpstreamTimeouts,
+} from './upstream';
 import { BatchJobList } from './batchJobs';
 
 export { GATEWAY_VERSION } from './version';
@@ -68,7 +75,11 @@ export interface GatewayOptions {
  * usable; src/gateway/margins.ts widens it per key after a per-second refusal, and a request
  * that left late is counted from when it left (Limiter.retime).
  */
-export const DEFAULT_LIMITER_OPTIONS: LimiterOptions = { secondWindowPadMs: 25, minuteWindowPadMs: 100, pacingToleranceMs: 1 };
+export const DEFAULT_LIMITER_OPTIONS: LimiterOptions = {
+  secondWindowPadMs: 25,
+  minuteWindowPadMs: 100,
+  pacingToleranceMs: 1,
+};
 
 /** The metrics label for every model without configured limits. */
 export const OTHER_MODELS = 'other';
@@ -98,7 +109,11 @@ export class Gateway {
 
   constructor(readonly options: GatewayOptions) {
     this.calibration = new Calibration(1.1, 0.1, 5, options.config.estimateSafetyFactor);
-    const limiterOptions = { ...DEFAULT_LIMITER_OPTIONS, refundUnusedTokens: options.config.refundUnusedTokens, ...options.limiter };
+    const limiterOptions = {
+      ...DEFAULT_LIMITER_OPTIONS,
+      refundUnusedTokens: options.config.refundUnusedTokens,
+      ...options.limiter,
+    };
     this.limiter = new Limiter(limiterOptions);
     this.scheduler = new Scheduler(this.limiter);
     this.limits = new LimitsManager(this.limiter, options.config, Date.now(), limiterOptions.secondWindowPadMs);
@@ -113,7 +128,12 @@ export class Gateway {
       timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
       retry: { ...DEFAULT_RETRY, ...options.retry },
       record: (r) => this.record(r),
-      ...(options.journal ? { onAdmitted: (keys: readonly string[], tokens: number, at: number) => this.journalAdmission(options.journal!, at, keys, tokens) } : {}),
+      ...(options.journal
+        ? {
+            onAdmitted: (keys: readonly string[], tokens: number, at: number) =>
+              this.journalAdmission(options.journal!, at, keys, tokens),
+          }
+        : {}),
       random: options.random ?? Math.random,
       now: Date.now,
     };
@@ -199,7 +219,10 @@ export class Gateway {
       if (this.journalFailing) this.options.log?.('admission journal: writing again');
       this.journalFailing = false;
     } catch (e) {
-      if (!this.journalFailing) this.options.log?.(`admission journal: cannot write (${errorMessage(e)}); requests go on, a successor may under-count this minute`);
+      if (!this.journalFailing)
+        this.options.log?.(
+          `admission journal: cannot write (${errorMessage(e)}); requests go on, a successor may under-count this minute`,
+        );
       this.journalFailing = true;
     }
   }
@@ -214,14 +237,19 @@ export class Gateway {
   applyConfig(raw: unknown, source: ConfigSource = 'api', upstreamLocked = false): ConfigResult {
     const result = validateConfig(raw);
     if (!result.ok) return result;
-    if (upstreamLocked && (result.config.baseUrl !== this.config.baseUrl || result.config.provider !== this.config.provider)) {
+    if (
+      upstreamLocked &&
+      (result.config.baseUrl !== this.config.baseUrl || result.config.provider !== this.config.provider)
+    ) {
       return {
         ok: false,
-        problems: [{
-          path: result.config.baseUrl !== this.config.baseUrl ? 'baseUrl' : 'provider',
-          message: 'the provider and its URL cannot be changed over HTTP',
-          fix: `keep ${JSON.stringify(this.config.provider)} at ${this.config.baseUrl}; change rateLimitMonitor.provider in VS Code, or restart the gateway with --upstream`,
-        }],
+        problems: [
+          {
+            path: result.config.baseUrl !== this.config.baseUrl ? 'baseUrl' : 'provider',
+            message: 'the provider and its URL cannot be changed over HTTP',
+            fix: `keep ${JSON.stringify(this.config.provider)} at ${this.config.baseUrl}; change rateLimitMonitor.provider in VS Code, or restart the gateway with --upstream`,
+          },
+        ],
       };
     }
     this.limits.apply(result.config, Date.now());
@@ -314,7 +342,11 @@ export class Gateway {
     if (admin || tokensEqual(given, this.options.token)) {
       const h = req.headers['x-rlm-workspace'];
       // without a separate admin token (an embedded or test gateway) the one token is both
-      return { workspace: typeof h === 'string' && h.trim() !== '' ? h.trim() : DEFAULT_WORKSPACE, pinned: false, admin: admin || this.options.adminToken === undefined };
+      return {
+        workspace: typeof h === 'string' && h.trim() !== '' ? h.trim() : DEFAULT_WORKSPACE,
+        pinned: false,
+        admin: admin || this.options.adminToken === undefined,
+      };
     }
     for (const [workspace, token] of Object.entries(this.options.workspaceTokens ?? {})) {
       if (tokensEqual(given, token)) return { workspace, pinned: true, admin: false };
@@ -331,25 +363,58 @@ export class Gateway {
     }
     try {
       if (!hostAllowed(req, this.port)) {
-        return sendError(res, 403, `Host "${req.headers.host ?? ''}" is not this gateway: use 127.0.0.1:${this.port} or localhost:${this.port}.`, 'invalid_request_error', 'host_not_allowed');
+        return sendError(
+          res,
+          403,
+          `Host "${req.headers.host ?? ''}" is not this gateway: use 127.0.0.1:${this.port} or localhost:${this.port}.`,
+          'invalid_request_error',
+          'host_not_allowed',
+        );
       }
       if (!originAllowed(req, this.port)) {
-        return sendError(res, 403, `Requests from web pages (Origin ${req.headers.origin}) are refused: only the gateway's own dashboard may call it.`, 'invalid_request_error', 'origin_not_allowed');
+        return sendError(
+          res,
+          403,
+          `Requests from web pages (Origin ${req.headers.origin}) are refused: only the gateway's own dashboard may call it.`,
+          'invalid_request_error',
+          'origin_not_allowed',
+        );
       }
       const path = (req.url ?? '/').split('?')[0]!;
       if (req.method === 'GET' && path === HELLO_ROUTE) return answerHello(req, res, this.options.token);
-      if (req.method === 'GET' && isDashboardRoute(path)) return serveDashboard(req, res, [this.options.adminToken, this.options.token], bearerOf(req));
+      if (req.method === 'GET' && isDashboardRoute(path))
+        return serveDashboard(req, res, [this.options.adminToken, this.options.token], bearerOf(req));
       const auth = this.authorise(req);
       if (!auth) {
-        return sendError(res, 401, 'Missing or wrong gateway token. Send Authorization: Bearer <token> (the "Copy Gateway Environment" command gives it; it is not your provider key).', 'invalid_request_error', 'invalid_gateway_token');
+        return sendError(
+          res,
+          401,
+          'Missing or wrong gateway token. Send Authorization: Bearer <token> (the "Copy Gateway Environment" command gives it; it is not your provider key).',
+          'invalid_request_error',
+          'invalid_gateway_token',
+        );
       }
       if (this.closing) return sendError(res, 503, 'The gateway is shutting down.', 'server_error', 'shutting_down');
-      if (path.startsWith('/_rlm/') || path === '/metrics') return await handleControl(this, req, res, path, auth.admin);
-      if (!path.startsWith('/v1/')) return sendError(res, 404, `No route ${req.method} ${path}. OpenAI-compatible routes live under /v1/.`, 'invalid_request_error', 'not_found');
+      if (path.startsWith('/_rlm/') || path === '/metrics')
+        return await handleControl(this, req, res, path, auth.admin);
+      if (!path.startsWith('/v1/'))
+        return sendError(
+          res,
+          404,
+          `No route ${req.method} ${path}. OpenAI-compatible routes live under /v1/.`,
+          'invalid_request_error',
+          'not_found',
+        );
 
       const body = await readBody(req, this.options.bodyLimitBytes ?? 10 * 1024 * 1024);
       if (body === 'too-large') {
-        return sendError(res, 413, `The request body is over the gateway's limit of ${this.options.bodyLimitBytes ?? 10 * 1024 * 1024} bytes.`, 'invalid_request_error', 'body_too_large');
+        return sendError(
+          res,
+          413,
+          `The request body is over the gateway's limit of ${this.options.bodyLimitBytes ?? 10 * 1024 * 1024} bytes.`,
+          'invalid_request_error',
+          'body_too_large',
+        );
       }
       const endpoint = endpointOfPath(path);
       const source = typeof req.headers['x-rlm-source'] === 'string' ? req.headers['x-rlm-source'] : 'external';
@@ -359,16 +424,30 @@ export class Gateway {
       return await this.passThrough(req, res, body, auth.workspace, source);
     } catch (e) {
       this.options.log?.(`request failed: ${errorMessage(e)}`);
-      if (!res.headersSent) sendError(res, 500, 'The gateway failed to handle this request; see its log.', 'server_error', 'gateway_error');
+      if (!res.headersSent)
+        sendError(res, 500, 'The gateway failed to handle this request; see its log.', 'server_error', 'gateway_error');
       else res.destroy();
     }
   }
 
   /** Any other /v1/* route: forwarded and recorded, not metered. */
-  private async passThrough(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, workspace: string, source: string): Promise<void> {
+  private async passThrough(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    body: Buffer,
+    workspace: string,
+    source: string,
+  ): Promise<void> {
     const startedAt = Date.now();
     const key = this.options.apiKey(workspace);
-    if (!key) return sendError(res, 401, 'The gateway has no provider API key. Run "Rate Limit Monitor: Set API Key" or set RLM_API_KEY.', 'invalid_request_error', 'no_api_key');
+    if (!key)
+      return sendError(
+        res,
+        401,
+        'The gateway has no provider API key. Run "Rate Limit Monitor: Set API Key" or set RLM_API_KEY.',
+        'invalid_request_error',
+        'no_api_key',
+      );
     const abort = new AbortController();
     res.on('close', () => {
       if (!res.writableFinished) abort.abort();
@@ -380,13 +459,34 @@ export class Gateway {
     } catch {
       // not JSON: nothing to learn
     }
-    const base = { id: randomUUID(), startedAt, model, requestedModel: model, workspace, source, endpoint: 'other' as const, stream: false, promptTokens: 0, completionTokens: 0, totalTokens: 0, cachedTokens: 0, estimatedTokens: 0, queuedMs: 0, attempt: 1 };
+    const base = {
+      id: randomUUID(),
+      startedAt,
+      model,
+      requestedModel: model,
+      workspace,
+      source,
+      endpoint: 'other' as const,
+      stream: false,
+      promptTokens: 0,
+      completionTokens: 0,
+      totalTokens: 0,
+      cachedTokens: 0,
+      estimatedTokens: 0,
+      queuedMs: 0,
+      attempt: 1,
+    };
     try {
       const upstream = await sendUpstream({
         url: upstreamUrl(this.config.baseUrl, req.url ?? '/'),
         method: req.method ?? 'GET',
         // file uploads (the Batch API) keep their multipart content type
-        headers: forwardHeaders(req.headers, key, body.length > 0 ? body.length : undefined, req.headers['content-type'] ?? 'application/json'),
+        headers: forwardHeaders(
+          req.headers,
+          key,
+          body.length > 0 ? body.length : undefined,
+          req.headers['content-type'] ?? 'application/json',
+        ),
         ...(body.length > 0 ? { body } : {}),
         signal: abort.signal,
         timeouts: this.proxy.timeouts,
@@ -396,12 +496,35 @@ export class Gateway {
       if (/\/batches(\/|\?|$)/.test(req.url ?? '')) this.batchJobs.invalidate();
       res.writeHead(status, { 'content-type': String(upstream.headers['content-type'] ?? 'application/octet-stream') });
       upstream.pipe(res);
-      await new Promise<void>((resolve) => upstream.on('end', resolve).on('error', () => resolve()).on('close', resolve));
-      this.record({ ...base, status, outcome: status < 400 ? 'ok' : 'error', latencyMs: Date.now() - startedAt, ...(status >= 400 ? { errorKind: status >= 500 ? 'server' : 'bad_request' } : {}) } as AttemptRecord);
+      await new Promise<void>((resolve) =>
+        upstream
+          .on('end', resolve)
+          .on('error', () => resolve())
+          .on('close', resolve),
+      );
+      this.record({
+        ...base,
+        status,
+        outcome: status < 400 ? 'ok' : 'error',
+        latencyMs: Date.now() - startedAt,
+        ...(status >= 400 ? { errorKind: status >= 500 ? 'server' : 'bad_request' } : {}),
+      } as AttemptRecord);
     } catch (e) {
       const kind = e instanceof UpstreamError ? e.kind : 'network';
-      this.record({ ...base, status: 0, outcome: kind === 'cancelled' ? 'cancelled' : 'error', errorKind: kind, latencyMs: Date.now() - startedAt });
-      sendError(res, kind === 'timeout' ? 504 : 502, `The provider could not be reached: ${errorMessage(e)}`, 'server_error', 'upstream_unreachable');
+      this.record({
+        ...base,
+        status: 0,
+        outcome: kind === 'cancelled' ? 'cancelled' : 'error',
+        errorKind: kind,
+        latencyMs: Date.now() - startedAt,
+      });
+      sendError(
+        res,
+        kind === 'timeout' ? 504 : 502,
+        `The provider could not be reached: ${errorMessage(e)}`,
+        'server_error',
+        'upstream_unreachable',
+      );
     }
   }
 }

@@ -27,17 +27,27 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null;
 export function usageOf(v: unknown): UsageFigures | undefined {
   if (!isObj(v)) return undefined;
   const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x : 0);
-  if ('prompt_tokens' in v || 'completion_tokens' in v || 'total_tokens' in v && !('input_tokens' in v)) {
+  if ('prompt_tokens' in v || 'completion_tokens' in v || ('total_tokens' in v && !('input_tokens' in v))) {
     const prompt = num(v.prompt_tokens);
     const completion = num(v.completion_tokens);
     const details = isObj(v.prompt_tokens_details) ? v.prompt_tokens_details : {};
-    return { promptTokens: prompt, completionTokens: completion, totalTokens: num(v.total_tokens) || prompt + completion, cachedTokens: num(details.cached_tokens) };
+    return {
+      promptTokens: prompt,
+      completionTokens: completion,
+      totalTokens: num(v.total_tokens) || prompt + completion,
+      cachedTokens: num(details.cached_tokens),
+    };
   }
   if ('input_tokens' in v || 'output_tokens' in v) {
     const prompt = num(v.input_tokens);
     const completion = num(v.output_tokens);
     const details = isObj(v.input_tokens_details) ? v.input_tokens_details : {};
-    return { promptTokens: prompt, completionTokens: completion, totalTokens: num(v.total_tokens) || prompt + completion, cachedTokens: num(details.cached_tokens) };
+    return {
+      promptTokens: prompt,
+      completionTokens: completion,
+      totalTokens: num(v.total_tokens) || prompt + completion,
+      cachedTokens: num(details.cached_tokens),
+    };
   }
   return undefined;
 }
@@ -61,7 +71,10 @@ export function inspectEvent(data: string): SseEventInfo {
     if (isObj(c)) {
       const delta = isObj(c.delta) ? c.delta : undefined;
       const hasContent =
-        (delta && ((typeof delta.content === 'string' && delta.content !== '') || (typeof delta.reasoning_content === 'string' && delta.reasoning_content !== '') || Array.isArray(delta.tool_calls))) ||
+        (delta &&
+          ((typeof delta.content === 'string' && delta.content !== '') ||
+            (typeof delta.reasoning_content === 'string' && delta.reasoning_content !== '') ||
+            Array.isArray(delta.tool_calls))) ||
         (typeof c.text === 'string' && c.text !== '');
       if (hasContent) return usage ? { kind: 'content', usage } : { kind: 'content' };
     }

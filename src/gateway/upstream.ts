@@ -14,7 +14,10 @@ export interface UpstreamTimeouts {
 export const DEFAULT_TIMEOUTS: UpstreamTimeouts = { connectMs: 10_000, firstByteMs: 120_000, idleMs: 60_000 };
 
 export class UpstreamError extends Error {
-  constructor(readonly kind: 'network' | 'timeout' | 'cancelled', message: string) {
+  constructor(
+    readonly kind: 'network' | 'timeout' | 'cancelled',
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -25,14 +28,26 @@ const agents = {
 };
 
 /** Forwarded from the caller; everything else (its Authorization above all) stays behind. */
-const FORWARDED_HEADERS = ['accept', 'user-agent', 'openai-beta', 'x-dashscope-sse', 'x-dashscope-wait-timeout', 'x-dashscope-workspace'];
+const FORWARDED_HEADERS = [
+  'accept',
+  'user-agent',
+  'openai-beta',
+  'x-dashscope-sse',
+  'x-dashscope-wait-timeout',
+  'x-dashscope-workspace',
+];
 
 export function upstreamUrl(baseUrl: string, incomingPath: string): URL {
   const rest = incomingPath.replace(/^\/v1(?=\/|$|\?)/, '');
   return new URL(baseUrl.replace(/\/+$/, '') + rest);
 }
 
-export function forwardHeaders(incoming: http.IncomingHttpHeaders, apiKey: string, bodyLength: number | undefined, contentType = 'application/json'): http.OutgoingHttpHeaders {
+export function forwardHeaders(
+  incoming: http.IncomingHttpHeaders,
+  apiKey: string,
+  bodyLength: number | undefined,
+  contentType = 'application/json',
+): http.OutgoingHttpHeaders {
   const out: http.OutgoingHttpHeaders = { authorization: `Bearer ${apiKey}` };
   for (const name of FORWARDED_HEADERS) {
     const v = incoming[name];
@@ -64,7 +79,11 @@ export function sendUpstream(r: UpstreamRequest): Promise<http.IncomingMessage> 
   return new Promise((resolve, reject) => {
     if (r.signal.aborted) return reject(new UpstreamError('cancelled', 'cancelled before sending'));
     const mod = r.url.protocol === 'https:' ? https : http;
-    const req = mod.request(r.url, { method: r.method, headers: r.headers, agent: r.url.protocol === 'https:' ? agents.https : agents.http });
+    const req = mod.request(r.url, {
+      method: r.method,
+      headers: r.headers,
+      agent: r.url.protocol === 'https:' ? agents.https : agents.http,
+    });
     let settled = false;
     const fail = (e: UpstreamError) => {
       if (settled) return;
@@ -74,8 +93,14 @@ export function sendUpstream(r: UpstreamRequest): Promise<http.IncomingMessage> 
       req.destroy(e);
       reject(e);
     };
-    const connectTimer = setTimeout(() => fail(new UpstreamError('timeout', `no connection to the provider within ${r.timeouts.connectMs} ms`)), r.timeouts.connectMs);
-    const firstByteTimer = setTimeout(() => fail(new UpstreamError('timeout', `no response from the provider within ${r.timeouts.firstByteMs} ms`)), r.timeouts.firstByteMs);
+    const connectTimer = setTimeout(
+      () => fail(new UpstreamError('timeout', `no connection to the provider within ${r.timeouts.connectMs} ms`)),
+      r.timeouts.connectMs,
+    );
+    const firstByteTimer = setTimeout(
+      () => fail(new UpstreamError('timeout', `no response from the provider within ${r.timeouts.firstByteMs} ms`)),
+      r.timeouts.firstByteMs,
+    );
     req.on('socket', (socket) => {
       // stream chunks are small and latency-bound: no Nagle delay on the way back
       socket.setNoDelay(true);
@@ -84,7 +109,9 @@ export function sendUpstream(r: UpstreamRequest): Promise<http.IncomingMessage> 
     });
     const onAbort = () => fail(new UpstreamError('cancelled', 'the caller went away'));
     r.signal.addEventListener('abort', onAbort, { once: true });
-    req.on('error', (e: NodeJS.ErrnoException) => fail(new UpstreamError('network', `provider connection failed: ${e.code ?? e.message}`)));
+    req.on('error', (e: NodeJS.ErrnoException) =>
+      fail(new UpstreamError('network', `provider connection failed: ${e.code ?? e.message}`)),
+    );
     req.on('response', (res) => {
       if (settled) {
         res.destroy();
@@ -93,9 +120,13 @@ export function sendUpstream(r: UpstreamRequest): Promise<http.IncomingMessage> 
       settled = true;
       clearTimeout(connectTimer);
       clearTimeout(firstByteTimer);
-      res.setTimeout(r.timeouts.idleMs, () => res.destroy(new UpstreamError('timeout', `the provider sent nothing for ${r.timeouts.idleMs} ms`)));
+      res.setTimeout(r.timeouts.idleMs, () =>
+        res.destroy(new UpstreamError('timeout', `the provider sent nothing for ${r.timeouts.idleMs} ms`)),
+      );
       res.once('close', () => r.signal.removeEventListener('abort', onAbort));
-      r.signal.addEventListener('abort', () => res.destroy(new UpstreamError('cancelled', 'the caller went away')), { once: true });
+      r.signal.addEventListener('abort', () => res.destroy(new UpstreamError('cancelled', 'the caller went away')), {
+        once: true,
+      });
       resolve(res);
     });
     if (r.onSent) req.once('finish', () => r.onSent!(Date.now()));

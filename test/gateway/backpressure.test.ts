@@ -32,7 +32,11 @@ describe('backpressure on streams', () => {
       pump();
     });
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
-    const config = validateConfig({ provider: 'dashscope', baseUrl: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`, models: { 'qwen-plus': { rpm: 600, tpm: 10_000_000 } } });
+    const config = validateConfig({
+      provider: 'dashscope',
+      baseUrl: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`,
+      models: { 'qwen-plus': { rpm: 600, tpm: 10_000_000 } },
+    });
     assert.ok(config.ok);
     gateway = new Gateway({ config: config.config, token: GATEWAY_TOKEN, apiKey: () => PROVIDER_KEY, port: 0 });
     await gateway.start();
@@ -43,14 +47,21 @@ describe('backpressure on streams', () => {
   });
 
   it('stops reading the provider while the caller does not read', async () => {
-    const req = http.request(`${gateway.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${GATEWAY_TOKEN}`, 'content-type': 'application/json' } });
-    req.end(JSON.stringify({ model: 'qwen-plus', stream: true, messages: [{ role: 'user', content: 'a long answer' }] }));
+    const req = http.request(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${GATEWAY_TOKEN}`, 'content-type': 'application/json' },
+    });
+    req.end(
+      JSON.stringify({ model: 'qwen-plus', stream: true, messages: [{ role: 'user', content: 'a long answer' }] }),
+    );
     const res = await new Promise<http.IncomingMessage>((r) => req.once('response', r));
     assert.equal(res.statusCode, 200);
     res.pause(); // the caller stops reading
     await new Promise((r) => setTimeout(r, 1_500));
     const heldBack = sent;
-    console.log(`# a caller that does not read: the provider could send ${(heldBack / 2 ** 20).toFixed(1)} MB of ${TOTAL / 2 ** 20} MB`);
+    console.log(
+      `# a caller that does not read: the provider could send ${(heldBack / 2 ** 20).toFixed(1)} MB of ${TOTAL / 2 ** 20} MB`,
+    );
     assert.ok(heldBack < 16 * 2 ** 20, `the gateway kept reading: ${heldBack} bytes`);
     let received = 0;
     res.on('data', (c: Buffer) => (received += c.length));

@@ -38,29 +38,48 @@ describe('contention: the headline load with both CPUs busy', () => {
     fake.stop();
   });
 
-  it('sees at most one per-second refusal, retried unseen, and none after the pad widened', { timeout: RUN_MS + 60_000 }, async () => {
-    const run = await runOverload({ gatewayUrl: gateway.url, model: 'qwen-plus', workspace: 'ws-a', runMs: RUN_MS, offeredPerSecond: OFFERED_PER_SECOND });
-    const counters = await fake.counters();
-    const arrivals = await fake.arrivals('qwen-plus');
-    const state = await gateway.control<GatewayState>('/_rlm/state');
-    const account = state.keys.find((k) => k.key === 'account:qwen-plus')!;
-    const perSecond = counters.refusals.filter((r) => r.rule === 'rps' || r.rule === 'tps');
-    const perMinute = counters.refusals.filter((r) => r.rule !== 'rps' && r.rule !== 'tps');
-    const windowEnd = Math.min(run.endedAt, arrivals[arrivals.length - 1]!.at);
-    const lastHalf = arrivals.filter((a) => a.at > windowEnd - RUN_MS / 2 && a.at <= windowEnd);
-    const report = {
-      offered: run.offered,
-      outcomes: run.outcomes,
-      refusals: counters.refusals,
-      margin: account.margin,
-      requestUseLastHalf: +((lastHalf.length / (RPM * (RUN_MS / 2 / 60_000))) * 100).toFixed(1),
-    };
-    console.log(`# contention ${JSON.stringify(report)}`);
-    assert.equal(run.outcomes.other, 0, `every request answered (or refused locally): ${run.otherErrors.join(' | ')}`);
-    assert.equal(run.outcomes.ok + run.outcomes.local429, run.offered);
-    assert.deepEqual(perMinute, [], 'no per-minute refusal');
-    assert.ok(perSecond.length <= 1, `at most one per-second refusal, saw ${JSON.stringify(perSecond)}`);
-    if (perSecond.length === 1) assert.ok(account.margin!.padMs >= 50, `the pad widened after the refusal: ${JSON.stringify(account.margin)}`);
-    assert.deepEqual(checkWindows(arrivals, RPM, TPM).filter((v) => v.window === '60s'), [], 'no 60 s window over the limit at the provider');
-  });
+  it(
+    'sees at most one per-second refusal, retried unseen, and none after the pad widened',
+    { timeout: RUN_MS + 60_000 },
+    async () => {
+      const run = await runOverload({
+        gatewayUrl: gateway.url,
+        model: 'qwen-plus',
+        workspace: 'ws-a',
+        runMs: RUN_MS,
+        offeredPerSecond: OFFERED_PER_SECOND,
+      });
+      const counters = await fake.counters();
+      const arrivals = await fake.arrivals('qwen-plus');
+      const state = await gateway.control<GatewayState>('/_rlm/state');
+      const account = state.keys.find((k) => k.key === 'account:qwen-plus')!;
+      const perSecond = counters.refusals.filter((r) => r.rule === 'rps' || r.rule === 'tps');
+      const perMinute = counters.refusals.filter((r) => r.rule !== 'rps' && r.rule !== 'tps');
+      const windowEnd = Math.min(run.endedAt, arrivals[arrivals.length - 1]!.at);
+      const lastHalf = arrivals.filter((a) => a.at > windowEnd - RUN_MS / 2 && a.at <= windowEnd);
+      const report = {
+        offered: run.offered,
+        outcomes: run.outcomes,
+        refusals: counters.refusals,
+        margin: account.margin,
+        requestUseLastHalf: +((lastHalf.length / (RPM * (RUN_MS / 2 / 60_000))) * 100).toFixed(1),
+      };
+      console.log(`# contention ${JSON.stringify(report)}`);
+      assert.equal(
+        run.outcomes.other,
+        0,
+        `every request answered (or refused locally): ${run.otherErrors.join(' | ')}`,
+      );
+      assert.equal(run.outcomes.ok + run.outcomes.local429, run.offered);
+      assert.deepEqual(perMinute, [], 'no per-minute refusal');
+      assert.ok(perSecond.length <= 1, `at most one per-second refusal, saw ${JSON.stringify(perSecond)}`);
+      if (perSecond.length === 1)
+        assert.ok(account.margin!.padMs >= 50, `the pad widened after the refusal: ${JSON.stringify(account.margin)}`);
+      assert.deepEqual(
+        checkWindows(arrivals, RPM, TPM).filter((v) => v.window === '60s'),
+        [],
+        'no 60 s window over the limit at the provider',
+      );
+    },
+  );
 });

@@ -7,7 +7,8 @@ describe('gateway control surface', () => {
   let s: Stack;
   before(async () => {
     s = await startStack();
-    for (let i = 0; i < 3; i++) await s.client.chat.completions.create({ model: 'qwen-plus', messages: [{ role: 'user', content: `m${i}` }] });
+    for (let i = 0; i < 3; i++)
+      await s.client.chat.completions.create({ model: 'qwen-plus', messages: [{ role: 'user', content: `m${i}` }] });
   });
   after(() => s.close());
 
@@ -27,25 +28,41 @@ describe('gateway control surface', () => {
     assert.equal(m.rows[0]!.model, 'qwen-plus');
     assert.equal(m.rows[0]!.failedCalls, 0);
     const series = (await (await s.call('/_rlm/series?model=qwen-plus&window=1h&step=1m')).json()) as SeriesResponse;
-    assert.equal(series.points.reduce((n, p) => n + p.calls, 0), 3);
-    assert.equal(series.seconds.reduce((n, p) => n + p.calls, 0), 3);
+    assert.equal(
+      series.points.reduce((n, p) => n + p.calls, 0),
+      3,
+    );
+    assert.equal(
+      series.seconds.reduce((n, p) => n + p.calls, 0),
+      3,
+    );
     const recent = (await (await s.call('/_rlm/requests?limit=2&outcome=ok')).json()) as { records: unknown[] };
     assert.equal(recent.records.length, 2);
     const bad = await s.call('/_rlm/metrics?window=forever');
     assert.equal(bad.status, 400);
-    assert.match(((await bad.json()) as { error: { message: string } }).error.message, /window "forever": use 1h, 3h, 24h, 7d/);
+    assert.match(
+      ((await bad.json()) as { error: { message: string } }).error.message,
+      /window "forever": use 1h, 3h, 24h, 7d/,
+    );
   });
 
   it('bounds every window and the points of a series, so no query can exhaust the heap', async () => {
     // 3650d at 1m had been 5.3 million points and killed the gateway
-    for (const route of ['/_rlm/series?window=3650d&step=1m', '/_rlm/metrics?window=3650d', '/_rlm/history/export?window=91d']) {
+    for (const route of [
+      '/_rlm/series?window=3650d&step=1m',
+      '/_rlm/metrics?window=3650d',
+      '/_rlm/history/export?window=91d',
+    ]) {
       const r = await s.call(route);
       assert.equal(r.status, 400, route);
       assert.match(((await r.json()) as { error: { message: string } }).error.message, /up to 90d/, route);
     }
     const tooFine = await s.call('/_rlm/series?window=30d&step=1m');
     assert.equal(tooFine.status, 400);
-    assert.match(((await tooFine.json()) as { error: { message: string } }).error.message, /more than 2000 points: use a step of at least 22m/);
+    assert.match(
+      ((await tooFine.json()) as { error: { message: string } }).error.message,
+      /more than 2000 points: use a step of at least 22m/,
+    );
     const ok = (await (await s.call('/_rlm/series?window=90d&step=6h')).json()) as SeriesResponse;
     assert.ok(ok.points.length >= 360 && ok.points.length <= 361, `${ok.points.length} points`);
     assert.equal((await s.call('/_rlm/health')).status, 200, 'the gateway is still up');
@@ -77,12 +94,20 @@ describe('gateway control surface', () => {
 
   it('applies a valid config live and keeps the old one on an invalid config, listing every problem', async () => {
     const cfg = s.gateway.config;
-    const ok = await s.call('/_rlm/config', { method: 'PUT', body: JSON.stringify({ ...cfg, models: { ...cfg.models, 'qwen-plus': { rpm: 300, tpm: 500_000 } } }) });
+    const ok = await s.call('/_rlm/config', {
+      method: 'PUT',
+      body: JSON.stringify({ ...cfg, models: { ...cfg.models, 'qwen-plus': { rpm: 300, tpm: 500_000 } } }),
+    });
     assert.equal(ok.status, 200);
     assert.equal(s.gateway.limiter.limitsOf('account:qwen-plus')!.rpm, 300);
     const bad = await s.call('/_rlm/config', {
       method: 'PUT',
-      body: JSON.stringify({ ...cfg, models: { 'qwen-plus': { rpm: -1, tpm: 500_000 } }, workspaces: { 'team-a': { name: 'A', models: { 'qwen-plus': { rpm: 900 } } } }, fallbacks: { 'qwen-plus': ['qwen-plus'] } }),
+      body: JSON.stringify({
+        ...cfg,
+        models: { 'qwen-plus': { rpm: -1, tpm: 500_000 } },
+        workspaces: { 'team-a': { name: 'A', models: { 'qwen-plus': { rpm: 900 } } } },
+        fallbacks: { 'qwen-plus': ['qwen-plus'] },
+      }),
     });
     assert.equal(bad.status, 400);
     const body = (await bad.json()) as { error: { problems: { path: string }[]; message: string } };
@@ -93,10 +118,21 @@ describe('gateway control surface', () => {
 
   it('keeps queued requests through a config change', async () => {
     const cfg = s.gateway.config;
-    await s.call('/_rlm/config', { method: 'PUT', body: JSON.stringify({ ...cfg, models: { ...cfg.models, 'qwen-plus': { rpm: 60, tpm: 500_000 } } }) });
-    const calls = [0, 1, 2].map((i) => s.client.chat.completions.create({ model: 'qwen-plus', messages: [{ role: 'user', content: `q${i}` }] }, { headers: { 'x-rlm-max-wait-ms': '10000' } }));
+    await s.call('/_rlm/config', {
+      method: 'PUT',
+      body: JSON.stringify({ ...cfg, models: { ...cfg.models, 'qwen-plus': { rpm: 60, tpm: 500_000 } } }),
+    });
+    const calls = [0, 1, 2].map((i) =>
+      s.client.chat.completions.create(
+        { model: 'qwen-plus', messages: [{ role: 'user', content: `q${i}` }] },
+        { headers: { 'x-rlm-max-wait-ms': '10000' } },
+      ),
+    );
     await eventually(() => s.gateway.limiter.queueLength() >= 1, 'requests to queue');
-    await s.call('/_rlm/config', { method: 'PUT', body: JSON.stringify({ ...cfg, models: { ...cfg.models, 'qwen-plus': { rpm: 600, tpm: 500_000 } } }) });
+    await s.call('/_rlm/config', {
+      method: 'PUT',
+      body: JSON.stringify({ ...cfg, models: { ...cfg.models, 'qwen-plus': { rpm: 600, tpm: 500_000 } } }),
+    });
     const results = await Promise.all(calls);
     assert.equal(results.length, 3);
   });

@@ -25,7 +25,9 @@ describe('faults lose nothing', () => {
     history = new JsonlHistory({ dir: path.join(dir, 'history'), flushIntervalMs: 10 });
     const journalFile = path.join(dir, 'admissions.jsonl');
     fs.symlinkSync('/dev/full', journalFile);
-    s = await startStack({ gateway: { history, journal: new AdmissionJournal(journalFile), log: (l) => logs.push(l) } });
+    s = await startStack({
+      gateway: { history, journal: new AdmissionJournal(journalFile), log: (l) => logs.push(l) },
+    });
   });
   after(async () => {
     await s.close();
@@ -33,7 +35,11 @@ describe('faults lose nothing', () => {
   });
 
   it('answers an admitted request although its journal line cannot be written, and says so once', async () => {
-    for (let i = 0; i < 3; i++) await s.client.chat.completions.create({ model: 'qwen-plus', messages: [{ role: 'user', content: `journal ${i}` }] });
+    for (let i = 0; i < 3; i++)
+      await s.client.chat.completions.create({
+        model: 'qwen-plus',
+        messages: [{ role: 'user', content: `journal ${i}` }],
+      });
     assert.equal(logs.filter((l) => l.includes('admission journal: cannot write')).length, 1, logs.join('\n'));
   });
 
@@ -48,7 +54,11 @@ describe('faults lose nothing', () => {
     assert.match(health.history!.writeError!.message, /ENOSPC|no space/i);
     assert.ok(health.history!.pendingRecords >= 1, 'the record waits');
     fs.rmSync(segment);
-    await eventually(() => history.status().pendingRecords === 0 && history.status().writeError === undefined, 'the retry writes it', 5_000);
+    await eventually(
+      () => history.status().pendingRecords === 0 && history.status().writeError === undefined,
+      'the retry writes it',
+      5_000,
+    );
     const text = fs.readFileSync(segment, 'utf8');
     assert.ok(text.split('\n').filter(Boolean).length >= 1, 'the record reached the file');
   });

@@ -27,15 +27,26 @@ async function firstRequests(estimateSafetyFactor: number) {
   const s = await startStack({
     // RPM high enough that pacing does not keep two requests apart, and answers slow enough
     // that the first is not settled (to the provider's count) before the second is admitted.
-    fake: { models: { 'qwen-plus': { rpm: 6_000, tpm: TPM } }, promptTokenFactor: heavierBy35(), completionTokens: 20, ttftMs: 150 },
+    fake: {
+      models: { 'qwen-plus': { rpm: 6_000, tpm: TPM } },
+      promptTokenFactor: heavierBy35(),
+      completionTokens: 20,
+      ttftMs: 150,
+    },
     config: { models: { 'qwen-plus': { rpm: 6_000, tpm: TPM } }, estimateSafetyFactor, maxQueueMs: 60_000 },
   });
   try {
     const answers = await Promise.allSettled(
-      Array.from({ length: 8 }, () => s.client.chat.completions.create({ model: 'qwen-plus', messages: MESSAGES, max_tokens: 20 })),
+      Array.from({ length: 8 }, () =>
+        s.client.chat.completions.create({ model: 'qwen-plus', messages: MESSAGES, max_tokens: 20 }),
+      ),
     );
     const counters = s.fake.readCounters();
-    return { failed: answers.filter((a) => a.status === 'rejected').length, refusals: counters.refusals, calibration: s.gateway.calibration.snapshot() };
+    return {
+      failed: answers.filter((a) => a.status === 'rejected').length,
+      refusals: counters.refusals,
+      calibration: s.gateway.calibration.snapshot(),
+    };
   } finally {
     await s.close();
   }
@@ -51,7 +62,12 @@ describe('safe first minute', { timeout: 90_000 }, () => {
 
   it('without the safety factor the same requests are refused (what the factor prevents)', async () => {
     const r = await firstRequests(1);
-    console.log(`# first minute, safety 1: ${JSON.stringify({ failed: r.failed, refusals: r.refusals.length, rules: r.refusals.map((x) => x.rule) })}`);
-    assert.ok(r.refusals.some((x) => x.rule === 'tps'), 'the provider refused by its per-second token rule');
+    console.log(
+      `# first minute, safety 1: ${JSON.stringify({ failed: r.failed, refusals: r.refusals.length, rules: r.refusals.map((x) => x.rule) })}`,
+    );
+    assert.ok(
+      r.refusals.some((x) => x.rule === 'tps'),
+      'the provider refused by its per-second token rule',
+    );
   });
 });

@@ -31,7 +31,13 @@ describe('headline: 10× over the limits for over a minute', () => {
   });
 
   it(`ends with zero provider 429s and ≥ 97 % of the binding limit used`, { timeout: RUN_MS + 60_000 }, async () => {
-    const run = await runOverload({ gatewayUrl: gateway.url, model: 'qwen-plus', workspace: 'ws-a', runMs: RUN_MS, offeredPerSecond: OFFERED_PER_SECOND });
+    const run = await runOverload({
+      gatewayUrl: gateway.url,
+      model: 'qwen-plus',
+      workspace: 'ws-a',
+      runMs: RUN_MS,
+      offeredPerSecond: OFFERED_PER_SECOND,
+    });
     const counters = await fake.counters();
     const arrivals = await fake.arrivals('qwen-plus');
 
@@ -43,7 +49,11 @@ describe('headline: 10× over the limits for over a minute', () => {
     const { records } = await gateway.control<{ records: AttemptRecord[] }>('/_rlm/requests?limit=10000');
     assert.ok(records.length < 10_000, 'every record fits in one answer');
     const wsRecords = records.filter((r) => r.workspace === 'ws-a' && r.status !== 0 && r.outcome !== 'rejected');
-    const wsViolations = checkWindows(wsRecords.map((r) => ({ at: r.startedAt, tokens: r.totalTokens })), WS_RPM, WS_TPM).filter((v) => v.window === '60s');
+    const wsViolations = checkWindows(
+      wsRecords.map((r) => ({ at: r.startedAt, tokens: r.totalTokens })),
+      WS_RPM,
+      WS_TPM,
+    ).filter((v) => v.window === '60s');
     const state = await gateway.control<GatewayState>('/_rlm/state');
     const report = {
       offered: run.offered,
@@ -51,14 +61,27 @@ describe('headline: 10× over the limits for over a minute', () => {
       outcomes: run.outcomes,
       provider429: counters.rejected,
       providerAccepted: counters.accepted,
-      lastMinute: { requests: last.length, tokens: last.reduce((s, a) => s + a.tokens, 0), requestUse: +reqUse.toFixed(4), tokenUse: +tokUse.toFixed(4) },
+      lastMinute: {
+        requests: last.length,
+        tokens: last.reduce((s, a) => s + a.tokens, 0),
+        requestUse: +reqUse.toFixed(4),
+        tokenUse: +tokUse.toFixed(4),
+      },
       calibration: state.calibration,
       margins: state.keys.map((k) => ({ key: k.key, padMs: k.margin?.padMs, reason: k.margin?.reason })),
-      perTenSeconds: Array.from({ length: Math.ceil((run.endedAt - run.startedAt) / 10_000) }, (_, k) => arrivals.filter((a) => a.at >= run.startedAt + k * 10_000 && a.at < run.startedAt + (k + 1) * 10_000).length),
+      perTenSeconds: Array.from(
+        { length: Math.ceil((run.endedAt - run.startedAt) / 10_000) },
+        (_, k) =>
+          arrivals.filter((a) => a.at >= run.startedAt + k * 10_000 && a.at < run.startedAt + (k + 1) * 10_000).length,
+      ),
     };
     console.log(`# headline ${JSON.stringify(report)}`);
     assert.ok(report.offeredRpm >= 9 * RPM, `offered only ${report.offeredRpm} RPM`);
-    assert.deepEqual(counters.rejected, { rpm: 0, tpm: 0, burst: 0 }, `the provider refused: ${JSON.stringify(counters.refusals)}`);
+    assert.deepEqual(
+      counters.rejected,
+      { rpm: 0, tpm: 0, burst: 0 },
+      `the provider refused: ${JSON.stringify(counters.refusals)}`,
+    );
     assert.equal(run.outcomes.other, 0, `no errors other than local refusals: ${run.otherErrors.join(' | ')}`);
     assert.ok(Math.max(reqUse, tokUse) >= 0.97, `binding limit used ${(Math.max(reqUse, tokUse) * 100).toFixed(1)} %`);
     assert.ok(reqUse <= 1 && tokUse <= 1);

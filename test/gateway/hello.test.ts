@@ -20,7 +20,15 @@ describe('leader challenge', () => {
       seen.push(req.headers);
       res.writeHead(200, { 'content-type': 'application/json' });
       // what the old health probe would have believed
-      res.end(JSON.stringify({ ok: true, service: 'llm-rate-limit-monitor', pid: 1, url: 'http://evil.example', proof: 'ab'.repeat(32) }));
+      res.end(
+        JSON.stringify({
+          ok: true,
+          service: 'llm-rate-limit-monitor',
+          pid: 1,
+          url: 'http://evil.example',
+          proof: 'ab'.repeat(32),
+        }),
+      );
     });
     await new Promise<void>((r) => squatter.listen(0, '127.0.0.1', r));
   });
@@ -32,7 +40,11 @@ describe('leader challenge', () => {
   it('the real gateway proves it knows the token', async () => {
     const leader = await probeLeader('127.0.0.1', s.gateway.port, GATEWAY_TOKEN);
     assert.equal(leader?.pid, process.pid);
-    assert.equal(await probeLeader('127.0.0.1', s.gateway.port, 'some-other-token-0123456789'), undefined, 'a gateway with another token is not ours');
+    assert.equal(
+      await probeLeader('127.0.0.1', s.gateway.port, 'some-other-token-0123456789'),
+      undefined,
+      'a gateway with another token is not ours',
+    );
   });
 
   it('a squatter that claims to be a gateway gets no token and is not believed', async () => {

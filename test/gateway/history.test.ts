@@ -13,7 +13,27 @@ const H = 3_600_000;
 const NOW = Date.parse('2026-11-30T12:30:00Z');
 let seq = 0;
 function rec(startedAt: number, over: Partial<AttemptRecord> = {}): AttemptRecord {
-  return { id: `r${seq++}`, startedAt, model: 'qwen-plus', requestedModel: 'qwen-plus', workspace: 'default', source: 'test', endpoint: 'chat.completions', stream: false, status: 200, outcome: 'ok', promptTokens: 10, completionTokens: 5, totalTokens: 15, cachedTokens: 0, estimatedTokens: 20, queuedMs: 0, latencyMs: 50, attempt: 1, ...over };
+  return {
+    id: `r${seq++}`,
+    startedAt,
+    model: 'qwen-plus',
+    requestedModel: 'qwen-plus',
+    workspace: 'default',
+    source: 'test',
+    endpoint: 'chat.completions',
+    stream: false,
+    status: 200,
+    outcome: 'ok',
+    promptTokens: 10,
+    completionTokens: 5,
+    totalTokens: 15,
+    cachedTokens: 0,
+    estimatedTokens: 20,
+    queuedMs: 0,
+    latencyMs: 50,
+    attempt: 1,
+    ...over,
+  };
 }
 
 describe('durable history (JSONL segments)', () => {
@@ -33,7 +53,10 @@ describe('durable history (JSONL segments)', () => {
     const read: AttemptRecord[] = [];
     const stats = new JsonlHistory({ dir, now: () => NOW }).load((r) => read.push(r));
     assert.deepEqual(stats, { records: 100, malformed: 0, torn: 0 });
-    assert.deepEqual(read.map((r) => r.id), Array.from({ length: 100 }, (_, i) => `r${seq - 100 + i}`));
+    assert.deepEqual(
+      read.map((r) => r.id),
+      Array.from({ length: 100 }, (_, i) => `r${seq - 100 + i}`),
+    );
     assert.equal(h.status().flushedRecords, 100);
   });
 
@@ -41,12 +64,22 @@ describe('durable history (JSONL segments)', () => {
     const h = new JsonlHistory({ dir, now: () => NOW, flushIntervalMs: 500 });
     h.append(rec(NOW));
     await new Promise((r) => setTimeout(r, 150));
-    assert.equal(fs.readFileSync(path.join(dir, segmentName(NOW)), 'utf8').split('\n').filter(Boolean).length, 1, 'the interval is capped at 100 ms');
+    assert.equal(
+      fs
+        .readFileSync(path.join(dir, segmentName(NOW)), 'utf8')
+        .split('\n')
+        .filter(Boolean).length,
+      1,
+      'the interval is capped at 100 ms',
+    );
   });
 
   it('skips a torn last line and counts malformed lines, keeping the rest', () => {
     const good = [rec(NOW), rec(NOW + 1), rec(NOW + 2)].map((r) => JSON.stringify(r));
-    fs.writeFileSync(path.join(dir, segmentName(NOW)), `${good[0]}\n{"id":"broken",\n${good[1]}\nnot json at all\n{"valid":"json but not a record"}\n${good[2]}\n{"id":"torn","startedAt":1`);
+    fs.writeFileSync(
+      path.join(dir, segmentName(NOW)),
+      `${good[0]}\n{"id":"broken",\n${good[1]}\nnot json at all\n{"valid":"json but not a record"}\n${good[2]}\n{"id":"torn","startedAt":1`,
+    );
     const read: AttemptRecord[] = [];
     const stats = new JsonlHistory({ dir, now: () => NOW }).load((r) => read.push(r));
     assert.deepEqual(stats, { records: 3, malformed: 3, torn: 1 });
@@ -89,7 +122,10 @@ describe('durable history (JSONL segments)', () => {
     assert.equal(stats.records, completeLines, 'every complete line is a record');
     assert.equal(stats.malformed, 0);
     assert.ok(stats.torn <= 1);
-    assert.deepEqual(read.map((r) => r.id), Array.from({ length: completeLines }, (_, i) => `k${i}`));
+    assert.deepEqual(
+      read.map((r) => r.id),
+      Array.from({ length: completeLines }, (_, i) => `k${i}`),
+    );
   });
 
   it('retention deletes only whole segments older than the setting', async () => {
@@ -99,7 +135,10 @@ describe('durable history (JSONL segments)', () => {
     const deleted = h.applyRetention();
     // the segment of 09:00 ends at 10:00, still inside 12:30 − 3 h = 09:30: kept
     assert.deepEqual(deleted, ['2026-11-30T07.jsonl', '2026-11-30T08.jsonl']);
-    assert.deepEqual(listSegments(dir).map((s) => path.basename(s.file)), ['2026-11-30T09.jsonl', '2026-11-30T10.jsonl', '2026-11-30T11.jsonl', '2026-11-30T12.jsonl']);
+    assert.deepEqual(
+      listSegments(dir).map((s) => path.basename(s.file)),
+      ['2026-11-30T09.jsonl', '2026-11-30T10.jsonl', '2026-11-30T11.jsonl', '2026-11-30T12.jsonl'],
+    );
     const read: AttemptRecord[] = [];
     h.load((r) => read.push(r));
     assert.equal(read.length, 3, 'records older than retention inside a kept segment are not loaded');
@@ -108,12 +147,23 @@ describe('durable history (JSONL segments)', () => {
   it('exports a window as JSON and as CSV with the documented columns', async () => {
     const h = new JsonlHistory({ dir, now: () => NOW });
     h.append(rec(NOW - 2 * H));
-    h.append(rec(NOW - 10_000, { errorKind: 'tpm', errorCode: 'insufficient_quota', outcome: 'error', status: 429, source: 'a "quoted", source' }));
+    h.append(
+      rec(NOW - 10_000, {
+        errorKind: 'tpm',
+        errorCode: 'insufficient_quota',
+        outcome: 'error',
+        status: 429,
+        source: 'a "quoted", source',
+      }),
+    );
     const inWindow = await h.readRange(NOW - H, NOW + 1);
     assert.equal(inWindow.length, 1);
     const csv = recordsToCsv(inWindow).split('\r\n');
     assert.equal(csv[0], CSV_COLUMNS.join(','));
-    assert.match(csv[1]!, /^r\d+,2026-11-30T12:29:50.000Z,qwen-plus,qwen-plus,default,"a ""quoted"", source",chat.completions,false,429,error,tpm,insufficient_quota,10,5,15,0,20,0,,50,1,,$/);
+    assert.match(
+      csv[1]!,
+      /^r\d+,2026-11-30T12:29:50.000Z,qwen-plus,qwen-plus,default,"a ""quoted"", source",chat.completions,false,429,error,tpm,insufficient_quota,10,5,15,0,20,0,,50,1,,$/,
+    );
   });
 });
 
@@ -133,9 +183,19 @@ describe('a gateway taking over', () => {
       for (let i = 0; i < 7; i++) journal.record(now - 30_000 + i * 1000, ['account:qwen-plus'], 100);
       journal.record(now - 1_000, ['account:gone-model'], 100); // a key the config no longer has
       journal.close();
-      const cfg = validateConfig({ baseUrl: 'http://127.0.0.1:9/v1', models: { 'qwen-plus': { rpm: 600, tpm: 100_000 } } });
+      const cfg = validateConfig({
+        baseUrl: 'http://127.0.0.1:9/v1',
+        models: { 'qwen-plus': { rpm: 600, tpm: 100_000 } },
+      });
       assert.ok(cfg.ok);
-      const gw = new Gateway({ config: cfg.config, token: 'takeover-token-0123456789', apiKey: () => 'k', port: 0, history: new JsonlHistory({ dir }), journal: new AdmissionJournal(path.join(dir, 'admissions.journal')) });
+      const gw = new Gateway({
+        config: cfg.config,
+        token: 'takeover-token-0123456789',
+        apiKey: () => 'k',
+        port: 0,
+        history: new JsonlHistory({ dir }),
+        journal: new AdmissionJournal(path.join(dir, 'admissions.journal')),
+      });
       await gw.start();
       try {
         assert.equal(gw.rebuildStats.records, 20);

@@ -31,10 +31,14 @@ describe('the provider key cannot be redirected', () => {
   });
 
   it('refuses a config that moves the upstream over HTTP, names the field, and keeps the old config', async () => {
-    const current = await (await s.call('/_rlm/config')).json() as Record<string, unknown>;
-    const res = await s.call('/_rlm/config', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...current, baseUrl: thiefUrl, maxQueueMs: 1234 }) });
+    const current = (await (await s.call('/_rlm/config')).json()) as Record<string, unknown>;
+    const res = await s.call('/_rlm/config', {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...current, baseUrl: thiefUrl, maxQueueMs: 1234 }),
+    });
     assert.equal(res.status, 400);
-    const body = await res.json() as { error: { message: string; problems: { path: string }[] } };
+    const body = (await res.json()) as { error: { message: string; problems: { path: string }[] } };
     assert.equal(body.error.problems[0]!.path, 'baseUrl');
     assert.match(body.error.message, /cannot be changed over HTTP/);
     assert.notEqual(s.gateway.config.maxQueueMs, 1234, 'nothing of the rejected config applied');
@@ -45,8 +49,12 @@ describe('the provider key cannot be redirected', () => {
   });
 
   it('still applies an HTTP config edit that keeps the upstream (the page edits limits this way)', async () => {
-    const current = await (await s.call('/_rlm/config')).json() as Record<string, unknown>;
-    const res = await s.call('/_rlm/config', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...current, maxQueueMs: 4321 }) });
+    const current = (await (await s.call('/_rlm/config')).json()) as Record<string, unknown>;
+    const res = await s.call('/_rlm/config', {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...current, maxQueueMs: 4321 }),
+    });
     assert.equal(res.status, 200);
     assert.equal(s.gateway.config.maxQueueMs, 4321);
   });
@@ -62,7 +70,12 @@ describe('the provider key cannot be redirected', () => {
     assert.ok(!r.ok);
     assert.match(r.problems[0]!.message, /unencrypted/);
     assert.match(r.problems[0]!.fix, /https/);
-    for (const ok of ['http://127.0.0.1:8080/v1', 'http://localhost/v1', 'http://[::1]:9/v1', 'https://proxy.example.com/v1']) {
+    for (const ok of [
+      'http://127.0.0.1:8080/v1',
+      'http://localhost/v1',
+      'http://[::1]:9/v1',
+      'https://proxy.example.com/v1',
+    ]) {
       assert.ok(validateConfig({ baseUrl: ok }).ok, ok);
     }
   });

@@ -42,12 +42,18 @@ describe('one leader across processes', () => {
   const windows: Window[] = [];
 
   function openWindow(port: number, stateDir: string): Window {
-    const child = spawn(process.execPath, ['dist/gateway.js', '--config', config, '--upstream', fakeUrl, '--port', String(port), '--state-dir', stateDir], {
-      env: { PATH: process.env.PATH, RLM_API_KEY: PROVIDER_KEY },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['dist/gateway.js', '--config', config, '--upstream', fakeUrl, '--port', String(port), '--state-dir', stateDir],
+      {
+        env: { PATH: process.env.PATH, RLM_API_KEY: PROVIDER_KEY },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const w: Window = { child, events: [] };
-    readline.createInterface({ input: child.stdout! }).on('line', (l) => w.events.push({ ...(JSON.parse(l) as { event: string; url?: string }), at: Date.now() }));
+    readline
+      .createInterface({ input: child.stdout! })
+      .on('line', (l) => w.events.push({ ...(JSON.parse(l) as { event: string; url?: string }), at: Date.now() }));
     child.stderr!.on('data', () => undefined);
     windows.push(w);
     return w;
@@ -63,10 +69,19 @@ describe('one leader across processes', () => {
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlm-leader-'));
-    fake = await startFakeProcess({ apiKey: PROVIDER_KEY, models: { m: { rpm: RPM, tpm: TPM } }, ttftMs: 30, chunkIntervalMs: 5, completionTokens: [10, 40] });
+    fake = await startFakeProcess({
+      apiKey: PROVIDER_KEY,
+      models: { m: { rpm: RPM, tpm: TPM } },
+      ttftMs: 30,
+      chunkIntervalMs: 5,
+      completionTokens: [10, 40],
+    });
     fakeUrl = fake.url;
     config = path.join(dir, 'config.json');
-    fs.writeFileSync(config, JSON.stringify({ models: { m: { rpm: RPM, tpm: TPM } }, maxQueueMs: 3_000, defaultMaxOutputTokens: 60 }));
+    fs.writeFileSync(
+      config,
+      JSON.stringify({ models: { m: { rpm: RPM, tpm: TPM } }, maxQueueMs: 3_000, defaultMaxOutputTokens: 60 }),
+    );
   });
   after(async () => {
     for (const w of windows) w.child.kill('SIGKILL');
@@ -84,7 +99,10 @@ describe('one leader across processes', () => {
     const token = fs.readFileSync(path.join(stateDir, 'token'), 'utf8').trim();
     assert.equal(fs.statSync(path.join(stateDir, 'token')).mode & 0o777, 0o600);
     assert.equal(fs.statSync(stateDir).mode & 0o777, 0o700);
-    const info = JSON.parse(fs.readFileSync(path.join(stateDir, 'leader.json'), 'utf8')) as { port: number; pid: number };
+    const info = JSON.parse(fs.readFileSync(path.join(stateDir, 'leader.json'), 'utf8')) as {
+      port: number;
+      pid: number;
+    };
     assert.equal(info.port, port);
     assert.equal(info.pid, group.find((w) => w.events[0]!.event === 'listening')!.child.pid);
     assert.ok(token.length >= 16);
@@ -101,7 +119,10 @@ describe('one leader across processes', () => {
     const token = fs.readFileSync(path.join(stateDir, 'token'), 'utf8').trim();
     const base = `http://127.0.0.1:${port}`;
     const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: token, maxRetries: 0, timeout: 10_000 });
-    const health = async () => (await (await fetch(`${base}/_rlm/health`, { headers: { authorization: `Bearer ${token}` } })).json()) as HealthInfo;
+    const health = async () =>
+      (await (
+        await fetch(`${base}/_rlm/health`, { headers: { authorization: `Bearer ${token}` } })
+      ).json()) as HealthInfo;
 
     // twice the request rate the limits allow, mixed sizes, some streamed
     let stop = false;
@@ -109,18 +130,25 @@ describe('one leader across processes', () => {
     const load = (async () => {
       const inflight: Promise<void>[] = [];
       for (let i = 0; !stop; i++) {
-        inflight.push((async () => {
-          try {
-            const body = { model: 'm', max_tokens: 40, messages: [{ role: 'user' as const, content: 'word '.repeat(5 + (i % 40)) }] };
-            if (i % 3 === 0) for await (const _ of await client.chat.completions.create({ ...body, stream: true })) void _;
-            else await client.chat.completions.create(body);
-            outcomes.ok++;
-          } catch (e) {
-            if (e instanceof OpenAI.RateLimitError) outcomes.local429++;
-            else if (e instanceof OpenAI.APIConnectionError) outcomes.connection++;
-            else outcomes.other++;
-          }
-        })());
+        inflight.push(
+          (async () => {
+            try {
+              const body = {
+                model: 'm',
+                max_tokens: 40,
+                messages: [{ role: 'user' as const, content: 'word '.repeat(5 + (i % 40)) }],
+              };
+              if (i % 3 === 0)
+                for await (const _ of await client.chat.completions.create({ ...body, stream: true })) void _;
+              else await client.chat.completions.create(body);
+              outcomes.ok++;
+            } catch (e) {
+              if (e instanceof OpenAI.RateLimitError) outcomes.local429++;
+              else if (e instanceof OpenAI.APIConnectionError) outcomes.connection++;
+              else outcomes.other++;
+            }
+          })(),
+        );
         await sleep(1000 / ((RPM / 60) * 2));
       }
       await Promise.all(inflight);
@@ -130,7 +158,11 @@ describe('one leader across processes', () => {
     const acknowledged = (await health()).history!.flushedRecords;
     first.child.kill('SIGKILL');
     const killedAt = Date.now();
-    await until(() => followers.some((w) => w.events.some((e) => e.event === 'listening')), 'a follower to lead', 5_000);
+    await until(
+      () => followers.some((w) => w.events.some((e) => e.event === 'listening')),
+      'a follower to lead',
+      5_000,
+    );
     const leader = followers.find((w) => w.events.some((e) => e.event === 'listening'))!;
     const tookOverMs = leader.events.find((e) => e.event === 'listening')!.at - killedAt;
     await sleep(8_000);
@@ -141,15 +173,28 @@ describe('one leader across processes', () => {
     const other = followers.find((w) => w !== leader)!;
     const counters = await fake.counters();
     const arrivals = await fake.arrivals('m');
-    console.log(`# failover ${JSON.stringify({ tookOverMs, acknowledged, rebuilt: h.rebuild, outcomes, provider429: counters.rejected, accepted: counters.accepted })}`);
+    console.log(
+      `# failover ${JSON.stringify({ tookOverMs, acknowledged, rebuilt: h.rebuild, outcomes, provider429: counters.rejected, accepted: counters.accepted })}`,
+    );
     assert.ok(tookOverMs <= 2_000, `took ${tookOverMs} ms`);
     assert.equal(h.pid, leader.child.pid);
     assert.equal(other.events.at(-1)!.event, 'following', 'the other follower follows the new leader');
-    assert.ok(h.rebuild!.records >= acknowledged, `rebuilt ${h.rebuild!.records} of ${acknowledged} acknowledged records`);
+    assert.ok(
+      h.rebuild!.records >= acknowledged,
+      `rebuilt ${h.rebuild!.records} of ${acknowledged} acknowledged records`,
+    );
     assert.ok(h.rebuild!.replayedAdmissions > 0, 'the last minute of admissions was replayed into the limiter');
     assert.equal(outcomes.other, 0);
     assert.ok(outcomes.ok > 40, `${outcomes.ok} answered`);
-    assert.deepEqual(counters.rejected, { rpm: 0, tpm: 0, burst: 0 }, `the provider refused: ${JSON.stringify(counters.refusals)}`);
-    assert.deepEqual(checkWindows(arrivals, RPM, TPM), [], 'no window over the limit at the provider, failover included');
+    assert.deepEqual(
+      counters.rejected,
+      { rpm: 0, tpm: 0, burst: 0 },
+      `the provider refused: ${JSON.stringify(counters.refusals)}`,
+    );
+    assert.deepEqual(
+      checkWindows(arrivals, RPM, TPM),
+      [],
+      'no window over the limit at the provider, failover included',
+    );
   });
 });

@@ -7,7 +7,10 @@ describe('gateway request path (real sockets, real openai SDK)', () => {
   let s: Stack;
   before(async () => {
     s = await startStack({
-      config: { fallbacks: { 'qwen-plus': ['qwen-turbo'] }, workspaces: { 'ws-a': { name: 'Team A', models: { 'qwen-plus': { rpm: 300, tpm: 500_000 } } } } },
+      config: {
+        fallbacks: { 'qwen-plus': ['qwen-turbo'] },
+        workspaces: { 'ws-a': { name: 'Team A', models: { 'qwen-plus': { rpm: 300, tpm: 500_000 } } } },
+      },
     });
   });
   after(() => s.close());
@@ -32,7 +35,11 @@ describe('gateway request path (real sockets, real openai SDK)', () => {
   });
 
   it('streams chunk by chunk, measures TTFT, and keeps the usage chunk it added out of the stream', async () => {
-    const stream = await s.client.chat.completions.create({ model: 'qwen-plus', messages: [{ role: 'user', content: 'Count' }], stream: true });
+    const stream = await s.client.chat.completions.create({
+      model: 'qwen-plus',
+      messages: [{ role: 'user', content: 'Count' }],
+      stream: true,
+    });
     let chunks = 0;
     let sawUsage = false;
     let text = '';
@@ -51,7 +58,12 @@ describe('gateway request path (real sockets, real openai SDK)', () => {
   });
 
   it('passes the usage chunk through when the caller asked for it', async () => {
-    const stream = await s.client.chat.completions.create({ model: 'qwen-plus', messages: [{ role: 'user', content: 'Count' }], stream: true, stream_options: { include_usage: true } });
+    const stream = await s.client.chat.completions.create({
+      model: 'qwen-plus',
+      messages: [{ role: 'user', content: 'Count' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     let usage: OpenAI.CompletionUsage | undefined;
     for await (const c of stream) if (c.usage) usage = c.usage;
     assert.equal(usage?.completion_tokens, 30);
@@ -63,14 +75,24 @@ describe('gateway request path (real sockets, real openai SDK)', () => {
     const e = await s.client.embeddings.create({ model: 'qwen-plus', input: ['a b c', 'd e f'] });
     assert.equal(e.data.length, 2);
     const recs = s.gateway.history.recent({ limit: 2 });
-    assert.deepEqual(recs.map((r) => r.endpoint), ['embeddings', 'completions']);
+    assert.deepEqual(
+      recs.map((r) => r.endpoint),
+      ['embeddings', 'completions'],
+    );
     assert.equal(recs[0]!.promptTokens, e.usage.prompt_tokens);
   });
 
   it('charges the workspace key as well as the account key', async () => {
     const before = s.gateway.state().keys.find((k) => k.key === 'workspace:ws-a:qwen-plus')!.minute.requests;
-    const ws = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: GATEWAY_TOKEN, maxRetries: 0, defaultHeaders: { 'x-rlm-workspace': 'ws-a' } });
-    const { response } = await ws.chat.completions.create({ model: 'qwen-plus', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+    const ws = new OpenAI({
+      baseURL: `${s.url}/v1`,
+      apiKey: GATEWAY_TOKEN,
+      maxRetries: 0,
+      defaultHeaders: { 'x-rlm-workspace': 'ws-a' },
+    });
+    const { response } = await ws.chat.completions
+      .create({ model: 'qwen-plus', messages: [{ role: 'user', content: 'hi' }] })
+      .withResponse();
     const st = s.gateway.state();
     assert.equal(st.keys.find((k) => k.key === 'workspace:ws-a:qwen-plus')!.minute.requests, before + 1);
     assert.equal(response.headers.get('x-ratelimit-limit-requests'), '300', 'headers describe the tightest key');
@@ -80,7 +102,9 @@ describe('gateway request path (real sockets, real openai SDK)', () => {
   it('retries a provider 429 (rpm, tpm) itself and tells the caller not to retry', async () => {
     for (const kind of ['rpm', 'tpm'] as const) {
       s.fake.injectFaults(kind);
-      const { data, response } = await s.client.chat.completions.create({ model: 'qwen-turbo', messages: [{ role: 'user', content: kind }] }).withResponse();
+      const { data, response } = await s.client.chat.completions
+        .create({ model: 'qwen-turbo', messages: [{ role: 'user', content: kind }] })
+        .withResponse();
       assert.ok(data.choices[0]);
       assert.equal(response.headers.get('x-should-retry'), 'false');
       assert.equal(response.headers.get('x-rlm-attempts'), '2');
@@ -107,7 +131,11 @@ describe('gateway request path (real sockets, real openai SDK)', () => {
     s.fake.options.streamErrorsInBand = true;
     try {
       s.fake.injectFaults('rpm');
-      const stream = await s.client.chat.completions.create({ model: 'qwen-plus', messages: [{ role: 'user', content: 'in band' }], stream: true });
+      const stream = await s.client.chat.completions.create({
+        model: 'qwen-plus',
+        messages: [{ role: 'user', content: 'in band' }],
+        stream: true,
+      });
       let text = '';
       for await (const c of stream) text += c.choices[0]?.delta.content ?? '';
       assert.match(text, /lorem/);
@@ -122,7 +150,9 @@ describe('gateway request path (real sockets, real openai SDK)', () => {
 
   it('falls back to the next model when the retry budget is spent', async () => {
     s.fake.injectFaults('rpm', 'rpm', 'rpm');
-    const { data, response } = await s.client.chat.completions.create({ model: 'qwen-plus', messages: [{ role: 'user', content: 'fallback' }] }).withResponse();
+    const { data, response } = await s.client.chat.completions
+      .create({ model: 'qwen-plus', messages: [{ role: 'user', content: 'fallback' }] })
+      .withResponse();
     assert.equal(response.headers.get('x-rlm-model'), 'qwen-turbo');
     assert.equal(data.model, 'qwen-turbo');
     const rec = s.gateway.history.recent({ limit: 1 })[0]!;
@@ -133,7 +163,10 @@ describe('gateway request path (real sockets, real openai SDK)', () => {
   it('retries 5xx, resets and malformed answers within a bounded budget', async () => {
     for (const fault of ['500', '503', 'reset', 'malformed'] as const) {
       s.fake.injectFaults(fault);
-      const r = await s.client.chat.completions.create({ model: 'qwen-turbo', messages: [{ role: 'user', content: fault }] });
+      const r = await s.client.chat.completions.create({
+        model: 'qwen-turbo',
+        messages: [{ role: 'user', content: fault }],
+      });
       assert.ok(r.choices[0], fault);
       assert.equal(s.gateway.history.recent({ limit: 2 })[1]!.outcome, 'error', fault);
     }
@@ -147,21 +180,40 @@ describe('gateway request path (real sockets, real openai SDK)', () => {
 
   it('records a stream the provider cuts off as an error, and the caller sees the cut', async () => {
     s.fake.injectFaults('truncate');
-    const stream = await s.client.chat.completions.create({ model: 'qwen-turbo', messages: [{ role: 'user', content: 'cut' }], stream: true });
+    const stream = await s.client.chat.completions.create({
+      model: 'qwen-turbo',
+      messages: [{ role: 'user', content: 'cut' }],
+      stream: true,
+    });
     await assert.rejects(async () => {
       for await (const _ of stream) void _;
     });
-    await eventually(() => s.gateway.history.recent({ limit: 1 })[0]?.errorCode === 'stream_interrupted', 'the truncated attempt recorded');
+    await eventually(
+      () => s.gateway.history.recent({ limit: 1 })[0]?.errorCode === 'stream_interrupted',
+      'the truncated attempt recorded',
+    );
   });
 
   it('answers a local 429 naming the limit, with retry-after, when the queue wait would be too long', async () => {
-    await s.call('/_rlm/config', { method: 'PUT', body: JSON.stringify({ ...s.gateway.config, models: { ...s.gateway.config.models, 'qwen-max': { rpm: 2, tpm: 100_000 } } }) });
+    await s.call('/_rlm/config', {
+      method: 'PUT',
+      body: JSON.stringify({
+        ...s.gateway.config,
+        models: { ...s.gateway.config.models, 'qwen-max': { rpm: 2, tpm: 100_000 } },
+      }),
+    });
     s.fake.options.models['qwen-max'] = { rpm: 600, tpm: 1_000_000 };
     await s.client.chat.completions.create({ model: 'qwen-max', messages: [{ role: 'user', content: 'one' }] });
     const before = s.fake.readCounters().requests;
     const err = await s.client.chat.completions
-      .create({ model: 'qwen-max', messages: [{ role: 'user', content: 'two' }] }, { headers: { 'x-rlm-max-wait-ms': '100' } })
-      .then(() => undefined, (e: unknown) => e);
+      .create(
+        { model: 'qwen-max', messages: [{ role: 'user', content: 'two' }] },
+        { headers: { 'x-rlm-max-wait-ms': '100' } },
+      )
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     assert.ok(err instanceof OpenAI.RateLimitError, String(err));
     assert.equal(err.code, 'limit_requests');
     assert.match(err.message, /qwen-max would wait about [\d.]+ s for its limit of 2 requests per minute/);
@@ -174,23 +226,40 @@ describe('gateway request path (real sockets, real openai SDK)', () => {
   });
 
   it('goes to a backup model that can start sooner instead of waiting too long', async () => {
-    await s.call('/_rlm/config', { method: 'PUT', body: JSON.stringify({ ...s.gateway.config, fallbacks: { ...s.gateway.config.fallbacks, 'qwen-max': ['qwen-turbo'] } }) });
+    await s.call('/_rlm/config', {
+      method: 'PUT',
+      body: JSON.stringify({
+        ...s.gateway.config,
+        fallbacks: { ...s.gateway.config.fallbacks, 'qwen-max': ['qwen-turbo'] },
+      }),
+    });
     const { response } = await s.client.chat.completions
-      .create({ model: 'qwen-max', messages: [{ role: 'user', content: 'three' }] }, { headers: { 'x-rlm-max-wait-ms': '500' } })
+      .create(
+        { model: 'qwen-max', messages: [{ role: 'user', content: 'three' }] },
+        { headers: { 'x-rlm-max-wait-ms': '500' } },
+      )
       .withResponse();
     assert.equal(response.headers.get('x-rlm-model'), 'qwen-turbo');
   });
 
   it('queues within the maximum wait and answers in FIFO order', async () => {
-    await s.call('/_rlm/config', { method: 'PUT', body: JSON.stringify({ ...s.gateway.config, models: { ...s.gateway.config.models, 'qwen-flash': { rpm: 120, tpm: 1_000_000 } } }) });
+    await s.call('/_rlm/config', {
+      method: 'PUT',
+      body: JSON.stringify({
+        ...s.gateway.config,
+        models: { ...s.gateway.config.models, 'qwen-flash': { rpm: 120, tpm: 1_000_000 } },
+      }),
+    });
     s.fake.options.models['qwen-flash'] = { rpm: 600, tpm: 1_000_000 };
     const order: number[] = [];
     const started = Date.now();
-    await Promise.all([0, 1, 2, 3].map(async (i) => {
-      await sleep(i * 5);
-      await s.client.chat.completions.create({ model: 'qwen-flash', messages: [{ role: 'user', content: `q${i}` }] });
-      order.push(i);
-    }));
+    await Promise.all(
+      [0, 1, 2, 3].map(async (i) => {
+        await sleep(i * 5);
+        await s.client.chat.completions.create({ model: 'qwen-flash', messages: [{ role: 'user', content: `q${i}` }] });
+        order.push(i);
+      }),
+    );
     assert.ok(Date.now() - started >= 3 * 500 - 50, 'paced at 60 s / 120 = 500 ms apart');
     const queued = s.gateway.history.recent({ limit: 4, model: 'qwen-flash' }).map((r) => r.queuedMs);
     assert.ok(Math.max(...queued) >= 1400, `queued ${queued}`);
@@ -200,7 +269,10 @@ describe('gateway request path (real sockets, real openai SDK)', () => {
     // qwen-max (2 RPM) admitted a request moments ago: the next one waits about 30 s
     const before = s.fake.readCounters().requests;
     const ac = new AbortController();
-    const p = s.client.chat.completions.create({ model: 'qwen-max', messages: [{ role: 'user', content: 'leave' }] }, { signal: ac.signal, headers: { 'x-rlm-max-wait-ms': '60000' } });
+    const p = s.client.chat.completions.create(
+      { model: 'qwen-max', messages: [{ role: 'user', content: 'leave' }] },
+      { signal: ac.signal, headers: { 'x-rlm-max-wait-ms': '60000' } },
+    );
     await eventually(() => s.gateway.limiter.queueLength('account:qwen-max') === 1, 'the request to queue');
     ac.abort();
     await assert.rejects(p);
@@ -211,7 +283,9 @@ describe('gateway request path (real sockets, real openai SDK)', () => {
 
   it('never lets the provider key out: not in responses, records, errors or state', async () => {
     s.fake.injectFaults('500', '500', '500');
-    await s.client.chat.completions.create({ model: 'qwen-turbo', messages: [{ role: 'user', content: 'leak?' }] }).catch(() => undefined);
+    await s.client.chat.completions
+      .create({ model: 'qwen-turbo', messages: [{ role: 'user', content: 'leak?' }] })
+      .catch(() => undefined);
     const everything = JSON.stringify([
       s.gateway.history.recent({ limit: 1000 }),
       s.gateway.state(),

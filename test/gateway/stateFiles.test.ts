@@ -34,19 +34,32 @@ describe('state folder and token file', () => {
     fs.mkdirSync(real, { mode: 0o700 });
     const link = path.join(dir, 'link');
     fs.symlinkSync(real, link);
-    assert.throws(() => sharedToken(link), (e: Error) => e instanceof UnsafeStateError && /is a symbolic link/.test(e.message));
+    assert.throws(
+      () => sharedToken(link),
+      (e: Error) => e instanceof UnsafeStateError && /is a symbolic link/.test(e.message),
+    );
   });
 
   it('refuses a token file that is a link (to /dev/zero it would never finish reading)', () => {
     const file = path.join(dir, 'token-link');
     fs.symlinkSync('/dev/zero', file);
-    assert.throws(() => readOrCreateToken(file), (e: Error) => e instanceof UnsafeStateError && /Remove the link/.test(e.message));
+    assert.throws(
+      () => readOrCreateToken(file),
+      (e: Error) => e instanceof UnsafeStateError && /Remove the link/.test(e.message),
+    );
   });
 
-  it("refuses another user's state folder", { skip: process.getuid?.() !== 0 ? 'giving a folder away needs root' : false }, () => {
-    const theirs = path.join(dir, 'theirs');
-    fs.mkdirSync(theirs, { mode: 0o700 });
-    fs.chownSync(theirs, 4242, 4242);
-    assert.throws(() => sharedToken(theirs), (e: Error) => e instanceof UnsafeStateError && /belongs to user 4242, not to you/.test(e.message));
-  });
+  it(
+    "refuses another user's state folder",
+    { skip: process.getuid?.() !== 0 ? 'giving a folder away needs root' : false },
+    () => {
+      const theirs = path.join(dir, 'theirs');
+      fs.mkdirSync(theirs, { mode: 0o700 });
+      fs.chownSync(theirs, 4242, 4242);
+      assert.throws(
+        () => sharedToken(theirs),
+        (e: Error) => e instanceof UnsafeStateError && /belongs to user 4242, not to you/.test(e.message),
+      );
+    },
+  );
 });

@@ -16,7 +16,12 @@ export interface FakeProcess {
 }
 
 export async function startFakeProcess(options: FakeOptions): Promise<FakeProcess> {
-  const { child, url } = await spawnListening(['--import', 'tsx', 'test/fixtures/fakeProviderMain.ts', JSON.stringify(options)]);
+  const { child, url } = await spawnListening([
+    '--import',
+    'tsx',
+    'test/fixtures/fakeProviderMain.ts',
+    JSON.stringify(options),
+  ]);
   // The fake stands in for a provider on machines of its own, whose arrival clock our load
   // does not delay. Here it shares two cores with the gateway, the load generator and whatever
   // else runs: ask for a higher priority so it stamps arrivals when they come (best effort;

@@ -22,18 +22,37 @@ export interface GatewayProcess {
 }
 
 /** Start dist/gateway.js with `config` (the settings object) in front of `upstream`. */
-export async function startGatewayProcess(config: unknown, upstream: string, extraArgs: string[] = []): Promise<GatewayProcess> {
+export async function startGatewayProcess(
+  config: unknown,
+  upstream: string,
+  extraArgs: string[] = [],
+): Promise<GatewayProcess> {
   assert.ok(fs.existsSync('dist/gateway.js'), 'dist/gateway.js is missing: run `npm run build` first');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlm-gateway-'));
   const configFile = path.join(dir, 'config.json');
   fs.writeFileSync(configFile, JSON.stringify(config));
-  const { child, url } = await spawnListening(['dist/gateway.js', '--config', configFile, '--upstream', upstream, '--port', '0', '--token', GATEWAY_TOKEN, ...extraArgs], {
-    env: { PATH: process.env.PATH, RLM_API_KEY: PROVIDER_KEY, RLM_STATE_DIR: path.join(dir, 'state') },
-  });
+  const { child, url } = await spawnListening(
+    [
+      'dist/gateway.js',
+      '--config',
+      configFile,
+      '--upstream',
+      upstream,
+      '--port',
+      '0',
+      '--token',
+      GATEWAY_TOKEN,
+      ...extraArgs,
+    ],
+    {
+      env: { PATH: process.env.PATH, RLM_API_KEY: PROVIDER_KEY, RLM_STATE_DIR: path.join(dir, 'state') },
+    },
+  );
   return {
     child,
     url,
-    control: async <T>(route: string) => (await (await fetch(`${url}${route}`, { headers: { authorization: `Bearer ${GATEWAY_TOKEN}` } })).json()) as T,
+    control: async <T>(route: string) =>
+      (await (await fetch(`${url}${route}`, { headers: { authorization: `Bearer ${GATEWAY_TOKEN}` } })).json()) as T,
     stop: async () => {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));

@@ -32,9 +32,11 @@ export function checkWindows(admissions: Admission[], rpm: number, tpm: number):
       const count = last - start + 1;
       let largest = 0;
       for (let i = start; i <= last; i++) largest = Math.max(largest, list[i]!.tokens);
-      if (count > reqLimit) out.push({ window: label, dimension: 'requests', endAt: list[end]!.at, value: count, limit: reqLimit });
+      if (count > reqLimit)
+        out.push({ window: label, dimension: 'requests', endAt: list[end]!.at, value: count, limit: reqLimit });
       const limit = tokLimit(largest);
-      if (sum + extra > limit + 1e-9) out.push({ window: label, dimension: 'tokens', endAt: list[end]!.at, value: sum + extra, limit });
+      if (sum + extra > limit + 1e-9)
+        out.push({ window: label, dimension: 'tokens', endAt: list[end]!.at, value: sum + extra, limit });
     }
   };
   check(60_000, '60s', rpm, () => tpm);

@@ -39,7 +39,12 @@ export async function runOverload(o: OverloadOptions): Promise<OverloadResult> {
   const maxTokens = o.maxTokens ?? ((i: number) => 60 + ((i * 13) % 100));
   const clients = [
     new OpenAI({ baseURL: `${o.gatewayUrl}/v1`, apiKey: GATEWAY_TOKEN, maxRetries: 0 }),
-    new OpenAI({ baseURL: `${o.gatewayUrl}/v1`, apiKey: GATEWAY_TOKEN, maxRetries: 0, defaultHeaders: { 'x-rlm-workspace': o.workspace } }),
+    new OpenAI({
+      baseURL: `${o.gatewayUrl}/v1`,
+      apiKey: GATEWAY_TOKEN,
+      maxRetries: 0,
+      defaultHeaders: { 'x-rlm-workspace': o.workspace },
+    }),
   ];
   const outcomes = { ok: 0, local429: 0, other: 0 };
   const otherErrors: string[] = [];
@@ -49,7 +54,11 @@ export async function runOverload(o: OverloadOptions): Promise<OverloadResult> {
   while (Date.now() - startedAt < o.runMs) {
     const i = n++;
     const client = clients[i % 2]!;
-    const body = { model: o.model, messages: [{ role: 'user' as const, content: prompt(words(i)) }], max_tokens: maxTokens(i) };
+    const body = {
+      model: o.model,
+      messages: [{ role: 'user' as const, content: prompt(words(i)) }],
+      max_tokens: maxTokens(i),
+    };
     const p = (async () => {
       try {
         if (i % 3 === 0) {
@@ -93,5 +102,11 @@ export const HEADLINE = {
     workspaces: { 'ws-a': { name: 'Team A', models: { 'qwen-plus': { rpm: WS_RPM, tpm: WS_TPM } } } },
     maxQueueMs: 4_000,
   },
-  FAKE_OPTIONS: { apiKey: PROVIDER_KEY, models: { 'qwen-plus': { rpm: RPM, tpm: TPM } }, ttftMs: 30, chunkIntervalMs: 10, completionTokens: [20, 120] as [number, number] },
+  FAKE_OPTIONS: {
+    apiKey: PROVIDER_KEY,
+    models: { 'qwen-plus': { rpm: RPM, tpm: TPM } },
+    ttftMs: 30,
+    chunkIntervalMs: 10,
+    completionTokens: [20, 120] as [number, number],
+  },
 };

@@ -10,7 +10,11 @@ import path from 'node:path';
 
 export function runSetupScript(script: string): string {
   const log = path.join(os.tmpdir(), `rlm-${path.basename(script, '.sh')}-${process.pid}.log`);
-  const r = spawnSync('bash', ['-c', `set -o pipefail; bash "$0" 2> >(tee -a "$1" >&2) | tee -a "$1"`, script, log], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync('bash', ['-c', `set -o pipefail; bash "$0" 2> >(tee -a "$1" >&2) | tee -a "$1"`, script, log], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 64 * 1024 * 1024,
+  });
   if (r.status === 0) return r.stdout;
   const lines = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trimEnd().split('\n') : [];
   const tail = lines.slice(-30).join('\n');

@@ -18,12 +18,20 @@ export interface Stack {
   call(path: string, init?: RequestInit & { headers?: Record<string, string> }): Promise<Response>;
 }
 
-export async function startStack(opts: {
-  fake?: Partial<FakeOptions>;
-  config?: Partial<Record<keyof RateLimitConfig, unknown>>;
-  gateway?: Partial<GatewayOptions>;
-} = {}): Promise<Stack> {
-  const fake = new FakeProvider({ apiKey: PROVIDER_KEY, models: { 'qwen-plus': { rpm: 600, tpm: 1_000_000 }, 'qwen-turbo': { rpm: 600, tpm: 1_000_000 } }, ttftMs: 5, chunkIntervalMs: 2, ...opts.fake });
+export async function startStack(
+  opts: {
+    fake?: Partial<FakeOptions>;
+    config?: Partial<Record<keyof RateLimitConfig, unknown>>;
+    gateway?: Partial<GatewayOptions>;
+  } = {},
+): Promise<Stack> {
+  const fake = new FakeProvider({
+    apiKey: PROVIDER_KEY,
+    models: { 'qwen-plus': { rpm: 600, tpm: 1_000_000 }, 'qwen-turbo': { rpm: 600, tpm: 1_000_000 } },
+    ttftMs: 5,
+    chunkIntervalMs: 2,
+    ...opts.fake,
+  });
   const upstream = await fake.listen();
   const result = validateConfig({
     provider: 'dashscope',
@@ -32,7 +40,14 @@ export async function startStack(opts: {
     ...opts.config,
   });
   if (!result.ok) throw new Error(JSON.stringify(result.problems));
-  const gateway = new Gateway({ config: result.config, token: GATEWAY_TOKEN, apiKey: () => PROVIDER_KEY, port: 0, retry: { baseDelayMs: 20, maxDelayMs: 200 }, ...opts.gateway });
+  const gateway = new Gateway({
+    config: result.config,
+    token: GATEWAY_TOKEN,
+    apiKey: () => PROVIDER_KEY,
+    port: 0,
+    retry: { baseDelayMs: 20, maxDelayMs: 200 },
+    ...opts.gateway,
+  });
   const url = await gateway.start();
   const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: GATEWAY_TOKEN, maxRetries: 0 });
   return {
@@ -40,7 +55,8 @@ export async function startStack(opts: {
     gateway,
     client,
     url,
-    call: (path, init = {}) => fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${GATEWAY_TOKEN}`, ...init.headers } }),
+    call: (path, init = {}) =>
+      fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${GATEWAY_TOKEN}`, ...init.headers } }),
     async close() {
       await gateway.close(1_000);
       await fake.close();

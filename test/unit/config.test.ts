@@ -1,6 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { accountLimitsAt, formatProblem, normalizePeriod, validateConfig, workspaceLimitsAt } from '../../src/core/config';
+import {
+  accountLimitsAt,
+  formatProblem,
+  normalizePeriod,
+  validateConfig,
+  workspaceLimitsAt,
+} from '../../src/core/config';
 
 const base = { models: { 'qwen-plus': { rpm: 600, tpm: 1_000_000 }, 'qwen-turbo': { rpm: 600, tpm: 5_000_000 } } };
 
@@ -50,34 +56,91 @@ describe('configuration validation', () => {
 
   it('finds cycles across fallback chains', () => {
     const found = problems({ ...base, fallbacks: { 'qwen-plus': ['qwen-turbo'], 'qwen-turbo': ['qwen-plus'] } });
-    assert.ok(found.some((p) => /fallback chains form a cycle: qwen-plus → qwen-turbo → qwen-plus/.test(p)), found.join('\n'));
+    assert.ok(
+      found.some((p) => /fallback chains form a cycle: qwen-plus → qwen-turbo → qwen-plus/.test(p)),
+      found.join('\n'),
+    );
   });
 
   it('refuses workspace limits that add up to more than the account', () => {
-    const found = problems({ ...base, workspaces: { a: { name: 'A', models: { 'qwen-plus': { rpm: 400 } } }, b: { name: 'B', models: { 'qwen-plus': { rpm: 300 } } } } });
-    assert.deepEqual(found, ["workspaces.*.models.qwen-plus.rpm: the workspaces' limits add up to 700, over the account limit 600 — lower some workspace limits: the provider refuses a sum above the account limit"]);
+    const found = problems({
+      ...base,
+      workspaces: {
+        a: { name: 'A', models: { 'qwen-plus': { rpm: 400 } } },
+        b: { name: 'B', models: { 'qwen-plus': { rpm: 300 } } },
+      },
+    });
+    assert.deepEqual(found, [
+      "workspaces.*.models.qwen-plus.rpm: the workspaces' limits add up to 700, over the account limit 600 — lower some workspace limits: the provider refuses a sum above the account limit",
+    ]);
   });
 
   it('rejects bad limits, URLs and providers with their values', () => {
-    const found = problems({ provider: 'acme', baseUrl: 'ftp://x', models: { m: { rpm: 1.5, tpm: -3 }, n: { rpm: 5 } } });
+    const found = problems({
+      provider: 'acme',
+      baseUrl: 'ftp://x',
+      models: { m: { rpm: 1.5, tpm: -3 }, n: { rpm: 5 } },
+    });
     assert.ok(found.includes('provider: "acme" is not a known provider — use "dashscope", "openai" or "custom"'));
-    assert.ok(found.includes('baseUrl: "ftp://x" is not an http(s) URL — write e.g. https://dashscope-intl.aliyuncs.com/compatible-mode/v1'));
-    assert.ok(found.includes('models.m.rpm: 1.5 is not a positive whole number of requests per minute — set a whole number above 0, e.g. 600'));
-    assert.ok(found.includes('models.m.tpm: -3 is not a positive whole number of tokens per minute — set a whole number above 0, e.g. 1000000'));
+    assert.ok(
+      found.includes(
+        'baseUrl: "ftp://x" is not an http(s) URL — write e.g. https://dashscope-intl.aliyuncs.com/compatible-mode/v1',
+      ),
+    );
+    assert.ok(
+      found.includes(
+        'models.m.rpm: 1.5 is not a positive whole number of requests per minute — set a whole number above 0, e.g. 600',
+      ),
+    );
+    assert.ok(
+      found.includes(
+        'models.m.tpm: -3 is not a positive whole number of tokens per minute — set a whole number above 0, e.g. 1000000',
+      ),
+    );
     assert.ok(found.includes("models.n.tpm: is missing — add the model's tokens-per-minute limit"));
   });
 
   it('applies a temporary increase only while it is in force, and checks it', () => {
-    const inc = { model: 'qwen-plus', tpm: 2_000_000, previousTpm: 1_000_000, upperLimit: 3_000_000, appliedAt: '2026-11-01T00:00:00Z', expiresAt: '2026-12-01T00:00:00Z' };
-    const r = validateConfig({ ...base, temporaryIncreases: [inc], workspaces: { a: { name: 'A', models: { 'qwen-plus': { rpm: 100 } } } } });
+    const inc = {
+      model: 'qwen-plus',
+      tpm: 2_000_000,
+      previousTpm: 1_000_000,
+      upperLimit: 3_000_000,
+      appliedAt: '2026-11-01T00:00:00Z',
+      expiresAt: '2026-12-01T00:00:00Z',
+    };
+    const r = validateConfig({
+      ...base,
+      temporaryIncreases: [inc],
+      workspaces: { a: { name: 'A', models: { 'qwen-plus': { rpm: 100 } } } },
+    });
     assert.ok(r.ok);
     assert.equal(accountLimitsAt(r.config, 'qwen-plus', Date.parse('2026-11-15T00:00:00Z'))!.tpm, 2_000_000);
     assert.equal(accountLimitsAt(r.config, 'qwen-plus', Date.parse('2026-12-02T00:00:00Z'))!.tpm, 1_000_000);
-    assert.deepEqual(workspaceLimitsAt(r.config, 'a', 'qwen-plus', Date.parse('2026-11-15T00:00:00Z')), { rpm: 100, tpm: 2_000_000 });
-    const bad = problems({ ...base, temporaryIncreases: [{ ...inc, tpm: 4_000_000 }, { ...inc, expiresAt: '2026-10-01T00:00:00Z' }, { ...inc, tpm: 500 }] });
-    assert.ok(bad.includes('temporaryIncreases[0].tpm: 4000000 exceeds the upper limit 3000000 — set it to 3000000 or less'), bad.join('\n'));
-    assert.ok(bad.includes('temporaryIncreases[1].expiresAt: is not after appliedAt — Model Studio increases last 30 days from appliedAt'));
-    assert.ok(bad.includes('temporaryIncreases[2].tpm: 500 is not above the previous 1000000 — an increase must raise the TPM'));
+    assert.deepEqual(workspaceLimitsAt(r.config, 'a', 'qwen-plus', Date.parse('2026-11-15T00:00:00Z')), {
+      rpm: 100,
+      tpm: 2_000_000,
+    });
+    const bad = problems({
+      ...base,
+      temporaryIncreases: [
+        { ...inc, tpm: 4_000_000 },
+        { ...inc, expiresAt: '2026-10-01T00:00:00Z' },
+        { ...inc, tpm: 500 },
+      ],
+    });
+    assert.ok(
+      bad.includes('temporaryIncreases[0].tpm: 4000000 exceeds the upper limit 3000000 — set it to 3000000 or less'),
+      bad.join('\n'),
+    );
+    assert.ok(
+      bad.includes(
+        'temporaryIncreases[1].expiresAt: is not after appliedAt — Model Studio increases last 30 days from appliedAt',
+      ),
+    );
+    assert.ok(
+      bad.includes('temporaryIncreases[2].tpm: 500 is not above the previous 1000000 — an increase must raise the TPM'),
+    );
   });
 
   it('normalises provider periods to per-minute and per-second figures', () => {

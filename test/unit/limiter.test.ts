@@ -20,7 +20,10 @@ function newLimiter(refund = true, backfill = true): Limiter {
 }
 
 function finalAdmissions(result: ReturnType<typeof simulate>, key: string) {
-  return (result.perKey.get(key) ?? []).map(({ at, ticketIndex }) => ({ at, tokens: result.tickets[ticketIndex]!.finalTokens! }));
+  return (result.perKey.get(key) ?? []).map(({ at, ticketIndex }) => ({
+    at,
+    tokens: result.tickets[ticketIndex]!.finalTokens!,
+  }));
 }
 
 const arrivalArb = fc.record({
@@ -50,7 +53,10 @@ describe('limiter contract (virtual clock, independent oracle)', () => {
         }
         // nobody starves: every ticket not cancelled was admitted
         for (const e of result.tickets) {
-          assert.ok(e.ticket.state === 'admitted' || e.ticket.state === 'cancelled', `ticket ${e.ticket.id} left ${e.ticket.state}`);
+          assert.ok(
+            e.ticket.state === 'admitted' || e.ticket.state === 'cancelled',
+            `ticket ${e.ticket.id} left ${e.ticket.state}`,
+          );
         }
       }),
       { numRuns: 150 },
@@ -70,7 +76,11 @@ describe('limiter contract (virtual clock, independent oracle)', () => {
             if (!byKeySet.has(set)) byKeySet.set(set, []);
             byKeySet.get(set)!.push(t.id);
           }
-          for (const ids of byKeySet.values()) assert.deepEqual(ids, [...ids].sort((a, b) => a - b));
+          for (const ids of byKeySet.values())
+            assert.deepEqual(
+              ids,
+              [...ids].sort((a, b) => a - b),
+            );
         }
       }),
       { numRuns: 100 },
@@ -83,14 +93,27 @@ describe('limiter contract (virtual clock, independent oracle)', () => {
     assert.ok(l.reserve(['k'], 1, 0).ok);
     const bg1 = l.enqueue(['k'], 1, 10, { lane: 'background' });
     const bg2 = l.enqueue(['k'], 1, 20, { lane: 'background' });
-    assert.equal(l.estimateStart(['k'], 1, 30, 'interactive'), 1_000, 'an interactive request does not wait behind the batch');
+    assert.equal(
+      l.estimateStart(['k'], 1, 30, 'interactive'),
+      1_000,
+      'an interactive request does not wait behind the batch',
+    );
     assert.ok(l.estimateStart(['k'], 1, 30, 'background') >= 2_000, 'a background one waits behind both');
     const fast = l.reserve(['k'], 1, 1_000, { lane: 'interactive' });
     assert.ok(fast.ok, 'with only background waiters, an interactive request that fits goes at once');
     const it1 = l.enqueue(['k'], 1, 1_100, { lane: 'interactive' });
-    assert.deepEqual(l.poll(2_000).admitted.map((t) => t.id), [it1.id]);
-    assert.deepEqual(l.poll(3_000).admitted.map((t) => t.id), [bg1.id]);
-    assert.deepEqual(l.poll(4_000).admitted.map((t) => t.id), [bg2.id]);
+    assert.deepEqual(
+      l.poll(2_000).admitted.map((t) => t.id),
+      [it1.id],
+    );
+    assert.deepEqual(
+      l.poll(3_000).admitted.map((t) => t.id),
+      [bg1.id],
+    );
+    assert.deepEqual(
+      l.poll(4_000).admitted.map((t) => t.id),
+      [bg2.id],
+    );
   });
 
   it('does not let a request waiting on its workspace limit hold up the shared account key', () => {
@@ -101,7 +124,10 @@ describe('limiter contract (virtual clock, independent oracle)', () => {
     const a = l.enqueue(['acct', 'ws-a'], 10, 100); // waits ~1 s for ws-a
     const b = l.enqueue(['acct'], 10, 100);
     const r = l.poll(100);
-    assert.deepEqual(r.admitted.map((t) => t.id), [b.id]);
+    assert.deepEqual(
+      r.admitted.map((t) => t.id),
+      [b.id],
+    );
     assert.equal(a.state, 'waiting');
     assert.equal(l.poll(1_000).admitted[0]?.id, a.id, 'and the held request still gets its turn');
   });
@@ -124,7 +150,11 @@ describe('limiter contract (virtual clock, independent oracle)', () => {
     // Per-second packing can leave up to one request unused in each 1 s window: sizes here are ≤ 1 % of TPS.
     l.setLimits('k', { rpm: 100_000, tpm: 1_800_000 });
     const sizes = [50, 120, 300, 80, 10, 200];
-    const arrivals: Arrival[] = Array.from({ length: 40_000 }, (_, i) => ({ at: i * 2.5, keys: ['k'], cost: sizes[i % sizes.length]! }));
+    const arrivals: Arrival[] = Array.from({ length: 40_000 }, (_, i) => ({
+      at: i * 2.5,
+      keys: ['k'],
+      cost: sizes[i % sizes.length]!,
+    }));
     const result = simulate(l, arrivals, 100_000);
     const adm = finalAdmissions(result, 'k');
     assert.deepEqual(checkWindows(adm, 100_000, 1_800_000), []);
@@ -138,8 +168,11 @@ describe('limiter contract (virtual clock, independent oracle)', () => {
     const l = new Limiter();
     l.setLimits('k', { rpm: 600, tpm: 1_000_000 });
     const arrivals: Arrival[] = Array.from({ length: 30 }, () => ({ at: 0, keys: ['k'], cost: 10 }));
-    const times = simulate(l, arrivals).perKey.get('k')!.map((e) => e.at);
-    for (let i = 1; i < times.length; i++) assert.ok(Math.abs(times[i]! - times[i - 1]! - 100) < 1e-6, `gap ${times[i]! - times[i - 1]!}`);
+    const times = simulate(l, arrivals)
+      .perKey.get('k')!
+      .map((e) => e.at);
+    for (let i = 1; i < times.length; i++)
+      assert.ok(Math.abs(times[i]! - times[i - 1]! - 100) < 1e-6, `gap ${times[i]! - times[i - 1]!}`);
   });
 
   it('admits on all keys or none, and a cancelled waiter frees its place', () => {
@@ -159,7 +192,10 @@ describe('limiter contract (virtual clock, independent oracle)', () => {
     const b = q.enqueue(['k'], 10, 100);
     assert.deepEqual(q.poll(100).admitted, [], 'paced: the next slot is at 1 s');
     q.cancel(a);
-    assert.deepEqual(q.poll(1_000).admitted.map((t) => t.id), [b.id]);
+    assert.deepEqual(
+      q.poll(1_000).admitted.map((t) => t.id),
+      [b.id],
+    );
     assert.equal(a.state, 'cancelled');
   });
 
@@ -169,8 +205,14 @@ describe('limiter contract (virtual clock, independent oracle)', () => {
     const huge = l.enqueue(['k'], 5000, 0);
     const small = l.enqueue(['k'], 10, 0);
     const r = l.poll(0);
-    assert.deepEqual(r.impossible.map((t) => t.id), [huge.id]);
-    assert.deepEqual(r.admitted.map((t) => t.id), [small.id]);
+    assert.deepEqual(
+      r.impossible.map((t) => t.id),
+      [huge.id],
+    );
+    assert.deepEqual(
+      r.admitted.map((t) => t.id),
+      [small.id],
+    );
   });
 
   it('settle charges usage above the reservation and refunds below it only when asked', () => {

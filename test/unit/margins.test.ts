@@ -40,7 +40,10 @@ describe('adaptive 1 s margin', () => {
     limiter.retime(first.reservation, 40); // handed to its socket 40 ms after admission
     assert.ok(limiter.reserve([KEY], 10, 500).ok);
     const third = limiter.reserve([KEY], 10, 1_000);
-    assert.ok(!third.ok && third.at === 1_040, `the window frees 1 s after the first really left: ${!third.ok && third.at}`);
+    assert.ok(
+      !third.ok && third.at === 1_040,
+      `the window frees 1 s after the first really left: ${!third.ok && third.at}`,
+    );
   });
 
   it('never moves an admission past the next one (the log stays in time order)', () => {
@@ -94,7 +97,10 @@ describe('adaptive 1 s margin', () => {
     const waiting = limiter.enqueue([KEY], 1, 10);
     const retry = limiter.enqueue([KEY], 1, 20, { front: true });
     const r = limiter.poll(1_000);
-    assert.deepEqual(r.admitted.map((t) => t.id), [retry.id]);
+    assert.deepEqual(
+      r.admitted.map((t) => t.id),
+      [retry.id],
+    );
     assert.equal(waiting.state, 'waiting');
   });
 });

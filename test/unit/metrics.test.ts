@@ -7,8 +7,24 @@ const T0 = Date.parse('2026-11-30T10:00:00Z');
 let n = 0;
 function rec(over: Partial<AttemptRecord>): AttemptRecord {
   return {
-    id: String(n++), startedAt: T0, model: 'qwen-plus', requestedModel: 'qwen-plus', workspace: 'default', source: 't', endpoint: 'chat.completions', stream: false,
-    status: 200, outcome: 'ok', promptTokens: 100, completionTokens: 50, totalTokens: 150, cachedTokens: 0, estimatedTokens: 200, queuedMs: 0, latencyMs: 100, attempt: 1,
+    id: String(n++),
+    startedAt: T0,
+    model: 'qwen-plus',
+    requestedModel: 'qwen-plus',
+    workspace: 'default',
+    source: 't',
+    endpoint: 'chat.completions',
+    stream: false,
+    status: 200,
+    outcome: 'ok',
+    promptTokens: 100,
+    completionTokens: 50,
+    totalTokens: 150,
+    cachedTokens: 0,
+    estimatedTokens: 200,
+    queuedMs: 0,
+    latencyMs: 100,
+    attempt: 1,
     ...over,
   };
 }
@@ -19,10 +35,29 @@ describe('metrics from minute buckets', () => {
   m.add(rec({ startedAt: T0 + 1_000, latencyMs: 100 }));
   m.add(rec({ startedAt: T0 + 1_500, latencyMs: 300, stream: true, ttftMs: 40 }));
   m.add(rec({ startedAt: T0 + 30_000, latencyMs: 200, stream: true, ttftMs: 60 }));
-  m.add(rec({ startedAt: T0 + 125_000, status: 429, outcome: 'error', errorKind: 'tpm', totalTokens: 0, promptTokens: 0, completionTokens: 0 }));
+  m.add(
+    rec({
+      startedAt: T0 + 125_000,
+      status: 429,
+      outcome: 'error',
+      errorKind: 'tpm',
+      totalTokens: 0,
+      promptTokens: 0,
+      completionTokens: 0,
+    }),
+  );
   m.add(rec({ startedAt: T0 + 126_000, latencyMs: 400 }));
   m.add(rec({ startedAt: T0 + 10_000, workspace: 'ws-a' }));
-  m.add(rec({ startedAt: T0 + 5_000, model: 'qwen-turbo', status: 429, outcome: 'rejected', errorKind: 'rpm', totalTokens: 0 }));
+  m.add(
+    rec({
+      startedAt: T0 + 5_000,
+      model: 'qwen-turbo',
+      status: 429,
+      outcome: 'rejected',
+      errorKind: 'rpm',
+      totalTokens: 0,
+    }),
+  );
   m.add(rec({ startedAt: T0 + 6_000, model: 'qwen-turbo', outcome: 'cancelled', errorKind: 'cancelled', status: 0 }));
 
   it('summarises a window: models, calls, failures, averages, provider 429s by kind apart from local refusals', () => {
@@ -31,8 +66,12 @@ describe('metrics from minute buckets', () => {
     assert.equal(r.summary.totalCalls, 8);
     assert.equal(r.summary.failures, 2, 'a cancelled call is not a failure');
     assert.equal(r.summary.avgTtftMs, 50);
-    assert.equal(r.summary.avgLatencyMs, (100 + 300 + 200 + 400 + 100) / 5, "successful calls only");
-    assert.deepEqual(r.summary.rateLimited, { rpm: 0, tpm: 1, burst: 0 }, 'the local rpm refusal is not a provider 429');
+    assert.equal(r.summary.avgLatencyMs, (100 + 300 + 200 + 400 + 100) / 5, 'successful calls only');
+    assert.deepEqual(
+      r.summary.rateLimited,
+      { rpm: 0, tpm: 1, burst: 0 },
+      'the local rpm refusal is not a provider 429',
+    );
     assert.equal(r.summary.localRejections, 1);
   });
 
@@ -60,12 +99,24 @@ describe('metrics from minute buckets', () => {
     assert.equal(m.report(T0, T0 + 3_600_000, { workspace: 'ws-a' }).summary.totalCalls, 1);
     assert.equal(m.report(T0 + 120_000, T0 + 180_000).summary.totalCalls, 2);
     const pts = m.timeSeries(T0, T0 + 180_000, 60_000, { model: 'qwen-plus', workspace: 'default' });
-    assert.deepEqual(pts.map((p) => p.calls), [3, 0, 2]);
-    assert.deepEqual(pts.map((p) => p.rateLimited.tpm), [0, 0, 1]);
+    assert.deepEqual(
+      pts.map((p) => p.calls),
+      [3, 0, 2],
+    );
+    assert.deepEqual(
+      pts.map((p) => p.rateLimited.tpm),
+      [0, 0, 1],
+    );
     const turboPts = m.timeSeries(T0, T0 + 60_000, 60_000, { model: 'qwen-turbo' });
-    assert.deepEqual(turboPts.map((p) => [p.rateLimited.rpm, p.localRejections]), [[0, 1]]);
+    assert.deepEqual(
+      turboPts.map((p) => [p.rateLimited.rpm, p.localRejections]),
+      [[0, 1]],
+    );
     const secs = m.secondSeries(T0, T0 + 3_000, { model: 'qwen-plus' });
-    assert.deepEqual(secs.map((s) => s.calls), [0, 2, 0]);
+    assert.deepEqual(
+      secs.map((s) => s.calls),
+      [0, 2, 0],
+    );
   });
 
   it('drops buckets older than retention', () => {

@@ -48,10 +48,14 @@ describe('why a request waits', () => {
     assert.equal(waitText(undefined, 'k'), 'none waiting');
   });
 
-  describe('and what a fallback would do, by the proxy\'s own rule', () => {
+  describe("and what a fallback would do, by the proxy's own rule", () => {
     const setup = (fallbacks: Record<string, string[]>) => {
       const config = validateConfig({
-        models: { plus: { rpm: 60, tpm: 1_000_000 }, turbo: { rpm: 60, tpm: 1_000_000 }, max: { rpm: 60, tpm: 1_000_000 } },
+        models: {
+          plus: { rpm: 60, tpm: 1_000_000 },
+          turbo: { rpm: 60, tpm: 1_000_000 },
+          max: { rpm: 60, tpm: 1_000_000 },
+        },
         fallbacks,
       });
       assert.ok(config.ok);
@@ -65,7 +69,10 @@ describe('why a request waits', () => {
     it('names the first backup that could start sooner', () => {
       const { wait } = setup({ plus: ['turbo'] });
       assert.deepEqual(wait().fallback, { model: 'turbo', startInMs: 0 });
-      assert.match(waitText(wait(), 'account:plus'), /binds\. Past the maximum queue time it would go to turbo \(free now\)\.$/);
+      assert.match(
+        waitText(wait(), 'account:plus'),
+        /binds\. Past the maximum queue time it would go to turbo \(free now\)\.$/,
+      );
     });
 
     it('passes over a backup that is busier than the model itself', () => {
@@ -81,7 +88,10 @@ describe('why a request waits', () => {
       busy.limiter.enqueue(['account:turbo'], 10, 5);
       busy.limiter.enqueue(['account:turbo'], 10, 5);
       assert.deepEqual(busy.wait().fallback, { model: null, backups: 1 });
-      assert.match(waitText(busy.wait(), 'account:plus'), /could not start sooner: past the maximum queue time it would get a local 429\.$/);
+      assert.match(
+        waitText(busy.wait(), 'account:plus'),
+        /could not start sooner: past the maximum queue time it would get a local 429\.$/,
+      );
       const none = setup({});
       assert.equal(none.wait().fallback, null);
       assert.match(waitText(none.wait(), 'account:plus'), /No fallback model is configured for it\.$/);

@@ -34,29 +34,55 @@ export function freePort(): Promise<number> {
 
 export async function prepareSuite(): Promise<SuiteEnvironment> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rlm-vscode-'));
-  const models = { 'qwen-plus': { rpm: 6000, tpm: 10_000_000 }, 'qwen-turbo': { rpm: 6000, tpm: 50_000_000 }, 'qwen-max': { rpm: 6000, tpm: 10_000_000 }, 'qwen-flash': { rpm: 6000, tpm: 10_000_000 } };
+  const models = {
+    'qwen-plus': { rpm: 6000, tpm: 10_000_000 },
+    'qwen-turbo': { rpm: 6000, tpm: 50_000_000 },
+    'qwen-max': { rpm: 6000, tpm: 10_000_000 },
+    'qwen-flash': { rpm: 6000, tpm: 10_000_000 },
+  };
   const fakeProcess = await startFakeProcess({ apiKey: TEST_PROVIDER_KEY, models, ttftMs: 20, chunkIntervalMs: 5 });
   const fake = fakeProcess.child;
   const fakeUrl = fakeProcess.url;
   const gatewayPort = await freePort();
   const userDataDir = path.join(tmp, 'user-data');
   fs.mkdirSync(path.join(userDataDir, 'User'), { recursive: true });
-  fs.writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify({
-    'telemetry.telemetryLevel': 'off', 'extensions.autoCheckUpdates': false, 'extensions.autoUpdate': false,
-    'workbench.startupEditor': 'none', 'chat.disableAIFeatures': true, 'update.mode': 'none', 'security.workspace.trust.enabled': false,
-    'rateLimitMonitor.provider': 'custom',
-    'rateLimitMonitor.customBaseUrl': fakeUrl,
-    'rateLimitMonitor.gateway.port': gatewayPort,
-  }, null, 2));
+  fs.writeFileSync(
+    path.join(userDataDir, 'User', 'settings.json'),
+    JSON.stringify(
+      {
+        'telemetry.telemetryLevel': 'off',
+        'extensions.autoCheckUpdates': false,
+        'extensions.autoUpdate': false,
+        'workbench.startupEditor': 'none',
+        'chat.disableAIFeatures': true,
+        'update.mode': 'none',
+        'security.workspace.trust.enabled': false,
+        'rateLimitMonitor.provider': 'custom',
+        'rateLimitMonitor.customBaseUrl': fakeUrl,
+        'rateLimitMonitor.gateway.port': gatewayPort,
+      },
+      null,
+      2,
+    ),
+  );
   // Machine-scoped settings (the gateway port) come from Machine/settings.json in a remote window such as code-server's.
   fs.mkdirSync(path.join(userDataDir, 'Machine'), { recursive: true });
-  fs.writeFileSync(path.join(userDataDir, 'Machine', 'settings.json'), JSON.stringify({ 'rateLimitMonitor.gateway.port': gatewayPort }, null, 2));
+  fs.writeFileSync(
+    path.join(userDataDir, 'Machine', 'settings.json'),
+    JSON.stringify({ 'rateLimitMonitor.gateway.port': gatewayPort }, null, 2),
+  );
   const workspaceFolder = path.join(tmp, 'workspace');
   fs.mkdirSync(workspaceFolder);
   const extensionsDir = path.join(tmp, 'extensions');
   fs.mkdirSync(extensionsDir);
   return {
-    tmp, userDataDir, extensionsDir, workspaceFolder, fake, fakeUrl, gatewayPort,
+    tmp,
+    userDataDir,
+    extensionsDir,
+    workspaceFolder,
+    fake,
+    fakeUrl,
+    gatewayPort,
     env: { RLM_API_KEY: TEST_PROVIDER_KEY, RLM_STATE_DIR: path.join(tmp, 'state') },
     dispose() {
       fake.kill('SIGTERM');

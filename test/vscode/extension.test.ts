@@ -15,11 +15,13 @@ import type { AttemptRecord } from '../../src/core/types';
 
 const EXTENSION_ID = 'rate-limit-monitor.llm-rate-limit-monitor';
 const hooks = () => (globalThis as Record<symbol, unknown>)[Symbol.for('rateLimitMonitor.testHooks')] as TestHooks;
-const run = <T = Record<string, unknown>>(command: string, args?: unknown) => vscode.commands.executeCommand<T>(`rateLimitMonitor.${command}`, args);
+const run = <T = Record<string, unknown>>(command: string, args?: unknown) =>
+  vscode.commands.executeCommand<T>(`rateLimitMonitor.${command}`, args);
 const section = () => vscode.workspace.getConfiguration('rateLimitMonitor');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The fake provider's origin, from the user settings the runner wrote. */
-const fakeOrigin = () => String(vscode.workspace.getConfiguration('rateLimitMonitor').get('customBaseUrl')).replace(/\/v1$/, '');
+const fakeOrigin = () =>
+  String(vscode.workspace.getConfiguration('rateLimitMonitor').get('customBaseUrl')).replace(/\/v1$/, '');
 
 async function until(check: () => boolean | Promise<boolean>, what: string, ms = 5_000): Promise<void> {
   const end = Date.now() + ms;
@@ -50,7 +52,26 @@ suite('LLM Rate Limit Monitor in a real VS Code', function () {
 
   test('contributes every command of the category', async () => {
     const all = await vscode.commands.getCommands(true);
-    for (const c of ['runBatchFile', 'submitBatchJob', 'showBatchJobs', 'openMonitor', 'setApiKey', 'clearApiKey', 'syncLimits', 'setAccountLimits', 'setWorkspaceLimits', 'selectActiveWorkspace', 'configureFallbacks', 'recordTemporaryIncrease', 'selectStatusBarModel', 'sendTestRequest', 'copyGatewayEnvironment', 'exportHistory', 'clearHistory', 'showLog']) {
+    for (const c of [
+      'runBatchFile',
+      'submitBatchJob',
+      'showBatchJobs',
+      'openMonitor',
+      'setApiKey',
+      'clearApiKey',
+      'syncLimits',
+      'setAccountLimits',
+      'setWorkspaceLimits',
+      'selectActiveWorkspace',
+      'configureFallbacks',
+      'recordTemporaryIncrease',
+      'selectStatusBarModel',
+      'sendTestRequest',
+      'copyGatewayEnvironment',
+      'exportHistory',
+      'clearHistory',
+      'showLog',
+    ]) {
       assert.ok(all.includes(`rateLimitMonitor.${c}`), c);
     }
   });
@@ -60,7 +81,10 @@ suite('LLM Rate Limit Monitor in a real VS Code', function () {
     const sub = api.onDidRecord((r) => records.push(r));
     try {
       const client = api.getClient({ source: 'vscode-test' });
-      const r = await client.chat.completions.create({ model: 'qwen-plus', messages: [{ role: 'user', content: 'hello from a real VS Code' }] });
+      const r = await client.chat.completions.create({
+        model: 'qwen-plus',
+        messages: [{ role: 'user', content: 'hello from a real VS Code' }],
+      });
       assert.match(r.choices[0]!.message.content ?? '', /lorem/);
       await until(() => records.some((x) => x.source === 'vscode-test'), 'the record event');
       const rec = records.find((x) => x.source === 'vscode-test')!;
@@ -77,34 +101,94 @@ suite('LLM Rate Limit Monitor in a real VS Code', function () {
   test('Set Account Limits: a valid limit is applied to the gateway, an invalid one is refused with its message', async () => {
     const ok = await run('setAccountLimits', { model: 'qwen-plus', rpm: 300, tpm: 500000 });
     assert.deepEqual(ok, { model: 'qwen-plus', rpm: 300, tpm: 500000 });
-    assert.deepEqual(section().inspect('models')!.globalValue && (section().inspect('models')!.globalValue as Record<string, unknown>)['qwen-plus'], { rpm: 300, tpm: 500000 });
-    await until(async () => (await api.getUsage('qwen-plus')).keys.find((k) => k.scope === 'account')!.configured.rpm === 300, 'the gateway to apply 300 RPM');
+    assert.deepEqual(
+      section().inspect('models')!.globalValue &&
+        (section().inspect('models')!.globalValue as Record<string, unknown>)['qwen-plus'],
+      { rpm: 300, tpm: 500000 },
+    );
+    await until(
+      async () => (await api.getUsage('qwen-plus')).keys.find((k) => k.scope === 'account')!.configured.rpm === 300,
+      'the gateway to apply 300 RPM',
+    );
     const bad = await run('setAccountLimits', { model: 'qwen-plus', rpm: 'lots', tpm: 500000 });
     assert.match(String(bad.error), /RPM: "lots" is not a whole number above 0/);
     assert.equal(api.getLimits().models['qwen-plus']!.rpm, 300, 'nothing changed');
   });
 
   test('Set Workspace Limits: refuses more than the account allows, applies a valid limit', async () => {
-    const bad = await run('setWorkspaceLimits', { workspace: 'ws-a', name: 'Team A', model: 'qwen-plus', rpm: 900, tpm: 1000 });
+    const bad = await run('setWorkspaceLimits', {
+      workspace: 'ws-a',
+      name: 'Team A',
+      model: 'qwen-plus',
+      rpm: 900,
+      tpm: 1000,
+    });
     assert.match(String(bad.error), /RPM: 900 exceeds the account limit of qwen-plus \(300\)/);
     const def = await run('setWorkspaceLimits', { workspace: 'default', model: 'qwen-plus', rpm: 10, tpm: 1000 });
     assert.match(String(def.error), /default workspace uses the account limits and cannot be edited/);
-    const ok = await run('setWorkspaceLimits', { workspace: 'ws-a', name: 'Team A', model: 'qwen-plus', rpm: 100, tpm: 100000, push: true, pushUrl: `${fakeOrigin()}/api/v1/models/limits` });
+    const ok = await run('setWorkspaceLimits', {
+      workspace: 'ws-a',
+      name: 'Team A',
+      model: 'qwen-plus',
+      rpm: 100,
+      tpm: 100000,
+      push: true,
+      pushUrl: `${fakeOrigin()}/api/v1/models/limits`,
+    });
     // a custom provider names no region: Model Studio's home region, cn-beijing
-    assert.deepEqual(ok, { workspace: 'ws-a', model: 'qwen-plus', rpm: 100, tpm: 100000, pushed: true, region: 'cn-beijing' });
-    const quotas = (await (await fetch(`${fakeOrigin()}/api/v1/quotas`, { headers: { authorization: `Bearer ${process.env.RLM_API_KEY}` } })).json()) as { output: { quotas: { model: string; workspace_limit: { request_limit: number } | null }[] } };
-    assert.equal(quotas.output.quotas.find((q) => q.model === 'qwen-plus')!.workspace_limit!.request_limit, 100, 'the limit reached Model Studio (the fake)');
+    assert.deepEqual(ok, {
+      workspace: 'ws-a',
+      model: 'qwen-plus',
+      rpm: 100,
+      tpm: 100000,
+      pushed: true,
+      region: 'cn-beijing',
+    });
+    const quotas = (await (
+      await fetch(`${fakeOrigin()}/api/v1/quotas`, { headers: { authorization: `Bearer ${process.env.RLM_API_KEY}` } })
+    ).json()) as { output: { quotas: { model: string; workspace_limit: { request_limit: number } | null }[] } };
+    assert.equal(
+      quotas.output.quotas.find((q) => q.model === 'qwen-plus')!.workspace_limit!.request_limit,
+      100,
+      'the limit reached Model Studio (the fake)',
+    );
     await until(() => api.getLimits().workspaces['ws-a']?.models['qwen-plus']?.rpm === 100, 'the workspace limit');
   });
 
   test('Sync Limits from Provider: reads the quota API and applies the differences', async () => {
-    await section().update('models', { 'qwen-plus': { rpm: 300, tpm: 500000 }, 'qwen-max': { rpm: 100, tpm: 100000 }, 'qwen-turbo': { rpm: 600, tpm: 5000000 }, 'qwen-flash': { rpm: 600, tpm: 5000000 } }, vscode.ConfigurationTarget.Global);
+    await section().update(
+      'models',
+      {
+        'qwen-plus': { rpm: 300, tpm: 500000 },
+        'qwen-max': { rpm: 100, tpm: 100000 },
+        'qwen-turbo': { rpm: 600, tpm: 5000000 },
+        'qwen-flash': { rpm: 600, tpm: 5000000 },
+      },
+      vscode.ConfigurationTarget.Global,
+    );
     await until(() => api.getLimits().models['qwen-max']!.rpm === 100, 'the edited limits');
-    const r = await run<{ changes: { model: string; field: string; from?: number; to: number }[] }>('syncLimits', { workspaceId: 'llm-fake', region: 'ap-southeast-1', url: `${fakeOrigin()}/api/v1/quotas`, apply: true });
-    assert.ok(r.changes.some((c) => c.model === 'qwen-max' && c.field === 'rpm' && c.from === 100 && c.to === 6000), JSON.stringify(r.changes));
+    const r = await run<{ changes: { model: string; field: string; from?: number; to: number }[] }>('syncLimits', {
+      workspaceId: 'llm-fake',
+      region: 'ap-southeast-1',
+      url: `${fakeOrigin()}/api/v1/quotas`,
+      apply: true,
+    });
+    assert.ok(
+      r.changes.some((c) => c.model === 'qwen-max' && c.field === 'rpm' && c.from === 100 && c.to === 6000),
+      JSON.stringify(r.changes),
+    );
     await until(() => api.getLimits().models['qwen-max']!.rpm === 6000, 'the synced limit');
     // put back what the next tests expect
-    await section().update('models', { 'qwen-plus': { rpm: 300, tpm: 500000 }, 'qwen-max': { rpm: 600, tpm: 1000000 }, 'qwen-turbo': { rpm: 600, tpm: 5000000 }, 'qwen-flash': { rpm: 600, tpm: 5000000 } }, vscode.ConfigurationTarget.Global);
+    await section().update(
+      'models',
+      {
+        'qwen-plus': { rpm: 300, tpm: 500000 },
+        'qwen-max': { rpm: 600, tpm: 1000000 },
+        'qwen-turbo': { rpm: 600, tpm: 5000000 },
+        'qwen-flash': { rpm: 600, tpm: 5000000 },
+      },
+      vscode.ConfigurationTarget.Global,
+    );
     await until(() => api.getLimits().models['qwen-max']!.rpm === 600, 'the limits back');
   });
 
@@ -113,7 +197,9 @@ suite('LLM Rate Limit Monitor in a real VS Code', function () {
     assert.match(String(bad.error), /Unknown workspace 'nobody'/);
     assert.deepEqual(await run('selectActiveWorkspace', { workspace: 'ws-a' }), { workspace: 'ws-a' });
     await until(() => section().get('activeWorkspace') === 'ws-a', 'the setting');
-    await api.getClient().chat.completions.create({ model: 'qwen-plus', messages: [{ role: 'user', content: 'as ws-a' }] });
+    await api
+      .getClient()
+      .chat.completions.create({ model: 'qwen-plus', messages: [{ role: 'user', content: 'as ws-a' }] });
     const keys = (await api.getUsage('qwen-plus')).keys;
     assert.ok(keys.find((k) => k.workspace === 'ws-a')!.minute.requests >= 1);
     await run('selectActiveWorkspace', { workspace: 'default' });
@@ -122,7 +208,10 @@ suite('LLM Rate Limit Monitor in a real VS Code', function () {
   test('Configure Fallback Models: refuses a cycle, applies an ordered chain, and the fallback answers', async () => {
     const self = await run('configureFallbacks', { model: 'qwen-plus', fallbacks: ['qwen-plus'] });
     assert.match(String(self.error), /falls back to itself/);
-    assert.deepEqual(await run('configureFallbacks', { model: 'qwen-plus', fallbacks: ['qwen-turbo', 'qwen-max'] }), { model: 'qwen-plus', fallbacks: ['qwen-turbo', 'qwen-max'] });
+    assert.deepEqual(await run('configureFallbacks', { model: 'qwen-plus', fallbacks: ['qwen-turbo', 'qwen-max'] }), {
+      model: 'qwen-plus',
+      fallbacks: ['qwen-turbo', 'qwen-max'],
+    });
     const cycle = await run('configureFallbacks', { model: 'qwen-turbo', fallbacks: ['qwen-plus'] });
     assert.match(String(cycle.error), /cycle/);
     await until(() => (api.getLimits().fallbacks['qwen-plus'] ?? []).length === 2, 'the chain');
@@ -131,10 +220,18 @@ suite('LLM Rate Limit Monitor in a real VS Code', function () {
   test('Record Temporary Increase: raises TPM for 30 days, validates, and keeps a history', async () => {
     const low = await run('recordTemporaryIncrease', { model: 'qwen-turbo', tpm: 100 });
     assert.match(String(low.error), /is not above the previous 5000000/);
-    const inc = await run<{ tpm: number; expiresAt: string; appliedAt: string }>('recordTemporaryIncrease', { model: 'qwen-turbo', tpm: 8000000, upperLimit: 10000000 });
+    const inc = await run<{ tpm: number; expiresAt: string; appliedAt: string }>('recordTemporaryIncrease', {
+      model: 'qwen-turbo',
+      tpm: 8000000,
+      upperLimit: 10000000,
+    });
     assert.equal(inc.tpm, 8000000);
     assert.equal(Math.round((Date.parse(inc.expiresAt) - Date.parse(inc.appliedAt)) / 86_400_000), 30);
-    await until(async () => (await api.getUsage('qwen-turbo')).keys.find((k) => k.scope === 'account')!.configured.tpm === 8000000, 'the raised TPM in the gateway');
+    await until(
+      async () =>
+        (await api.getUsage('qwen-turbo')).keys.find((k) => k.scope === 'account')!.configured.tpm === 8000000,
+      'the raised TPM in the gateway',
+    );
     const over = await run('recordTemporaryIncrease', { model: 'qwen-turbo', tpm: 20000000, upperLimit: 10000000 });
     assert.match(String(over.error), /exceeds the upper limit/);
   });
@@ -142,7 +239,10 @@ suite('LLM Rate Limit Monitor in a real VS Code', function () {
   test('SecretStorage: Set and Clear API Key; the key never shows in settings', async () => {
     const short = await run('setApiKey', { workspace: 'ws-a', key: 'abc' });
     assert.match(String(short.error), /too short/);
-    assert.deepEqual(await run('setApiKey', { workspace: 'ws-a', key: 'sk-workspace-a-key-123456' }), { workspace: 'ws-a', stored: true });
+    assert.deepEqual(await run('setApiKey', { workspace: 'ws-a', key: 'sk-workspace-a-key-123456' }), {
+      workspace: 'ws-a',
+      stored: true,
+    });
     assert.equal(hooks().keys!.get('ws-a'), 'sk-workspace-a-key-123456');
     assert.ok(!JSON.stringify(section()).includes('sk-workspace-a-key'));
     assert.deepEqual(await run('clearApiKey', { workspace: 'ws-a' }), { workspace: 'ws-a', cleared: true });
@@ -152,20 +252,31 @@ suite('LLM Rate Limit Monitor in a real VS Code', function () {
   test('a provider 429 raises one notification per model and reason, with its kind', async () => {
     const notes = hooks().notifications!;
     const before = notes.length;
-    const inject = (faults: string[]) => fetch(`${fakeOrigin()}/_fake/faults`, { method: 'POST', body: JSON.stringify({ faults }) });
+    const inject = (faults: string[]) =>
+      fetch(`${fakeOrigin()}/_fake/faults`, { method: 'POST', body: JSON.stringify({ faults }) });
     await inject(['tpm']);
-    await api.getClient().chat.completions.create({ model: 'qwen-turbo', messages: [{ role: 'user', content: 'throttled once' }] });
+    await api
+      .getClient()
+      .chat.completions.create({ model: 'qwen-turbo', messages: [{ role: 'user', content: 'throttled once' }] });
     await until(() => notes.length > before, 'the notification');
-    assert.deepEqual(notes.slice(before).map((n) => [n.model, n.reason]), [['qwen-turbo', '429']]);
+    assert.deepEqual(
+      notes.slice(before).map((n) => [n.model, n.reason]),
+      [['qwen-turbo', '429']],
+    );
     assert.match(notes.at(-1)!.text, /qwen-turbo hit its TPM limit at the provider/);
     await inject(['rpm']);
-    await api.getClient().chat.completions.create({ model: 'qwen-turbo', messages: [{ role: 'user', content: 'throttled again' }] });
+    await api
+      .getClient()
+      .chat.completions.create({ model: 'qwen-turbo', messages: [{ role: 'user', content: 'throttled again' }] });
     await sleep(300);
     assert.equal(notes.length, before + 1, 'the second 429 within minutes stays quiet');
   });
 
   test('Send Test Request: answered through the bundled client with tokens, TTFT and latency', async () => {
-    const r = await run<{ model: string; tokens: number; ttftMs: number; latencyMs: number; error?: string }>('sendTestRequest', { model: 'qwen-max', quiet: true });
+    const r = await run<{ model: string; tokens: number; ttftMs: number; latencyMs: number; error?: string }>(
+      'sendTestRequest',
+      { model: 'qwen-max', quiet: true },
+    );
     assert.equal(r.error, undefined);
     assert.equal(r.model, 'qwen-max');
     assert.ok(r.tokens > 0 && r.ttftMs > 0 && r.latencyMs >= r.ttftMs, JSON.stringify(r));
@@ -184,13 +295,24 @@ suite('LLM Rate Limit Monitor in a real VS Code', function () {
 
   test('Export History as CSV and JSON, then Clear History', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlm-export-'));
-    const csv = await run<{ path: string }>('exportHistory', { format: 'csv', window: '1h', path: path.join(dir, 'h.csv') });
+    const csv = await run<{ path: string }>('exportHistory', {
+      format: 'csv',
+      window: '1h',
+      path: path.join(dir, 'h.csv'),
+    });
     const text = fs.readFileSync(csv.path, 'utf8');
     assert.match(text.split('\r\n')[0]!, /^id,startedAt,model,requestedModel,workspace,source/);
     assert.ok(text.split('\r\n').length > 3);
-    const json = await run<{ path: string }>('exportHistory', { format: 'json', window: '1h', path: path.join(dir, 'h.json') });
+    const json = await run<{ path: string }>('exportHistory', {
+      format: 'json',
+      window: '1h',
+      path: path.join(dir, 'h.json'),
+    });
     assert.ok((JSON.parse(fs.readFileSync(json.path, 'utf8')) as { records: unknown[] }).records.length >= 3);
-    assert.match(String((await run('exportHistory', { format: 'xml', window: '1h', path: path.join(dir, 'h.xml') })).error), /use csv or json/);
+    assert.match(
+      String((await run('exportHistory', { format: 'xml', window: '1h', path: path.join(dir, 'h.xml') })).error),
+      /use csv or json/,
+    );
     assert.deepEqual(await run('clearHistory', { confirm: true }), { cleared: true });
     const m = await hooks().host!.client.metrics('1h');
     assert.equal(m.summary.totalCalls, 0);
@@ -201,7 +323,10 @@ suite('LLM Rate Limit Monitor in a real VS Code', function () {
     const original = section().inspect('models')!.globalValue;
     await section().update('models', { 'qwen-plus': { rpm: -5, tpm: 100 } }, vscode.ConfigurationTarget.Global);
     await until(() => hooks().settings!.lastProblems.length > 0, 'the problem to be reported');
-    assert.match(hooks().settings!.lastProblems[0]!, /^Setting rateLimitMonitor\.models: models\.qwen-plus\.rpm: -5 is not a positive whole number/);
+    assert.match(
+      hooks().settings!.lastProblems[0]!,
+      /^Setting rateLimitMonitor\.models: models\.qwen-plus\.rpm: -5 is not a positive whole number/,
+    );
     assert.equal(api.getLimits().models['qwen-plus']!.rpm, before, 'the last valid configuration is still in force');
     await section().update('models', original, vscode.ConfigurationTarget.Global);
     await until(() => hooks().settings!.lastProblems.length === 0, 'the fix to be accepted');
@@ -212,7 +337,12 @@ suite('LLM Rate Limit Monitor in a real VS Code', function () {
     const original = section().inspect('models')!.globalValue;
     const live = await client.config();
     await client.putConfig({ ...live, models: { ...live.models, 'qwen-turbo': { rpm: 321, tpm: 654_321 } } }, 'page');
-    await until(() => (section().inspect('models')!.globalValue as Record<string, { rpm: number }> | undefined)?.['qwen-turbo']?.rpm === 321, 'the edit to reach the user settings');
+    await until(
+      () =>
+        (section().inspect('models')!.globalValue as Record<string, { rpm: number }> | undefined)?.['qwen-turbo']
+          ?.rpm === 321,
+      'the edit to reach the user settings',
+    );
     // the settings change is pushed back to the gateway: the edit survives it
     await new Promise((r) => setTimeout(r, 300));
     assert.equal((await client.config()).models['qwen-turbo']!.rpm, 321);
@@ -230,8 +360,13 @@ suite('LLM Rate Limit Monitor in a real VS Code', function () {
     const bar = hooks().statusBar!;
     assert.equal(bar.item.backgroundColor, undefined, 'no colour while idle');
     const client = api.getClient();
-    for (let i = 0; i < 6; i++) await client.chat.completions.create({ model: 'qwen-flash', messages: [{ role: 'user', content: `fill ${i}` }] });
-    await until(() => /^\$\(pulse\) qwen-flash 6\/60 RPM/.test(bar.item.text), `status text, got "${bar.item.text}"`, 10_000);
+    for (let i = 0; i < 6; i++)
+      await client.chat.completions.create({ model: 'qwen-flash', messages: [{ role: 'user', content: `fill ${i}` }] });
+    await until(
+      () => /^\$\(pulse\) qwen-flash 6\/60 RPM/.test(bar.item.text),
+      `status text, got "${bar.item.text}"`,
+      10_000,
+    );
     assert.equal((bar.item.backgroundColor as vscode.ThemeColor | undefined)?.id, 'statusBarItem.warningBackground');
     assert.equal(bar.item.name, 'LLM Rate Limits');
     assert.equal(bar.item.command, 'rateLimitMonitor.openMonitor');
@@ -247,7 +382,14 @@ suite('LLM Rate Limit Monitor in a real VS Code', function () {
     assert.match(typeof description === 'string' ? description : String(description?.value), /LLM Rate Limit Monitor/);
     // A real terminal process sees them.
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'rlm-term-')), 'env.json');
-    const term = vscode.window.createTerminal({ name: 'rlm-env-check', shellPath: process.execPath, shellArgs: ['-e', `require('fs').writeFileSync(${JSON.stringify(out)}, JSON.stringify({ base: process.env.OPENAI_BASE_URL, key: process.env.OPENAI_API_KEY }))`] });
+    const term = vscode.window.createTerminal({
+      name: 'rlm-env-check',
+      shellPath: process.execPath,
+      shellArgs: [
+        '-e',
+        `require('fs').writeFileSync(${JSON.stringify(out)}, JSON.stringify({ base: process.env.OPENAI_BASE_URL, key: process.env.OPENAI_API_KEY }))`,
+      ],
+    });
     await until(() => fs.existsSync(out), 'the terminal process to write its environment', 15_000);
     await sleep(100);
     const seen = JSON.parse(fs.readFileSync(out, 'utf8')) as { base: string; key: string };
@@ -263,24 +405,45 @@ suite('LLM Rate Limit Monitor in a real VS Code', function () {
   test('Run Batch File: paced through the gateway, results beside the input, a malformed line reported with its number', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlm-batch-'));
     const file = path.join(dir, 'jobs.jsonl');
-    const line = (id: string) => JSON.stringify({ custom_id: id, method: 'POST', url: '/v1/chat/completions', body: { model: 'qwen-turbo', max_tokens: 10, messages: [{ role: 'user', content: id }] } });
+    const line = (id: string) =>
+      JSON.stringify({
+        custom_id: id,
+        method: 'POST',
+        url: '/v1/chat/completions',
+        body: { model: 'qwen-turbo', max_tokens: 10, messages: [{ role: 'user', content: id }] },
+      });
     fs.writeFileSync(file, [line('a'), line('b'), 'oops', line('c')].join('\n'));
-    const r = await run<{ done: number; failed: number; malformed: string[]; resultsFile: string; error?: string }>('runBatchFile', { path: file, choice: 'run', quiet: true });
+    const r = await run<{ done: number; failed: number; malformed: string[]; resultsFile: string; error?: string }>(
+      'runBatchFile',
+      { path: file, choice: 'run', quiet: true },
+    );
     assert.equal(r.error, undefined);
     assert.equal(r.done, 3);
     assert.deepEqual(r.malformed, ['line 3: is not valid JSON']);
     assert.equal(fs.readFileSync(r.resultsFile, 'utf8').trim().split('\n').length, 3);
     const again = await run<{ skipped: number }>('runBatchFile', { path: file, choice: 'run', quiet: true });
     assert.equal(again.skipped, 3, 'a second run resumes: nothing is sent twice');
-    assert.match(String((await run('runBatchFile', { path: path.join(dir, 'none.jsonl'), choice: 'run' })).error), /no such file/);
+    assert.match(
+      String((await run('runBatchFile', { path: path.join(dir, 'none.jsonl'), choice: 'run' })).error),
+      /no such file/,
+    );
   });
 
   test('Submit as Batch Job and Show Batch Jobs: validated, submitted, listed, downloaded', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlm-batchapi-'));
-    const line = (id: string, model: string) => JSON.stringify({ custom_id: id, method: 'POST', url: '/v1/chat/completions', body: { model, messages: [{ role: 'user', content: id }] } });
+    const line = (id: string, model: string) =>
+      JSON.stringify({
+        custom_id: id,
+        method: 'POST',
+        url: '/v1/chat/completions',
+        body: { model, messages: [{ role: 'user', content: id }] },
+      });
     const mixed = path.join(dir, 'mixed.jsonl');
     fs.writeFileSync(mixed, [line('a', 'qwen-plus'), line('b', 'qwen-max')].join('\n'));
-    assert.match(String((await run('submitBatchJob', { path: mixed, quiet: true })).error), /line 2 \(b\): uses model "qwen-max".*one model per batch file/);
+    assert.match(
+      String((await run('submitBatchJob', { path: mixed, quiet: true })).error),
+      /line 2 \(b\): uses model "qwen-max".*one model per batch file/,
+    );
     const file = path.join(dir, 'job.jsonl');
     fs.writeFileSync(file, [line('a', 'qwen-plus'), line('b', 'qwen-plus')].join('\n'));
     const job = await run<{ id: string; requests: number }>('submitBatchJob', { path: file, quiet: true });
@@ -312,7 +475,11 @@ suite('LLM Rate Limit Monitor in a real VS Code', function () {
     const panel = hooks().monitor!()!;
     await until(() => panel.ready, 'the webview to say ready', 15_000);
     const before = panel.rejected;
-    panel.receive({ type: 'request', id: 7, request: { action: 'runFlow', flow: 'workbench.action.terminal.sendSequence' } });
+    panel.receive({
+      type: 'request',
+      id: 7,
+      request: { action: 'runFlow', flow: 'workbench.action.terminal.sendSequence' },
+    });
     panel.receive({ type: 'setWindow', window: '10y' });
     panel.receive('ready');
     assert.equal(panel.rejected, before + 3);

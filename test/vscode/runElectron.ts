@@ -20,14 +20,25 @@ async function main(): Promise<number> {
       extensionDevelopmentPath: path.resolve('.'),
       extensionTestsPath: testsEntry,
       ...(executable ? { vscodeExecutablePath: executable } : {}),
-      launchArgs: [suite.workspaceFolder, '--user-data-dir', suite.userDataDir, '--extensions-dir', suite.extensionsDir, '--disable-workspace-trust', '--disable-extensions'],
+      launchArgs: [
+        suite.workspaceFolder,
+        '--user-data-dir',
+        suite.userDataDir,
+        '--extensions-dir',
+        suite.extensionsDir,
+        '--disable-workspace-trust',
+        '--disable-extensions',
+      ],
       extensionTestsEnv: suite.env,
     });
     return 0;
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     console.error(`[test:vscode] desktop VS Code could not run the suite: ${message}`);
-    if (!process.env.VSCODE_EXECUTABLE_PATH) console.error('[test:vscode] no VSCODE_EXECUTABLE_PATH was given and the download failed (no internet?). Use `npm run test:vscode-server` (code-server), or set VSCODE_EXECUTABLE_PATH.');
+    if (!process.env.VSCODE_EXECUTABLE_PATH)
+      console.error(
+        '[test:vscode] no VSCODE_EXECUTABLE_PATH was given and the download failed (no internet?). Use `npm run test:vscode-server` (code-server), or set VSCODE_EXECUTABLE_PATH.',
+      );
     return 1;
   } finally {
     suite.dispose();

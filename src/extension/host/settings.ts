@@ -56,11 +56,14 @@ export class SettingsBridge implements vscode.Disposable {
 
   private read() {
     const section = this.section();
-    return configFromSettings((key) => {
-      const inspected = section.inspect(key);
-      // Account-level settings are application scope: a repository's .vscode/settings.json cannot change them.
-      return inspected?.globalValue ?? inspected?.defaultValue;
-    }, this.temporaryIncreases().filter((i) => Date.parse(i.expiresAt) > Date.now()));
+    return configFromSettings(
+      (key) => {
+        const inspected = section.inspect(key);
+        // Account-level settings are application scope: a repository's .vscode/settings.json cannot change them.
+        return inspected?.globalValue ?? inspected?.defaultValue;
+      },
+      this.temporaryIncreases().filter((i) => Date.parse(i.expiresAt) > Date.now()),
+    );
   }
 
   /** Re-read; on problems keep the last valid config and report each problem with its setting. */
@@ -76,9 +79,14 @@ export class SettingsBridge implements vscode.Disposable {
     this.lastProblems = problems;
     for (const p of problems) this.log.warn(p);
     void vscode.window
-      .showErrorMessage(`Rate Limit Monitor: ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}. The last valid configuration stays in force.`, 'Open Settings', 'Show Log')
+      .showErrorMessage(
+        `Rate Limit Monitor: ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}. The last valid configuration stays in force.`,
+        'Open Settings',
+        'Show Log',
+      )
       .then((choice) => {
-        if (choice === 'Open Settings') void vscode.commands.executeCommand('workbench.action.openSettings', r.problems[0]!.setting);
+        if (choice === 'Open Settings')
+          void vscode.commands.executeCommand('workbench.action.openSettings', r.problems[0]!.setting);
         if (choice === 'Show Log') this.log.show();
       });
     return { ok: false, problems };

@@ -10,7 +10,12 @@ export class QuotaStatusBar implements vscode.Disposable {
   view: StatusView | undefined;
 
   constructor(
-    private readonly settings: { model: () => string; workspace: () => string; threshold: () => number; apiKeyMissing: () => boolean },
+    private readonly settings: {
+      model: () => string;
+      workspace: () => string;
+      threshold: () => number;
+      apiKeyMissing: () => boolean;
+    },
   ) {
     this.item = vscode.window.createStatusBarItem(STATUS_ITEM_ID, vscode.StatusBarAlignment.Right, 100);
     this.item.name = 'LLM Rate Limits';
@@ -28,13 +33,32 @@ export class QuotaStatusBar implements vscode.Disposable {
 
   update(state: GatewayState | undefined): void {
     this.last = state;
-    const v = statusView(state, this.settings.model(), this.settings.workspace(), this.settings.threshold(), Date.now(), this.settings.apiKeyMissing());
+    const v = statusView(
+      state,
+      this.settings.model(),
+      this.settings.workspace(),
+      this.settings.threshold(),
+      Date.now(),
+      this.settings.apiKeyMissing(),
+    );
     this.view = v;
     this.item.text = v.text;
     const tooltip = new vscode.MarkdownString(v.tooltip, true);
-    tooltip.isTrusted = { enabledCommands: ['rateLimitMonitor.openMonitor', 'rateLimitMonitor.setAccountLimits', 'rateLimitMonitor.selectStatusBarModel', 'rateLimitMonitor.setApiKey'] };
+    tooltip.isTrusted = {
+      enabledCommands: [
+        'rateLimitMonitor.openMonitor',
+        'rateLimitMonitor.setAccountLimits',
+        'rateLimitMonitor.selectStatusBarModel',
+        'rateLimitMonitor.setApiKey',
+      ],
+    };
     this.item.tooltip = tooltip;
-    this.item.backgroundColor = v.level === 'error' ? new vscode.ThemeColor('statusBarItem.errorBackground') : v.level === 'warning' ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+    this.item.backgroundColor =
+      v.level === 'error'
+        ? new vscode.ThemeColor('statusBarItem.errorBackground')
+        : v.level === 'warning'
+          ? new vscode.ThemeColor('statusBarItem.warningBackground')
+          : undefined;
     this.item.accessibilityInformation = { label: v.text.replace(/\$\([^)]+\)\s*/g, ''), role: 'button' };
   }
 

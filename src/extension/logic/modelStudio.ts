@@ -26,7 +26,8 @@ export interface ManagementCall {
   fetch?: typeof fetch;
 }
 
-const base = (c: ManagementCall, path: string) => c.url ?? `https://${c.workspaceId}.${c.region}.maas.aliyuncs.com/api/v1/${path}`;
+const base = (c: ManagementCall, path: string) =>
+  c.url ?? `https://${c.workspaceId}.${c.region}.maas.aliyuncs.com/api/v1/${path}`;
 const MAX_PAGES = 20;
 
 /** Every page of the account's quotas (100 models a page, at most 20 pages). */
@@ -34,8 +35,11 @@ export async function fetchQuotaPages(c: ManagementCall): Promise<QuotaPage[]> {
   const get = c.fetch ?? fetch;
   const pages: QuotaPage[] = [];
   for (let page = 1; page <= MAX_PAGES; page++) {
-    const res = await get(`${base(c, 'quotas')}?page_no=${page}&page_size=100`, { headers: { authorization: `Bearer ${c.key}` } });
-    if (!res.ok) throw new ModelStudioError(`The quota API answered ${res.status}; check the workspace id, region and key.`);
+    const res = await get(`${base(c, 'quotas')}?page_no=${page}&page_size=100`, {
+      headers: { authorization: `Bearer ${c.key}` },
+    });
+    if (!res.ok)
+      throw new ModelStudioError(`The quota API answered ${res.status}; check the workspace id, region and key.`);
     const body = (await res.json()) as QuotaPage;
     pages.push(body);
     if (page * 100 >= (body.output?.total ?? 0)) break;
@@ -49,9 +53,19 @@ export async function setWorkspaceLimit(c: ManagementCall, model: string, rpm: n
     method: 'POST',
     headers: { authorization: `Bearer ${c.key}`, 'content-type': 'application/json' },
     body: JSON.stringify({
-      models: [{ model, operation_type: 'OVERLAY', request_limit: rpm, request_limit_period: 60, usage_limit: tpm, usage_limit_period: 60 }],
+      models: [
+        {
+          model,
+          operation_type: 'OVERLAY',
+          request_limit: rpm,
+          request_limit_period: 60,
+          usage_limit: tpm,
+          usage_limit_period: 60,
+        },
+      ],
     }),
   });
   const body = (await res.json().catch(() => ({}))) as { success?: boolean; message?: string };
-  if (!res.ok || body.success !== true) throw new ModelStudioError(`Model Studio refused it: ${body.message ?? res.status}`);
+  if (!res.ok || body.success !== true)
+    throw new ModelStudioError(`Model Studio refused it: ${body.message ?? res.status}`);
 }

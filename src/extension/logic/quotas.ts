@@ -14,7 +14,17 @@ interface LimitObject {
 }
 
 export interface QuotaPage {
-  output?: { total?: number; page_no?: number; page_size?: number; quotas?: { model: string; workspace_id?: string; model_limit?: LimitObject | null; workspace_limit?: LimitObject | null }[] };
+  output?: {
+    total?: number;
+    page_no?: number;
+    page_size?: number;
+    quotas?: {
+      model: string;
+      workspace_id?: string;
+      model_limit?: LimitObject | null;
+      workspace_limit?: LimitObject | null;
+    }[];
+  };
 }
 
 export interface SyncedQuotas {
@@ -62,7 +72,8 @@ export function diffLimits(current: Record<string, ModelLimits>, synced: Record<
   for (const [model, limits] of Object.entries(synced)) {
     for (const field of ['rpm', 'tpm'] as const) {
       const from = current[model]?.[field];
-      if (from !== limits[field]) out.push(from === undefined ? { model, field, to: limits[field] } : { model, field, from, to: limits[field] });
+      if (from !== limits[field])
+        out.push(from === undefined ? { model, field, to: limits[field] } : { model, field, from, to: limits[field] });
     }
   }
   return out;

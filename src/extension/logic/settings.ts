@@ -62,17 +62,30 @@ export function formatSettingsProblem(p: SettingsProblem): string {
 }
 
 /** Read the settings (and the temporary increases kept as data) into a validated config. */
-export function configFromSettings(read: SettingsReader, temporaryIncreases: TemporaryIncrease[]): { ok: true; config: RateLimitConfig } | { ok: false; problems: SettingsProblem[] } {
+export function configFromSettings(
+  read: SettingsReader,
+  temporaryIncreases: TemporaryIncrease[],
+): { ok: true; config: RateLimitConfig } | { ok: false; problems: SettingsProblem[] } {
   const p = read(SETTING.provider) ?? SETTING_DEFAULTS.provider;
   const problems: SettingsProblem[] = [];
   if (!isProviderPreset(p)) {
-    problems.push({ setting: `${SECTION}.${SETTING.provider}`, path: 'provider', message: `${JSON.stringify(p)} is not a provider preset`, fix: `choose one of ${Object.keys(PROVIDER_PRESETS).join(', ')}` });
+    problems.push({
+      setting: `${SECTION}.${SETTING.provider}`,
+      path: 'provider',
+      message: `${JSON.stringify(p)} is not a provider preset`,
+      fix: `choose one of ${Object.keys(PROVIDER_PRESETS).join(', ')}`,
+    });
     return { ok: false, problems };
   }
   const preset = PROVIDER_PRESETS[p];
   const baseUrl = 'baseUrl' in preset ? preset.baseUrl : read(SETTING.customBaseUrl);
   if (p === 'custom' && (typeof baseUrl !== 'string' || baseUrl === '')) {
-    problems.push({ setting: `${SECTION}.${SETTING.customBaseUrl}`, path: 'baseUrl', message: 'is empty while the provider is "custom"', fix: 'set the OpenAI-compatible base URL, e.g. https://example.com/v1' });
+    problems.push({
+      setting: `${SECTION}.${SETTING.customBaseUrl}`,
+      path: 'baseUrl',
+      message: 'is empty while the provider is "custom"',
+      fix: 'set the OpenAI-compatible base URL, e.g. https://example.com/v1',
+    });
     return { ok: false, problems };
   }
   const raw = {
@@ -92,7 +105,11 @@ export function configFromSettings(read: SettingsReader, temporaryIncreases: Tem
 }
 
 /** Validate a number typed into an input box; returns the message to show, or undefined. */
-export function validateLimitInput(text: string, what: 'rpm' | 'tpm', ceiling?: { value: number; name: string }): string | undefined {
+export function validateLimitInput(
+  text: string,
+  what: 'rpm' | 'tpm',
+  ceiling?: { value: number; name: string },
+): string | undefined {
   if (text.trim() === '') return `Enter the ${what === 'rpm' ? 'requests' : 'tokens'} per minute.`;
   const n = parseCount(text);
   if (!Number.isInteger(n) || n <= 0) return `"${text}" is not a whole number above 0 (500k and 1M work too).`;
@@ -107,7 +124,9 @@ export function parseLimitInput(text: string): number {
 /** JSON with object keys sorted, so two equal configs compare equal whatever their key order. */
 function stableJson(v: unknown): string {
   return JSON.stringify(v, (_key, value: unknown) =>
-    value && typeof value === 'object' && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b))) : value,
+    value && typeof value === 'object' && !Array.isArray(value)
+      ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)))
+      : value,
   );
 }
 
@@ -116,7 +135,11 @@ function stableJson(v: unknown): string {
  * outside VS Code — on the gateway's page, or PUT by a tool — outlives the next push of the
  * settings. Only what those can change is compared: limits, workspaces, fallbacks, queue time.
  */
-export function settingsUpdatesFor(current: RateLimitConfig, incoming: RateLimitConfig, storedIncreases: readonly TemporaryIncrease[]): { settings: { key: string; value: unknown }[]; newIncreases: TemporaryIncrease[] } {
+export function settingsUpdatesFor(
+  current: RateLimitConfig,
+  incoming: RateLimitConfig,
+  storedIncreases: readonly TemporaryIncrease[],
+): { settings: { key: string; value: unknown }[]; newIncreases: TemporaryIncrease[] } {
   const settings: { key: string; value: unknown }[] = [];
   const compare = (key: string, now: unknown, next: unknown) => {
     if (stableJson(now) !== stableJson(next)) settings.push({ key, value: next });

@@ -19,17 +19,24 @@ export interface StatusView {
 /** A 429 this recent colours the item red. */
 export const RECENT_429_MS = 60_000;
 
-
 export function pickKey(state: GatewayState, model: string, workspace: string): KeyState | undefined {
   const ws = state.keys.find((k) => k.scope === 'workspace' && k.model === model && k.workspace === workspace);
   const account = state.keys.find((k) => k.scope === 'account' && k.model === model);
   if (!ws) return account;
   if (!account) return ws;
-  const fillOf = (k: KeyState) => Math.max(k.minute.requests / k.minute.requestLimit, k.minute.tokens / k.minute.tokenLimit);
+  const fillOf = (k: KeyState) =>
+    Math.max(k.minute.requests / k.minute.requestLimit, k.minute.tokens / k.minute.tokenLimit);
   return fillOf(ws) >= fillOf(account) ? ws : account;
 }
 
-export function statusView(state: GatewayState | undefined, model: string, workspace: string, threshold: number, now: number, apiKeyMissing = false): StatusView {
+export function statusView(
+  state: GatewayState | undefined,
+  model: string,
+  workspace: string,
+  threshold: number,
+  now: number,
+  apiKeyMissing = false,
+): StatusView {
   // Before anything fails: with no provider key every request would be answered 401.
   if (apiKeyMissing) {
     return {
@@ -39,16 +46,29 @@ export function statusView(state: GatewayState | undefined, model: string, works
       fill: 0,
     };
   }
-  if (!state) return { text: '$(pulse) Rate limits: starting…', level: 'normal', tooltip: 'The metering gateway is starting.', fill: 0 };
+  if (!state)
+    return {
+      text: '$(pulse) Rate limits: starting…',
+      level: 'normal',
+      tooltip: 'The metering gateway is starting.',
+      fill: 0,
+    };
   const key = pickKey(state, model, workspace);
   if (!key) {
-    return { text: `$(pulse) ${model}: no limits`, level: 'warning', tooltip: `No limits are configured for ${model}. Run "Rate Limit Monitor: Set Account Limits for a Model".`, fill: 0 };
+    return {
+      text: `$(pulse) ${model}: no limits`,
+      level: 'warning',
+      tooltip: `No limits are configured for ${model}. Run "Rate Limit Monitor: Set Account Limits for a Model".`,
+      fill: 0,
+    };
   }
   const reqFill = key.minute.requests / key.minute.requestLimit;
   const tokFill = key.minute.tokens / key.minute.tokenLimit;
   const byTokens = tokFill > reqFill;
   const fill = Math.max(reqFill, tokFill);
-  const main = byTokens ? `${formatCount(key.minute.tokens)}/${formatCount(key.minute.tokenLimit)} TPM` : `${key.minute.requests}/${key.minute.requestLimit} RPM`;
+  const main = byTokens
+    ? `${formatCount(key.minute.tokens)}/${formatCount(key.minute.tokenLimit)} TPM`
+    : `${key.minute.requests}/${key.minute.requestLimit} RPM`;
   const queue = key.queueLength > 0 ? ` $(watch) ${key.queueLength}` : '';
   const recent429 = state.last429 && state.last429.model === model && now - state.last429.at < RECENT_429_MS;
   const level: StatusLevel = recent429 ? 'error' : fill >= threshold ? 'warning' : 'normal';
@@ -64,7 +84,9 @@ export function statusView(state: GatewayState | undefined, model: string, works
     '',
     key.wait ? `Why requests wait: ${waitText(key.wait, key.key).replace(/\.?$/, '.')}` : 'Nothing waiting.',
     `Margin on the 1 s window: ${marginText(key.margin, (ms) => new Date(ms).toLocaleTimeString())}.`,
-    state.last429 ? `Last 429: **${state.last429.kind}** on ${state.last429.model} at ${new Date(state.last429.at).toLocaleTimeString()}.` : 'No 429 so far.',
+    state.last429
+      ? `Last 429: **${state.last429.kind}** on ${state.last429.model} at ${new Date(state.last429.at).toLocaleTimeString()}.`
+      : 'No 429 so far.',
     '',
     '[Open Monitor](command:rateLimitMonitor.openMonitor) · [Change Limits](command:rateLimitMonitor.setAccountLimits) · [Select Model](command:rateLimitMonitor.selectStatusBarModel)',
   ];

@@ -33,7 +33,8 @@ export function fail(message: string): never {
   throw new CommandError(message);
 }
 
-export const stringArg = (args: Args, name: string): string | undefined => (typeof args?.[name] === 'string' ? (args[name] as string) : undefined);
+export const stringArg = (args: Args, name: string): string | undefined =>
+  typeof args?.[name] === 'string' ? (args[name] as string) : undefined;
 
 export function workspaceIds(ctx: CommandContext): string[] {
   return [DEFAULT_WORKSPACE, ...Object.keys(ctx.settings.config.workspaces)];
@@ -41,16 +42,28 @@ export function workspaceIds(ctx: CommandContext): string[] {
 
 const MODEL_ID = /^[\w.:-]+$/;
 
-export async function chooseModel(ctx: CommandContext, args: Args, placeholder: string, step: Step, allowNew = false): Promise<string> {
+export async function chooseModel(
+  ctx: CommandContext,
+  args: Args,
+  placeholder: string,
+  step: Step,
+  allowNew = false,
+): Promise<string> {
   const given = stringArg(args, 'model')?.trim();
   if (given) return given;
   const models = ctx.settings.config.models;
-  const items: vscode.QuickPickItem[] = Object.entries(models).map(([m, l]) => ({ label: m, description: `${l.rpm} RPM · ${l.tpm} TPM` }));
+  const items: vscode.QuickPickItem[] = Object.entries(models).map(([m, l]) => ({
+    label: m,
+    description: `${l.rpm} RPM · ${l.tpm} TPM`,
+  }));
   if (allowNew) items.push({ label: '$(add) Another model…', alwaysShow: true });
   const chosen = await pick(items, placeholder, step);
   if (!chosen.label.startsWith('$(add)')) return chosen.label;
-  const validate = (s: string) => (MODEL_ID.test(s.trim()) ? undefined : 'Use the model id: letters, digits, dot, dash, colon.');
-  return (await ask({ prompt: 'Model name (as the API expects it, e.g. qwen-plus-2025-07-28)', validate }, step)).trim();
+  const validate = (s: string) =>
+    MODEL_ID.test(s.trim()) ? undefined : 'Use the model id: letters, digits, dot, dash, colon.';
+  return (
+    await ask({ prompt: 'Model name (as the API expects it, e.g. qwen-plus-2025-07-28)', validate }, step)
+  ).trim();
 }
 
 export async function readLimit(
@@ -67,7 +80,14 @@ export async function readLimit(
     return parseLimitInput(String(given));
   }
   const prompt = `${field === 'rpm' ? 'Requests' : 'Tokens'} per minute${ceiling ? ` (at most ${ceiling.value})` : ''}; "1M" and "500k" work`;
-  const text = await ask({ prompt, value: current === undefined ? '' : String(current), validate: (s) => validateLimitInput(s, field, ceiling) }, step);
+  const text = await ask(
+    {
+      prompt,
+      value: current === undefined ? '' : String(current),
+      validate: (s) => validateLimitInput(s, field, ceiling),
+    },
+    step,
+  );
   return parseLimitInput(text);
 }
 

@@ -19,13 +19,20 @@ async function showLog(ctx: CommandContext) {
 }
 
 async function sendTestRequest(ctx: CommandContext, args: Args) {
-  const model = stringArg(args, 'model') ?? ctx.settings.get<string>(SETTING.statusBarModel, SETTING_DEFAULTS['statusBar.model']);
+  const model =
+    stringArg(args, 'model') ?? ctx.settings.get<string>(SETTING.statusBarModel, SETTING_DEFAULTS['statusBar.model']);
   const client = gatewayClient(ctx.host.url, ctx.host.token, ctx.activeWorkspace(), 'vscode:test-request');
   const t0 = Date.now();
   let ttft: number | undefined;
   let text = '';
   const { data: stream, response } = await client.chat.completions
-    .create({ model, stream: true, stream_options: { include_usage: true }, max_tokens: 32, messages: [{ role: 'user', content: 'Reply with one short sentence: the gateway works.' }] })
+    .create({
+      model,
+      stream: true,
+      stream_options: { include_usage: true },
+      max_tokens: 32,
+      messages: [{ role: 'user', content: 'Reply with one short sentence: the gateway works.' }],
+    })
     .withResponse();
   const answeredBy = response.headers.get('x-rlm-model') ?? model;
   // Time in the gateway's queue is not the provider's time to first token: report it apart.
@@ -50,7 +57,10 @@ async function sendTestRequest(ctx: CommandContext, args: Args) {
   };
   const queued = queuedMs > 0 ? `, ${queuedMs} ms waiting in the local queue` : '';
   const who = `${answeredBy}${answeredBy !== model ? ` (fallback from ${model})` : ''}`;
-  if (!args?.quiet) void vscode.window.showInformationMessage(`Test request answered by ${who}: ${result.tokens} tokens, TTFT ${result.ttftMs} ms${queued}, latency ${result.latencyMs} ms.`);
+  if (!args?.quiet)
+    void vscode.window.showInformationMessage(
+      `Test request answered by ${who}: ${result.tokens} tokens, TTFT ${result.ttftMs} ms${queued}, latency ${result.latencyMs} ms.`,
+    );
   return result;
 }
 

@@ -8,9 +8,19 @@ import { fail, stringArg, type Args, type CommandContext, type Handler } from '.
 
 async function exportHistory(ctx: CommandContext, args: Args) {
   const title = 'Export History';
-  const format = stringArg(args, 'format') ?? (await pick([{ label: 'csv' }, { label: 'json' }], 'Export as…', { title, step: 1, totalSteps: 2 })).label;
+  const format =
+    stringArg(args, 'format') ??
+    (await pick([{ label: 'csv' }, { label: 'json' }], 'Export as…', { title, step: 1, totalSteps: 2 })).label;
   if (format !== 'csv' && format !== 'json') fail(`Format '${format}': use csv or json.`);
-  const window = stringArg(args, 'window') ?? (await pick(Object.keys(TIME_WINDOWS).map((label) => ({ label })), 'Export which time range?', { title, step: 2, totalSteps: 2 })).label;
+  const window =
+    stringArg(args, 'window') ??
+    (
+      await pick(
+        Object.keys(TIME_WINDOWS).map((label) => ({ label })),
+        'Export which time range?',
+        { title, step: 2, totalSteps: 2 },
+      )
+    ).label;
   const text = await ctx.host.client.exportHistory(window, format);
   const given = stringArg(args, 'path');
   // propose a name that says what it holds, in the workspace folder when there is one
@@ -25,15 +35,21 @@ async function exportHistory(ctx: CommandContext, args: Args) {
       });
   if (!target) throw new Cancelled();
   await vscode.workspace.fs.writeFile(target, Buffer.from(text, 'utf8'));
-  void vscode.window.showInformationMessage(`History (${window}) exported to ${vscode.workspace.asRelativePath(target)}.`, 'Open File').then((choice) => {
-    if (choice === 'Open File') void vscode.window.showTextDocument(target);
-  });
+  void vscode.window
+    .showInformationMessage(`History (${window}) exported to ${vscode.workspace.asRelativePath(target)}.`, 'Open File')
+    .then((choice) => {
+      if (choice === 'Open File') void vscode.window.showTextDocument(target);
+    });
   return { path: target.fsPath, bytes: Buffer.byteLength(text) };
 }
 
 async function clearHistory(ctx: CommandContext, args: Args) {
   if (args?.confirm !== true) {
-    const answer = await vscode.window.showWarningMessage('Delete all recorded requests? The dashboards start empty again.', { modal: true }, 'Delete');
+    const answer = await vscode.window.showWarningMessage(
+      'Delete all recorded requests? The dashboards start empty again.',
+      { modal: true },
+      'Delete',
+    );
     if (answer !== 'Delete') throw new Cancelled();
   }
   await ctx.host.client.clearHistory();

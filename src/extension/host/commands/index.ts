@@ -44,7 +44,9 @@ async function run(ctx: CommandContext, name: string, args: unknown): Promise<un
 }
 
 export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
-  return Object.keys(handlers).map((name) => vscode.commands.registerCommand(`rateLimitMonitor.${name}`, (args?: unknown) => run(ctx, name, args)));
+  return Object.keys(handlers).map((name) =>
+    vscode.commands.registerCommand(`rateLimitMonitor.${name}`, (args?: unknown) => run(ctx, name, args)),
+  );
 }
 
 /**
@@ -54,12 +56,26 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
 export function dashboardActions(ctx: CommandContext): ActionHandlers {
   return {
     setLimit: async ({ edit: e }) => {
-      if (e.scope === 'account') await limitCommands.setAccountLimits!(ctx, { model: e.model, rpm: e.rpm, tpm: e.tpm, quiet: true });
-      else await limitCommands.setWorkspaceLimits!(ctx, { workspace: e.workspace, model: e.model, rpm: e.rpm, tpm: e.tpm, push: false, quiet: true });
+      if (e.scope === 'account')
+        await limitCommands.setAccountLimits!(ctx, { model: e.model, rpm: e.rpm, tpm: e.tpm, quiet: true });
+      else
+        await limitCommands.setWorkspaceLimits!(ctx, {
+          workspace: e.workspace,
+          model: e.model,
+          rpm: e.rpm,
+          tpm: e.tpm,
+          push: false,
+          quiet: true,
+        });
       return `${e.model}: ${e.rpm} RPM, ${e.tpm} TPM applied`;
     },
     recordIncrease: async ({ model, tpm, upperLimit }) => {
-      const inc = (await limitCommands.recordTemporaryIncrease!(ctx, { model, tpm, quiet: true, ...(upperLimit ? { upperLimit } : {}) })) as TemporaryIncrease;
+      const inc = (await limitCommands.recordTemporaryIncrease!(ctx, {
+        model,
+        tpm,
+        quiet: true,
+        ...(upperLimit ? { upperLimit } : {}),
+      })) as TemporaryIncrease;
       return `${model}: ${tpm} TPM until ${new Date(inc.expiresAt).toLocaleDateString()}`;
     },
     endIncrease: async ({ model }) => {
@@ -72,7 +88,10 @@ export function dashboardActions(ctx: CommandContext): ActionHandlers {
     },
     saveFile: async ({ name, content }) => {
       const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-      const target = await vscode.window.showSaveDialog({ defaultUri: folder ? vscode.Uri.joinPath(folder, name) : vscode.Uri.file(name), saveLabel: 'Export' });
+      const target = await vscode.window.showSaveDialog({
+        defaultUri: folder ? vscode.Uri.joinPath(folder, name) : vscode.Uri.file(name),
+        saveLabel: 'Export',
+      });
       if (!target) return '';
       await vscode.workspace.fs.writeFile(target, Buffer.from(content, 'utf8'));
       return `Saved ${vscode.workspace.asRelativePath(target)}.`;

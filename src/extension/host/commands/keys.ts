@@ -13,12 +13,26 @@ async function setApiKey(ctx: CommandContext, args: Args) {
   const title = 'Set API Key';
   const many = workspaceIds(ctx).length > 1;
   const items = workspaceIds(ctx).map((w) => ({ label: w, description: ctx.keys.has(w) ? 'key set' : 'no key' }));
-  const workspace = stringArg(args, 'workspace') ?? (many ? (await pick(items, 'API key for which provider workspace?', { title, step: 1, totalSteps: 2 })).label : workspaceIds(ctx)[0]!);
-  if (!workspaceIds(ctx).includes(workspace)) fail(`Unknown workspace '${workspace}'. Known: ${workspaceIds(ctx).join(', ')}.`);
+  const workspace =
+    stringArg(args, 'workspace') ??
+    (many
+      ? (await pick(items, 'API key for which provider workspace?', { title, step: 1, totalSteps: 2 })).label
+      : workspaceIds(ctx)[0]!);
+  if (!workspaceIds(ctx).includes(workspace))
+    fail(`Unknown workspace '${workspace}'. Known: ${workspaceIds(ctx).join(', ')}.`);
   // say what is in use now, so nobody wonders whether a key from the environment counts
-  const inUse = ctx.keys.has(workspace) ? 'a key is stored for it' : apiKeyFromEnv() ? 'a key from the environment is in use now' : 'no key is set';
+  const inUse = ctx.keys.has(workspace)
+    ? 'a key is stored for it'
+    : apiKeyFromEnv()
+      ? 'a key from the environment is in use now'
+      : 'no key is set';
   const prompt = `Provider API key for workspace '${workspace}' (${inUse}; stored in VS Code's SecretStorage only)`;
-  const key = stringArg(args, 'key') ?? (await ask({ prompt, validate: tooShort, password: true }, { title, step: many ? 2 : 1, totalSteps: many ? 2 : 1 }));
+  const key =
+    stringArg(args, 'key') ??
+    (await ask(
+      { prompt, validate: tooShort, password: true },
+      { title, step: many ? 2 : 1, totalSteps: many ? 2 : 1 },
+    ));
   if (tooShort(key)) fail(tooShort(key)!);
   await ctx.keys.set(workspace, key.trim());
   if (!args?.quiet) void vscode.window.setStatusBarMessage(`$(key) API key saved for workspace ${workspace}`, 5_000);
@@ -27,7 +41,15 @@ async function setApiKey(ctx: CommandContext, args: Args) {
 
 async function clearApiKey(ctx: CommandContext, args: Args) {
   const stored = workspaceIds(ctx).filter((w) => ctx.keys.has(w));
-  const workspace = stringArg(args, 'workspace') ?? (await pick(stored.map((w) => ({ label: w })), 'Clear the API key of which workspace?', { title: 'Clear API Key' })).label;
+  const workspace =
+    stringArg(args, 'workspace') ??
+    (
+      await pick(
+        stored.map((w) => ({ label: w })),
+        'Clear the API key of which workspace?',
+        { title: 'Clear API Key' },
+      )
+    ).label;
   await ctx.keys.clear(workspace);
   if (!args?.quiet) void vscode.window.setStatusBarMessage(`$(key) API key cleared for workspace ${workspace}`, 5_000);
   return { workspace, cleared: true };
@@ -36,11 +58,16 @@ async function clearApiKey(ctx: CommandContext, args: Args) {
 async function copyGatewayEnvironment(ctx: CommandContext, args: Args) {
   const lines = environmentLines(ctx.host.url, ctx.host.token);
   const items = lines.map((l) => ({ label: l.shell, detail: l.text.replace(ctx.host.token, '•'.repeat(8)) }));
-  const shell = stringArg(args, 'shell') ?? (await pick(items, 'Copy the lines for which shell?', { title: 'Copy Gateway Environment' })).label;
+  const shell =
+    stringArg(args, 'shell') ??
+    (await pick(items, 'Copy the lines for which shell?', { title: 'Copy Gateway Environment' })).label;
   const chosen = lines.find((l) => l.shell === shell);
   if (!chosen) fail(`Unknown shell '${shell}'. Use bash/zsh, fish or PowerShell.`);
   await vscode.env.clipboard.writeText(chosen.text);
-  if (!args?.quiet) void vscode.window.showInformationMessage(`Copied the gateway environment for ${shell}. It holds the local gateway token, not your provider key.`);
+  if (!args?.quiet)
+    void vscode.window.showInformationMessage(
+      `Copied the gateway environment for ${shell}. It holds the local gateway token, not your provider key.`,
+    );
   return { shell, copied: true };
 }
 

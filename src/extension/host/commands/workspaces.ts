@@ -5,7 +5,16 @@ import * as vscode from 'vscode';
 import { DEFAULT_WORKSPACE } from '../../../core/types';
 import { SETTING } from '../../logic/settings';
 import { pick } from '../prompts';
-import { checkCandidate, chooseModel, fail, stringArg, workspaceIds, type Args, type CommandContext, type Handler } from './common';
+import {
+  checkCandidate,
+  chooseModel,
+  fail,
+  stringArg,
+  workspaceIds,
+  type Args,
+  type CommandContext,
+  type Handler,
+} from './common';
 
 async function selectActiveWorkspace(ctx: CommandContext, args: Args) {
   const items = workspaceIds(ctx).map((w) => ({
@@ -13,11 +22,15 @@ async function selectActiveWorkspace(ctx: CommandContext, args: Args) {
     description: w === DEFAULT_WORKSPACE ? 'account limits' : ctx.settings.config.workspaces[w]!.name,
     picked: w === ctx.activeWorkspace(),
   }));
-  const workspace = stringArg(args, 'workspace') ?? (await pick(items, 'Which provider workspace does this window use?', { title: 'Active Workspace' })).label;
-  if (!workspaceIds(ctx).includes(workspace)) fail(`Unknown workspace '${workspace}'. Known: ${workspaceIds(ctx).join(', ')}.`);
+  const workspace =
+    stringArg(args, 'workspace') ??
+    (await pick(items, 'Which provider workspace does this window use?', { title: 'Active Workspace' })).label;
+  if (!workspaceIds(ctx).includes(workspace))
+    fail(`Unknown workspace '${workspace}'. Known: ${workspaceIds(ctx).join(', ')}.`);
   const section = ctx.settings.section();
   // A window without a folder has no workspace settings: keep the choice in the user settings then.
-  await section.update(SETTING.activeWorkspace, workspace, vscode.ConfigurationTarget.Workspace)
+  await section
+    .update(SETTING.activeWorkspace, workspace, vscode.ConfigurationTarget.Workspace)
     .then(undefined, () => section.update(SETTING.activeWorkspace, workspace, vscode.ConfigurationTarget.Global));
   if (!args?.quiet) void vscode.window.setStatusBarMessage(`$(check) This window uses workspace ${workspace}`, 5_000);
   return { workspace };
@@ -32,22 +45,37 @@ async function askChain(ctx: CommandContext, model: string): Promise<string[]> {
     const left = others.filter((m) => !chain.includes(m));
     const items: vscode.QuickPickItem[] = [
       { label: '$(check) Done', description: chain.length ? chain.join(' → ') : 'no fallback' },
-      ...left.map((m) => ({ label: m, description: current.includes(m) ? `currently #${current.indexOf(m) + 1}` : '' })),
+      ...left.map((m) => ({
+        label: m,
+        description: current.includes(m) ? `currently #${current.indexOf(m) + 1}` : '',
+      })),
     ];
-    const chosen = await pick(items, `Fallback #${chain.length + 1} for ${model}, in order (Done to finish)`, { title: `Configure Fallbacks: ${model}`, step: chain.length + 2, totalSteps: others.length + 2 });
+    const chosen = await pick(items, `Fallback #${chain.length + 1} for ${model}, in order (Done to finish)`, {
+      title: `Configure Fallbacks: ${model}`,
+      step: chain.length + 2,
+      totalSteps: others.length + 2,
+    });
     if (chosen.label.startsWith('$(check)')) return chain;
     chain.push(chosen.label);
   }
 }
 
 async function configureFallbacks(ctx: CommandContext, args: Args) {
-  const model = await chooseModel(ctx, args, 'Configure the fallbacks of which model?', { title: 'Configure Fallbacks', step: 1, totalSteps: 2 });
+  const model = await chooseModel(ctx, args, 'Configure the fallbacks of which model?', {
+    title: 'Configure Fallbacks',
+    step: 1,
+    totalSteps: 2,
+  });
   const chain = Array.isArray(args?.fallbacks) ? args.fallbacks.map(String) : await askChain(ctx, model);
   const fallbacks = { ...ctx.settings.config.fallbacks, [model]: chain };
   if (chain.length === 0) delete fallbacks[model];
   checkCandidate(ctx, { fallbacks });
   await ctx.settings.update(SETTING.fallbacks, fallbacks);
-  if (!args?.quiet) void vscode.window.setStatusBarMessage(`$(check) ${model}: ${chain.length ? `falls back to ${chain.join(' → ')}` : 'no fallback'}`, 5_000);
+  if (!args?.quiet)
+    void vscode.window.setStatusBarMessage(
+      `$(check) ${model}: ${chain.length ? `falls back to ${chain.join(' → ')}` : 'no fallback'}`,
+      5_000,
+    );
   return { model, fallbacks: chain };
 }
 
