@@ -11,7 +11,9 @@ export function renderBatchJobs(panel: HTMLElement, s: DashboardSnapshot, downlo
     el(
       'p',
       { class: 'muted' },
-      `Jobs submitted with "Submit as Batch Job…" run within 24 h, outside ${s.workspace === 'default' ? "the account's" : `workspace ${s.workspace}'s`} real-time RPM/TPM limits.${fetchedAt ? ` Read from the provider at ${time(fetchedAt)}.` : ''}`,
+      `Jobs submitted with "Submit as Batch Job…" run within 24 h, outside ` +
+        `${s.workspace === 'default' ? "the account's" : `workspace ${s.workspace}'s`} real-time RPM/TPM ` +
+        `limits.${fetchedAt ? ` Read from the provider at ${time(fetchedAt)}.` : ''}`,
     ),
   );
   if (error) panel.append(el('p', { class: 'error', role: 'alert', 'data-batch-error': '' }, error));

@@ -175,7 +175,9 @@ export class RateLimitTab {
     const showCurrent = () => {
       const m = model.value;
       const active = activeIncrease(s.config.temporaryIncreases, m, Date.now());
-      current.textContent = `current quota ${fmtNum(active?.tpm ?? s.config.models[m]?.tpm ?? 0)} TPM (default ${fmtNum(s.config.models[m]?.tpm ?? 0)})`;
+      current.textContent =
+        `current quota ${fmtNum(active?.tpm ?? s.config.models[m]?.tpm ?? 0)} TPM (default ` +
+        `${fmtNum(s.config.models[m]?.tpm ?? 0)})`;
     };
     model.addEventListener('change', showCurrent);
     showCurrent();

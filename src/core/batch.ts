@@ -95,7 +95,9 @@ export function checkForBatchApi(text: string, lines: BatchLine[]): BatchProblem
       problems.push({
         line: l.line,
         customId: l.customId,
-        message: `uses model "${String(l.body.model)}", but line ${first.line} uses "${String(first.body.model)}": one model per batch file`,
+        message:
+          `uses model "${String(l.body.model)}", but line ${first.line} uses ` +
+          `"${String(first.body.model)}": one model per batch file`,
       });
     if (first && l.url !== first.url)
       problems.push({

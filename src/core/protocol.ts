@@ -89,7 +89,10 @@ export function waitText(w: KeyWait | undefined, key: string): string {
 function fallbackText(f: FallbackPreview): string {
   if (f === null) return 'No fallback model is configured for it.';
   if (f.model === null)
-    return `Its ${f.backups === 1 ? 'fallback' : `${f.backups} fallbacks`} could not start sooner: past the maximum queue time it would get a local 429.`;
+    return (
+      `Its ${f.backups === 1 ? 'fallback' : `${f.backups} fallbacks`} could not start sooner: past the ` +
+      `maximum queue time it would get a local 429.`
+    );
   const when = f.startInMs <= 0 ? 'free now' : `its turn there in ${seconds(f.startInMs)}`;
   return `Past the maximum queue time it would go to ${f.model} (${when}).`;
 }

@@ -147,7 +147,8 @@ export function activate(context: vscode.ExtensionContext): RateLimitMonitorApi 
         notify(
           r.model,
           '429',
-          `${r.model} hit its ${r.errorKind.toUpperCase()} limit${r.outcome === 'rejected' ? ' (refused locally after the maximum wait)' : ' at the provider'}.`,
+          `${r.model} hit its ${r.errorKind.toUpperCase()} ` +
+            `limit${r.outcome === 'rejected' ? ' (refused locally after the maximum wait)' : ' at the provider'}.`,
         );
       }
     }),

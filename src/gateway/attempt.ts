@@ -76,7 +76,8 @@ export async function forwardOnce(ctx: ProxyContext, a: AttemptArgs): Promise<At
     sendError(
       a.res,
       401,
-      'The gateway has no provider API key. Run "Rate Limit Monitor: Set API Key", or set RLM_API_KEY (or DASHSCOPE_API_KEY / OPENAI_API_KEY) for the headless gateway.',
+      'The gateway has no provider API key. Run "Rate Limit Monitor: Set API Key", or set RLM_API_KEY (or ' +
+        'DASHSCOPE_API_KEY / OPENAI_API_KEY) for the headless gateway.',
       'invalid_request_error',
       'no_api_key',
     );

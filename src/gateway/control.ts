@@ -55,7 +55,9 @@ export async function handleControl(
     return sendError(
       res,
       403,
-      `${route} needs the gateway's admin token. The token in terminals (OPENAI_API_KEY) may use models and read the monitor, not change limits or history: change them in VS Code, on the gateway's page, or with the admin token (the admin-token file in the gateway's state folder).`,
+      `${route} needs the gateway's admin token. The token in terminals (OPENAI_API_KEY) may use models and read ` +
+        `the monitor, not change limits or history: change them in VS Code, on the gateway's page, or with the ` +
+        `admin token (the admin-token file in the gateway's state folder).`,
       'invalid_request_error',
       'admin_only',
     );

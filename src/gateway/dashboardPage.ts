@@ -63,7 +63,8 @@ export function serveDashboard(
   if (!token) {
     res.writeHead(401, { 'content-type': 'text/plain; charset=utf-8' });
     res.end(
-      'Open this page with the gateway token: http://127.0.0.1:PORT/?token=<token> (the "Copy Gateway Environment" command or the token file gives it).',
+      'Open this page with the gateway token: http://127.0.0.1:PORT/?token=<token> (the "Copy Gateway ' +
+        'Environment" command or the token file gives it).',
     );
     return;
   }
@@ -92,7 +93,9 @@ export function serveDashboard(
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <link rel="stylesheet" href="/assets/standalone.css"><link rel="stylesheet" href="/assets/monitor.css">
 <title>LLM Rate Limit Monitor</title></head>
-<body data-view="panel" data-host="gateway" data-token="${escapeAttribute(token)}" data-theme="${theme}"><main id="app" aria-live="polite"></main><script nonce="${nonce}" src="/assets/webview.js"></script></body></html>`);
+<body data-view="panel" data-host="gateway" data-token="${escapeAttribute(token)}" data-theme="${theme}">
+<main id="app" aria-live="polite"></main>
+<script nonce="${nonce}" src="/assets/webview.js"></script></body></html>`);
 }
 
 /** Text safe inside a double-quoted HTML attribute. */

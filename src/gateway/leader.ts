@@ -106,7 +106,9 @@ export class GatewayNode {
         this.role = 'stopped';
         this.options.onEvent({
           event: 'error',
-          message: `port ${this.options.port} on ${this.host} is held by a program that is not this gateway; choose another port (setting rateLimitMonitor.gateway.port, or --port)`,
+          message:
+            `port ${this.options.port} on ${this.host} is held by a program that is not this gateway; ` +
+            `choose another port (setting rateLimitMonitor.gateway.port, or --port)`,
         });
         return;
       }

@@ -12,7 +12,8 @@ export function ensurePrivate(file: string, kind: 'directory' | 'file'): void {
   const st = fs.lstatSync(file);
   if (st.isSymbolicLink())
     throw new UnsafeStateError(
-      `${file} is a symbolic link; the gateway's ${kind === 'directory' ? 'state folder' : 'token file'} must be a real ${kind}. Remove the link.`,
+      `${file} is a symbolic link; the gateway's ${kind === 'directory' ? 'state folder' : 'token file'} must be ` +
+        `a real ${kind}. Remove the link.`,
     );
   if (kind === 'directory' ? !st.isDirectory() : !st.isFile())
     throw new UnsafeStateError(`${file} is not a ${kind}. Remove it, or point RLM_STATE_DIR elsewhere.`);

@@ -94,7 +94,8 @@ export async function handleMetered(
     return sendError(
       res,
       400,
-      `"model" must be a model id (letters, digits and . _ : / -, at most 200 characters); got ${JSON.stringify(requestedModel.slice(0, 60))}.`,
+      `"model" must be a model id (letters, digits and . _ : / -, at most 200 characters); got ` +
+        `${JSON.stringify(requestedModel.slice(0, 60))}.`,
       'invalid_request_error',
       'invalid_model',
     );
@@ -244,7 +245,8 @@ export async function handleMetered(
           return sendError(
             res,
             400,
-            `This request needs about ${cost} tokens, more than ${model}'s limit of ${tpm} tokens per minute. Lower max_tokens or split the input.`,
+            `This request needs about ${cost} tokens, more than ${model}'s limit of ${tpm} tokens per minute. ` +
+              `Lower max_tokens or split the input.`,
             'invalid_request_error',
             'request_too_large',
           );
@@ -365,9 +367,13 @@ function refuseLocally(
   // the maximum queue time ran out (then the remaining wait may well be shorter than it).
   const what =
     o.waitedMs > 0
-      ? `${o.model} waited the maximum queue time of ${seconds(o.maxWaitMs)} for its limit of ${limitText}${lane}; its turn was still about ${seconds(waitMs)} away.`
-      : `${o.model} would wait about ${seconds(waitMs)} for its limit of ${limitText}${lane}, more than the maximum queue time of ${seconds(o.maxWaitMs)}.`;
-  const message = `Local rate limit: ${what} Retry after ${retryAfter} s, allow a longer wait with ${MAX_WAIT_HEADER}, or configure a fallback model.`;
+      ? `${o.model} waited the maximum queue time of ${seconds(o.maxWaitMs)} for its limit of ` +
+        `${limitText}${lane}; its turn was still about ${seconds(waitMs)} away.`
+      : `${o.model} would wait about ${seconds(waitMs)} for its limit of ${limitText}${lane}, more than the ` +
+        `maximum queue time of ${seconds(o.maxWaitMs)}.`;
+  const message =
+    `Local rate limit: ${what} Retry after ${retryAfter} s, allow a longer wait with ` +
+    `${MAX_WAIT_HEADER}, or configure a fallback model.`;
   const type = kind === 'rpm' ? 'limit_requests' : 'insufficient_quota';
   ctx.record(
     makeRecord(ctx.now(), base, {

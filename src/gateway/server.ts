@@ -247,7 +247,9 @@ export class Gateway {
           {
             path: result.config.baseUrl !== this.config.baseUrl ? 'baseUrl' : 'provider',
             message: 'the provider and its URL cannot be changed over HTTP',
-            fix: `keep ${JSON.stringify(this.config.provider)} at ${this.config.baseUrl}; change rateLimitMonitor.provider in VS Code, or restart the gateway with --upstream`,
+            fix:
+              `keep ${JSON.stringify(this.config.provider)} at ${this.config.baseUrl}; change ` +
+              `rateLimitMonitor.provider in VS Code, or restart the gateway with --upstream`,
           },
         ],
       };
@@ -389,7 +391,8 @@ export class Gateway {
         return sendError(
           res,
           401,
-          'Missing or wrong gateway token. Send Authorization: Bearer <token> (the "Copy Gateway Environment" command gives it; it is not your provider key).',
+          'Missing or wrong gateway token. Send Authorization: Bearer <token> (the "Copy Gateway Environment" ' +
+            'command gives it; it is not your provider key).',
           'invalid_request_error',
           'invalid_gateway_token',
         );

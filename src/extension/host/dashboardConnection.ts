@@ -147,7 +147,8 @@ export function dashboardHtml(webview: vscode.Webview, extensionUri: vscode.Uri,
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <link rel="stylesheet" href="${style}">
 <title>LLM Rate Limit Monitor</title></head>
-<body data-view="${view}" data-host="vscode"><main id="app" aria-live="polite"></main><script nonce="${nonce}" src="${script}"></script></body></html>`;
+<body data-view="${view}" data-host="vscode"><main id="app" aria-live="polite"></main>
+<script nonce="${nonce}" src="${script}"></script></body></html>`;
 }
 
 export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {

@@ -80,7 +80,8 @@ export class SettingsBridge implements vscode.Disposable {
     for (const p of problems) this.log.warn(p);
     void vscode.window
       .showErrorMessage(
-        `Rate Limit Monitor: ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}. The last valid configuration stays in force.`,
+        `Rate Limit Monitor: ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}. ` +
+          `The last valid configuration stays in force.`,
         'Open Settings',
         'Show Log',
       )

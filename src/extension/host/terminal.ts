@@ -12,7 +12,8 @@ export function applyTerminalEnvironment(
     return;
   }
   collection.description =
-    'Points OpenAI-compatible clients at the LLM Rate Limit Monitor gateway, which meters them against your rate limits (setting rateLimitMonitor.terminal.injectEnvironment turns this off).';
+    'Points OpenAI-compatible clients at the LLM Rate Limit Monitor gateway, which meters them against your rate ' +
+    'limits (setting rateLimitMonitor.terminal.injectEnvironment turns this off).';
   collection.replace('OPENAI_BASE_URL', `${url}/v1`);
   collection.replace('OPENAI_API_KEY', token);
 }

@@ -42,7 +42,10 @@ export function statusView(
     return {
       text: '$(key) Rate limits: no API key',
       level: 'warning',
-      tooltip: `No provider API key for workspace \`${workspace}\`: requests through the gateway will be refused (401).\n\n[Set API Key](command:rateLimitMonitor.setApiKey) · or set \`DASHSCOPE_API_KEY\` in the environment VS Code starts from.`,
+      tooltip:
+        `No provider API key for workspace \`${workspace}\`: requests through the gateway will be refused ` +
+        `(401).\n\n[Set API Key](command:rateLimitMonitor.setApiKey) · or set \`DASHSCOPE_API_KEY\` in the ` +
+        `environment VS Code starts from.`,
       fill: 0,
     };
   }
@@ -73,7 +76,8 @@ export function statusView(
   const recent429 = state.last429 && state.last429.model === model && now - state.last429.at < RECENT_429_MS;
   const level: StatusLevel = recent429 ? 'error' : fill >= threshold ? 'warning' : 'normal';
   const lines = [
-    `**${model}** — ${key.scope === 'workspace' ? `workspace \`${key.workspace}\`` : 'account'} limits${key.adaptation < 1 ? ` (lowered to ${Math.round(key.adaptation * 100)} % after 429s)` : ''}`,
+    `**${model}** — ${key.scope === 'workspace' ? `workspace \`${key.workspace}\`` : 'account'} ` +
+      `limits${key.adaptation < 1 ? ` (lowered to ${Math.round(key.adaptation * 100)} % after 429s)` : ''}`,
     '',
     '| | used | limit |',
     '|---|---:|---:|',
@@ -88,7 +92,8 @@ export function statusView(
       ? `Last 429: **${state.last429.kind}** on ${state.last429.model} at ${new Date(state.last429.at).toLocaleTimeString()}.`
       : 'No 429 so far.',
     '',
-    '[Open Monitor](command:rateLimitMonitor.openMonitor) · [Change Limits](command:rateLimitMonitor.setAccountLimits) · [Select Model](command:rateLimitMonitor.selectStatusBarModel)',
+    '[Open Monitor](command:rateLimitMonitor.openMonitor) · [Change ' +
+      'Limits](command:rateLimitMonitor.setAccountLimits) · [Select Model](command:rateLimitMonitor.selectStatusBarModel)',
   ];
   return { text: `$(pulse) ${model} ${main}${queue}`, level, tooltip: lines.join('\n'), fill };
 }

@@ -43,7 +43,12 @@ export async function runBatchFile(ctx: CommandContext, args?: Record<string, un
     }),
     limits,
   );
-  const summary = `${estimate.requests} requests, about ${estimate.tokens.toLocaleString()} tokens: ${formatDuration(estimate.expectedMs)} paced at ${model}'s ${estimate.boundBy === 'tpm' ? `${limits.tpm} TPM` : `${limits.rpm} RPM`}, or up to 24 h through the Batch API (no real-time limits, half the price).${problems.length ? ` ${problems.length} line(s) cannot run and will be reported.` : ''}`;
+  const summary =
+    `${estimate.requests} requests, about ${estimate.tokens.toLocaleString()} tokens: ` +
+    `${formatDuration(estimate.expectedMs)} paced at ${model}'s ` +
+    `${estimate.boundBy === 'tpm' ? `${limits.tpm} TPM` : `${limits.rpm} RPM`}, ` +
+    'or up to 24 h through the Batch API (no real-time limits, half the price).' +
+    (problems.length ? ` ${problems.length} line(s) cannot run and will be reported.` : '');
   let choice = typeof args?.choice === 'string' ? args.choice : undefined;
   if (!choice) {
     const answer = await vscode.window.showInformationMessage(
@@ -86,14 +91,18 @@ export async function runBatchFile(ctx: CommandContext, args?: Record<string, un
           const pct = ((p.done + p.failed) / Math.max(1, p.total)) * 100;
           progress.report({
             increment: pct - reported,
-            message: `${p.done}/${p.total} done${p.failed ? `, ${p.failed} failed` : ''} · ${p.tokens.toLocaleString()} tokens · ETA ${formatDuration(eta)}`,
+            message:
+              `${p.done}/${p.total} done${p.failed ? `, ${p.failed} failed` : ''} · ` +
+              `${p.tokens.toLocaleString()} tokens · ETA ${formatDuration(eta)}`,
           });
           reported = pct;
         },
       });
       if (!args?.quiet) {
         void vscode.window.showInformationMessage(
-          `${result.cancelled ? 'Batch cancelled (run it again to resume)' : 'Batch finished'}: ${result.done}/${result.total} done, ${result.failed} failed, ${result.malformed.length} malformed. Results: ${result.resultsFile}`,
+          `${result.cancelled ? 'Batch cancelled (run it again to resume)' : 'Batch finished'}: ` +
+            `${result.done}/${result.total} done, ${result.failed} failed, ${result.malformed.length} malformed. ` +
+            `Results: ${result.resultsFile}`,
         );
       }
       return result;
@@ -109,7 +118,8 @@ export async function submitBatchJob(ctx: CommandContext, args?: Record<string, 
   await ctx.state.update(JOBS_KEY, jobs);
   if (!args?.quiet)
     void vscode.window.showInformationMessage(
-      `Batch job ${job.id} submitted (${job.requests} requests, status ${job.status}). "Show Batch Jobs" downloads its results when it is done.`,
+      `Batch job ${job.id} submitted (${job.requests} requests, status ${job.status}). "Show Batch Jobs" ` +
+        `downloads its results when it is done.`,
     );
   return job;
 }

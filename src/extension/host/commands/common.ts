@@ -79,7 +79,9 @@ export async function readLimit(
     if (problem) fail(`${field.toUpperCase()}: ${problem}`);
     return parseLimitInput(String(given));
   }
-  const prompt = `${field === 'rpm' ? 'Requests' : 'Tokens'} per minute${ceiling ? ` (at most ${ceiling.value})` : ''}; "1M" and "500k" work`;
+  const prompt =
+    `${field === 'rpm' ? 'Requests' : 'Tokens'} per ` +
+    `minute${ceiling ? ` (at most ${ceiling.value})` : ''}; "1M" and "500k" work`;
   const text = await ask(
     {
       prompt,

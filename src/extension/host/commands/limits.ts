@@ -140,7 +140,9 @@ async function recordTemporaryIncrease(ctx: CommandContext, args: Args) {
     const validate = (s: string) =>
       validateLimitInput(s, 'tpm', upper ? { value: upper, name: 'the upper limit' } : undefined) ??
       (parseLimitInput(s) <= account.tpm ? `An increase must be above the default ${account.tpm}.` : undefined);
-    const prompt = `New TPM for ${model} (now ${currentTpm} TPM${upper ? `, upper limit ${upper}` : ''}); it lasts ${TEMPORARY_INCREASE_DAYS} days`;
+    const prompt =
+      `New TPM for ${model} (now ${currentTpm} TPM${upper ? `, upper limit ${upper}` : ''}); it ` +
+      `lasts ${TEMPORARY_INCREASE_DAYS} days`;
     tpm = parseLimitInput(
       await ask(
         { prompt, value: String(currentTpm), validate },
