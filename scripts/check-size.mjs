@@ -6,14 +6,17 @@ import path from 'node:path';
 import ts from 'typescript';
 
 const LIMITS = { fileLines: 470, functionLines: 60, lineChars: 140 };
-const files = ['src', 'webview'].flatMap((dir) => fs.readdirSync(dir, { recursive: true }).map((f) => path.join(dir, f))).filter((f) => f.endsWith('.ts'));
+const files = ['src', 'webview']
+  .flatMap((dir) => fs.readdirSync(dir, { recursive: true }).map((f) => path.join(dir, f)))
+  .filter((f) => f.endsWith('.ts'));
 const over = [];
 for (const file of files) {
   const text = fs.readFileSync(file, 'utf8');
   const lines = text.split('\n');
   if (lines.length > LIMITS.fileLines) over.push(`${file}: ${lines.length} lines (at most ${LIMITS.fileLines})`);
   lines.forEach((l, i) => {
-    if (l.length > LIMITS.lineChars) over.push(`${file}:${i + 1}: ${l.length} characters (at most ${LIMITS.lineChars})`);
+    if (l.length > LIMITS.lineChars)
+      over.push(`${file}:${i + 1}: ${l.length} characters (at most ${LIMITS.lineChars})`);
   });
   const source = ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true);
   const visit = (node) => {
@@ -21,8 +24,11 @@ for (const file of files) {
       const start = source.getLineAndCharacterOfPosition(node.body.getStart()).line;
       const end = source.getLineAndCharacterOfPosition(node.body.getEnd()).line;
       if (end - start + 1 > LIMITS.functionLines) {
-        const name = node.name?.getText() ?? (ts.isVariableDeclaration(node.parent) ? node.parent.name.getText() : '(anonymous)');
-        over.push(`${file}:${start + 1}: function ${name} is ${end - start + 1} lines (at most ${LIMITS.functionLines})`);
+        const name =
+          node.name?.getText() ?? (ts.isVariableDeclaration(node.parent) ? node.parent.name.getText() : '(anonymous)');
+        over.push(
+          `${file}:${start + 1}: function ${name} is ${end - start + 1} lines (at most ${LIMITS.functionLines})`,
+        );
       }
     }
     ts.forEachChild(node, visit);
@@ -33,4 +39,6 @@ if (over.length) {
   console.error(`${over.length} over the limits:\n  ${over.join('\n  ')}`);
   process.exit(1);
 }
-console.log(`ok: ${files.length} files within ${LIMITS.fileLines} lines, functions within ${LIMITS.functionLines}, lines within ${LIMITS.lineChars} characters`);
+console.log(
+  `ok: ${files.length} files within ${LIMITS.fileLines} lines, functions within ${LIMITS.functionLines}, lines within ${LIMITS.lineChars} characters`,
+);
