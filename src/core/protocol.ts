@@ -4,6 +4,7 @@
  * receiver can switch on it and the compiler checks every case.
  */
 import type { WaitInfo } from './limiter';
+import { isPlainObject } from './values';
 import type { WindowUsage } from './keyState';
 import type { BatchJobsResponse } from './batch';
 import type { AttemptRecord, ModelLimits, RateLimitConfig, TemporaryIncrease } from './types';
@@ -311,8 +312,8 @@ export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
 }
 
 function parseAction(raw: unknown): DashboardAction | undefined {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
-  const m = raw as Record<string, unknown>;
+  if (!isPlainObject(raw)) return undefined;
+  const m = raw;
   const keys = Object.keys(m).sort().join(',');
   switch (m.action) {
     case 'runFlow':
@@ -320,24 +321,8 @@ function parseAction(raw: unknown): DashboardAction | undefined {
         ? { action: 'runFlow', flow: m.flow as DashboardFlow }
         : undefined;
     case 'setLimit': {
-      const e = m.edit as Record<string, unknown> | undefined;
-      if (
-        keys !== 'action,edit' ||
-        typeof e !== 'object' ||
-        e === null ||
-        !isName(e.model) ||
-        !isLimit(e.rpm) ||
-        !isLimit(e.tpm)
-      )
-        return undefined;
-      if (e.scope === 'account')
-        return { action: 'setLimit', edit: { scope: 'account', model: e.model, rpm: e.rpm, tpm: e.tpm } };
-      if (e.scope === 'workspace' && isName(e.workspace))
-        return {
-          action: 'setLimit',
-          edit: { scope: 'workspace', workspace: e.workspace, model: e.model, rpm: e.rpm, tpm: e.tpm },
-        };
-      return undefined;
+      const edit = keys === 'action,edit' ? parseLimitEdit(m.edit) : undefined;
+      return edit ? { action: 'setLimit', edit } : undefined;
     }
     case 'recordIncrease':
       if (
@@ -370,4 +355,13 @@ function parseAction(raw: unknown): DashboardAction | undefined {
     default:
       return undefined;
   }
+}
+
+function parseLimitEdit(e: unknown): LimitEdit | undefined {
+  if (!isPlainObject(e) || !isName(e.model) || !isLimit(e.rpm) || !isLimit(e.tpm)) return undefined;
+  if (e.scope === 'account') return { scope: 'account', model: e.model, rpm: e.rpm, tpm: e.tpm };
+  if (e.scope === 'workspace' && isName(e.workspace)) {
+    return { scope: 'workspace', workspace: e.workspace, model: e.model, rpm: e.rpm, tpm: e.tpm };
+  }
+  return undefined;
 }

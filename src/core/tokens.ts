@@ -47,18 +47,23 @@ export function endpointOfPath(path: string): Endpoint {
   return 'other';
 }
 
-export function createEstimator(countText: CountText) {
-  const text = (v: unknown): number => (typeof v === 'string' ? countText(v) : 0);
+/** Counts a request body's prompt tokens the way providers do: text by the tokenizer, other parts by allowance. */
+class PromptCounter {
+  constructor(private readonly countText: CountText) {}
+
+  text(v: unknown): number {
+    return typeof v === 'string' ? this.countText(v) : 0;
+  }
 
   /** A content part of chat or responses input. */
-  const part = (p: unknown): number => {
-    if (typeof p === 'string') return countText(p);
+  part(p: unknown): number {
+    if (typeof p === 'string') return this.countText(p);
     if (!isObj(p)) return 0;
     switch (p.type) {
       case 'text':
       case 'input_text':
       case 'output_text':
-        return text(p.text);
+        return this.text(p.text);
       case 'image_url':
       case 'input_image':
       case 'image':
@@ -70,85 +75,92 @@ export function createEstimator(countText: CountText) {
       case 'input_file':
         return ALLOWANCES.fileTokens;
       default:
-        return typeof p.text === 'string' ? countText(p.text) : countText(JSON.stringify(p));
+        return typeof p.text === 'string' ? this.countText(p.text) : this.countText(JSON.stringify(p));
     }
-  };
+  }
 
-  const content = (c: unknown): number => (Array.isArray(c) ? c.reduce<number>((n, p) => n + part(p), 0) : part(c));
+  content(c: unknown): number {
+    return Array.isArray(c) ? c.reduce<number>((n, p) => n + this.part(p), 0) : this.part(c);
+  }
 
-  const message = (m: unknown): number => {
+  message(m: unknown): number {
     if (!isObj(m)) return 0;
-    let n = ALLOWANCES.perMessage + text(m.role) + text(m.name) + content(m.content);
+    let n = ALLOWANCES.perMessage + this.text(m.role) + this.text(m.name) + this.content(m.content);
     if (Array.isArray(m.tool_calls)) {
       for (const call of m.tool_calls) {
         if (!isObj(call) || !isObj(call.function)) continue;
-        n += 3 + text(call.function.name) + text(call.function.arguments);
+        n += 3 + this.text(call.function.name) + this.text(call.function.arguments);
       }
     }
-    if (typeof m.tool_call_id === 'string') n += countText(m.tool_call_id);
+    if (typeof m.tool_call_id === 'string') n += this.countText(m.tool_call_id);
     return n;
-  };
+  }
 
-  const tools = (list: unknown): number => {
+  tools(list: unknown): number {
     if (!Array.isArray(list)) return 0;
-    return list.reduce<number>((n, t) => n + ALLOWANCES.perTool + countText(JSON.stringify(t)), 0);
-  };
+    return list.reduce<number>((n, t) => n + ALLOWANCES.perTool + this.countText(JSON.stringify(t)), 0);
+  }
 
-  const responsesInput = (input: unknown): number => {
-    if (typeof input === 'string') return countText(input);
+  responsesInput(input: unknown): number {
+    if (typeof input === 'string') return this.countText(input);
     if (!Array.isArray(input)) return 0;
     return input.reduce<number>((n, item) => {
-      if (!isObj(item)) return n + part(item);
-      if (item.type === 'function_call') return n + 3 + text(item.name) + text(item.arguments);
-      if (item.type === 'function_call_output') return n + 3 + text(item.output);
-      return n + message(item);
+      if (!isObj(item)) return n + this.part(item);
+      if (item.type === 'function_call') return n + 3 + this.text(item.name) + this.text(item.arguments);
+      if (item.type === 'function_call_output') return n + 3 + this.text(item.output);
+      return n + this.message(item);
     }, 0);
-  };
+  }
 
-  const embeddingInput = (input: unknown): number => {
-    if (typeof input === 'string') return countText(input);
+  embeddingInput(input: unknown): number {
+    if (typeof input === 'string') return this.countText(input);
     if (!Array.isArray(input)) return 0;
     if (input.every((x) => typeof x === 'number')) return input.length; // one pre-tokenised input
-    return input.reduce<number>((n, x) => n + (Array.isArray(x) ? x.length : text(x)), 0);
-  };
-
-  const firstNumber = (...vs: unknown[]): number | undefined => {
-    for (const v of vs) if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return Math.floor(v);
-    return undefined;
-  };
+    return input.reduce<number>((n, x) => n + (Array.isArray(x) ? x.length : this.text(x)), 0);
+  }
 
   /** Estimate a request body for an endpoint; `defaultMaxOutput` when it names no max. */
-  return function estimate(endpoint: Endpoint, body: unknown, defaultMaxOutput: number): TokenEstimate {
+  estimate(endpoint: Endpoint, body: unknown, defaultMaxOutput: number): TokenEstimate {
     if (!isObj(body)) return { promptTokens: 0, maxOutputTokens: 0 };
-    const choices = firstNumber(body.n) ?? 1;
+    const choices = Math.max(1, firstNumber(body.n) ?? 1);
     switch (endpoint) {
       case 'chat.completions': {
         const messages = Array.isArray(body.messages) ? body.messages : [];
-        const prompt =
-          messages.reduce<number>((n, m) => n + message(m), 0) +
-          ALLOWANCES.replyPriming +
-          tools(body.tools) +
-          tools(body.functions);
+        const prompt = messages.reduce<number>((n, m) => n + this.message(m), 0) + ALLOWANCES.replyPriming;
         const max = firstNumber(body.max_completion_tokens, body.max_tokens) ?? defaultMaxOutput;
-        return { promptTokens: prompt, maxOutputTokens: max * Math.max(1, choices) };
+        return {
+          promptTokens: prompt + this.tools(body.tools) + this.tools(body.functions),
+          maxOutputTokens: max * choices,
+        };
       }
       case 'completions': {
         const p = body.prompt;
-        const prompt = typeof p === 'string' ? countText(p) : Array.isArray(p) ? embeddingInput(p) : 0;
+        const prompt = typeof p === 'string' ? this.countText(p) : Array.isArray(p) ? this.embeddingInput(p) : 0;
         const max = firstNumber(body.max_tokens) ?? defaultMaxOutput;
-        return { promptTokens: prompt + text(body.suffix), maxOutputTokens: max * Math.max(1, choices) };
+        return { promptTokens: prompt + this.text(body.suffix), maxOutputTokens: max * choices };
       }
       case 'embeddings':
-        return { promptTokens: embeddingInput(body.input), maxOutputTokens: 0 };
+        return { promptTokens: this.embeddingInput(body.input), maxOutputTokens: 0 };
       case 'responses': {
-        const prompt =
-          responsesInput(body.input) + text(body.instructions) + tools(body.tools) + ALLOWANCES.replyPriming;
+        const input = this.responsesInput(body.input) + this.text(body.instructions);
+        const prompt = input + this.tools(body.tools) + ALLOWANCES.replyPriming;
         return { promptTokens: prompt, maxOutputTokens: firstNumber(body.max_output_tokens) ?? defaultMaxOutput };
       }
       default:
         return { promptTokens: 0, maxOutputTokens: 0 };
     }
-  };
+  }
+}
+
+function firstNumber(...vs: unknown[]): number | undefined {
+  for (const v of vs) if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return Math.floor(v);
+  return undefined;
+}
+
+export function createEstimator(countText: CountText) {
+  const counter = new PromptCounter(countText);
+  return (endpoint: Endpoint, body: unknown, defaultMaxOutput: number): TokenEstimate =>
+    counter.estimate(endpoint, body, defaultMaxOutput);
 }
 
 export type Estimator = ReturnType<typeof createEstimator>;

@@ -48,45 +48,95 @@ export interface AttemptArgs {
 /** One attempt upstream. Either answers the caller (done) or reports a retryable failure untouched. */
 export async function forwardOnce(ctx: ProxyContext, a: AttemptArgs): Promise<AttemptOutcome> {
   const startedAt = ctx.now();
+  const t = attemptTools(ctx, a, startedAt);
   const key = ctx.apiKey(a.base.workspace);
-  const record: RecordAttempt = (fields, usage, ttftMs) => {
-    const r = makeRecord(ctx.now(), a.base, {
-      model: a.model,
-      queuedMs: a.queuedMs,
-      latencyMs: ctx.now() - startedAt,
-      attempt: a.attempt,
-      estimatedTokens: a.estimatedTokens,
-      fallbackFrom: a.fallbackFrom,
-      ...fields,
-    });
-    r.startedAt = startedAt;
-    if (usage) Object.assign(r, usage);
-    if (ttftMs !== undefined) r.ttftMs = ttftMs;
-    ctx.record(r);
-  };
-  const settle: Settle = (tokens) => {
-    if (a.reservation) {
-      ctx.limiter.settle(a.reservation, tokens);
-      ctx.scheduler.pump();
-    }
-  };
   if (!key) {
-    settle(0);
-    record({ status: 401, outcome: 'error', errorKind: 'auth', errorCode: 'no_api_key' });
-    sendError(
-      a.res,
-      401,
+    t.settle(0);
+    t.record({ status: 401, outcome: 'error', errorKind: 'auth', errorCode: 'no_api_key' });
+    const message =
       'The gateway has no provider API key. Run "Rate Limit Monitor: Set API Key", or set RLM_API_KEY (or ' +
-        'DASHSCOPE_API_KEY / OPENAI_API_KEY) for the headless gateway.',
-      'invalid_request_error',
-      'no_api_key',
-    );
+      'DASHSCOPE_API_KEY / OPENAI_API_KEY) for the headless gateway.';
+    sendError(a.res, 401, message, 'invalid_request_error', 'no_api_key');
     return { done: true };
   }
+  const sent = await send(ctx, a, key, t);
+  if ('done' in sent) return sent;
+  const u = answerOf(sent);
+  if (u.status >= 400) return answerError(ctx, a, u, t);
+  const ourHeaders = () => ({
+    ...u.passHeaders(),
+    ...rateLimitHeaders(ctx.limiter, a.keys, ctx.now()),
+    'x-rlm-model': a.model,
+    'x-rlm-attempts': String(a.attemptsTotal ?? 1),
+    'x-rlm-queued-ms': String(Math.round(a.queuedMs)),
+    ...(a.retried ? { 'x-should-retry': 'false' } : {}),
+  });
+  if (!u.contentType.includes('text/event-stream')) return answerJson(ctx, a, u, t, ourHeaders);
+  // A stream: relayed event by event (src/gateway/relay.ts)
+  const r = await relayStream(sent, {
+    res: a.res,
+    writeHead: () =>
+      a.res.writeHead(u.status, { ...ourHeaders(), 'cache-control': 'no-cache', connection: 'keep-alive' }),
+    provider: ctx.config().provider,
+    startedAt,
+    now: ctx.now,
+    mayRetry: !a.lastChance,
+    dropAddedUsage: a.addedUsage,
+  });
+  return r.ended
+    ? finishStream(ctx, a, r, u.status, t.settle, t.record)
+    : streamFailed(a, sent, r, u.status, t.settle, t.record);
+}
+
+interface Tools {
+  record: RecordAttempt;
+  settle: Settle;
+}
+
+/** How an attempt records itself and settles its reservation (and lets the queue move on). */
+function attemptTools(ctx: ProxyContext, a: AttemptArgs, startedAt: number): Tools {
+  return {
+    record: (fields, usage, ttftMs) => {
+      const r = makeRecord(startedAt, a.base, {
+        model: a.model,
+        queuedMs: a.queuedMs,
+        latencyMs: ctx.now() - startedAt,
+        attempt: a.attempt,
+        estimatedTokens: a.estimatedTokens,
+        fallbackFrom: a.fallbackFrom,
+        ...fields,
+      });
+      if (usage) Object.assign(r, usage);
+      if (ttftMs !== undefined) r.ttftMs = ttftMs;
+      ctx.record(r);
+    },
+    settle: (tokens) => {
+      if (!a.reservation) return;
+      ctx.limiter.settle(a.reservation, tokens);
+      ctx.scheduler.pump();
+    },
+  };
+}
+
+/** A failure worth another try, with the error the caller gets if none is left. */
+function retryable(kind: ErrorKind, status: number, message: string, code: string): AttemptOutcome {
+  return {
+    done: false,
+    classification: { kind, retryable: true },
+    failure: { status, headers: {}, body: errorJson(message, 'server_error', code) },
+  };
+}
+
+/** Send the request with the provider key. The provider may have counted a request it never answered: the charge stays. */
+async function send(
+  ctx: ProxyContext,
+  a: AttemptArgs,
+  key: string,
+  t: Tools,
+): Promise<http.IncomingMessage | AttemptOutcome> {
   const payload = Buffer.from(JSON.stringify({ ...a.body, model: a.model }));
-  let upstream: http.IncomingMessage;
   try {
-    upstream = await sendUpstream({
+    return await sendUpstream({
       url: upstreamUrl(ctx.config().baseUrl, a.req.url ?? '/'),
       method: a.req.method ?? 'POST',
       headers: forwardHeaders(a.req.headers, key, payload.length),
@@ -97,129 +147,87 @@ export async function forwardOnce(ctx: ProxyContext, a: AttemptArgs): Promise<At
     });
   } catch (e) {
     const err = e instanceof UpstreamError ? e : new UpstreamError('network', String(e));
-    // The provider may have counted it: keep the charge.
-    settle(a.reservation?.tokens ?? 0);
+    t.settle(a.reservation?.tokens ?? 0);
     if (err.kind === 'cancelled') {
-      record({ status: 0, outcome: 'cancelled', errorKind: 'cancelled' });
+      t.record({ status: 0, outcome: 'cancelled', errorKind: 'cancelled' });
       return { done: true };
     }
-    record({
-      status: 0,
-      outcome: 'error',
-      errorKind: err.kind,
-      errorCode: err.kind === 'timeout' ? 'upstream_timeout' : 'upstream_unreachable',
-    });
-    return {
-      done: false,
-      classification: { kind: err.kind, retryable: true },
-      failure: {
-        status: err.kind === 'timeout' ? 504 : 502,
-        headers: {},
-        body: errorJson(
-          err.message,
-          'server_error',
-          err.kind === 'timeout' ? 'upstream_timeout' : 'upstream_unreachable',
-        ),
-      },
-    };
+    const code = err.kind === 'timeout' ? 'upstream_timeout' : 'upstream_unreachable';
+    t.record({ status: 0, outcome: 'error', errorKind: err.kind, errorCode: code });
+    return retryable(err.kind, err.kind === 'timeout' ? 504 : 502, err.message, code);
   }
+}
 
-  const status = upstream.statusCode ?? 502;
+interface Answer {
+  upstream: http.IncomingMessage;
+  status: number;
+  contentType: string;
+  header: (name: string) => string | undefined;
+  /** The provider's headers the caller gets: the content type and the request id. */
+  passHeaders: () => Record<string, string>;
+}
+
+function answerOf(upstream: http.IncomingMessage): Answer {
   const contentType = String(upstream.headers['content-type'] ?? '');
   const header = (n: string) => {
     const v = upstream.headers[n];
     return Array.isArray(v) ? v[0] : v;
   };
-  const passHeaders = (): Record<string, string> => {
+  const passHeaders = () => {
     const h: Record<string, string> = { 'content-type': contentType || 'application/json' };
     const rid = header('x-request-id') ?? header('x-dashscope-request-id');
     if (rid) h['x-request-id'] = rid;
     return h;
   };
+  return { upstream, status: upstream.statusCode ?? 502, contentType, header, passHeaders };
+}
 
-  if (status >= 400) {
-    const text = await readText(upstream).catch(() => '');
-    settle(0);
-    const info = readErrorText(text);
-    const classification = classifyError({ provider: ctx.config().provider, status, ...info });
-    const retryAfterMs = parseRetryAfter(header, ctx.now());
-    record({
-      status,
-      outcome: 'error',
-      errorKind: classification.kind,
-      ...(classification.code ? { errorCode: classification.code } : {}),
-    });
-    const failure: Failure = { status, headers: passHeaders(), body: text };
-    if (retryAfterMs !== undefined) failure.headers['retry-after'] = String(Math.ceil(retryAfterMs / 1000));
-    if (!classification.retryable || a.lastChance) {
-      sendFailure(a.res, failure, a.retried, a.attemptsTotal ?? 1);
-      return { done: true };
-    }
-    return { done: false, classification, failure, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
-  }
-
-  const ourHeaders = () => ({
-    ...passHeaders(),
-    ...rateLimitHeaders(ctx.limiter, a.keys, ctx.now()),
-    'x-rlm-model': a.model,
-    'x-rlm-attempts': String(a.attemptsTotal ?? 1),
-    'x-rlm-queued-ms': String(Math.round(a.queuedMs)),
-    ...(a.retried ? { 'x-should-retry': 'false' } : {}),
-  });
-
-  if (!contentType.includes('text/event-stream')) {
-    let text: string;
-    try {
-      text = await readText(upstream);
-    } catch (e) {
-      settle(a.reservation?.tokens ?? 0);
-      const err = e instanceof UpstreamError ? e : new UpstreamError('network', String(e));
-      record({ status: 0, outcome: err.kind === 'cancelled' ? 'cancelled' : 'error', errorKind: err.kind });
-      if (err.kind === 'cancelled') return { done: true };
-      return {
-        done: false,
-        classification: { kind: err.kind, retryable: true },
-        failure: { status: 502, headers: {}, body: errorJson(err.message, 'server_error', 'upstream_interrupted') },
-      };
-    }
-    const json = safeJson(text);
-    if (json === undefined && a.endpoint !== 'other') {
-      settle(a.reservation?.tokens ?? 0);
-      record({ status, outcome: 'error', errorKind: 'server', errorCode: 'malformed_response' });
-      return {
-        done: false,
-        classification: { kind: 'server', retryable: true },
-        failure: {
-          status: 502,
-          headers: {},
-          body: errorJson('The provider sent a malformed JSON response.', 'server_error', 'malformed_response'),
-        },
-      };
-    }
-    const usage = usageOf((json as { usage?: unknown } | undefined)?.usage);
-    settle(usage ? usage.totalTokens : (a.reservation?.tokens ?? 0));
-    if (usage && a.estimatedPrompt) ctx.calibration.observe(a.model, a.estimatedPrompt, usage.promptTokens);
-    const headers = ourHeaders();
-    a.res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(text) });
-    a.res.end(text);
-    record({ status, outcome: 'ok' }, usage);
+/** The provider refused: classify, and pass it on unless it is worth another try. */
+async function answerError(ctx: ProxyContext, a: AttemptArgs, u: Answer, t: Tools): Promise<AttemptOutcome> {
+  const text = await readText(u.upstream).catch(() => '');
+  t.settle(0);
+  const classification = classifyError({ provider: ctx.config().provider, status: u.status, ...readErrorText(text) });
+  const retryAfterMs = parseRetryAfter(u.header, ctx.now());
+  t.record({ status: u.status, outcome: 'error', ...errorFields(classification) });
+  const failure: Failure = { status: u.status, headers: u.passHeaders(), body: text };
+  if (retryAfterMs !== undefined) failure.headers['retry-after'] = String(Math.ceil(retryAfterMs / 1000));
+  if (!classification.retryable || a.lastChance) {
+    sendFailure(a.res, failure, a.retried, a.attemptsTotal ?? 1);
     return { done: true };
   }
+  return { done: false, classification, failure, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+}
 
-  // A stream: relayed event by event (src/gateway/relay.ts)
-  const r = await relayStream(upstream, {
-    res: a.res,
-    writeHead: () =>
-      a.res.writeHead(status, { ...ourHeaders(), 'cache-control': 'no-cache', connection: 'keep-alive' }),
-    provider: ctx.config().provider,
-    startedAt,
-    now: ctx.now,
-    mayRetry: !a.lastChance,
-    dropAddedUsage: a.addedUsage,
-  });
-  return r.ended
-    ? finishStream(ctx, a, r, status, settle, record)
-    : streamFailed(a, upstream, r, status, settle, record);
+/** A JSON answer: settle on its usage and pass it on whole. */
+async function answerJson(
+  ctx: ProxyContext,
+  a: AttemptArgs,
+  u: Answer,
+  t: Tools,
+  ourHeaders: () => Record<string, string>,
+): Promise<AttemptOutcome> {
+  let text: string;
+  try {
+    text = await readText(u.upstream);
+  } catch (e) {
+    t.settle(a.reservation?.tokens ?? 0);
+    const err = e instanceof UpstreamError ? e : new UpstreamError('network', String(e));
+    t.record({ status: 0, outcome: err.kind === 'cancelled' ? 'cancelled' : 'error', errorKind: err.kind });
+    return err.kind === 'cancelled' ? { done: true } : retryable(err.kind, 502, err.message, 'upstream_interrupted');
+  }
+  const json = safeJson(text);
+  if (json === undefined && a.endpoint !== 'other') {
+    t.settle(a.reservation?.tokens ?? 0);
+    t.record({ status: u.status, outcome: 'error', errorKind: 'server', errorCode: 'malformed_response' });
+    return retryable('server', 502, 'The provider sent a malformed JSON response.', 'malformed_response');
+  }
+  const usage = usageOf((json as { usage?: unknown } | undefined)?.usage);
+  t.settle(usage ? usage.totalTokens : (a.reservation?.tokens ?? 0));
+  if (usage && a.estimatedPrompt) ctx.calibration.observe(a.model, a.estimatedPrompt, usage.promptTokens);
+  a.res.writeHead(u.status, { ...ourHeaders(), 'content-length': Buffer.byteLength(text) });
+  a.res.end(text);
+  t.record({ status: u.status, outcome: 'ok' }, usage);
+  return { done: true };
 }
 
 type Settle = (tokens: number) => void;

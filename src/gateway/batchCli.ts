@@ -27,12 +27,8 @@ Results and errors go beside FILE as FILE.results.jsonl and FILE.errors.jsonl; a
 skips lines that already have a result.
 `;
 
-export async function batchMain(argv: string[]): Promise<number> {
-  const [verb, file, ...rest] = argv;
-  if (verb !== 'run' || !file || file.startsWith('--')) {
-    process.stderr.write(BATCH_USAGE);
-    return 2;
-  }
+/** The run's flags, and every problem with them. */
+function readBatchFlags(file: string, rest: string[]) {
   const flags: Record<string, string> = {};
   const problems: string[] = [];
   for (let i = 0; i < rest.length; i++) {
@@ -46,6 +42,16 @@ export async function batchMain(argv: string[]): Promise<number> {
   const concurrency = Number(flags.concurrency ?? 8);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256)
     problems.push(`--concurrency: "${flags.concurrency}" is not a whole number from 1 to 256`);
+  return { flags, concurrency, problems };
+}
+
+export async function batchMain(argv: string[]): Promise<number> {
+  const [verb, file, ...rest] = argv;
+  if (verb !== 'run' || !file || file.startsWith('--')) {
+    process.stderr.write(BATCH_USAGE);
+    return 2;
+  }
+  const { flags, concurrency, problems } = readBatchFlags(file, rest);
   if (problems.length) {
     process.stderr.write(`batch: ${problems.join('\nbatch: ')}\n\n${BATCH_USAGE}`);
     return 2;

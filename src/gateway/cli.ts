@@ -3,10 +3,12 @@
  * ready — {"event":"listening","url":"http://127.0.0.1:PORT"} — and drains on SIGTERM/SIGINT.
  */
 import { SETTING_DEFAULTS } from '../core/defaults';
+import { errorMessage, isPlainObject } from '../core/values';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ensurePrivate } from './privateFiles';
 import { formatProblems, validateConfig } from '../core/config';
+import type { RateLimitConfig } from '../core/types';
 import { configWriter } from './configFile';
 import { Gateway } from './server';
 import { defaultStateDir, GatewayNode, sharedToken, type NodeEvent } from './leader';
@@ -105,55 +107,56 @@ export function parseArgs(argv: string[]): { ok: true; options: CliOptions } | {
       if (value?.startsWith('--')) i--;
       continue;
     }
-    switch (flag) {
-      case '--config':
-        o.config = value;
-        break;
-      case '--upstream':
-        if (!/^https?:\/\/\S+$/.test(value)) problems.push(`--upstream: "${value}" is not an http(s) URL`);
-        o.upstream = value;
-        break;
-      case '--host':
-        o.host = value;
-        break;
-      case '--port': {
-        const n = Number(value);
-        if (!Number.isInteger(n) || n < 0 || n > 65535)
-          problems.push(`--port: "${value}" is not a port number (0–65535)`);
-        o.port = n;
-        break;
-      }
-      case '--history':
-        o.history = value;
-        break;
-      case '--state-dir':
-        o.stateDir = value;
-        break;
-      case '--retention-days': {
-        const n = Number(value);
-        if (!(n > 0) || n > 3650)
-          problems.push(`--retention-days: "${value}" is not a number of days between 0 and 3650`);
-        o.retentionDays = n;
-        break;
-      }
-      case '--token':
-        if (!TOKEN_SHAPE.test(value))
-          problems.push(
-            '--token: use at least 16 letters, digits, "-" or "_" (the alphabet of generated tokens; it travels in URLs and headers)',
-          );
-        o.token = value;
-        break;
-      case '--token-file':
-        o.tokenFile = value;
-        break;
-      case '--admin-token':
-        if (!TOKEN_SHAPE.test(value)) problems.push('--admin-token: use at least 16 letters, digits, "-" or "_"');
-        o.adminToken = value;
-        break;
-    }
+    const problem = applyValue(o, flag, value);
+    if (problem) problems.push(problem);
   }
   if (o.token && o.tokenFile) problems.push('--token and --token-file: give one, not both');
   return problems.length ? { ok: false, problems } : { ok: true, options: o };
+}
+
+/** Set one flag's value; say what is wrong with it, if anything. */
+function applyValue(o: CliOptions, flag: string, value: string): string | undefined {
+  const number = Number(value);
+  switch (flag) {
+    case '--config':
+      o.config = value;
+      return undefined;
+    case '--upstream':
+      o.upstream = value;
+      return /^https?:\/\/\S+$/.test(value) ? undefined : `--upstream: "${value}" is not an http(s) URL`;
+    case '--host':
+      o.host = value;
+      return undefined;
+    case '--port':
+      o.port = number;
+      return Number.isInteger(number) && number >= 0 && number <= 65535
+        ? undefined
+        : `--port: "${value}" is not a port number (0–65535)`;
+    case '--history':
+      o.history = value;
+      return undefined;
+    case '--state-dir':
+      o.stateDir = value;
+      return undefined;
+    case '--retention-days':
+      o.retentionDays = number;
+      return number > 0 && number <= 3650
+        ? undefined
+        : `--retention-days: "${value}" is not a number of days between 0 and 3650`;
+    case '--token':
+      o.token = value;
+      return TOKEN_SHAPE.test(value)
+        ? undefined
+        : '--token: use at least 16 letters, digits, "-" or "_" (the alphabet of generated tokens; it travels in URLs and headers)';
+    case '--token-file':
+      o.tokenFile = value;
+      return undefined;
+    case '--admin-token':
+      o.adminToken = value;
+      return TOKEN_SHAPE.test(value) ? undefined : '--admin-token: use at least 16 letters, digits, "-" or "_"';
+    default:
+      return undefined;
+  }
 }
 
 export function readOrCreateToken(file: string): string {
@@ -173,6 +176,68 @@ export function readOrCreateToken(file: string): string {
   return token;
 }
 
+/** The --config file's object (empty without one), or what is wrong with it. */
+function readConfigFile(file: string | undefined): Record<string, unknown> | string {
+  if (!file) return {};
+  try {
+    const raw: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
+    return isPlainObject(raw) ? raw : 'the file must hold one JSON object';
+  } catch (e) {
+    return errorMessage(e);
+  }
+}
+
+/** The gateway node the CLI runs: leader or follower on the port, with the CLI's options. */
+function makeNode(
+  o: CliOptions,
+  c: {
+    config: RateLimitConfig;
+    fileConfig: Record<string, unknown>;
+    token: string;
+    adminToken: string;
+    stateDir: string;
+    apiKey: string | undefined;
+    log: (line: string) => void;
+  },
+): GatewayNode {
+  const { token, adminToken, stateDir, apiKey, log } = c;
+  const print = (e: NodeEvent) => {
+    if (e.event === 'error') process.stderr.write(`gateway: ${e.message}\n`);
+    else process.stdout.write(JSON.stringify(e) + '\n');
+  };
+  return new GatewayNode({
+    port: o.port,
+    host: o.host,
+    stateDir,
+    ...(o.history ? { historyDir: o.history } : {}),
+    retentionMs: o.retentionDays * 86_400_000,
+    // A gateway on a random port is a private one: durable history only when asked for.
+    durable: o.port !== 0 || o.history !== undefined,
+    token,
+    adminToken,
+    makeGateway: ({ history, journal, port, host }) =>
+      new Gateway({
+        config: c.config,
+        token,
+        adminToken,
+        apiKey: () => apiKey,
+        host,
+        port,
+        ...(history ? { history } : {}),
+        ...(journal ? { journal } : {}),
+        log,
+        ...(o.strictFifo ? { limiter: { backfill: false } } : {}),
+        ...(o.config ? { onConfigApplied: configWriter(o.config, c.fileConfig, c.log) } : {}),
+      }),
+    onEvent: print,
+  });
+}
+
+/** Run until SIGTERM or SIGINT, then stop within 10 s. */
+function untilSignalled(node: GatewayNode): Promise<number> {
+  return untilSignalled(node);
+}
+
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'batch') return batchMain(argv.slice(1));
   const parsed = parseArgs(argv);
@@ -185,18 +250,13 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  let raw: Record<string, unknown> = {};
-  if (o.config) {
-    try {
-      raw = JSON.parse(fs.readFileSync(o.config, 'utf8')) as Record<string, unknown>;
-      if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
-        throw new Error('the file must hold one JSON object');
-    } catch (e) {
-      process.stderr.write(`gateway: --config ${o.config}: ${(e as Error).message}\n`);
-      return 2;
-    }
+  const fromFile = readConfigFile(o.config);
+  if (typeof fromFile === 'string') {
+    process.stderr.write(`gateway: --config ${o.config}: ${fromFile}\n`);
+    return 2;
   }
-  const fileConfig = raw;
+  let raw = fromFile;
+  const fileConfig = fromFile;
   if (o.upstream) raw = { ...raw, baseUrl: o.upstream };
   const log = (line: string) => process.stderr.write(`gateway: ${line}\n`);
   const result = validateConfig(raw);
@@ -221,36 +281,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(
       'gateway: warning: no provider key in RLM_API_KEY, DASHSCOPE_API_KEY or OPENAI_API_KEY; requests will be answered 401\n',
     );
-  const print = (e: NodeEvent) => {
-    if (e.event === 'error') process.stderr.write(`gateway: ${e.message}\n`);
-    else process.stdout.write(JSON.stringify(e) + '\n');
-  };
-  const node = new GatewayNode({
-    port: o.port,
-    host: o.host,
-    stateDir,
-    ...(o.history ? { historyDir: o.history } : {}),
-    retentionMs: o.retentionDays * 86_400_000,
-    // A gateway on a random port is a private one: durable history only when asked for.
-    durable: o.port !== 0 || o.history !== undefined,
-    token,
-    adminToken,
-    makeGateway: ({ history, journal, port, host }) =>
-      new Gateway({
-        config: result.config,
-        token,
-        adminToken,
-        apiKey: () => apiKey,
-        host,
-        port,
-        ...(history ? { history } : {}),
-        ...(journal ? { journal } : {}),
-        log,
-        ...(o.strictFifo ? { limiter: { backfill: false } } : {}),
-        ...(o.config ? { onConfigApplied: configWriter(o.config, fileConfig, log) } : {}),
-      }),
-    onEvent: print,
-  });
+  const node = makeNode(o, { config: result.config, fileConfig, token, adminToken, stateDir, apiKey, log });
   try {
     await node.start();
   } catch (e) {
@@ -258,15 +289,7 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   if (node.role === 'stopped') return 1;
-  return new Promise<number>((resolve) => {
-    const stop = () => {
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
-      void node.stop(10_000).then(() => resolve(0));
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-  });
+  return untilSignalled(node);
 }
 
 if (require.main === module) {

@@ -5,14 +5,14 @@
  * decided in src/core/retry.ts and carried out here; the caller is told not to retry.
  */
 import type http from 'node:http';
-import type { Limiter, Reservation } from '../core/limiter';
+import type { Limiter } from '../core/limiter';
 import { isRateLimitKind, nextStep, retryWaitMs, soonerBackup, type RetryPolicy } from '../core/retry';
-import { forwardOnce, makeRecord, type AttemptArgs } from './attempt';
+import { forwardOnce, makeRecord, type AttemptArgs, type AttemptOutcome } from './attempt';
+import { MAX_WAIT_HEADER, readMeteredRequest, type MeteredRequest, type RecordBase } from './request';
 import type { Calibration } from '../core/tokens';
-import type { AttemptRecord, Endpoint, Lane, RateLimitConfig } from '../core/types';
+import type { AttemptRecord, Endpoint, ErrorKind, Lane, RateLimitConfig } from '../core/types';
 import type { LimitsManager } from './limits';
 import { AdmissionError, type Scheduler } from './scheduler';
-import { estimateTokens } from './tokenizer';
 import { errorJson, rateLimitHeaders, sendError, sendFailure, type Failure } from './responses';
 import type { UpstreamTimeouts } from './upstream';
 
@@ -39,22 +39,6 @@ export interface CallerInfo {
   source: string;
 }
 
-const PRIORITY_HEADER = 'x-rlm-priority';
-
-/** The caller's lane: its x-rlm-priority, else its source's lane in the config, else interactive. */
-export function laneOf(req: http.IncomingMessage, source: string, config: RateLimitConfig): Lane | { error: string } {
-  const header = req.headers[PRIORITY_HEADER];
-  if (header === undefined) return config.sourceLanes[source] ?? 'interactive';
-  if (header === 'interactive' || header === 'background') return header;
-  return {
-    error: `${PRIORITY_HEADER}: "${String(header)}" is not a lane. Send "interactive" (the default) or "background".`,
-  };
-}
-
-const MAX_WAIT_HEADER = 'x-rlm-max-wait-ms';
-/** What a model id may hold (Model Studio's and OpenAI's ids fit; a newline or a space does not). */
-const MODEL_NAME = /^[A-Za-z0-9][\w.:/-]{0,199}$/;
-
 export async function handleMetered(
   ctx: ProxyContext,
   req: http.IncomingMessage,
@@ -64,277 +48,207 @@ export async function handleMetered(
   caller: CallerInfo,
 ): Promise<void> {
   const arrivedAt = ctx.now();
-  const config = ctx.config();
-  let body: Record<string, unknown>;
-  try {
-    const parsed: unknown = JSON.parse(rawBody.toString('utf8'));
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
-    body = parsed as Record<string, unknown>;
-  } catch {
-    return sendError(
-      res,
-      400,
-      'The request body is not a JSON object. Send Content-Type: application/json with an object body.',
-      'invalid_request_error',
-      'invalid_json',
-    );
-  }
-  const requestedModel = body.model;
-  if (typeof requestedModel !== 'string' || requestedModel.trim() === '') {
-    return sendError(
-      res,
-      400,
-      'The request has no "model". Add e.g. "model": "qwen-plus".',
-      'invalid_request_error',
-      'missing_model',
-    );
-  }
-  // Checked before anything is charged or sent: the name also goes into headers and records.
-  if (!MODEL_NAME.test(requestedModel)) {
-    return sendError(
-      res,
-      400,
-      `"model" must be a model id (letters, digits and . _ : / -, at most 200 characters); got ` +
-        `${JSON.stringify(requestedModel.slice(0, 60))}.`,
-      'invalid_request_error',
-      'invalid_model',
-    );
-  }
-  if (!ctx.limits.workspaceKnown(caller.workspace)) {
-    const known = ['default', ...Object.keys(config.workspaces)].join(', ');
-    return sendError(
-      res,
-      400,
-      `Unknown workspace '${caller.workspace}' in x-rlm-workspace. Known: ${known}.`,
-      'invalid_request_error',
-      'unknown_workspace',
-    );
-  }
-  const lane = laneOf(req, caller.source, config);
-  if (typeof lane !== 'string') return sendError(res, 400, lane.error, 'invalid_request_error', 'invalid_header');
-  const maxWaitHeader = req.headers[MAX_WAIT_HEADER];
-  let maxWaitMs = config.maxQueueMs;
-  if (typeof maxWaitHeader === 'string') {
-    const v = Number(maxWaitHeader);
-    if (!Number.isFinite(v) || v < 0 || !/^\d+(\.\d+)?$/.test(maxWaitHeader.trim())) {
-      return sendError(
-        res,
-        400,
-        `${MAX_WAIT_HEADER}: "${maxWaitHeader}" is not a number of milliseconds ≥ 0.`,
-        'invalid_request_error',
-        'invalid_header',
-      );
-    }
-    maxWaitMs = v;
-  }
-
+  const r = readMeteredRequest(ctx, req, endpoint, rawBody, caller);
+  if (!('body' in r)) return sendError(res, 400, r.message, 'invalid_request_error', r.code);
   const abort = new AbortController();
   res.on('close', () => {
     if (!res.writableFinished) abort.abort();
   });
-
-  const stream = body.stream === true;
-  let addedUsage = false;
-  if (stream && (endpoint === 'chat.completions' || endpoint === 'completions')) {
-    const opts = (
-      typeof body.stream_options === 'object' && body.stream_options !== null ? body.stream_options : {}
-    ) as Record<string, unknown>;
-    if (opts.include_usage !== true) {
-      body.stream_options = { ...opts, include_usage: true };
-      addedUsage = true;
-    }
-  }
-  const estimate = estimateTokens(endpoint, body, config.defaultMaxOutputTokens);
-  const chain = [requestedModel, ...(config.fallbacks[requestedModel] ?? [])];
-  /** The charge for this request on a model: calibrated prompt estimate + output allowance. */
-  const costFor = (model: string) =>
-    Math.ceil(estimate.promptTokens * ctx.calibration.factor(model)) + estimate.maxOutputTokens;
-  const base: Omit<
-    AttemptRecord,
-    'id' | 'startedAt' | 'model' | 'status' | 'outcome' | 'queuedMs' | 'latencyMs' | 'attempt' | 'estimatedTokens'
-  > = {
-    requestedModel,
-    workspace: caller.workspace,
-    source: caller.source,
-    lane,
-    endpoint,
-    stream,
-    promptTokens: 0,
-    completionTokens: 0,
-    totalTokens: 0,
-    cachedTokens: 0,
-  };
-
-  if (!ctx.limits.metered(requestedModel)) {
+  const attempt = { req, res, body: r.body, endpoint, addedUsage: r.addedUsage, abort, base: r.base };
+  if (!ctx.limits.metered(r.requestedModel)) {
     // No limits configured: pass through unmetered but still recorded, and say so.
     res.setHeader('x-rlm-unmetered', 'true');
-    await forwardOnce(ctx, {
-      req,
-      res,
-      body,
-      model: requestedModel,
-      endpoint,
-      addedUsage,
-      abort,
-      base,
-      estimatedTokens: estimate.promptTokens + estimate.maxOutputTokens,
-      queuedMs: 0,
-      attempt: 1,
-      keys: [],
-      retried: false,
-      lastChance: true,
-    });
+    const estimatedTokens = r.estimate.promptTokens + r.estimate.maxOutputTokens;
+    const unmetered = { model: r.requestedModel, estimatedTokens, queuedMs: 0, attempt: 1, keys: [], retried: false };
+    await forwardOnce(ctx, { ...attempt, ...unmetered, lastChance: true });
     return;
   }
+  await walkChain(ctx, { ...r, caller, arrivedAt, attempt });
+}
 
-  let chainIndex = 0;
-  let attemptOnModel = 0;
-  let retried = false;
-  let attemptsTotal = 0;
-  let holdUntil = 0;
-  let lastFailure: Failure | undefined;
+/** A metered request on its way along the chain: where it stands, and what it shares with every attempt. */
+interface Walk extends MeteredRequest {
+  caller: CallerInfo;
+  arrivedAt: number;
+  attempt: Pick<AttemptArgs, 'req' | 'res' | 'body' | 'endpoint' | 'addedUsage' | 'abort' | 'base'>;
+  chainIndex: number;
+  attemptOnModel: number;
+  retried: boolean;
+  attemptsTotal: number;
+  holdUntil: number;
+  lastFailure?: Failure;
+}
+
+/** The charge for the request on a model: calibrated prompt estimate + output allowance. */
+const costFor = (ctx: ProxyContext, w: Walk, model: string) =>
+  Math.ceil(w.estimate.promptTokens * ctx.calibration.factor(model)) + w.estimate.maxOutputTokens;
+
+/** Admit, forward, and after a failure do what the retry policy says, until the caller has an answer. */
+async function walkChain(ctx: ProxyContext, start: MeteredRequest & Pick<Walk, 'caller' | 'arrivedAt' | 'attempt'>) {
+  const w: Walk = { ...start, chainIndex: 0, attemptOnModel: 0, retried: false, attemptsTotal: 0, holdUntil: 0 };
   for (;;) {
-    const model = chain[chainIndex]!;
-    const keys = ctx.limits.keysFor(model, caller.workspace);
-    const cost = costFor(model);
+    const model = w.chain[w.chainIndex]!;
+    const keys = ctx.limits.keysFor(model, w.caller.workspace);
+    const cost = costFor(ctx, w, model);
     const queueStart = ctx.now();
-    const deadline = Math.max(queueStart, holdUntil) + maxWaitMs;
-    // A retry on the same model goes before the requests that arrived after it.
-    const front = attemptOnModel > 0;
-    const startAt = front ? queueStart : ctx.limiter.estimateStart(keys, cost, queueStart, lane);
-    const fallbackFrom = model !== requestedModel ? requestedModel : undefined;
-
-    let reservation: Reservation | undefined;
-    if (startAt <= deadline) {
-      try {
-        reservation = await ctx.scheduler.admit(keys, cost, deadline, abort.signal, { front, lane });
-      } catch (e) {
-        const reason = e instanceof AdmissionError ? e.reason : 'timeout';
-        if (reason === 'cancelled') {
-          ctx.record(
-            makeRecord(ctx.now(), base, {
-              model,
-              status: 0,
-              outcome: 'cancelled',
-              errorKind: 'cancelled',
-              queuedMs: ctx.now() - queueStart,
-              latencyMs: ctx.now() - arrivedAt,
-              attempt: attemptOnModel + 1,
-              estimatedTokens: cost,
-              fallbackFrom,
-            }),
-          );
-          return;
-        }
-        if (reason === 'impossible') {
-          const tpm = Math.min(...keys.map((k) => ctx.limiter.limitsOf(k)!.tpm));
-          ctx.record(
-            makeRecord(ctx.now(), base, {
-              model,
-              status: 400,
-              outcome: 'rejected',
-              errorKind: 'bad_request',
-              errorCode: 'request_too_large',
-              queuedMs: 0,
-              latencyMs: ctx.now() - arrivedAt,
-              attempt: 1,
-              estimatedTokens: cost,
-              fallbackFrom,
-            }),
-          );
-          return sendError(
-            res,
-            400,
-            `This request needs about ${cost} tokens, more than ${model}'s limit of ${tpm} tokens per minute. ` +
-              `Lower max_tokens or split the input.`,
-            'invalid_request_error',
-            'request_too_large',
-          );
-        }
-      }
-    }
-    if (!reservation) {
-      // The wait would exceed the maximum: the first backup that can start sooner, else a local 429.
-      const now = ctx.now();
-      const startOf = (backup: string) =>
-        ctx.limiter.estimateStart(ctx.limits.keysFor(backup, caller.workspace), costFor(backup), now, lane);
-      const next = soonerBackup(chain, chainIndex, startAt, startOf, now, maxWaitMs);
-      if (next >= 0) {
-        chainIndex = next;
-        attemptOnModel = 0;
-        holdUntil = 0;
-        continue;
-      }
-      if (lastFailure) return sendFailure(res, lastFailure, retried, attemptsTotal);
-      const waitedMs = startAt <= deadline ? now - queueStart : 0;
-      return refuseLocally(ctx, res, base, {
-        model,
-        keys,
-        cost,
-        startAt: ctx.limiter.estimateStart(keys, cost, now, lane),
-        maxWaitMs,
-        arrivedAt,
-        waitedMs,
-        lane,
-        fallbackFrom,
-      });
-    }
-
-    attemptsTotal++;
-    ctx.onAdmitted?.(keys, cost, reservation.admittedAt);
-    const perSecond = ctx.limits.perSecondTight(keys, cost, reservation.admittedAt);
+    const admitted = await admit(ctx, w, model, keys, cost, queueStart);
+    if (admitted === 'answered') return;
+    if (admitted === 'next') continue;
+    w.attemptsTotal++;
+    ctx.onAdmitted?.(keys, cost, admitted.admittedAt);
+    const perSecond = ctx.limits.perSecondTight(keys, cost, admitted.admittedAt);
     const outcome = await forwardOnce(ctx, {
-      req,
-      res,
-      body,
+      ...w.attempt,
       model,
-      endpoint,
-      addedUsage,
-      abort,
-      base,
-      reservation,
+      reservation: admitted,
       estimatedTokens: cost,
-      estimatedPrompt: estimate.promptTokens,
+      estimatedPrompt: w.estimate.promptTokens,
       queuedMs: ctx.now() - queueStart,
-      attempt: attemptOnModel + 1,
+      attempt: w.attemptOnModel + 1,
       keys,
-      retried,
-      fallbackFrom,
-      attemptsTotal,
+      retried: w.retried,
+      fallbackFrom: model !== w.requestedModel ? w.requestedModel : undefined,
+      attemptsTotal: w.attemptsTotal,
       lastChance: false,
     });
-    if (outcome.done) return;
-
-    lastFailure = outcome.failure;
-    attemptOnModel++;
-    // what comes next is decided in src/core/retry.ts; here it is only carried out
-    const failure = {
-      kind: outcome.classification.kind,
-      retryable: outcome.classification.retryable,
-      ...(outcome.retryAfterMs !== undefined ? { retryAfterMs: outcome.retryAfterMs } : {}),
-    };
-    const state = { chainIndex, chainLength: chain.length, failuresOnModel: attemptOnModel };
-    const wait = retryWaitMs(ctx.retry, state, failure, ctx.random);
-    const now = ctx.now();
-    if (isRateLimitKind(failure.kind)) ctx.limits.onRateLimited(keys, failure.kind, now, now + wait, perSecond);
-    const step = nextStep(ctx.retry, state, failure, wait);
-    if (step.action === 'fail') return sendFailure(res, outcome.failure, retried, attemptsTotal);
-    retried = true;
-    if (step.action === 'fallback') {
-      [chainIndex, attemptOnModel, holdUntil] = [step.chainIndex, 0, 0];
-      continue;
-    }
-    holdUntil = now + step.waitMs;
-    // a held key makes the retry wait in the limiter; otherwise it waits here
-    if (!step.holdKey) await sleep(step.waitMs, abort.signal);
-    if (abort.signal.aborted) return;
+    if (outcome.done || !(await afterFailure(ctx, w, outcome, keys, perSecond))) return;
   }
+}
+
+/**
+ * Wait for a place on the model's keys. 'answered': the caller has its answer (cancelled, too
+ * large, a local 429); 'next': the wait would pass the maximum and a backup can start sooner.
+ */
+async function admit(ctx: ProxyContext, w: Walk, model: string, keys: string[], cost: number, queueStart: number) {
+  const deadline = Math.max(queueStart, w.holdUntil) + w.maxWaitMs;
+  // A retry on the same model goes before the requests that arrived after it.
+  const front = w.attemptOnModel > 0;
+  const startAt = front ? queueStart : ctx.limiter.estimateStart(keys, cost, queueStart, w.lane);
+  const fallbackFrom = model !== w.requestedModel ? w.requestedModel : undefined;
+  const record = (
+    f: Pick<AttemptRecord, 'status' | 'outcome' | 'queuedMs' | 'attempt'> & {
+      errorKind: ErrorKind;
+      errorCode?: string;
+    },
+  ) =>
+    ctx.record(
+      makeRecord(ctx.now(), w.base, {
+        model,
+        latencyMs: ctx.now() - w.arrivedAt,
+        estimatedTokens: cost,
+        fallbackFrom,
+        ...f,
+      }),
+    );
+  if (startAt <= deadline) {
+    try {
+      return await ctx.scheduler.admit(keys, cost, deadline, w.attempt.abort.signal, { front, lane: w.lane });
+    } catch (e) {
+      const reason = e instanceof AdmissionError ? e.reason : 'timeout';
+      if (reason === 'cancelled') {
+        const queuedMs = ctx.now() - queueStart;
+        record({ status: 0, outcome: 'cancelled', errorKind: 'cancelled', queuedMs, attempt: w.attemptOnModel + 1 });
+        return 'answered';
+      }
+      if (reason === 'impossible') {
+        record({
+          status: 400,
+          outcome: 'rejected',
+          errorKind: 'bad_request',
+          errorCode: 'request_too_large',
+          queuedMs: 0,
+          attempt: 1,
+        });
+        const tpm = Math.min(...keys.map((k) => ctx.limiter.limitsOf(k)!.tpm));
+        const message =
+          `This request needs about ${cost} tokens, more than ${model}'s limit of ${tpm} tokens per minute. ` +
+          `Lower max_tokens or split the input.`;
+        sendError(w.attempt.res, 400, message, 'invalid_request_error', 'request_too_large');
+        return 'answered';
+      }
+    }
+  }
+  const waitedMs = startAt <= deadline ? ctx.now() - queueStart : 0;
+  return noPlace(ctx, w, { model, keys, cost, startAt, waitedMs, fallbackFrom });
+}
+
+/** The wait would pass the maximum: the first backup that can start sooner, else a local 429 (or the last failure). */
+function noPlace(
+  ctx: ProxyContext,
+  w: Walk,
+  o: {
+    model: string;
+    keys: string[];
+    cost: number;
+    startAt: number;
+    waitedMs: number;
+    fallbackFrom: string | undefined;
+  },
+): 'next' | 'answered' {
+  const now = ctx.now();
+  const startOf = (backup: string) =>
+    ctx.limiter.estimateStart(ctx.limits.keysFor(backup, w.caller.workspace), costFor(ctx, w, backup), now, w.lane);
+  const next = soonerBackup(w.chain, w.chainIndex, o.startAt, startOf, now, w.maxWaitMs);
+  if (next >= 0) {
+    [w.chainIndex, w.attemptOnModel, w.holdUntil] = [next, 0, 0];
+    return 'next';
+  }
+  if (w.lastFailure) sendFailure(w.attempt.res, w.lastFailure, w.retried, w.attemptsTotal);
+  else {
+    const startAt = ctx.limiter.estimateStart(o.keys, o.cost, now, w.lane);
+    refuseLocally(ctx, w.attempt.res, w.base, {
+      ...o,
+      startAt,
+      maxWaitMs: w.maxWaitMs,
+      arrivedAt: w.arrivedAt,
+      lane: w.lane,
+    });
+  }
+  return 'answered';
+}
+
+/**
+ * After a failed attempt: tell the limits, then do what src/core/retry.ts decides. Resolves to
+ * true to go on (a retry or a fallback), false when the caller has been answered.
+ */
+async function afterFailure(
+  ctx: ProxyContext,
+  w: Walk,
+  outcome: Extract<AttemptOutcome, { done: false }>,
+  keys: string[],
+  perSecond: string[],
+): Promise<boolean> {
+  w.lastFailure = outcome.failure;
+  w.attemptOnModel++;
+  const failure = {
+    kind: outcome.classification.kind,
+    retryable: outcome.classification.retryable,
+    ...(outcome.retryAfterMs !== undefined ? { retryAfterMs: outcome.retryAfterMs } : {}),
+  };
+  const state = { chainIndex: w.chainIndex, chainLength: w.chain.length, failuresOnModel: w.attemptOnModel };
+  const wait = retryWaitMs(ctx.retry, state, failure, ctx.random);
+  const now = ctx.now();
+  if (isRateLimitKind(failure.kind)) ctx.limits.onRateLimited(keys, failure.kind, now, now + wait, perSecond);
+  const step = nextStep(ctx.retry, state, failure, wait);
+  if (step.action === 'fail') {
+    sendFailure(w.attempt.res, outcome.failure, w.retried, w.attemptsTotal);
+    return false;
+  }
+  w.retried = true;
+  if (step.action === 'fallback') {
+    [w.chainIndex, w.attemptOnModel, w.holdUntil] = [step.chainIndex, 0, 0];
+    return true;
+  }
+  w.holdUntil = now + step.waitMs;
+  // a held key makes the retry wait in the limiter; otherwise it waits here
+  if (!step.holdKey) await sleep(step.waitMs, w.attempt.abort.signal);
+  return !w.attempt.abort.signal.aborted;
 }
 
 function refuseLocally(
   ctx: ProxyContext,
   res: http.ServerResponse,
-  base: AttemptArgs['base'],
+  base: RecordBase,
   o: {
     model: string;
     keys: string[];

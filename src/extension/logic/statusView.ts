@@ -75,7 +75,12 @@ export function statusView(
   const queue = key.queueLength > 0 ? ` $(watch) ${key.queueLength}` : '';
   const recent429 = state.last429 && state.last429.model === model && now - state.last429.at < RECENT_429_MS;
   const level: StatusLevel = recent429 ? 'error' : fill >= threshold ? 'warning' : 'normal';
-  const lines = [
+  return { text: `$(pulse) ${model} ${main}${queue}`, level, tooltip: tooltipOf(state, key, model), fill };
+}
+
+/** The Markdown tooltip: the four windows against their limits, why requests wait, the margin, the last 429. */
+function tooltipOf(state: GatewayState, key: KeyState, model: string): string {
+  return [
     `**${model}** — ${key.scope === 'workspace' ? `workspace \`${key.workspace}\`` : 'account'} ` +
       `limits${key.adaptation < 1 ? ` (lowered to ${Math.round(key.adaptation * 100)} % after 429s)` : ''}`,
     '',
@@ -94,6 +99,5 @@ export function statusView(
     '',
     '[Open Monitor](command:rateLimitMonitor.openMonitor) · [Change ' +
       'Limits](command:rateLimitMonitor.setAccountLimits) · [Select Model](command:rateLimitMonitor.selectStatusBarModel)',
-  ];
-  return { text: `$(pulse) ${model} ${main}${queue}`, level, tooltip: lines.join('\n'), fill };
+  ].join('\n');
 }
