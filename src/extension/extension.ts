@@ -3,7 +3,6 @@
  * follower) comes up in the background, and a failure shows a message with "Show Log".
  */
 import { SETTING_DEFAULTS } from '../core/defaults';
-import { isRateLimitKind } from '../core/retry';
 import * as vscode from 'vscode';
 import { DEFAULT_WORKSPACE } from '../core/types';
 import type { RateLimitMonitorApi } from './api';
@@ -16,7 +15,7 @@ import { SettingsBridge } from './host/settings';
 import { SIDEBAR_VIEW_ID, SidebarViewProvider } from './host/sidebarView';
 import { QuotaStatusBar } from './host/statusBar';
 import { applyTerminalEnvironment } from './host/terminal';
-import { NotificationThrottle } from './logic/notifications';
+import { Alerts } from './host/alerts';
 import { apiKeyFromEnv } from '../gateway/env';
 import { SETTING } from './logic/settings';
 import { errorMessage } from '../core/values';
@@ -43,10 +42,29 @@ const testHooks: TestHooks = { notifications: [] };
 
 export function activate(context: vscode.ExtensionContext): RateLimitMonitorApi {
   const t0 = performance.now();
+  const parts = createParts(context);
+  context.subscriptions.push(...wire(parts, context));
+  startInBackground(parts);
+  Object.assign(testHooks, {
+    ...parts,
+    monitor: () => MonitorPanel.current,
+    terminalCollection: context.environmentVariableCollection,
+    activationMs: performance.now() - t0,
+  });
+  parts.log.info(`activated in ${testHooks.activationMs!.toFixed(1)} ms`);
+  return apiOf(parts);
+}
+
+type Parts = ReturnType<typeof createParts>;
+
+/** The extension's objects, each given what it reads of the others. */
+function createParts(context: vscode.ExtensionContext) {
   const log = vscode.window.createOutputChannel('LLM Rate Limit Monitor', { log: true });
   const settings = new SettingsBridge(context.globalState, log);
   const keys = new ApiKeys(context.secrets);
   const activeWorkspace = () => settings.get<string>(SETTING.activeWorkspace, DEFAULT_WORKSPACE) || DEFAULT_WORKSPACE;
+  const threshold = () =>
+    settings.get<number>(SETTING.warningThreshold, SETTING_DEFAULTS['statusBar.warningThreshold']);
   const host = new GatewayHost({
     port: settings.get<number>(SETTING.port, SETTING_DEFAULTS['gateway.port']),
     retentionDays: settings.get<number>(SETTING.retentionDays, SETTING_DEFAULTS['history.retentionDays']),
@@ -59,44 +77,39 @@ export function activate(context: vscode.ExtensionContext): RateLimitMonitorApi 
   const statusBar = new QuotaStatusBar({
     model: () => settings.get<string>(SETTING.statusBarModel, SETTING_DEFAULTS['statusBar.model']),
     workspace: activeWorkspace,
-    threshold: () => settings.get<number>(SETTING.warningThreshold, SETTING_DEFAULTS['statusBar.warningThreshold']),
+    threshold,
     apiKeyMissing,
   });
-  // the limits in force are the published defaults until the user sets or syncs their own
-  const usingDefaultLimits = () =>
-    vscode.workspace.getConfiguration('rateLimitMonitor').inspect('models')?.globalValue === undefined;
+  const openMonitor = (model?: string) => void MonitorPanel.show(context.extensionUri, dashboardDeps, model);
   const commands: CommandContext = {
     settings,
     state: context.globalState,
     keys,
     host,
     log,
-    openMonitor: (model) => void openMonitor(model),
+    openMonitor,
     activeWorkspace,
   };
   const dashboardDeps = {
     actions: dashboardActions(commands),
     apiKeyMissing,
-    usingDefaultLimits,
+    // the limits in force are the published defaults until the user sets or syncs their own
+    usingDefaultLimits: () =>
+      vscode.workspace.getConfiguration('rateLimitMonitor').inspect('models')?.globalValue === undefined,
     host,
     log,
     workspace: activeWorkspace,
     increases: () => settings.temporaryIncreases(),
-    openPanel: (model: string) => void openMonitor(model),
+    openPanel: (model: string) => openMonitor(model),
   };
-  const openMonitor = (model?: string) => MonitorPanel.show(context.extensionUri, dashboardDeps, model);
   const sidebar = new SidebarViewProvider(context.extensionUri, dashboardDeps);
-  const throttle = new NotificationThrottle();
-  let limitsChangedAt = -Infinity;
-  const notify = (model: string, reason: 'threshold' | '429', text: string) => {
-    if (!throttle.allow(model, reason, Date.now())) return;
-    testHooks.notifications?.push({ model, reason, text });
-    void vscode.window.showWarningMessage(text, 'Open Monitor', 'Configure Fallback').then((choice) => {
-      if (choice === 'Open Monitor') openMonitor(model);
-      if (choice === 'Configure Fallback')
-        void vscode.commands.executeCommand('rateLimitMonitor.configureFallbacks', { model });
-    });
-  };
+  const alerts = new Alerts({ threshold, openMonitor, shown: testHooks.notifications! });
+  return { log, settings, keys, host, statusBar, sidebar, commands, alerts, activeWorkspace };
+}
+
+/** What reacts to what: state and records, settings, keys, and the terminal environment. */
+function wire(p: Parts, context: vscode.ExtensionContext): vscode.Disposable[] {
+  const { log, settings, keys, host, statusBar, sidebar, alerts } = p;
   const updateTerminal = () =>
     applyTerminalEnvironment(
       context.environmentVariableCollection,
@@ -104,8 +117,8 @@ export function activate(context: vscode.ExtensionContext): RateLimitMonitorApi 
       host.url,
       host.token,
     );
-
-  context.subscriptions.push(
+  updateTerminal();
+  return [
     log,
     settings,
     keys,
@@ -113,7 +126,7 @@ export function activate(context: vscode.ExtensionContext): RateLimitMonitorApi 
     statusBar,
     sidebar,
     vscode.window.registerWebviewViewProvider(SIDEBAR_VIEW_ID, sidebar),
-    ...registerCommands(commands),
+    ...registerCommands(p.commands),
     // "no API key" goes away (or comes) at once, not at the next gateway event
     keys.onDidChange(() => {
       statusBar.refresh();
@@ -122,65 +135,34 @@ export function activate(context: vscode.ExtensionContext): RateLimitMonitorApi 
     }),
     host.onDidChangeState((state) => {
       statusBar.update(state);
-      const threshold = settings.get<number>(SETTING.warningThreshold, SETTING_DEFAULTS['statusBar.warningThreshold']);
-      for (const k of state.keys) {
-        if (k.scope !== 'account') continue;
-        const fill = Math.max(k.minute.requests / k.minute.requestLimit, k.minute.tokens / k.minute.tokenLimit);
-        // just after the user changed the limits the picture is settling: no warning for a minute
-        if (fill >= threshold && Date.now() - limitsChangedAt >= 60_000)
-          notify(k.model, 'threshold', `${k.model} is at ${Math.round(fill * 100)} % of its rate limit.`);
-      }
+      alerts.onState(state);
     }),
-    host.onDidRecord((r) => {
-      if (r.status === 401 && r.errorKind === 'auth' && throttle.allow(r.model, 'auth', Date.now())) {
-        void vscode.window
-          .showErrorMessage(
-            `The provider refused the API key (401) for ${r.model} in workspace ${r.workspace}.`,
-            'Set API Key',
-          )
-          .then((choice) => {
-            if (choice === 'Set API Key')
-              void vscode.commands.executeCommand('rateLimitMonitor.setApiKey', { workspace: r.workspace });
-          });
-      }
-      if (isRateLimitKind(r.errorKind)) {
-        notify(
-          r.model,
-          '429',
-          `${r.model} hit its ${r.errorKind.toUpperCase()} ` +
-            `limit${r.outcome === 'rejected' ? ' (refused locally after the maximum wait)' : ' at the provider'}.`,
-        );
-      }
-    }),
+    host.onDidRecord((r) => alerts.onRecord(r)),
     settings.onDidChange((config) => {
-      limitsChangedAt = Date.now();
+      alerts.limitsChanged();
       void host.pushConfig(config).catch((e: unknown) => log.warn(`could not apply the new limits: ${String(e)}`));
       void keys.load(Object.keys(config.workspaces));
       statusBar.update(host.state);
     }),
     host.onDidChangeConfig(({ config, source }) => {
       if (source === 'vscode') return;
+      const by = source === 'page' ? "on the gateway's page" : 'by a tool';
       void settings.saveExternalConfig(config).then(
-        (saved) =>
-          saved.length &&
-          log.info(
-            `limits changed ${source === 'page' ? "on the gateway's page" : 'by a tool'}: saved ${saved.join(', ')}`,
-          ),
+        (saved) => saved.length && log.info(`limits changed ${by}: saved ${saved.join(', ')}`),
         (e: unknown) => log.warn(`could not save limits changed outside VS Code: ${String(e)}`),
       );
     }),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(`rateLimitMonitor.${SETTING.injectTerminal}`)) updateTerminal();
-      if (
-        e.affectsConfiguration('rateLimitMonitor.statusBar') ||
-        e.affectsConfiguration(`rateLimitMonitor.${SETTING.activeWorkspace}`)
-      )
+      const statusSetting = e.affectsConfiguration('rateLimitMonitor.statusBar');
+      if (statusSetting || e.affectsConfiguration(`rateLimitMonitor.${SETTING.activeWorkspace}`))
         statusBar.update(host.state);
     }),
-  );
-  updateTerminal();
+  ];
+}
 
-  // Everything slow happens after activate() has returned.
+/** Everything slow happens after activate() has returned; a failure says so, with "Show Log". */
+function startInBackground({ keys, settings, host, log }: Parts): void {
   testHooks.gatewayReady = keys
     .load(Object.keys(settings.config.workspaces))
     .then(() => host.start())
@@ -193,8 +175,10 @@ export function activate(context: vscode.ExtensionContext): RateLimitMonitorApi 
       throw e;
     });
   testHooks.gatewayReady.catch(() => undefined);
+}
 
-  const api: RateLimitMonitorApi = {
+function apiOf({ host, settings, activeWorkspace }: Parts): RateLimitMonitorApi {
+  return {
     version: 1,
     getClient: (options = {}) =>
       gatewayClient(host.url, host.token, options.workspace ?? activeWorkspace(), options.source ?? 'vscode:api'),
@@ -202,18 +186,6 @@ export function activate(context: vscode.ExtensionContext): RateLimitMonitorApi 
     getLimits: () => settings.config,
     onDidRecord: host.onDidRecord,
   };
-  Object.assign(testHooks, {
-    host,
-    statusBar,
-    settings,
-    keys,
-    monitor: () => MonitorPanel.current,
-    sidebar,
-    terminalCollection: context.environmentVariableCollection,
-    activationMs: performance.now() - t0,
-  });
-  log.info(`activated in ${testHooks.activationMs!.toFixed(1)} ms`);
-  return api;
 }
 
 export function deactivate(): void {}

@@ -1,4 +1,5 @@
 /** `GET /metrics` in Prometheus text format, for people who already run Grafana. */
+import { RATE_LIMIT_KINDS } from '../core/types';
 import type { Gateway } from './server';
 
 const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
@@ -7,111 +8,111 @@ const labels = (l: Record<string, string>) =>
     .map(([k, v]) => `${k}="${esc(v)}"`)
     .join(',')}}`;
 
+type Row = [Record<string, string>, number];
+type Emit = (name: string, type: 'gauge' | 'counter', help: string, rows: Row[]) => void;
+
 export function prometheusText(gw: Gateway): string {
   const lines: string[] = [];
-  const metric = (name: string, type: 'gauge' | 'counter', help: string, rows: [Record<string, string>, number][]) => {
+  const metric: Emit = (name, type, help, rows) => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     for (const [l, v] of rows) lines.push(`${name}${labels(l)} ${Number.isFinite(v) ? v : 0}`);
   };
   const state = gw.state();
-  const keyLabels = (k: (typeof state.keys)[number]) => ({
-    key: k.key,
-    model: k.model,
-    scope: k.scope,
-    workspace: k.workspace ?? '',
-  });
+  keyGauges(metric, state.keys);
+  // Totals since the gateway started, from the minute buckets.
+  totals(metric, gw.metrics.report(gw.startedAt, Date.now() + 1).rows);
+  metric('rlm_in_flight', 'gauge', 'Requests the gateway is handling.', [[{}, state.inFlight]]);
+  return lines.join('\n') + '\n';
+}
+
+type Key = ReturnType<Gateway['state']>['keys'][number];
+type ReportRow = ReturnType<Gateway['metrics']['report']>['rows'][number];
+
+/** Per limiter key: limits in force, what the windows hold, the queue, the adaptation. */
+function keyGauges(metric: Emit, keys: Key[]): void {
+  const keyLabels = (k: Key) => ({ key: k.key, model: k.model, scope: k.scope, workspace: k.workspace ?? '' });
+  const perKey = (value: (k: Key) => number): Row[] => keys.map((k) => [keyLabels(k), value(k)]);
+  const perWindow = (minute: (k: Key) => number, second: (k: Key) => number): Row[] =>
+    keys.flatMap((k): Row[] => [
+      [{ ...keyLabels(k), window: '60s' }, minute(k)],
+      [{ ...keyLabels(k), window: '1s' }, second(k)],
+    ]);
   metric(
     'rlm_limit_requests_per_minute',
     'gauge',
     'Effective requests-per-minute limit of a limiter key.',
-    state.keys.map((k) => [keyLabels(k), k.effective.rpm]),
+    perKey((k) => k.effective.rpm),
   );
   metric(
     'rlm_limit_tokens_per_minute',
     'gauge',
     'Effective tokens-per-minute limit of a limiter key.',
-    state.keys.map((k) => [keyLabels(k), k.effective.tpm]),
+    perKey((k) => k.effective.tpm),
   );
   metric(
     'rlm_window_requests',
     'gauge',
     'Requests admitted in the sliding window.',
-    state.keys.flatMap(
-      (k) =>
-        [
-          [{ ...keyLabels(k), window: '60s' }, k.minute.requests],
-          [{ ...keyLabels(k), window: '1s' }, k.second.requests],
-        ] as [Record<string, string>, number][],
+    perWindow(
+      (k) => k.minute.requests,
+      (k) => k.second.requests,
     ),
   );
   metric(
     'rlm_window_tokens',
     'gauge',
     'Tokens charged in the sliding window.',
-    state.keys.flatMap(
-      (k) =>
-        [
-          [{ ...keyLabels(k), window: '60s' }, k.minute.tokens],
-          [{ ...keyLabels(k), window: '1s' }, k.second.tokens],
-        ] as [Record<string, string>, number][],
+    perWindow(
+      (k) => k.minute.tokens,
+      (k) => k.second.tokens,
     ),
   );
   metric(
     'rlm_queue_length',
     'gauge',
     'Requests waiting for admission on a key.',
-    state.keys.map((k) => [keyLabels(k), k.queueLength]),
+    perKey((k) => k.queueLength),
   );
   metric(
     'rlm_adaptation_factor',
     'gauge',
     'Share of the configured limit in force after provider 429s (1 = all).',
-    state.keys.map((k) => [keyLabels(k), k.adaptation]),
+    perKey((k) => k.adaptation),
   );
-  const now = Date.now();
-  // Totals since the gateway started, from the minute buckets.
-  const report = gw.metrics.report(gw.startedAt, now + 1);
+}
+
+/** Counters per model and workspace since the gateway started. */
+function totals(metric: Emit, rows: ReportRow[]): void {
+  const at = (r: ReportRow, extra: Record<string, string> = {}) => ({
+    model: r.model,
+    workspace: r.workspace,
+    ...extra,
+  });
   metric(
     'rlm_requests_total',
     'counter',
     'Attempts since the gateway started.',
-    report.rows.map((r) => [{ model: r.model, workspace: r.workspace }, r.totalCalls]),
+    rows.map((r) => [at(r), r.totalCalls]),
   );
   metric(
     'rlm_failures_total',
     'counter',
     'Failed attempts since the gateway started.',
-    report.rows.map((r) => [{ model: r.model, workspace: r.workspace }, r.failedCalls]),
+    rows.map((r) => [at(r), r.failedCalls]),
   );
-  metric(
-    'rlm_tokens_total',
-    'counter',
-    'Tokens used since the gateway started.',
-    report.rows.flatMap(
-      (r) =>
-        [
-          [{ model: r.model, workspace: r.workspace, type: 'prompt' }, r.promptTokens],
-          [{ model: r.model, workspace: r.workspace, type: 'completion' }, r.completionTokens],
-        ] as [Record<string, string>, number][],
-    ),
-  );
+  const tokens = rows.flatMap((r): Row[] => [
+    [at(r, { type: 'prompt' }), r.promptTokens],
+    [at(r, { type: 'completion' }), r.completionTokens],
+  ]);
+  metric('rlm_tokens_total', 'counter', 'Tokens used since the gateway started.', tokens);
+  const refusals: Row[] = rows.map((r) => [at(r), r.localRejections]);
   metric(
     'rlm_local_refusals_total',
     'counter',
     'Requests the gateway refused itself (local 429s) since it started.',
-    report.rows.map((r) => [{ model: r.model, workspace: r.workspace }, r.localRejections]),
+    refusals,
   );
-  metric(
-    'rlm_rate_limited_total',
-    'counter',
-    'Provider 429s by kind since the gateway started (local refusals are rlm_local_refusals_total).',
-    report.rows.flatMap((r) =>
-      (['rpm', 'tpm', 'burst'] as const).map(
-        (kind) =>
-          [{ model: r.model, workspace: r.workspace, kind }, r.rateLimited[kind]] as [Record<string, string>, number],
-      ),
-    ),
-  );
-  metric('rlm_in_flight', 'gauge', 'Requests the gateway is handling.', [[{}, state.inFlight]]);
-  return lines.join('\n') + '\n';
+  const limited = rows.flatMap((r) => RATE_LIMIT_KINDS.map((kind): Row => [at(r, { kind }), r.rateLimited[kind]]));
+  const help = 'Provider 429s by kind since the gateway started (local refusals are rlm_local_refusals_total).';
+  metric('rlm_rate_limited_total', 'counter', help, limited);
 }

@@ -5,7 +5,6 @@
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { randomUUID } from 'node:crypto';
 import { validateConfig, type ConfigResult } from '../core/config';
 import { Limiter, type LimiterOptions } from '../core/limiter';
 import { MetricsStore } from '../core/metrics';
@@ -26,14 +25,8 @@ import { sendError } from './responses';
 import { Scheduler } from './scheduler';
 import { countText } from './tokenizer';
 import { bearerOf, hostAllowed, originAllowed, tokensEqual } from './security';
-import {
-  DEFAULT_TIMEOUTS,
-  forwardHeaders,
-  sendUpstream,
-  upstreamUrl,
-  UpstreamError,
-  type UpstreamTimeouts,
-} from './upstream';
+import { DEFAULT_TIMEOUTS, type UpstreamTimeouts } from './upstream';
+import { passThrough } from './passThrough';
 import { BatchJobList } from './batchJobs';
 
 export { GATEWAY_VERSION } from './version';
@@ -356,6 +349,40 @@ export class Gateway {
     return undefined;
   }
 
+  /** An OpenAI-compatible route: metered when it is a model call, passed through otherwise. */
+  private async handleV1(req: http.IncomingMessage, res: http.ServerResponse, path: string, workspace: string) {
+    if (!path.startsWith('/v1/')) {
+      const message = `No route ${req.method} ${path}. OpenAI-compatible routes live under /v1/.`;
+      return sendError(res, 404, message, 'invalid_request_error', 'not_found');
+    }
+    const body = await this.readBody(req, res);
+    if (!body) return;
+    const endpoint = endpointOfPath(path);
+    const source = typeof req.headers['x-rlm-source'] === 'string' ? req.headers['x-rlm-source'] : 'external';
+    if (req.method === 'POST' && METERED_ENDPOINTS.has(endpoint)) {
+      return handleMetered(this.proxy, req, res, endpoint, body, { workspace, source });
+    }
+    const ctx = {
+      apiKey: this.options.apiKey,
+      baseUrl: this.config.baseUrl,
+      timeouts: this.proxy.timeouts,
+      record: (r: AttemptRecord) => this.record(r),
+      // a job may have been created or cancelled: the monitor's list reads the provider again
+      onBatchRoute: () => this.batchJobs.invalidate(),
+    };
+    return passThrough(ctx, { req, res, body, workspace, source });
+  }
+
+  /** The request body, or undefined after answering 413 when it is over the limit. */
+  private async readBody(req: http.IncomingMessage, res: http.ServerResponse): Promise<Buffer | undefined> {
+    const limit = this.options.bodyLimitBytes ?? 10 * 1024 * 1024;
+    const body = await readBody(req, limit);
+    if (body !== 'too-large') return body;
+    const message = `The request body is over the gateway's limit of ${limit} bytes.`;
+    sendError(res, 413, message, 'invalid_request_error', 'body_too_large');
+    return undefined;
+  }
+
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     // An event stream is a listener, not work: shutdown does not wait for it (it closes it).
     const listener = (req.url ?? '').startsWith('/_rlm/events');
@@ -364,24 +391,7 @@ export class Gateway {
       res.on('close', () => this.inFlight--);
     }
     try {
-      if (!hostAllowed(req, this.port)) {
-        return sendError(
-          res,
-          403,
-          `Host "${req.headers.host ?? ''}" is not this gateway: use 127.0.0.1:${this.port} or localhost:${this.port}.`,
-          'invalid_request_error',
-          'host_not_allowed',
-        );
-      }
-      if (!originAllowed(req, this.port)) {
-        return sendError(
-          res,
-          403,
-          `Requests from web pages (Origin ${req.headers.origin}) are refused: only the gateway's own dashboard may call it.`,
-          'invalid_request_error',
-          'origin_not_allowed',
-        );
-      }
+      if (refusedAsForeign(req, res, this.port)) return;
       const path = (req.url ?? '/').split('?')[0]!;
       if (req.method === 'GET' && path === HELLO_ROUTE) return answerHello(req, res, this.options.token);
       if (req.method === 'GET' && isDashboardRoute(path))
@@ -400,31 +410,7 @@ export class Gateway {
       if (this.closing) return sendError(res, 503, 'The gateway is shutting down.', 'server_error', 'shutting_down');
       if (path.startsWith('/_rlm/') || path === '/metrics')
         return await handleControl(this, req, res, path, auth.admin);
-      if (!path.startsWith('/v1/'))
-        return sendError(
-          res,
-          404,
-          `No route ${req.method} ${path}. OpenAI-compatible routes live under /v1/.`,
-          'invalid_request_error',
-          'not_found',
-        );
-
-      const body = await readBody(req, this.options.bodyLimitBytes ?? 10 * 1024 * 1024);
-      if (body === 'too-large') {
-        return sendError(
-          res,
-          413,
-          `The request body is over the gateway's limit of ${this.options.bodyLimitBytes ?? 10 * 1024 * 1024} bytes.`,
-          'invalid_request_error',
-          'body_too_large',
-        );
-      }
-      const endpoint = endpointOfPath(path);
-      const source = typeof req.headers['x-rlm-source'] === 'string' ? req.headers['x-rlm-source'] : 'external';
-      if (req.method === 'POST' && METERED_ENDPOINTS.has(endpoint)) {
-        return await handleMetered(this.proxy, req, res, endpoint, body, { workspace: auth.workspace, source });
-      }
-      return await this.passThrough(req, res, body, auth.workspace, source);
+      return await this.handleV1(req, res, path, auth.workspace);
     } catch (e) {
       this.options.log?.(`request failed: ${errorMessage(e)}`);
       if (!res.headersSent)
@@ -432,102 +418,19 @@ export class Gateway {
       else res.destroy();
     }
   }
+}
 
-  /** Any other /v1/* route: forwarded and recorded, not metered. */
-  private async passThrough(
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    body: Buffer,
-    workspace: string,
-    source: string,
-  ): Promise<void> {
-    const startedAt = Date.now();
-    const key = this.options.apiKey(workspace);
-    if (!key)
-      return sendError(
-        res,
-        401,
-        'The gateway has no provider API key. Run "Rate Limit Monitor: Set API Key" or set RLM_API_KEY.',
-        'invalid_request_error',
-        'no_api_key',
-      );
-    const abort = new AbortController();
-    res.on('close', () => {
-      if (!res.writableFinished) abort.abort();
-    });
-    let model = '';
-    try {
-      const m = (JSON.parse(body.toString('utf8')) as { model?: unknown }).model;
-      if (typeof m === 'string') model = m;
-    } catch {
-      // not JSON: nothing to learn
-    }
-    const base = {
-      id: randomUUID(),
-      startedAt,
-      model,
-      requestedModel: model,
-      workspace,
-      source,
-      endpoint: 'other' as const,
-      stream: false,
-      promptTokens: 0,
-      completionTokens: 0,
-      totalTokens: 0,
-      cachedTokens: 0,
-      estimatedTokens: 0,
-      queuedMs: 0,
-      attempt: 1,
-    };
-    try {
-      const upstream = await sendUpstream({
-        url: upstreamUrl(this.config.baseUrl, req.url ?? '/'),
-        method: req.method ?? 'GET',
-        // file uploads (the Batch API) keep their multipart content type
-        headers: forwardHeaders(
-          req.headers,
-          key,
-          body.length > 0 ? body.length : undefined,
-          req.headers['content-type'] ?? 'application/json',
-        ),
-        ...(body.length > 0 ? { body } : {}),
-        signal: abort.signal,
-        timeouts: this.proxy.timeouts,
-      });
-      const status = upstream.statusCode ?? 502;
-      // a job may have been created or cancelled: the monitor's list reads the provider again
-      if (/\/batches(\/|\?|$)/.test(req.url ?? '')) this.batchJobs.invalidate();
-      res.writeHead(status, { 'content-type': String(upstream.headers['content-type'] ?? 'application/octet-stream') });
-      upstream.pipe(res);
-      await new Promise<void>((resolve) =>
-        upstream
-          .on('end', resolve)
-          .on('error', () => resolve())
-          .on('close', resolve),
-      );
-      this.record({
-        ...base,
-        status,
-        outcome: status < 400 ? 'ok' : 'error',
-        latencyMs: Date.now() - startedAt,
-        ...(status >= 400 ? { errorKind: status >= 500 ? 'server' : 'bad_request' } : {}),
-      } as AttemptRecord);
-    } catch (e) {
-      const kind = e instanceof UpstreamError ? e.kind : 'network';
-      this.record({
-        ...base,
-        status: 0,
-        outcome: kind === 'cancelled' ? 'cancelled' : 'error',
-        errorKind: kind,
-        latencyMs: Date.now() - startedAt,
-      });
-      sendError(
-        res,
-        kind === 'timeout' ? 504 : 502,
-        `The provider could not be reached: ${errorMessage(e)}`,
-        'server_error',
-        'upstream_unreachable',
-      );
-    }
+/** A request for another host name, or from a web page, is refused (DNS rebinding, cross-site calls). */
+function refusedAsForeign(req: http.IncomingMessage, res: http.ServerResponse, port: number): boolean {
+  if (!hostAllowed(req, port)) {
+    const message = `Host "${req.headers.host ?? ''}" is not this gateway: use 127.0.0.1:${port} or localhost:${port}.`;
+    sendError(res, 403, message, 'invalid_request_error', 'host_not_allowed');
+    return true;
   }
+  if (!originAllowed(req, port)) {
+    const message = `Requests from web pages (Origin ${req.headers.origin}) are refused: only the gateway's own dashboard may call it.`;
+    sendError(res, 403, message, 'invalid_request_error', 'origin_not_allowed');
+    return true;
+  }
+  return false;
 }

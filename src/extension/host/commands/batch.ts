@@ -62,6 +62,11 @@ export async function runBatchFile(ctx: CommandContext, args?: Record<string, un
   }
   if (choice === 'batch') return submitBatchJob(ctx, { path: file });
   if (choice !== 'run') throw new Error(`choice '${choice}': use run or batch`);
+  return runPaced(ctx, file, estimate.expectedMs, args);
+}
+
+/** Run the file through the gateway, paced, with progress, an ETA and Cancel (a rerun resumes). */
+function runPaced(ctx: CommandContext, file: string, expectedMs: number, args?: Record<string, unknown>) {
   return vscode.window.withProgress(
     {
       location: vscode.ProgressLocation.Notification,
@@ -85,7 +90,7 @@ export async function runBatchFile(ctx: CommandContext, args?: Record<string, un
         onProgress: (p) => {
           const fresh = p.done - p.skipped;
           const left = p.total - p.done - p.failed;
-          const byLimits = estimate.expectedMs * (left / Math.max(1, p.total));
+          const byLimits = expectedMs * (left / Math.max(1, p.total));
           const rate = fresh / Math.max(1, (Date.now() - started) / 1000);
           const eta = rate > 0 ? Math.max(byLimits, (left / rate) * 1000) : byLimits;
           const pct = ((p.done + p.failed) / Math.max(1, p.total)) * 100;
