@@ -77,35 +77,58 @@ function chart(container: HTMLElement, title: string, config: ChartConfiguration
 
 const hhmm = (t: number) => new Date(t).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 
+type Palette = ReturnType<typeof palette>;
+
+/** One line of a chart: a series in a theme colour, without point markers unless asked. */
+const line = (label: string, data: (number | null)[], color: string, extra: Record<string, unknown> = {}) => ({
+  label,
+  data,
+  borderColor: color,
+  pointRadius: 0,
+  borderWidth: 2,
+  ...extra,
+});
+
 export function renderCharts(container: HTMLElement, s: DashboardSnapshot): void {
   destroyCharts();
   const c = palette();
+  const labels = s.series.points.map((p) => hhmm(p.t));
+  if (!s.chartModel) container.append(el('p', { class: 'hint' }, 'No model configured yet.'));
+  perMinuteCharts(container, s, c, labels);
+  perSecondChart(container, s, c);
+  latencyChart(container, s, c, labels);
+  refusalsChart(container, s, c, labels);
+}
+
+/** RPM and TPM per step against the account limit in force at each point (an increase raises it only while it lasted). */
+function perMinuteCharts(container: HTMLElement, s: DashboardSnapshot, c: Palette, labels: string[]): void {
   const points = s.series.points;
-  const labels = points.map((p) => hhmm(p.t));
   const model = s.chartModel;
-  // The account limit in force at each point: a temporary increase raises the line only while it lasted.
-  const limitAt = (t: number) => (model ? accountLimitsAt(s.config, model, t) : undefined);
   const limitLine = (pick: (l: { rpm: number; tpm: number }) => number) =>
     model && s.config.models[model]
       ? [
-          {
-            label: 'limit',
-            data: points.map((p) => pick(limitAt(p.t)!)),
-            borderColor: c.red,
-            borderDash: [6, 4],
-            pointRadius: 0,
-            borderWidth: 1,
-            stepped: true as const,
-          },
+          line(
+            'limit',
+            points.map((p) => pick(accountLimitsAt(s.config, model, p.t)!)),
+            c.red,
+            {
+              borderDash: [6, 4],
+              borderWidth: 1,
+              stepped: true as const,
+            },
+          ),
         ]
       : [];
-  if (!model) container.append(el('p', { class: 'hint' }, 'No model configured yet.'));
   chart(container, `Requests per minute — ${model ?? ''}`, {
     type: 'line',
     data: {
       labels,
       datasets: [
-        { label: 'RPM', data: points.map((p) => p.rpm), borderColor: c.blue, pointRadius: 0, borderWidth: 2 },
+        line(
+          'RPM',
+          points.map((p) => p.rpm),
+          c.blue,
+        ),
         ...limitLine((l) => l.rpm),
       ],
     },
@@ -115,34 +138,36 @@ export function renderCharts(container: HTMLElement, s: DashboardSnapshot): void
     data: {
       labels,
       datasets: [
-        { label: 'TPM', data: points.map((p) => p.tpm), borderColor: c.purple, pointRadius: 0, borderWidth: 2 },
+        line(
+          'TPM',
+          points.map((p) => p.tpm),
+          c.purple,
+        ),
         ...limitLine((l) => l.tpm),
       ],
     },
   });
+}
+
+function perSecondChart(container: HTMLElement, s: DashboardSnapshot, c: Palette): void {
   const secs = s.series.seconds;
-  const secLabels = secs.map((p) => new Date(p.t).toLocaleTimeString());
   chart(container, 'Requests and tokens per second (last 2 minutes)', {
     type: 'line',
     data: {
-      labels: secLabels,
+      labels: secs.map((p) => new Date(p.t).toLocaleTimeString()),
       datasets: [
-        {
-          label: 'RPS',
-          data: secs.map((p) => p.calls),
-          borderColor: c.blue,
-          pointRadius: 0,
-          borderWidth: 1,
-          yAxisID: 'y',
-        },
-        {
-          label: 'TPS',
-          data: secs.map((p) => p.tokens),
-          borderColor: c.purple,
-          pointRadius: 0,
-          borderWidth: 1,
-          yAxisID: 'y1',
-        },
+        line(
+          'RPS',
+          secs.map((p) => p.calls),
+          c.blue,
+          { borderWidth: 1, yAxisID: 'y' },
+        ),
+        line(
+          'TPS',
+          secs.map((p) => p.tokens),
+          c.purple,
+          { borderWidth: 1, yAxisID: 'y1' },
+        ),
       ],
     },
     options: {
@@ -153,77 +178,83 @@ export function renderCharts(container: HTMLElement, s: DashboardSnapshot): void
       },
     },
   });
+}
+
+function latencyChart(container: HTMLElement, s: DashboardSnapshot, c: Palette, labels: string[]): void {
+  const points = s.series.points;
+  const p50 = { pointRadius: 2, spanGaps: true };
+  const p95 = { borderDash: [4, 3], borderWidth: 1, spanGaps: true };
   chart(container, 'Latency and TTFT, p50 / p95 (ms)', {
     type: 'line',
     data: {
       labels,
       datasets: [
-        {
-          label: 'latency p50',
-          data: points.map((p) => p.p50LatencyMs ?? null),
-          borderColor: c.green,
-          pointRadius: 2,
-          borderWidth: 2,
-          spanGaps: true,
-        },
-        {
-          label: 'latency p95',
-          data: points.map((p) => p.p95LatencyMs ?? null),
-          borderColor: c.green,
-          borderDash: [4, 3],
-          pointRadius: 0,
-          borderWidth: 1,
-          spanGaps: true,
-        },
-        {
-          label: 'TTFT p50',
-          data: points.map((p) => p.p50TtftMs ?? null),
-          borderColor: c.orange,
-          pointRadius: 2,
-          borderWidth: 2,
-          spanGaps: true,
-        },
-        {
-          label: 'TTFT p95',
-          data: points.map((p) => p.p95TtftMs ?? null),
-          borderColor: c.orange,
-          borderDash: [4, 3],
-          pointRadius: 0,
-          borderWidth: 1,
-          spanGaps: true,
-        },
+        line(
+          'latency p50',
+          points.map((p) => p.p50LatencyMs ?? null),
+          c.green,
+          p50,
+        ),
+        line(
+          'latency p95',
+          points.map((p) => p.p95LatencyMs ?? null),
+          c.green,
+          p95,
+        ),
+        line(
+          'TTFT p50',
+          points.map((p) => p.p50TtftMs ?? null),
+          c.orange,
+          p50,
+        ),
+        line(
+          'TTFT p95',
+          points.map((p) => p.p95TtftMs ?? null),
+          c.orange,
+          p95,
+        ),
       ],
     },
+  });
+}
+
+function refusalsChart(container: HTMLElement, s: DashboardSnapshot, c: Palette, labels: string[]): void {
+  const points = s.series.points;
+  const bar = (label: string, data: number[], color: string, stack: string) => ({
+    label,
+    data,
+    backgroundColor: color,
+    stack,
   });
   chart(container, 'Provider 429s by kind, and local refusals', {
     type: 'bar',
     data: {
       labels,
       datasets: [
-        {
-          label: 'provider rpm',
-          data: points.map((p) => p.rateLimited.rpm),
-          backgroundColor: c.red,
-          stack: 'provider',
-        },
-        {
-          label: 'provider tpm',
-          data: points.map((p) => p.rateLimited.tpm),
-          backgroundColor: c.orange,
-          stack: 'provider',
-        },
-        {
-          label: 'provider burst',
-          data: points.map((p) => p.rateLimited.burst),
-          backgroundColor: c.yellow,
-          stack: 'provider',
-        },
-        {
-          label: 'local refusals',
-          data: points.map((p) => p.localRejections),
-          backgroundColor: c.grid,
-          stack: 'local',
-        },
+        bar(
+          'provider rpm',
+          points.map((p) => p.rateLimited.rpm),
+          c.red,
+          'provider',
+        ),
+        bar(
+          'provider tpm',
+          points.map((p) => p.rateLimited.tpm),
+          c.orange,
+          'provider',
+        ),
+        bar(
+          'provider burst',
+          points.map((p) => p.rateLimited.burst),
+          c.yellow,
+          'provider',
+        ),
+        bar(
+          'local refusals',
+          points.map((p) => p.localRejections),
+          c.grid,
+          'local',
+        ),
       ],
     },
     options: {

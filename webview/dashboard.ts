@@ -4,8 +4,6 @@
  */
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
-import { recordsToCsv, toCsv } from '../src/core/export';
-import type { ModelRow } from '../src/core/metrics';
 import {
   isTimeWindow,
   TIME_WINDOWS,
@@ -15,11 +13,11 @@ import {
   type PresetWindow,
   type TimeWindow,
 } from '../src/core/protocol';
-import type { AttemptRecord } from '../src/core/types';
 import { renderBatchJobs } from './batchJobs';
-import { exportLimits, RateLimitTab } from './rateLimitTab';
+import { RateLimitTab } from './rateLimitTab';
+import { exportShown, renderOverview, renderRequests, type TabKit } from './tables';
 import { destroyCharts, renderCharts } from './charts';
-import { el, fmtMs, fmtNum, pct, table, time } from './dom';
+import { el } from './dom';
 import type { DashboardHost, SavedState } from './host';
 
 const TABS = ['Overview', 'Charts', 'Rate Limit', 'Requests', 'Batch Jobs'] as const;
@@ -27,29 +25,6 @@ type Tab = (typeof TABS)[number];
 
 /** The tabs that show a time range (the others show now, or the provider's list). */
 const RANGED_TABS: readonly string[] = ['Overview', 'Charts', 'Requests'];
-
-const ROW_COLUMNS: { key: keyof ModelRow; label: string; cell: (r: ModelRow) => string; numeric?: boolean }[] = [
-  { key: 'model', label: 'Model', cell: (r) => r.model },
-  { key: 'workspace', label: 'Workspace', cell: (r) => r.workspace },
-  { key: 'avgTpm', label: 'Avg TPM', cell: (r) => fmtNum(r.avgTpm), numeric: true },
-  { key: 'avgRpm', label: 'Avg RPM', cell: (r) => fmtNum(r.avgRpm), numeric: true },
-  { key: 'totalCalls', label: 'Total Calls', cell: (r) => String(r.totalCalls), numeric: true },
-  { key: 'failedCalls', label: 'Failed Calls', cell: (r) => String(r.failedCalls), numeric: true },
-  { key: 'failureRate', label: 'Failure Rate', cell: (r) => pct(r.failureRate), numeric: true },
-  { key: 'avgTtftMs', label: 'Avg TTFT', cell: (r) => fmtMs(r.avgTtftMs), numeric: true },
-  { key: 'avgLatencyMs', label: 'Avg Latency', cell: (r) => fmtMs(r.avgLatencyMs), numeric: true },
-  { key: 'peakRpm', label: 'Peak RPM', cell: (r) => String(r.peakRpm), numeric: true },
-  { key: 'peakTpm', label: 'Peak TPM', cell: (r) => fmtNum(r.peakTpm), numeric: true },
-];
-
-const outcomeText = (r: AttemptRecord) =>
-  r.outcome === 'rejected'
-    ? `local refusal (${r.errorKind ?? 'limit'})`
-    : r.status === 429 && r.errorKind
-      ? `provider 429 (${r.errorKind})`
-      : r.errorKind
-        ? `${r.outcome}: ${r.errorKind}`
-        : r.outcome;
 
 export class DashboardView {
   private snapshot: DashboardSnapshot | undefined;
@@ -136,6 +111,29 @@ export class DashboardView {
     const scrollTop = document.scrollingElement?.scrollTop ?? 0;
     destroyCharts();
     this.root.replaceChildren(this.header(s));
+    const tabs = this.tabList();
+    const panel = el('section', {
+      id: 'tabpanel',
+      role: 'tabpanel',
+      'aria-labelledby': `tab-${this.saved.tab}`,
+      'data-panel': this.saved.tab,
+    });
+    this.root.append(tabs);
+    // under the tabs, so a message never moves them
+    if (this.notice) this.root.append(noticeOf(this.notice));
+    this.root.append(panel);
+    this.drawPanel(panel, s);
+    if (focusSelector) {
+      const again = this.root.querySelector<HTMLElement>(focusSelector);
+      again?.focus({ preventScroll: true });
+      if (again instanceof HTMLInputElement && caret?.start != null && caret.end != null)
+        again.setSelectionRange(caret.start, caret.end);
+    }
+    if (document.scrollingElement) document.scrollingElement.scrollTop = scrollTop;
+  }
+
+  /** The tab strip: arrow keys move between tabs, as in VS Code's own. */
+  private tabList(): HTMLElement {
     const tabs = el('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Views' });
     for (const tab of TABS) {
       const b = el(
@@ -158,47 +156,43 @@ export class DashboardView {
       });
       tabs.append(b);
     }
-    const panel = el('section', {
-      id: 'tabpanel',
-      role: 'tabpanel',
-      'aria-labelledby': `tab-${this.saved.tab}`,
-      'data-panel': this.saved.tab,
-    });
-    this.root.append(tabs);
-    // under the tabs, so a message never moves them
-    if (this.notice)
-      this.root.append(
-        el(
-          'p',
-          {
-            class: this.notice.ok ? 'notice' : 'error',
-            role: this.notice.ok ? 'status' : 'alert',
-            'data-notice': this.notice.ok ? 'ok' : 'error',
-          },
-          this.notice.message,
-        ),
-      );
-    this.root.append(panel);
+    return tabs;
+  }
+
+  private drawPanel(panel: HTMLElement, s: DashboardSnapshot): void {
     if (
       s.metrics.summary.totalCalls === 0 &&
       (this.saved.tab === 'Overview' || this.saved.tab === 'Charts' || this.saved.tab === 'Requests')
     )
       panel.append(this.emptyState(s));
-    else if (this.saved.tab === 'Overview') this.overview(panel, s);
+    else if (this.saved.tab === 'Overview') renderOverview(panel, s, this.tabKit);
     else if (this.saved.tab === 'Charts') {
       panel.append(this.chartModelPicker(s));
       renderCharts(panel, s);
     } else if (this.saved.tab === 'Rate Limit') this.rateLimitTab.render(panel, s);
     else if (this.saved.tab === 'Batch Jobs')
       renderBatchJobs(panel, s, (batchId) => void this.act({ action: 'downloadBatch', batchId }));
-    else this.requests(panel, s);
-    if (focusSelector) {
-      const again = this.root.querySelector<HTMLElement>(focusSelector);
-      again?.focus({ preventScroll: true });
-      if (again instanceof HTMLInputElement && caret?.start != null && caret.end != null)
-        again.setSelectionRange(caret.start, caret.end);
-    }
-    if (document.scrollingElement) document.scrollingElement.scrollTop = scrollTop;
+    else renderRequests(panel, s, this.tabKit);
+  }
+
+  /** Save what the tab shows (the host asks where, or the browser downloads it). */
+  private exportShown(format: 'csv' | 'json'): void {
+    if (this.snapshot) void this.act(exportShown(this.snapshot, this.saved, format));
+  }
+
+  /** What the Overview and Requests tabs borrow from the view. */
+  private get tabKit(): TabKit {
+    return {
+      saved: this.saved,
+      changed: () => {
+        this.save();
+        this.render();
+      },
+      openCharts: (model) => {
+        this.host.send({ type: 'focusModel', model });
+        this.selectTab('Charts');
+      },
+    };
   }
 
   /** Ask the host to do something and show its one reply (nothing, when it has nothing to say). */
@@ -217,7 +211,8 @@ export class DashboardView {
     if (focus) document.getElementById(`tab-${tab}`)?.focus();
   }
 
-  private header(s: DashboardSnapshot): HTMLElement {
+  /** 1h / 3h / 24h / 7d, or any span typed (30m, 12h, 2d); what is typed survives refreshes like any draft. */
+  private windowPicker(s: DashboardSnapshot): HTMLElement {
     const windows = el('div', { class: 'windows', role: 'group', 'aria-label': 'Time range' });
     const choose = (w: TimeWindow) => {
       this.saved.window = w;
@@ -260,6 +255,11 @@ export class DashboardView {
     });
     custom.addEventListener('input', () => error.show(''));
     windows.append(custom, error.el);
+    return windows;
+  }
+
+  private header(s: DashboardSnapshot): HTMLElement {
+    const windows = this.windowPicker(s);
     const pause = el(
       'vscode-button',
       { secondary: '', 'data-pause': '', 'aria-pressed': String(this.paused) },
@@ -347,106 +347,6 @@ export class DashboardView {
     return box;
   }
 
-  private overview(panel: HTMLElement, s: DashboardSnapshot): void {
-    const { summary } = s.metrics;
-    const card = (label: string, value: string) =>
-      el(
-        'div',
-        { class: 'card' },
-        el('div', { class: 'label' }, label),
-        el('div', { class: 'value', 'data-card': label }, value),
-      );
-    panel.append(
-      el(
-        'section',
-        { class: 'cards', 'aria-label': 'Summary' },
-        card('Total Models', String(summary.totalModels)),
-        card('Total Calls', String(summary.totalCalls)),
-        card('Failures', `${summary.failures} (${pct(summary.failureRate)})`),
-        card('Avg TTFT', fmtMs(summary.avgTtftMs)),
-        card('Avg Latency', fmtMs(summary.avgLatencyMs)),
-        card(
-          'Provider 429s rpm / tpm / burst',
-          `${summary.rateLimited.rpm} / ${summary.rateLimited.tpm} / ${summary.rateLimited.burst}`,
-        ),
-        card('Local refusals', String(summary.localRejections)),
-      ),
-    );
-    const workspaces = [...new Set(s.metrics.rows.map((r) => r.workspace))];
-    const filter = el(
-      'select',
-      { 'aria-label': 'Filter by workspace', 'data-filter': 'workspace' },
-      el('option', { value: '' }, 'All workspaces'),
-      ...workspaces.map((w) =>
-        el('option', { value: w, ...(this.saved.filters.workspace === w ? { selected: '' } : {}) }, w),
-      ),
-    );
-    filter.addEventListener('change', () => {
-      this.saved.filters.workspace = filter.value;
-      this.save();
-      this.render();
-    });
-    panel.append(el('div', { class: 'toolbar' }, filter));
-    const rows = this.shownRows(s);
-    const t = table(
-      'Per-model usage',
-      ROW_COLUMNS.map((c) => ({ key: c.key, label: c.label, cell: c.cell, ...(c.numeric ? { numeric: true } : {}) })),
-      rows,
-      (r) => ({ 'data-model': r.model, 'data-workspace': r.workspace, tabindex: '0' }),
-    );
-    t.querySelectorAll('th').forEach((th) => {
-      const key = th.getAttribute('data-key')!;
-      th.setAttribute('tabindex', '0');
-      const dir = this.sortDirection(s);
-      th.setAttribute('aria-sort', this.saved.sortBy === key ? dir : 'none');
-      if (this.saved.sortBy === key) th.append(dir === 'ascending' ? ' ▲' : ' ▼');
-      const sort = () => {
-        if (this.saved.sortBy === key) this.saved.sortDir = dir === 'ascending' ? 'descending' : 'ascending';
-        else {
-          this.saved.sortBy = key;
-          delete this.saved.sortDir;
-        }
-        this.save();
-        this.render();
-      };
-      th.addEventListener('click', sort);
-      th.addEventListener('keydown', (e) => {
-        if (e.key === 'Enter' || e.key === ' ') sort();
-      });
-    });
-    t.querySelectorAll('tbody tr').forEach((tr) => {
-      const open = () => {
-        this.host.send({ type: 'focusModel', model: tr.getAttribute('data-model')! });
-        this.selectTab('Charts');
-      };
-      tr.addEventListener('dblclick', open);
-      tr.addEventListener('keydown', (e) => {
-        if ((e as KeyboardEvent).key === 'Enter') open();
-      });
-    });
-    panel.append(t);
-  }
-
-  /** The direction in force: chosen, or the column's natural one (numbers largest first, text A to Z). */
-  private sortDirection(s: DashboardSnapshot): 'ascending' | 'descending' {
-    if (this.saved.sortDir) return this.saved.sortDir;
-    const sample = s.metrics.rows[0]?.[this.saved.sortBy as keyof ModelRow];
-    return typeof sample === 'number' ? 'descending' : 'ascending';
-  }
-
-  private shownRows(s: DashboardSnapshot): ModelRow[] {
-    const ws = this.saved.filters.workspace;
-    const key = this.saved.sortBy as keyof ModelRow;
-    const sign = this.sortDirection(s) === 'ascending' ? 1 : -1;
-    return s.metrics.rows
-      .filter((r) => !ws || r.workspace === ws)
-      .sort((a, b) => {
-        const x = a[key];
-        const y = b[key];
-        return sign * (typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y)));
-      });
-  }
-
   /** Which model the charts show: every configured model and any other with traffic. */
   private chartModelPicker(s: DashboardSnapshot): HTMLElement {
     const models = [...new Set([...Object.keys(s.config.models), ...s.metrics.rows.map((r) => r.model)])].sort();
@@ -466,121 +366,19 @@ export class DashboardView {
     input.addEventListener('input', () => this.drafts.set(id, input.value));
     return input;
   }
+}
 
-  private shownRequests(s: DashboardSnapshot): AttemptRecord[] {
-    const f = this.saved.filters;
-    return s.requests.filter(
-      (r) =>
-        (!f.model || r.model === f.model || r.requestedModel === f.model) &&
-        (!f.outcome || r.outcome === f.outcome) &&
-        (!f.kind || r.errorKind === f.kind),
-    );
-  }
-
-  private requests(panel: HTMLElement, s: DashboardSnapshot): void {
-    const select = (name: string, label: string, values: string[]) => {
-      const sel = el(
-        'select',
-        { 'aria-label': label, 'data-filter': name },
-        el('option', { value: '' }, label),
-        ...values.map((v) =>
-          el('option', { value: v, ...(this.saved.filters[name] === v ? { selected: '' } : {}) }, v),
-        ),
-      );
-      sel.addEventListener('change', () => {
-        this.saved.filters[name] = sel.value;
-        this.save();
-        this.render();
-      });
-      return sel;
-    };
-    const models = [...new Set(s.requests.flatMap((r) => [r.model, r.requestedModel]))].sort();
-    panel.append(
-      el(
-        'div',
-        { class: 'toolbar' },
-        select('model', 'All models', models),
-        select('outcome', 'All outcomes', ['ok', 'error', 'rejected', 'cancelled']),
-        select('kind', 'All 429 kinds', ['rpm', 'tpm', 'burst']),
-      ),
-    );
-    const rows = this.shownRequests(s);
-    panel.append(
-      table(
-        'Recent requests',
-        [
-          { key: 'time', label: 'Time', cell: (r) => time(r.startedAt) },
-          {
-            key: 'model',
-            label: 'Model',
-            cell: (r) => (r.fallbackFrom ? `${r.model} (from ${r.fallbackFrom})` : r.model),
-          },
-          { key: 'workspace', label: 'Workspace', cell: (r) => r.workspace },
-          { key: 'outcome', label: 'Outcome', cell: outcomeText },
-          { key: 'status', label: 'Status', cell: (r) => String(r.status), numeric: true },
-          { key: 'tokens', label: 'Tokens', cell: (r) => String(r.totalTokens), numeric: true },
-          { key: 'lane', label: 'Lane', cell: (r) => r.lane ?? 'interactive' },
-          { key: 'queued', label: 'Queued', cell: (r) => fmtMs(r.queuedMs), numeric: true },
-          { key: 'ttft', label: 'TTFT', cell: (r) => fmtMs(r.ttftMs), numeric: true },
-          { key: 'latency', label: 'Latency', cell: (r) => fmtMs(r.latencyMs), numeric: true },
-        ],
-        rows,
-        (r) => ({ 'data-id': r.id }),
-      ),
-    );
-  }
-
-  /** Export what the current tab shows. */
-  private exportShown(format: 'csv' | 'json'): void {
-    const s = this.snapshot;
-    if (!s) return;
-    const stamp = new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-');
-    if (this.saved.tab === 'Requests') {
-      const rows = this.shownRequests(s);
-      void this.act({
-        action: 'saveFile',
-        name: `rlm-requests-${stamp}.${format}`,
-        content: format === 'csv' ? recordsToCsv(rows) : JSON.stringify(rows, null, 2),
-      });
-      return;
-    }
-    if (this.saved.tab === 'Batch Jobs') {
-      const jobs = s.batches.jobs;
-      const columns = [
-        'id',
-        'status',
-        'createdAt',
-        'total',
-        'completed',
-        'failed',
-        'endpoint',
-        'outputFileId',
-        'errorFileId',
-      ] as const;
-      const csv = toCsv(columns, jobs, (j, c) => (c === 'createdAt' ? new Date(j.createdAt).toISOString() : j[c]));
-      void this.act({
-        action: 'saveFile',
-        name: `rlm-batch-jobs-${stamp}.${format}`,
-        content: format === 'csv' ? csv : JSON.stringify(jobs, null, 2),
-      });
-      return;
-    }
-    if (this.saved.tab === 'Rate Limit') {
-      void this.act({ action: 'saveFile', name: `rlm-limits-${stamp}.${format}`, content: exportLimits(s, format) });
-      return;
-    }
-    const rows = this.shownRows(s);
-    const csv = toCsv(
-      ROW_COLUMNS.map((c) => c.key),
-      rows,
-      (r, key) => r[key],
-    );
-    void this.act({
-      action: 'saveFile',
-      name: `rlm-models-${s.window}-${stamp}.${format}`,
-      content: format === 'csv' ? csv : JSON.stringify({ window: s.window, summary: s.metrics.summary, rows }, null, 2),
-    });
-  }
+/** A command's reply, under the tabs. */
+function noticeOf(n: { ok: boolean; message: string }): HTMLElement {
+  return el(
+    'p',
+    {
+      class: n.ok ? 'notice' : 'error',
+      role: n.ok ? 'status' : 'alert',
+      'data-notice': n.ok ? 'ok' : 'error',
+    },
+    n.message,
+  );
 }
 
 /** A selector that finds the same control again after a refresh: its tag and data attributes. */

@@ -75,6 +75,64 @@ export function vsCodeHost(): DashboardHost {
 export function httpHost(base: string, token: string): DashboardHost {
   const handlers: ((m: HostToWebview) => void)[] = [];
   const emit = (m: HostToWebview) => handlers.forEach((h) => h(m));
+  const { call, callText } = controlCalls(base, token);
+  const source = pageSource(call);
+  let view: { window: TimeWindow; focusModel?: string } = { window: '1h' };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let started = false;
+  const refresh = async () => {
+    try {
+      const snapshot = await loadSnapshot(source, { ...view, workspace: 'default', canRunCommands: false });
+      emit({ type: 'snapshot', snapshot });
+    } catch (e) {
+      emit({ type: 'error', message: `The gateway did not answer: ${errorMessage(e)}` });
+    }
+  };
+  // a burst of records is one refresh (40 ms); a hidden page asks for nothing
+  const schedule = () => {
+    if (timer || document.hidden) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      void refresh();
+    }, 40);
+  };
+  const putConfig = async (config: RateLimitConfig, done: string): Promise<string> => {
+    const headers = { [CONFIG_SOURCE_HEADER]: 'page' };
+    await call('/_rlm/config', { method: 'PUT', body: JSON.stringify(config), headers });
+    void refresh();
+    return done;
+  };
+  const actions = pageActions(source, putConfig, call, callText);
+  document.addEventListener('visibilitychange', () => {
+    if (!document.hidden) void refresh();
+  });
+  const onEvent = (e: GatewayEvent) => {
+    if (e.type === 'record' || e.type === 'config') schedule();
+    else if (e.type === 'state' && !document.hidden) emit({ type: 'state', state: e.state });
+  };
+  return {
+    ...localState(),
+    onMessage: (h) => handlers.push(h),
+    request: (a) => dispatchAction(actions, a),
+    send: (m) => {
+      if (m.type === 'ready' && !started) {
+        started = true;
+        void followEvents(base, token, onEvent);
+      }
+      if (m.type === 'setWindow') view = { ...view, window: m.window };
+      if (m.type === 'focusModel') view = { ...view, focusModel: m.model };
+      void refresh();
+    },
+  };
+}
+
+type Call = <T>(path: string, init?: RequestInit) => Promise<T>;
+
+/** The control routes with the page's token; a refusal throws the gateway's own message. */
+function controlCalls(
+  base: string,
+  token: string,
+): { call: Call; callText: (path: string, init?: RequestInit) => Promise<string> } {
   const callText = async (path: string, init: RequestInit = {}): Promise<string> => {
     const res = await fetch(`${base}${path}`, {
       ...init,
@@ -88,9 +146,12 @@ export function httpHost(base: string, token: string): DashboardHost {
     if (!res.ok) throw new Error(readErrorText(text)?.message ?? `${res.status} ${res.statusText}`);
     return text;
   };
-  const call = async <T>(path: string, init: RequestInit = {}): Promise<T> =>
-    JSON.parse(await callText(path, init)) as T;
-  const source: DashboardSource = {
+  const call: Call = async <T>(path: string, init: RequestInit = {}) => JSON.parse(await callText(path, init)) as T;
+  return { call, callText };
+}
+
+function pageSource(call: Call): DashboardSource {
+  return {
     metrics: (w) => call(`/_rlm/metrics?window=${w}`),
     series: (w, f) => call(`/_rlm/series?${new URLSearchParams({ window: w, ...f })}`),
     state: () => call('/_rlm/state'),
@@ -98,57 +159,25 @@ export function httpHost(base: string, token: string): DashboardHost {
     config: () => call('/_rlm/config'),
     batches: (workspace) => call(`/_rlm/batches?workspace=${encodeURIComponent(workspace)}`),
   };
-  let view: { window: TimeWindow; focusModel?: string } = { window: '1h' };
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let started = false;
-  const refresh = async () => {
+}
+
+/** The gateway's event stream, for as long as the page is open; a blink or a restart is followed again. */
+async function followEvents(base: string, token: string, onEvent: (e: GatewayEvent) => void): Promise<never> {
+  // the stream needs the token header, so fetch streaming rather than EventSource
+  for (;;) {
     try {
-      emit({
-        type: 'snapshot',
-        snapshot: await loadSnapshot(source, { ...view, workspace: 'default', canRunCommands: false }),
-      });
-    } catch (e) {
-      emit({ type: 'error', message: `The gateway did not answer: ${errorMessage(e)}` });
+      const res = await fetch(`${base}/_rlm/events`, { headers: { authorization: `Bearer ${token}` } });
+      for await (const data of sseData(res.body!)) onEvent(JSON.parse(data) as GatewayEvent);
+    } catch {
+      // the gateway restarted or the network blinked: try again
     }
-  };
-  const schedule = () => {
-    if (timer || document.hidden) return;
-    timer = setTimeout(() => {
-      timer = undefined;
-      void refresh();
-    }, 40);
-  };
-  const putConfig = async (config: RateLimitConfig, done: string): Promise<string> => {
-    await call('/_rlm/config', {
-      method: 'PUT',
-      body: JSON.stringify(config),
-      headers: { [CONFIG_SOURCE_HEADER]: 'page' },
-    });
-    void refresh();
-    return done;
-  };
-  const actions = pageActions(source, putConfig, call, callText);
-  const follow = async () => {
-    // the event stream needs the token header, so fetch streaming rather than EventSource
-    for (;;) {
-      try {
-        const res = await fetch(`${base}/_rlm/events`, { headers: { authorization: `Bearer ${token}` } });
-        for await (const data of sseData(res.body!)) {
-          const e = JSON.parse(data) as GatewayEvent;
-          if (e.type === 'record' || e.type === 'config') schedule();
-          else if (e.type === 'state' && !document.hidden) emit({ type: 'state', state: e.state });
-        }
-      } catch {
-        // the gateway restarted or the network blinked: try again
-      }
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-  };
-  document.addEventListener('visibilitychange', () => {
-    if (!document.hidden) void refresh();
-  });
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/** The page's choices (tab, range, sorting) kept in localStorage, as a webview keeps them with setState. */
+function localState(): Pick<DashboardHost, 'getState' | 'setState'> {
   return {
-    onMessage: (h) => handlers.push(h),
     getState: () => {
       try {
         return JSON.parse(localStorage.getItem('rlm-dashboard') ?? 'null') ?? undefined;
@@ -157,26 +186,6 @@ export function httpHost(base: string, token: string): DashboardHost {
       }
     },
     setState: (s) => localStorage.setItem('rlm-dashboard', JSON.stringify(s)),
-    request: (a) => dispatchAction(actions, a),
-    send: (m) => {
-      switch (m.type) {
-        case 'ready':
-          if (!started) {
-            started = true;
-            void follow();
-          }
-          void refresh();
-          break;
-        case 'setWindow':
-          view = { ...view, window: m.window };
-          void refresh();
-          break;
-        case 'focusModel':
-          view = { ...view, focusModel: m.model };
-          void refresh();
-          break;
-      }
-    },
   };
 }
 

@@ -41,70 +41,8 @@ export class RateLimitTab {
   constructor(private readonly kit: FormKit) {}
 
   render(panel: HTMLElement, s: DashboardSnapshot): void {
-    if (s.defaultLimits && s.canRunCommands) {
-      const sync = el('vscode-button', { secondary: '', 'data-sync-limits': '' }, 'Sync Limits from Provider');
-      sync.addEventListener('click', () => this.kit.act({ action: 'runFlow', flow: 'syncLimits' }));
-      panel.append(
-        el(
-          'p',
-          { class: 'hint', 'data-default-limits': '' },
-          "These are Model Studio's published default limits, not necessarily your account's. ",
-        ),
-        sync,
-      );
-    }
+    if (s.defaultLimits && s.canRunCommands) panel.append(...this.defaultsNotice());
     const rows = s.state.keys;
-    const account = (model: string) => s.config.models[model];
-    const form = (key: (typeof rows)[number]) => {
-      if (key.scope === 'workspace' && key.workspace === 'default') return el('span', { class: 'muted' }, 'read-only');
-      // The user's own limits, never a temporary increase (saved, it would outlive its 30 days).
-      const own = editableLimits(s.config, key) ?? key.configured;
-      // text, not number: "1M" and "500k" are read as a user means them
-      const rpm = this.kit.draftInput(`${key.key}:rpm`, String(own.rpm), {
-        ...COUNT_INPUT,
-        'aria-label': `RPM for ${key.key}`,
-        'data-edit': 'rpm',
-      });
-      const tpm = this.kit.draftInput(`${key.key}:tpm`, String(own.tpm), {
-        ...COUNT_INPUT,
-        'aria-label': `TPM for ${key.key}`,
-        'data-edit': 'tpm',
-      });
-      const save = el('vscode-button', { 'data-save': key.key }, 'Save');
-      const message = this.kit.messageSpan(`edit:${key.key}`);
-      const check = (): string | undefined => {
-        const r = parseCount(rpm.value);
-        const t = parseCount(tpm.value);
-        if (!Number.isInteger(r) || r <= 0) return `RPM "${rpm.value}" is not a whole number above 0.`;
-        if (!Number.isInteger(t) || t <= 0) return `TPM "${tpm.value}" is not a whole number above 0.`;
-        const a = account(key.model);
-        if (key.scope === 'workspace' && a && (r > a.rpm || t > a.tpm))
-          return `A workspace limit may not exceed the account limit (${a.rpm} RPM, ${a.tpm} TPM).`;
-        return undefined;
-      };
-      const validate = () => message.show(check() ?? '');
-      rpm.addEventListener('input', validate);
-      tpm.addEventListener('input', validate);
-      if (this.kit.drafts.has(`${key.key}:rpm`) || this.kit.drafts.has(`${key.key}:tpm`)) validate();
-      save.addEventListener('click', () => {
-        const problem = check();
-        if (problem) return message.show(problem);
-        this.kit.drafts.delete(`${key.key}:rpm`);
-        this.kit.drafts.delete(`${key.key}:tpm`);
-        const edit: LimitEdit =
-          key.scope === 'account'
-            ? { scope: 'account', model: key.model, rpm: parseCount(rpm.value), tpm: parseCount(tpm.value) }
-            : {
-                scope: 'workspace',
-                workspace: key.workspace!,
-                model: key.model,
-                rpm: parseCount(rpm.value),
-                tpm: parseCount(tpm.value),
-              };
-        this.kit.act({ action: 'setLimit', edit });
-      });
-      return el('div', { class: 'edit' }, el('label', {}, 'RPM ', rpm), el('label', {}, 'TPM ', tpm), save, message.el);
-    };
     panel.append(
       table(
         'Limits per model and workspace',
@@ -125,32 +63,80 @@ export class RateLimitTab {
           { key: 'now', label: 'Used now (60 s / 1 s)', cell: usedNowText },
           { key: 'margin', label: '1 s margin', cell: marginCell },
           { key: 'waiting', label: 'Waiting, and why', cell: (k) => waitText(k.wait, k.key) },
-          { key: 'edit', label: 'Edit', cell: (k) => form(k) },
+          { key: 'edit', label: 'Edit', cell: (k) => this.editForm(s, k) },
         ],
         rows,
         (k) => ({ 'data-key': k.key }),
       ),
     );
     this.increaseDialog(panel, s);
-    panel.append(el('h2', {}, 'Temporary increases'));
-    panel.append(
-      s.increases.length === 0
-        ? el('p', { class: 'muted' }, 'None recorded.')
-        : table(
-            'Temporary increases',
-            [
-              { key: 'appliedAt', label: 'Applied at', cell: (i) => dateTime(i.appliedAt) },
-              { key: 'model', label: 'Model', cell: (i) => i.model },
-              { key: 'tpm', label: 'TPM', cell: (i) => `${fmtNum(i.previousTpm)} → ${fmtNum(i.tpm)}`, numeric: true },
-              {
-                key: 'expiresAt',
-                label: 'Expires',
-                cell: (i) => `${dateTime(i.expiresAt)}${Date.parse(i.expiresAt) < Date.now() ? ' (expired)' : ''}`,
-              },
-            ],
-            [...s.increases].reverse(),
-          ),
-    );
+    panel.append(el('h2', {}, 'Temporary increases'), increaseHistory(s));
+  }
+
+  /** Until the user sets or syncs their limits, say these are the published defaults. */
+  private defaultsNotice(): HTMLElement[] {
+    const sync = el('vscode-button', { secondary: '', 'data-sync-limits': '' }, 'Sync Limits from Provider');
+    sync.addEventListener('click', () => this.kit.act({ action: 'runFlow', flow: 'syncLimits' }));
+    return [
+      el(
+        'p',
+        { class: 'hint', 'data-default-limits': '' },
+        "These are Model Studio's published default limits, not necessarily your account's. ",
+      ),
+      sync,
+    ];
+  }
+
+  /** A row's edit form, from the user's own limits, checked as typed (a workspace's at most the account's). */
+  private editForm(s: DashboardSnapshot, key: LiveKey): HTMLElement {
+    if (key.scope === 'workspace' && key.workspace === 'default') return el('span', { class: 'muted' }, 'read-only');
+    // The user's own limits, never a temporary increase (saved, it would outlive its 30 days).
+    const own = editableLimits(s.config, key) ?? key.configured;
+    // text, not number: "1M" and "500k" are read as a user means them
+    const rpm = this.kit.draftInput(`${key.key}:rpm`, String(own.rpm), {
+      ...COUNT_INPUT,
+      'aria-label': `RPM for ${key.key}`,
+      'data-edit': 'rpm',
+    });
+    const tpm = this.kit.draftInput(`${key.key}:tpm`, String(own.tpm), {
+      ...COUNT_INPUT,
+      'aria-label': `TPM for ${key.key}`,
+      'data-edit': 'tpm',
+    });
+    const save = el('vscode-button', { 'data-save': key.key }, 'Save');
+    const message = this.kit.messageSpan(`edit:${key.key}`);
+    const check = (): string | undefined => {
+      const r = parseCount(rpm.value);
+      const t = parseCount(tpm.value);
+      if (!Number.isInteger(r) || r <= 0) return `RPM "${rpm.value}" is not a whole number above 0.`;
+      if (!Number.isInteger(t) || t <= 0) return `TPM "${tpm.value}" is not a whole number above 0.`;
+      const a = s.config.models[key.model];
+      if (key.scope === 'workspace' && a && (r > a.rpm || t > a.tpm))
+        return `A workspace limit may not exceed the account limit (${a.rpm} RPM, ${a.tpm} TPM).`;
+      return undefined;
+    };
+    const validate = () => message.show(check() ?? '');
+    rpm.addEventListener('input', validate);
+    tpm.addEventListener('input', validate);
+    if (this.kit.drafts.has(`${key.key}:rpm`) || this.kit.drafts.has(`${key.key}:tpm`)) validate();
+    save.addEventListener('click', () => {
+      const problem = check();
+      if (problem) return message.show(problem);
+      this.kit.drafts.delete(`${key.key}:rpm`);
+      this.kit.drafts.delete(`${key.key}:tpm`);
+      const edit: LimitEdit =
+        key.scope === 'account'
+          ? { scope: 'account', model: key.model, rpm: parseCount(rpm.value), tpm: parseCount(tpm.value) }
+          : {
+              scope: 'workspace',
+              workspace: key.workspace!,
+              model: key.model,
+              rpm: parseCount(rpm.value),
+              tpm: parseCount(tpm.value),
+            };
+      this.kit.act({ action: 'setLimit', edit });
+    });
+    return el('div', { class: 'edit' }, el('label', {}, 'RPM ', rpm), el('label', {}, 'TPM ', tpm), save, message.el);
   }
 
   /** The Increase Rate Limit Temporarily dialog: current quota, new TPM, the console's upper limit. */
@@ -182,24 +168,7 @@ export class RateLimitTab {
     model.addEventListener('change', showCurrent);
     showCurrent();
     const apply = el('vscode-button', { 'data-increase': 'apply' }, 'Increase for 30 days');
-    apply.addEventListener('click', () => {
-      const tpm = parseCount(newTpm.value);
-      const up = upper.value.trim() ? parseCount(upper.value) : undefined;
-      const base = s.config.models[model.value]?.tpm ?? 0;
-      if (!Number.isInteger(tpm) || tpm <= base)
-        return message.show(`The new TPM must be a whole number above the default ${base}.`);
-      if (up !== undefined && !(up > 0))
-        return message.show(`Upper limit "${upper.value}": a whole number such as 3000000 or 3M, or empty.`);
-      if (up !== undefined && tpm > up) return message.show(`${tpm} exceeds the upper limit ${up}.`);
-      message.show('');
-      for (const f of ['model', 'tpm', 'upper']) this.kit.drafts.delete(`increase:${f}`);
-      this.kit.act({
-        action: 'recordIncrease',
-        model: model.value,
-        tpm,
-        ...(up !== undefined ? { upperLimit: up } : {}),
-      });
-    });
+    apply.addEventListener('click', () => this.applyIncrease(s, model.value, newTpm.value, upper.value, message.show));
     const dialog = el('details', { class: 'increase', ...(this.increaseOpen ? { open: '' } : {}) });
     dialog.addEventListener('toggle', () => (this.increaseOpen = dialog.open));
     panel.append(dialog);
@@ -221,6 +190,32 @@ export class RateLimitTab {
         message.el,
       ),
     );
+  }
+
+  /** Check the dialog's figures, then ask the host to record the increase. */
+  private applyIncrease(
+    s: DashboardSnapshot,
+    model: string,
+    tpmText: string,
+    upperText: string,
+    show: (t: string) => void,
+  ): void {
+    const tpm = parseCount(tpmText);
+    const up = upperText.trim() ? parseCount(upperText) : undefined;
+    const base = s.config.models[model]?.tpm ?? 0;
+    if (!Number.isInteger(tpm) || tpm <= base)
+      return show(`The new TPM must be a whole number above the default ${base}.`);
+    if (up !== undefined && !(up > 0))
+      return show(`Upper limit "${upperText}": a whole number such as 3000000 or 3M, or empty.`);
+    if (up !== undefined && tpm > up) return show(`${tpm} exceeds the upper limit ${up}.`);
+    show('');
+    for (const f of ['model', 'tpm', 'upper']) this.kit.drafts.delete(`increase:${f}`);
+    this.kit.act({
+      action: 'recordIncrease',
+      model,
+      tpm,
+      ...(up !== undefined ? { upperLimit: up } : {}),
+    });
   }
 
   /** The account's own limit, and an increase in force as its own badge with End. */
@@ -258,6 +253,26 @@ export class RateLimitTab {
       if (waiting) waiting.textContent = waitText(k.wait, k.key);
     }
   }
+}
+
+/** The increases recorded, newest first, expired ones marked. */
+function increaseHistory(s: DashboardSnapshot): HTMLElement {
+  return s.increases.length === 0
+    ? el('p', { class: 'muted' }, 'None recorded.')
+    : table(
+        'Temporary increases',
+        [
+          { key: 'appliedAt', label: 'Applied at', cell: (i) => dateTime(i.appliedAt) },
+          { key: 'model', label: 'Model', cell: (i) => i.model },
+          { key: 'tpm', label: 'TPM', cell: (i) => `${fmtNum(i.previousTpm)} → ${fmtNum(i.tpm)}`, numeric: true },
+          {
+            key: 'expiresAt',
+            label: 'Expires',
+            cell: (i) => `${dateTime(i.expiresAt)}${Date.parse(i.expiresAt) < Date.now() ? ' (expired)' : ''}`,
+          },
+        ],
+        [...s.increases].reverse(),
+      );
 }
 
 /** The tab's export: what it shows, as CSV or JSON. */

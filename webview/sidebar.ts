@@ -29,61 +29,11 @@ export class SidebarView {
   render(): void {
     const s = this.snapshot;
     if (!s) return;
-    const { summary } = s.metrics;
-    const top = el(
-      'section',
-      { class: 'side-summary', 'aria-label': 'Last hour' },
-      el('div', { class: 'muted' }, 'Last hour'),
-      el(
-        'div',
-        {},
-        el('strong', { 'data-side': 'calls' }, String(summary.totalCalls)),
-        summary.totalCalls === 1 ? ' call · ' : ' calls · ',
-        el('strong', { 'data-side': 'failures' }, String(summary.failures)),
-        ' failed',
-      ),
-      el('div', { class: 'muted' }, `avg latency ${fmtMs(summary.avgLatencyMs)} · workspace ${s.workspace}`),
-    );
+    const top = summaryOf(s);
     const list = el('ul', { class: 'side-models', 'aria-label': 'Models' });
     const accountKeys = s.state.keys.filter((k) => k.scope === 'account');
     for (const k of accountKeys) {
-      const row = s.metrics.rows.filter((r) => r.model === k.model);
-      const limited = row.reduce(
-        (acc, r) => ({
-          rpm: acc.rpm + r.rateLimited.rpm,
-          tpm: acc.tpm + r.rateLimited.tpm,
-          burst: acc.burst + r.rateLimited.burst,
-        }),
-        { rpm: 0, tpm: 0, burst: 0 },
-      );
-      const local = row.reduce((n, r) => n + r.localRejections, 0);
-      const badges = el('span', { class: 'badges' });
-      for (const kind of ['rpm', 'tpm', 'burst'] as const) {
-        if (limited[kind] > 0)
-          badges.append(
-            el(
-              'span',
-              {
-                class: 'badge-error',
-                title: `${limited[kind]} provider 429s (${kind.toUpperCase()}) in the last hour`,
-                'data-badge': kind,
-              },
-              `${limited[kind]} × 429 (${kind.toUpperCase()})`,
-            ),
-          );
-      }
-      if (local > 0)
-        badges.append(
-          el(
-            'span',
-            {
-              class: 'muted',
-              title: `${local} requests refused by the gateway itself in the last hour (their wait would have been too long)`,
-              'data-badge': 'local',
-            },
-            `${local} refused locally`,
-          ),
-        );
+      const badges = badgesOf(s, k.model);
       const name = el(
         'button',
         { class: 'link', 'data-open': k.model, 'aria-label': `Open the monitor on ${k.model}` },
@@ -124,4 +74,65 @@ export class SidebarView {
     b.addEventListener('click', () => void this.host.request({ action: 'runFlow', flow }));
     return b;
   }
+}
+
+/** The last hour in one line: calls, failures, latency, the workspace. */
+function summaryOf(s: DashboardSnapshot): HTMLElement {
+  const { summary } = s.metrics;
+  return el(
+    'section',
+    { class: 'side-summary', 'aria-label': 'Last hour' },
+    el('div', { class: 'muted' }, 'Last hour'),
+    el(
+      'div',
+      {},
+      el('strong', { 'data-side': 'calls' }, String(summary.totalCalls)),
+      summary.totalCalls === 1 ? ' call · ' : ' calls · ',
+      el('strong', { 'data-side': 'failures' }, String(summary.failures)),
+      ' failed',
+    ),
+    el('div', { class: 'muted' }, `avg latency ${fmtMs(summary.avgLatencyMs)} · workspace ${s.workspace}`),
+  );
+}
+
+/** Provider 429s by kind in the error colour; local refusals apart and quieter. */
+function badgesOf(s: DashboardSnapshot, model: string): HTMLElement {
+  const row = s.metrics.rows.filter((r) => r.model === model);
+  const limited = row.reduce(
+    (acc, r) => ({
+      rpm: acc.rpm + r.rateLimited.rpm,
+      tpm: acc.tpm + r.rateLimited.tpm,
+      burst: acc.burst + r.rateLimited.burst,
+    }),
+    { rpm: 0, tpm: 0, burst: 0 },
+  );
+  const local = row.reduce((n, r) => n + r.localRejections, 0);
+  const badges = el('span', { class: 'badges' });
+  for (const kind of ['rpm', 'tpm', 'burst'] as const) {
+    if (limited[kind] > 0)
+      badges.append(
+        el(
+          'span',
+          {
+            class: 'badge-error',
+            title: `${limited[kind]} provider 429s (${kind.toUpperCase()}) in the last hour`,
+            'data-badge': kind,
+          },
+          `${limited[kind]} × 429 (${kind.toUpperCase()})`,
+        ),
+      );
+  }
+  if (local > 0)
+    badges.append(
+      el(
+        'span',
+        {
+          class: 'muted',
+          title: `${local} requests refused by the gateway itself in the last hour (their wait would have been too long)`,
+          'data-badge': 'local',
+        },
+        `${local} refused locally`,
+      ),
+    );
+  return badges;
 }

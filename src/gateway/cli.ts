@@ -235,7 +235,15 @@ function makeNode(
 
 /** Run until SIGTERM or SIGINT, then stop within 10 s. */
 function untilSignalled(node: GatewayNode): Promise<number> {
-  return untilSignalled(node);
+  return new Promise<number>((resolve) => {
+    const stop = () => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      void node.stop(10_000).then(() => resolve(0));
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,256 @@
+/**
+ * The Overview and Requests tabs (tables with filters and sorting that survive refreshes), and
+ * what Export saves for each tab: what it shows.
+ */
+import { recordsToCsv, toCsv } from '../src/core/export';
+import type { ModelRow } from '../src/core/metrics';
+import type { DashboardAction, DashboardSnapshot } from '../src/core/protocol';
+import type { AttemptRecord } from '../src/core/types';
+import { el, fmtMs, fmtNum, pct, table, time } from './dom';
+import type { SavedState } from './host';
+import { exportLimits } from './rateLimitTab';
+
+/** What a tab borrows from the view: the saved choices, a redraw after a change, a way to the charts. */
+export interface TabKit {
+  saved: SavedState;
+  /** The saved choices changed: keep them and draw again. */
+  changed(): void;
+  openCharts(model: string): void;
+}
+
+type SaveFile = Extract<DashboardAction, { action: 'saveFile' }>;
+
+const ROW_COLUMNS: { key: keyof ModelRow; label: string; cell: (r: ModelRow) => string; numeric?: boolean }[] = [
+  { key: 'model', label: 'Model', cell: (r) => r.model },
+  { key: 'workspace', label: 'Workspace', cell: (r) => r.workspace },
+  { key: 'avgTpm', label: 'Avg TPM', cell: (r) => fmtNum(r.avgTpm), numeric: true },
+  { key: 'avgRpm', label: 'Avg RPM', cell: (r) => fmtNum(r.avgRpm), numeric: true },
+  { key: 'totalCalls', label: 'Total Calls', cell: (r) => String(r.totalCalls), numeric: true },
+  { key: 'failedCalls', label: 'Failed Calls', cell: (r) => String(r.failedCalls), numeric: true },
+  { key: 'failureRate', label: 'Failure Rate', cell: (r) => pct(r.failureRate), numeric: true },
+  { key: 'avgTtftMs', label: 'Avg TTFT', cell: (r) => fmtMs(r.avgTtftMs), numeric: true },
+  { key: 'avgLatencyMs', label: 'Avg Latency', cell: (r) => fmtMs(r.avgLatencyMs), numeric: true },
+  { key: 'peakRpm', label: 'Peak RPM', cell: (r) => String(r.peakRpm), numeric: true },
+  { key: 'peakTpm', label: 'Peak TPM', cell: (r) => fmtNum(r.peakTpm), numeric: true },
+];
+
+const outcomeText = (r: AttemptRecord) =>
+  r.outcome === 'rejected'
+    ? `local refusal (${r.errorKind ?? 'limit'})`
+    : r.status === 429 && r.errorKind
+      ? `provider 429 (${r.errorKind})`
+      : r.errorKind
+        ? `${r.outcome}: ${r.errorKind}`
+        : r.outcome;
+
+export function renderOverview(panel: HTMLElement, s: DashboardSnapshot, kit: TabKit): void {
+  panel.append(summaryCards(s));
+  const workspaces = [...new Set(s.metrics.rows.map((r) => r.workspace))];
+  const filter = el(
+    'select',
+    { 'aria-label': 'Filter by workspace', 'data-filter': 'workspace' },
+    el('option', { value: '' }, 'All workspaces'),
+    ...workspaces.map((w) =>
+      el('option', { value: w, ...(kit.saved.filters.workspace === w ? { selected: '' } : {}) }, w),
+    ),
+  );
+  filter.addEventListener('change', () => {
+    kit.saved.filters.workspace = filter.value;
+    kit.changed();
+  });
+  panel.append(el('div', { class: 'toolbar' }, filter));
+  const rows = shownRows(s, kit.saved);
+  const t = table(
+    'Per-model usage',
+    ROW_COLUMNS.map((c) => ({ key: c.key, label: c.label, cell: c.cell, ...(c.numeric ? { numeric: true } : {}) })),
+    rows,
+    (r) => ({ 'data-model': r.model, 'data-workspace': r.workspace, tabindex: '0' }),
+  );
+  makeSortable(t, s, kit);
+  t.querySelectorAll('tbody tr').forEach((tr) => {
+    const open = () => kit.openCharts(tr.getAttribute('data-model')!);
+    tr.addEventListener('dblclick', open);
+    tr.addEventListener('keydown', (e) => {
+      if ((e as KeyboardEvent).key === 'Enter') open();
+    });
+  });
+  panel.append(t);
+}
+
+/** The summary cards; provider 429s and local refusals apart. */
+function summaryCards(s: DashboardSnapshot): HTMLElement {
+  const { summary } = s.metrics;
+  const card = (label: string, value: string) =>
+    el(
+      'div',
+      { class: 'card' },
+      el('div', { class: 'label' }, label),
+      el('div', { class: 'value', 'data-card': label }, value),
+    );
+  return el(
+    'section',
+    { class: 'cards', 'aria-label': 'Summary' },
+    card('Total Models', String(summary.totalModels)),
+    card('Total Calls', String(summary.totalCalls)),
+    card('Failures', `${summary.failures} (${pct(summary.failureRate)})`),
+    card('Avg TTFT', fmtMs(summary.avgTtftMs)),
+    card('Avg Latency', fmtMs(summary.avgLatencyMs)),
+    card(
+      'Provider 429s rpm / tpm / burst',
+      `${summary.rateLimited.rpm} / ${summary.rateLimited.tpm} / ${summary.rateLimited.burst}`,
+    ),
+    card('Local refusals', String(summary.localRejections)),
+  );
+}
+
+/** Headers sort by their column; a second click (or Enter) reverses; aria-sort says which way. */
+function makeSortable(t: HTMLElement, s: DashboardSnapshot, kit: TabKit): void {
+  t.querySelectorAll('th').forEach((th) => {
+    const key = th.getAttribute('data-key')!;
+    th.setAttribute('tabindex', '0');
+    const dir = sortDirection(s, kit.saved);
+    th.setAttribute('aria-sort', kit.saved.sortBy === key ? dir : 'none');
+    if (kit.saved.sortBy === key) th.append(dir === 'ascending' ? ' ▲' : ' ▼');
+    const sort = () => {
+      if (kit.saved.sortBy === key) kit.saved.sortDir = dir === 'ascending' ? 'descending' : 'ascending';
+      else {
+        kit.saved.sortBy = key;
+        delete kit.saved.sortDir;
+      }
+      kit.changed();
+    };
+    th.addEventListener('click', sort);
+    th.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' || e.key === ' ') sort();
+    });
+  });
+}
+
+/** The direction in force: chosen, or the column's natural one (numbers largest first, text A to Z). */
+function sortDirection(s: DashboardSnapshot, saved: SavedState): 'ascending' | 'descending' {
+  if (saved.sortDir) return saved.sortDir;
+  const sample = s.metrics.rows[0]?.[saved.sortBy as keyof ModelRow];
+  return typeof sample === 'number' ? 'descending' : 'ascending';
+}
+
+/** The Overview's rows as shown: filtered by workspace, sorted by the chosen column. */
+export function shownRows(s: DashboardSnapshot, saved: SavedState): ModelRow[] {
+  const ws = saved.filters.workspace;
+  const key = saved.sortBy as keyof ModelRow;
+  const sign = sortDirection(s, saved) === 'ascending' ? 1 : -1;
+  return s.metrics.rows
+    .filter((r) => !ws || r.workspace === ws)
+    .sort((a, b) => {
+      const x = a[key];
+      const y = b[key];
+      return sign * (typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y)));
+    });
+}
+
+/** The Requests tab's rows as shown: filtered by model, outcome and 429 kind. */
+export function shownRequests(s: DashboardSnapshot, saved: SavedState): AttemptRecord[] {
+  const f = saved.filters;
+  return s.requests.filter(
+    (r) =>
+      (!f.model || r.model === f.model || r.requestedModel === f.model) &&
+      (!f.outcome || r.outcome === f.outcome) &&
+      (!f.kind || r.errorKind === f.kind),
+  );
+}
+
+export function renderRequests(panel: HTMLElement, s: DashboardSnapshot, kit: TabKit): void {
+  const select = (name: string, label: string, values: string[]) => {
+    const sel = el(
+      'select',
+      { 'aria-label': label, 'data-filter': name },
+      el('option', { value: '' }, label),
+      ...values.map((v) => el('option', { value: v, ...(kit.saved.filters[name] === v ? { selected: '' } : {}) }, v)),
+    );
+    sel.addEventListener('change', () => {
+      kit.saved.filters[name] = sel.value;
+      kit.changed();
+    });
+    return sel;
+  };
+  const models = [...new Set(s.requests.flatMap((r) => [r.model, r.requestedModel]))].sort();
+  panel.append(
+    el(
+      'div',
+      { class: 'toolbar' },
+      select('model', 'All models', models),
+      select('outcome', 'All outcomes', ['ok', 'error', 'rejected', 'cancelled']),
+      select('kind', 'All 429 kinds', ['rpm', 'tpm', 'burst']),
+    ),
+  );
+  const rows = shownRequests(s, kit.saved);
+  panel.append(
+    table(
+      'Recent requests',
+      [
+        { key: 'time', label: 'Time', cell: (r) => time(r.startedAt) },
+        {
+          key: 'model',
+          label: 'Model',
+          cell: (r) => (r.fallbackFrom ? `${r.model} (from ${r.fallbackFrom})` : r.model),
+        },
+        { key: 'workspace', label: 'Workspace', cell: (r) => r.workspace },
+        { key: 'outcome', label: 'Outcome', cell: outcomeText },
+        { key: 'status', label: 'Status', cell: (r) => String(r.status), numeric: true },
+        { key: 'tokens', label: 'Tokens', cell: (r) => String(r.totalTokens), numeric: true },
+        { key: 'lane', label: 'Lane', cell: (r) => r.lane ?? 'interactive' },
+        { key: 'queued', label: 'Queued', cell: (r) => fmtMs(r.queuedMs), numeric: true },
+        { key: 'ttft', label: 'TTFT', cell: (r) => fmtMs(r.ttftMs), numeric: true },
+        { key: 'latency', label: 'Latency', cell: (r) => fmtMs(r.latencyMs), numeric: true },
+      ],
+      rows,
+      (r) => ({ 'data-id': r.id }),
+    ),
+  );
+}
+
+/** Export what the current tab shows. */
+export function exportShown(s: DashboardSnapshot, saved: SavedState, format: 'csv' | 'json'): SaveFile {
+  const stamp = new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-');
+  if (saved.tab === 'Requests') {
+    const rows = shownRequests(s, saved);
+    return {
+      action: 'saveFile',
+      name: `rlm-requests-${stamp}.${format}`,
+      content: format === 'csv' ? recordsToCsv(rows) : JSON.stringify(rows, null, 2),
+    };
+  }
+  if (saved.tab === 'Batch Jobs') {
+    const jobs = s.batches.jobs;
+    const columns = [
+      'id',
+      'status',
+      'createdAt',
+      'total',
+      'completed',
+      'failed',
+      'endpoint',
+      'outputFileId',
+      'errorFileId',
+    ] as const;
+    const csv = toCsv(columns, jobs, (j, c) => (c === 'createdAt' ? new Date(j.createdAt).toISOString() : j[c]));
+    return {
+      action: 'saveFile',
+      name: `rlm-batch-jobs-${stamp}.${format}`,
+      content: format === 'csv' ? csv : JSON.stringify(jobs, null, 2),
+    };
+  }
+  if (saved.tab === 'Rate Limit') {
+    return { action: 'saveFile', name: `rlm-limits-${stamp}.${format}`, content: exportLimits(s, format) };
+  }
+  const rows = shownRows(s, saved);
+  const csv = toCsv(
+    ROW_COLUMNS.map((c) => c.key),
+    rows,
+    (r, key) => r[key],
+  );
+  return {
+    action: 'saveFile',
+    name: `rlm-models-${s.window}-${stamp}.${format}`,
+    content: format === 'csv' ? csv : JSON.stringify({ window: s.window, summary: s.metrics.summary, rows }, null, 2),
+  };
+}
