@@ -17,6 +17,7 @@ import {
 } from 'chart.js';
 import { accountLimitsAt } from '../src/core/config';
 import type { DashboardSnapshot } from '../src/core/protocol';
+import type { SeriesPoint } from '../src/core/metrics';
 import { el } from './dom';
 
 Chart.register(
@@ -119,34 +120,16 @@ function perMinuteCharts(container: HTMLElement, s: DashboardSnapshot, c: Palett
           ),
         ]
       : [];
-  chart(container, `Requests per minute — ${model ?? ''}`, {
-    type: 'line',
-    data: {
-      labels,
-      datasets: [
-        line(
-          'RPM',
-          points.map((p) => p.rpm),
-          c.blue,
-        ),
-        ...limitLine((l) => l.rpm),
-      ],
-    },
-  });
-  chart(container, `Tokens per minute — ${model ?? ''}`, {
-    type: 'line',
-    data: {
-      labels,
-      datasets: [
-        line(
-          'TPM',
-          points.map((p) => p.tpm),
-          c.purple,
-        ),
-        ...limitLine((l) => l.tpm),
-      ],
-    },
-  });
+  for (const [name, value, color] of [
+    ['RPM', (p: SeriesPoint) => p.rpm, c.blue],
+    ['TPM', (p: SeriesPoint) => p.tpm, c.purple],
+  ] as const) {
+    const field = name === 'RPM' ? 'rpm' : 'tpm';
+    chart(container, `${name === 'RPM' ? 'Requests' : 'Tokens'} per minute — ${model ?? ''}`, {
+      type: 'line',
+      data: { labels, datasets: [line(name, points.map(value), color), ...limitLine((l) => l[field])] },
+    });
+  }
 }
 
 function perSecondChart(container: HTMLElement, s: DashboardSnapshot, c: Palette): void {
@@ -189,29 +172,20 @@ function latencyChart(container: HTMLElement, s: DashboardSnapshot, c: Palette, 
     data: {
       labels,
       datasets: [
-        line(
-          'latency p50',
-          points.map((p) => p.p50LatencyMs ?? null),
-          c.green,
-          p50,
-        ),
-        line(
-          'latency p95',
-          points.map((p) => p.p95LatencyMs ?? null),
-          c.green,
-          p95,
-        ),
-        line(
-          'TTFT p50',
-          points.map((p) => p.p50TtftMs ?? null),
-          c.orange,
-          p50,
-        ),
-        line(
-          'TTFT p95',
-          points.map((p) => p.p95TtftMs ?? null),
-          c.orange,
-          p95,
+        ...(
+          [
+            ['latency p50', 'p50LatencyMs', c.green, p50],
+            ['latency p95', 'p95LatencyMs', c.green, p95],
+            ['TTFT p50', 'p50TtftMs', c.orange, p50],
+            ['TTFT p95', 'p95TtftMs', c.orange, p95],
+          ] as const
+        ).map(([label, field, color, style]) =>
+          line(
+            label,
+            points.map((p) => p[field] ?? null),
+            color,
+            style,
+          ),
         ),
       ],
     },

@@ -37,13 +37,16 @@ function readLimit(
 }
 
 /** The entries of an optional `name → value` section; a section that is not an object is a problem. */
-function sectionEntries(
-  raw: unknown,
-  path: string,
-  shape: string,
-  example: string,
-  problems: ProblemList,
-): [string, unknown][] {
+/** The object sections of the configuration: their path, their shape and an example, for the messages. */
+const SECTIONS = {
+  models: ['models', 'model → {rpm, tpm}', '{"qwen-plus":{"rpm":600,"tpm":1000000}}'],
+  workspaces: ['workspaces', 'workspace id → {name, models}', '{"ws-a":{"name":"Team A","models":{}}}'],
+  sourceLanes: ['sourceLanes', 'x-rlm-source label → lane', '{"nightly-eval":"background"}'],
+  fallbacks: ['fallbacks', 'model → [backup models]', '{"qwen-plus":["qwen-turbo"]}'],
+} as const;
+
+function sectionEntries(raw: unknown, section: keyof typeof SECTIONS, problems: ProblemList): [string, unknown][] {
+  const [path, shape, example] = SECTIONS[section];
   if (raw === undefined) return [];
   if (!isObject(raw)) {
     problems.add(path, `must be an object of ${shape}`, `write e.g. ${example}`);
@@ -54,13 +57,7 @@ function sectionEntries(
 
 export function readAccountModels(raw: unknown, problems: ProblemList): Record<string, ModelLimits> {
   const models: Record<string, ModelLimits> = {};
-  for (const [model, limits] of sectionEntries(
-    raw,
-    'models',
-    'model → {rpm, tpm}',
-    '{"qwen-plus":{"rpm":600,"tpm":1000000}}',
-    problems,
-  )) {
+  for (const [model, limits] of sectionEntries(raw, 'models', problems)) {
     const path = `models.${model}`;
     if (!isObject(limits)) {
       problems.add(path, 'must be an object {rpm, tpm}', 'write e.g. {"rpm":600,"tpm":1000000}');
@@ -97,13 +94,7 @@ export function readWorkspaces(
 ): Record<string, WorkspaceConfig> {
   const workspaces: Record<string, WorkspaceConfig> = {};
   const sums: Record<string, { rpm: number; tpm: number }> = {};
-  for (const [id, ws] of sectionEntries(
-    raw,
-    'workspaces',
-    'workspace id → {name, models}',
-    '{"ws-a":{"name":"Team A","models":{}}}',
-    problems,
-  )) {
+  for (const [id, ws] of sectionEntries(raw, 'workspaces', problems)) {
     const path = `workspaces.${id}`;
     if (!isObject(ws)) {
       problems.add(path, 'must be an object {name, models}', 'write e.g. {"name":"Team A","models":{}}');
@@ -206,13 +197,7 @@ function checkWorkspaceSums(
 
 export function readSourceLanes(raw: unknown, problems: ProblemList): Record<string, Lane> {
   const lanes: Record<string, Lane> = {};
-  for (const [source, lane] of sectionEntries(
-    raw,
-    'sourceLanes',
-    'x-rlm-source label → lane',
-    '{"nightly-eval":"background"}',
-    problems,
-  )) {
+  for (const [source, lane] of sectionEntries(raw, 'sourceLanes', problems)) {
     if (lane === 'interactive' || lane === 'background') lanes[source] = lane;
     else
       problems.add(
@@ -230,13 +215,7 @@ export function readFallbacks(
   problems: ProblemList,
 ): Record<string, string[]> {
   const fallbacks: Record<string, string[]> = {};
-  for (const [model, chain] of sectionEntries(
-    raw,
-    'fallbacks',
-    'model → [backup models]',
-    '{"qwen-plus":["qwen-turbo"]}',
-    problems,
-  )) {
+  for (const [model, chain] of sectionEntries(raw, 'fallbacks', problems)) {
     const path = `fallbacks.${model}`;
     if (!Array.isArray(chain) || chain.some((m) => typeof m !== 'string' || m === '')) {
       problems.add(path, 'must be a list of model names', `write e.g. ["qwen-turbo"]`);

@@ -37,48 +37,41 @@ function keyGauges(metric: Emit, keys: Key[]): void {
       [{ ...keyLabels(k), window: '60s' }, minute(k)],
       [{ ...keyLabels(k), window: '1s' }, second(k)],
     ]);
-  metric(
-    'rlm_limit_requests_per_minute',
-    'gauge',
-    'Effective requests-per-minute limit of a limiter key.',
-    perKey((k) => k.effective.rpm),
-  );
-  metric(
-    'rlm_limit_tokens_per_minute',
-    'gauge',
-    'Effective tokens-per-minute limit of a limiter key.',
-    perKey((k) => k.effective.tpm),
-  );
-  metric(
-    'rlm_window_requests',
-    'gauge',
-    'Requests admitted in the sliding window.',
-    perWindow(
-      (k) => k.minute.requests,
-      (k) => k.second.requests,
-    ),
-  );
-  metric(
-    'rlm_window_tokens',
-    'gauge',
-    'Tokens charged in the sliding window.',
-    perWindow(
-      (k) => k.minute.tokens,
-      (k) => k.second.tokens,
-    ),
-  );
-  metric(
-    'rlm_queue_length',
-    'gauge',
-    'Requests waiting for admission on a key.',
-    perKey((k) => k.queueLength),
-  );
-  metric(
-    'rlm_adaptation_factor',
-    'gauge',
-    'Share of the configured limit in force after provider 429s (1 = all).',
-    perKey((k) => k.adaptation),
-  );
+  const gauges: [string, string, Row[]][] = [
+    [
+      'rlm_limit_requests_per_minute',
+      'Effective requests-per-minute limit of a limiter key.',
+      perKey((k) => k.effective.rpm),
+    ],
+    [
+      'rlm_limit_tokens_per_minute',
+      'Effective tokens-per-minute limit of a limiter key.',
+      perKey((k) => k.effective.tpm),
+    ],
+    [
+      'rlm_window_requests',
+      'Requests admitted in the sliding window.',
+      perWindow(
+        (k) => k.minute.requests,
+        (k) => k.second.requests,
+      ),
+    ],
+    [
+      'rlm_window_tokens',
+      'Tokens charged in the sliding window.',
+      perWindow(
+        (k) => k.minute.tokens,
+        (k) => k.second.tokens,
+      ),
+    ],
+    ['rlm_queue_length', 'Requests waiting for admission on a key.', perKey((k) => k.queueLength)],
+    [
+      'rlm_adaptation_factor',
+      'Share of the configured limit in force after provider 429s (1 = all).',
+      perKey((k) => k.adaptation),
+    ],
+  ];
+  for (const [name, help, rows] of gauges) metric(name, 'gauge', help, rows);
 }
 
 /** Counters per model and workspace since the gateway started. */

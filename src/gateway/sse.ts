@@ -26,28 +26,11 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null;
 /** Read `usage` in chat/completions/embeddings shape or the Responses API's shape. */
 export function usageOf(v: unknown): UsageFigures | undefined {
   if (!isObj(v)) return undefined;
-  const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x : 0);
   if ('prompt_tokens' in v || 'completion_tokens' in v || ('total_tokens' in v && !('input_tokens' in v))) {
-    const prompt = num(v.prompt_tokens);
-    const completion = num(v.completion_tokens);
-    const details = isObj(v.prompt_tokens_details) ? v.prompt_tokens_details : {};
-    return {
-      promptTokens: prompt,
-      completionTokens: completion,
-      totalTokens: num(v.total_tokens) || prompt + completion,
-      cachedTokens: num(details.cached_tokens),
-    };
+    return figures(v.prompt_tokens, v.completion_tokens, v.total_tokens, v.prompt_tokens_details);
   }
   if ('input_tokens' in v || 'output_tokens' in v) {
-    const prompt = num(v.input_tokens);
-    const completion = num(v.output_tokens);
-    const details = isObj(v.input_tokens_details) ? v.input_tokens_details : {};
-    return {
-      promptTokens: prompt,
-      completionTokens: completion,
-      totalTokens: num(v.total_tokens) || prompt + completion,
-      cachedTokens: num(details.cached_tokens),
-    };
+    return figures(v.input_tokens, v.output_tokens, v.total_tokens, v.input_tokens_details);
   }
   return undefined;
 }
@@ -89,4 +72,18 @@ export function inspectEvent(data: string): SseEventInfo {
  */
 export function mayMatter(data: string): boolean {
   return data.includes('"usage"') || data.includes('"error"') || data.includes('[DONE]') || data.includes('"response.');
+}
+
+const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x : 0);
+
+/** Chat Completions' and Responses' usage say the same under other names. */
+function figures(prompt: unknown, completion: unknown, total: unknown, details: unknown): UsageFigures {
+  const p = num(prompt);
+  const c = num(completion);
+  return {
+    promptTokens: p,
+    completionTokens: c,
+    totalTokens: num(total) || p + c,
+    cachedTokens: num(isObj(details) ? details.cached_tokens : 0),
+  };
 }

@@ -98,3 +98,23 @@ export function checkCandidate(ctx: CommandContext, patch: Record<string, unknow
   const r = validateConfig({ ...ctx.settings.config, ...patch });
   if (!r.ok) fail(r.problems.map((p) => `${p.path}: ${p.message} — ${p.fix}`).join('\n'));
 }
+
+/** The argument `name` when given, else the user's pick among `labels`. */
+export async function argOrPick(
+  args: Args,
+  name: string,
+  labels: string[],
+  placeholder: string,
+  step: Step,
+): Promise<string> {
+  return (
+    stringArg(args, name) ??
+    (
+      await pick(
+        labels.map((label) => ({ label })),
+        placeholder,
+        step,
+      )
+    ).label
+  );
+}

@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import { apiKeyFromEnv } from '../../../gateway/env';
 import { environmentLines } from '../../logic/environment';
 import { ask, pick } from '../prompts';
-import { fail, stringArg, workspaceIds, type Args, type CommandContext, type Handler } from './common';
+import { argOrPick, fail, stringArg, workspaceIds, type Args, type CommandContext, type Handler } from './common';
 
 const tooShort = (s: string) => (s.trim().length >= 8 ? undefined : 'That is too short to be an API key.');
 
@@ -41,15 +41,9 @@ async function setApiKey(ctx: CommandContext, args: Args) {
 
 async function clearApiKey(ctx: CommandContext, args: Args) {
   const stored = workspaceIds(ctx).filter((w) => ctx.keys.has(w));
-  const workspace =
-    stringArg(args, 'workspace') ??
-    (
-      await pick(
-        stored.map((w) => ({ label: w })),
-        'Clear the API key of which workspace?',
-        { title: 'Clear API Key' },
-      )
-    ).label;
+  const workspace = await argOrPick(args, 'workspace', stored, 'Clear the API key of which workspace?', {
+    title: 'Clear API Key',
+  });
   await ctx.keys.clear(workspace);
   if (!args?.quiet) void vscode.window.setStatusBarMessage(`$(key) API key cleared for workspace ${workspace}`, 5_000);
   return { workspace, cleared: true };

@@ -17,6 +17,7 @@ import {
   fail,
   readLimit,
   stringArg,
+  argOrPick,
   type Args,
   type CommandContext,
   type Handler,
@@ -80,20 +81,16 @@ async function setWorkspaceLimits(ctx: CommandContext, args: Args) {
   const existing = ctx.settings.config.workspaces[workspace]?.models[model];
   const ceiling = (value: number) => ({ value, name: `the account limit of ${model}` });
   const stepTitle = `${title}: ${model} in ${workspace}`;
-  const rpm = await readLimit(
-    args,
-    'rpm',
-    existing?.rpm ?? account.rpm,
-    { title: stepTitle, step: 3, totalSteps: 4 },
-    ceiling(account.rpm),
-  );
-  const tpm = await readLimit(
-    args,
-    'tpm',
-    existing?.tpm ?? account.tpm,
-    { title: stepTitle, step: 4, totalSteps: 4 },
-    ceiling(account.tpm),
-  );
+  const ask = (field: 'rpm' | 'tpm', step: number) =>
+    readLimit(
+      args,
+      field,
+      existing?.[field] ?? account[field],
+      { title: stepTitle, step, totalSteps: 4 },
+      ceiling(account[field]),
+    );
+  const rpm = await ask('rpm', 3);
+  const tpm = await ask('tpm', 4);
   const ws = ctx.settings.config.workspaces[workspace] ?? { name: stringArg(args, 'name') ?? workspace, models: {} };
   const workspaces = {
     ...ctx.settings.config.workspaces,
@@ -175,15 +172,9 @@ async function endTemporaryIncrease(ctx: CommandContext, args: Args) {
   const increases = ctx.settings.temporaryIncreases();
   const active = [...new Set(increases.map((i) => i.model))].filter((m) => activeIncrease(increases, m, now));
   if (active.length === 0) fail('No temporary increase is in force.');
-  const model =
-    stringArg(args, 'model') ??
-    (
-      await pick(
-        active.map((m) => ({ label: m })),
-        'End the temporary increase of which model?',
-        { title: 'End a Temporary Increase' },
-      )
-    ).label;
+  const model = await argOrPick(args, 'model', active, 'End the temporary increase of which model?', {
+    title: 'End a Temporary Increase',
+  });
   if (!activeIncrease(increases, model, now)) fail(`'${model}' has no temporary increase in force.`);
   await ctx.settings.setTemporaryIncreases(endIncrease(increases, model, now));
   const tpm = ctx.settings.config.models[model]?.tpm;
