@@ -8,6 +8,10 @@ import { DEFAULT_WORKSPACE, type Lane, type ModelLimits, type TemporaryIncrease,
 import { isPlainObject } from './values';
 
 export type Json = Record<string, unknown>;
+/** Model → the account's limits, as read so far. */
+type AccountLimits = Record<string, ModelLimits>;
+/** Model → the workspaces' limits added up. */
+type Sums = Record<string, { rpm: number; tpm: number }>;
 
 export const isObject = (v: unknown): v is Json => isPlainObject(v);
 
@@ -88,12 +92,12 @@ export function reportUnknownKeys(obj: Json, known: string[], path: string, prob
 
 export function readWorkspaces(
   raw: unknown,
-  accountLimits: Record<string, ModelLimits>,
+  accountLimits: AccountLimits,
   accountModelsRaw: unknown,
   problems: ProblemList,
 ): Record<string, WorkspaceConfig> {
   const workspaces: Record<string, WorkspaceConfig> = {};
-  const sums: Record<string, { rpm: number; tpm: number }> = {};
+  const sums: Sums = {};
   for (const [id, ws] of sectionEntries(raw, 'workspaces', problems)) {
     const path = `workspaces.${id}`;
     if (!isObject(ws)) {
@@ -131,9 +135,9 @@ export function readWorkspaces(
 function readWorkspaceModels(
   raw: Json,
   path: string,
-  accountLimits: Record<string, ModelLimits>,
+  accountLimits: AccountLimits,
   accountModelsRaw: unknown,
-  sums: Record<string, { rpm: number; tpm: number }>,
+  sums: Sums,
   problems: ProblemList,
 ): Record<string, Partial<ModelLimits>> {
   const models: Record<string, Partial<ModelLimits>> = {};
@@ -175,11 +179,7 @@ function readWorkspaceModels(
 }
 
 /** The provider refuses workspace limits that add up to more than the account's. */
-function checkWorkspaceSums(
-  sums: Record<string, { rpm: number; tpm: number }>,
-  accountLimits: Record<string, ModelLimits>,
-  problems: ProblemList,
-): void {
+function checkWorkspaceSums(sums: Sums, accountLimits: AccountLimits, problems: ProblemList): void {
   for (const [model, sum] of Object.entries(sums)) {
     const account = accountLimits[model];
     if (!account) continue;
@@ -211,7 +211,7 @@ export function readSourceLanes(raw: unknown, problems: ProblemList): Record<str
 
 export function readFallbacks(
   raw: unknown,
-  accountLimits: Record<string, ModelLimits>,
+  accountLimits: AccountLimits,
   problems: ProblemList,
 ): Record<string, string[]> {
   const fallbacks: Record<string, string[]> = {};
@@ -278,35 +278,28 @@ function findCycle(start: string, graph: Record<string, string[]>): string[] | u
 
 /** An increase's appliedAt and expiresAt: dates, the second after the first. */
 function datesOk(appliedAt: unknown, expiresAt: unknown, path: string, problems: ProblemList): boolean {
-  let ok = true;
-  const applied = typeof appliedAt === 'string' ? Date.parse(appliedAt) : NaN;
-  const expires = typeof expiresAt === 'string' ? Date.parse(expiresAt) : NaN;
-  if (Number.isNaN(applied)) {
-    problems.add(
-      `${path}.appliedAt`,
-      `${JSON.stringify(appliedAt)} is not a date`,
-      'write an ISO 8601 time, e.g. 2026-11-30T12:00:00Z',
-    );
-    ok = false;
-  }
-  if (Number.isNaN(expires)) {
-    problems.add(
-      `${path}.expiresAt`,
-      `${JSON.stringify(expiresAt)} is not a date`,
-      'write an ISO 8601 time, e.g. 2026-12-30T12:00:00Z',
-    );
-    ok = false;
-  } else if (!Number.isNaN(applied) && expires <= applied) {
-    problems.add(`${path}.expiresAt`, 'is not after appliedAt', 'Model Studio increases last 30 days from appliedAt');
-    ok = false;
-  }
-  return ok;
+  const dateOf = (field: 'appliedAt' | 'expiresAt', value: unknown, example: string) => {
+    const t = typeof value === 'string' ? Date.parse(value) : NaN;
+    if (Number.isNaN(t))
+      problems.add(
+        `${path}.${field}`,
+        `${JSON.stringify(value)} is not a date`,
+        `write an ISO 8601 time, e.g. ${example}`,
+      );
+    return t;
+  };
+  const applied = dateOf('appliedAt', appliedAt, '2026-11-30T12:00:00Z');
+  const expires = dateOf('expiresAt', expiresAt, '2026-12-30T12:00:00Z');
+  if (Number.isNaN(applied) || Number.isNaN(expires)) return false;
+  if (expires > applied) return true;
+  problems.add(`${path}.expiresAt`, 'is not after appliedAt', 'Model Studio increases last 30 days from appliedAt');
+  return false;
 }
 
 function readIncrease(
   item: unknown,
   path: string,
-  accountLimits: Record<string, ModelLimits>,
+  accountLimits: AccountLimits,
   problems: ProblemList,
 ): TemporaryIncrease | undefined {
   if (!isObject(item)) {
@@ -366,7 +359,7 @@ function readIncrease(
 
 export function readTemporaryIncreases(
   raw: unknown,
-  accountLimits: Record<string, ModelLimits>,
+  accountLimits: AccountLimits,
   problems: ProblemList,
 ): TemporaryIncrease[] {
   const out: TemporaryIncrease[] = [];
