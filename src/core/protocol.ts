@@ -3,6 +3,7 @@
  * and the webview (docs/ARCHITECTURE.md). Every message is a discriminated union on `type`, so a
  * receiver can switch on it and the compiler checks every case.
  */
+import type { TeamStatus } from './team';
 import type { WaitInfo } from './limiter';
 import { isPlainObject } from './values';
 import type { WindowUsage } from './keyState';
@@ -112,6 +113,8 @@ export interface GatewayState {
   inFlight: number;
   calibration: Record<string, { factor: number; samples: number }>;
   last429?: { model: string; kind: string; at: number };
+  /** In team mode: the team store's state as this gateway sees it. */
+  team?: TeamStatus;
 }
 
 export interface HealthInfo {
@@ -133,6 +136,7 @@ export interface HealthInfo {
     droppedRecords: number;
   };
   rebuild?: { records: number; malformed: number; torn: number; replayedAdmissions: number; ms: number };
+  team?: TeamStatus;
 }
 
 /** The time range a view shows: a preset, or a custom span such as `30m`, `12h` or `2d`. */

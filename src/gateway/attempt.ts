@@ -111,9 +111,7 @@ function attemptTools(ctx: ProxyContext, a: AttemptArgs, startedAt: number): Too
       ctx.record(r);
     },
     settle: (tokens) => {
-      if (!a.reservation) return;
-      ctx.limiter.settle(a.reservation, tokens);
-      ctx.scheduler.pump();
+      if (a.reservation) ctx.scheduler.settle(a.reservation, tokens);
     },
   };
 }
@@ -143,7 +141,7 @@ async function send(
       body: payload,
       signal: a.abort.signal,
       timeouts: ctx.timeouts,
-      ...(a.reservation ? { onSent: (at: number) => ctx.limiter.retime(a.reservation!, at) } : {}),
+      ...(a.reservation ? { onSent: (at: number) => ctx.scheduler.retime(a.reservation!, at) } : {}),
     });
   } catch (e) {
     const err = e instanceof UpstreamError ? e : new UpstreamError('network', String(e));

@@ -16,6 +16,8 @@ import { generateToken } from './security';
 import { batchMain } from './batchCli';
 import { apiKeyFromEnv } from './env';
 import { GATEWAY_VERSION } from './version';
+import { checkRedisUrl } from './team/store';
+import type { TeamOptions } from './team/team';
 
 export const USAGE = `LLM Rate Limit Monitor gateway ${GATEWAY_VERSION}
 
@@ -35,6 +37,10 @@ Usage: node dist/gateway.js [options]
   --token-file FILE   read the token from FILE (created with mode 0600 when missing)
   --admin-token TOKEN the owner's token for config changes, history and the page (default:
                       STATE_DIR/admin-token, created with mode 0600); callers' tokens cannot
+  --redis URL         join a team: admit through this Redis (or Valkey) with the account's
+                      other machines (redis:// or rediss://; default $RLM_REDIS_URL);
+                      a password in the URL, or in $RLM_REDIS_PASSWORD
+  --node-name NAME    this machine's name in the team's views (default user@hostname)
   --strict-fifo       no backfilling: waiters go strictly in order (for comparisons)
   --help              show this text
 
@@ -58,6 +64,8 @@ export interface CliOptions {
   tokenFile?: string;
   adminToken?: string;
   strictFifo?: boolean;
+  redis?: string;
+  nodeName?: string;
   help: boolean;
 }
 
@@ -72,6 +80,8 @@ const VALUE_FLAGS = new Set([
   '--token',
   '--token-file',
   '--admin-token',
+  '--redis',
+  '--node-name',
 ]);
 
 /** Parse flags; returns every problem rather than the first. */
@@ -151,6 +161,12 @@ function applyValue(o: CliOptions, flag: string, value: string): string | undefi
     case '--token-file':
       o.tokenFile = value;
       return undefined;
+    case '--redis':
+      o.redis = value;
+      return checkRedisUrl(value, '--redis');
+    case '--node-name':
+      o.nodeName = value;
+      return value.trim() ? undefined : '--node-name: give a name, e.g. alice@laptop';
     case '--admin-token':
       o.adminToken = value;
       return TOKEN_SHAPE.test(value) ? undefined : '--admin-token: use at least 16 letters, digits, "-" or "_"';
@@ -198,6 +214,7 @@ function makeNode(
     stateDir: string;
     apiKey: string | undefined;
     log: (line: string) => void;
+    team: TeamOptions | undefined;
   },
 ): GatewayNode {
   const { token, adminToken, stateDir, apiKey, log } = c;
@@ -227,10 +244,28 @@ function makeNode(
         ...(journal ? { journal } : {}),
         log,
         ...(o.strictFifo ? { limiter: { backfill: false } } : {}),
+        ...(c.team ? { team: c.team } : {}),
         ...(o.config ? { onConfigApplied: configWriter(o.config, c.fileConfig, c.log) } : {}),
       }),
     onEvent: print,
   });
+}
+
+/** The team to join (--redis, else RLM_REDIS_URL), none, or what is wrong with the URL. */
+function teamOptions(o: CliOptions): TeamOptions | undefined | string {
+  const url = o.redis ?? process.env.RLM_REDIS_URL;
+  if (!url) return undefined;
+  const setting = o.redis ? '--redis' : 'RLM_REDIS_URL';
+  const problem = checkRedisUrl(url, setting);
+  if (problem) return problem;
+  const password = process.env.RLM_REDIS_PASSWORD;
+  return {
+    url,
+    setting,
+    version: GATEWAY_VERSION,
+    ...(password ? { password } : {}),
+    ...(o.nodeName ? { nodeName: o.nodeName } : {}),
+  };
 }
 
 /** Run until SIGTERM or SIGINT, then stop within 10 s. */
@@ -289,7 +324,12 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(
       'gateway: warning: no provider key in RLM_API_KEY, DASHSCOPE_API_KEY or OPENAI_API_KEY; requests will be answered 401\n',
     );
-  const node = makeNode(o, { config: result.config, fileConfig, token, adminToken, stateDir, apiKey, log });
+  const team = teamOptions(o);
+  if (typeof team === 'string') {
+    process.stderr.write(`gateway: ${team}\n`);
+    return 2;
+  }
+  const node = makeNode(o, { config: result.config, fileConfig, token, adminToken, stateDir, apiKey, log, team });
   try {
     await node.start();
   } catch (e) {

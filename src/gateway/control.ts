@@ -84,6 +84,7 @@ async function health({ gw, res }: RouteCall): Promise<void> {
     rebuild: gw.rebuildStats,
   };
   if (gw.history instanceof JsonlHistory) body.history = gw.history.status();
+  if (gw.team) body.team = gw.team.status();
   return json(res, 200, body);
 }
 
@@ -122,6 +123,19 @@ async function clearHistory({ gw, res }: RouteCall): Promise<void> {
 
 async function state({ gw, res }: RouteCall): Promise<void> {
   return json(res, 200, gw.state());
+}
+
+/** The team's use and machines; 404 when this gateway is not in a team. */
+async function team({ gw, res }: RouteCall): Promise<void> {
+  if (!gw.team)
+    return sendError(
+      res,
+      404,
+      'This gateway is not in a team: start it with --redis URL (or set rateLimitMonitor.team.redisUrl).',
+      'invalid_request_error',
+      'no_team',
+    );
+  return json(res, 200, await gw.team.view());
 }
 
 async function batches({ gw, res, q }: RouteCall): Promise<void> {
@@ -295,6 +309,7 @@ const ROUTES: Record<string, (c: RouteCall) => Promise<void>> = {
   'GET /_rlm/history/export': exportHistory,
   'DELETE /_rlm/history': clearHistory,
   'GET /_rlm/state': state,
+  'GET /_rlm/team': team,
   'GET /_rlm/batches': batches,
   'GET /_rlm/config': getConfig,
   'PUT /_rlm/config': putConfig,

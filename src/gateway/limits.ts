@@ -35,6 +35,8 @@ export class LimitsManager {
   private config: RateLimitConfig;
   private readonly adaptive = new Map<string, Adaptive>();
   readonly margins: SecondMargins;
+  /** Keys a request must also be admitted on (team mode at its share: src/gateway/team/team.ts). */
+  extraKeys: ((keys: readonly string[]) => string[]) | undefined;
 
   constructor(
     private readonly limiter: Limiter,
@@ -83,6 +85,7 @@ export class LimitsManager {
   keysFor(model: string, workspace: string): string[] {
     const keys = [accountKey(model)];
     if (this.config.workspaces[workspace]?.models[model]) keys.push(workspaceKey(workspace, model));
+    if (this.extraKeys) keys.push(...this.extraKeys(keys));
     return keys;
   }
 
@@ -105,6 +108,7 @@ export class LimitsManager {
   configuredLimits(key: string, now: number): ModelLimits | undefined {
     const parts = key.split(':');
     if (parts[0] === 'account') return accountLimitsAt(this.config, parts.slice(1).join(':'), now);
+    if (parts[0] !== 'workspace') return undefined;
     return workspaceLimitsAt(this.config, parts[1]!, parts.slice(2).join(':'), now);
   }
 

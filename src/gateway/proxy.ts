@@ -145,6 +145,8 @@ async function admit(ctx: ProxyContext, w: Walk, model: string, keys: string[], 
       return await ctx.scheduler.admit(keys, cost, deadline, w.attempt.abort.signal, { front, lane: w.lane });
     } catch (e) {
       const reason = e instanceof AdmissionError ? e.reason : 'timeout';
+      // The team store went away while this waited for it: queue again, at this gateway's share.
+      if (reason === 'again') return 'next';
       if (reason === 'cancelled') {
         const queuedMs = ctx.now() - queueStart;
         record({ status: 0, outcome: 'cancelled', errorKind: 'cancelled', queuedMs, attempt: w.attemptOnModel + 1 });

@@ -2,9 +2,24 @@
  * Real timers around the pure limiter: a request waits here, in FIFO order, until the
  * limiter admits it, its deadline passes, or its caller goes away.
  */
+import { errorMessage } from '../core/values';
 import { Limiter, type QueuePlace, type Reservation, type Ticket } from '../core/limiter';
 
-export type AdmissionFailure = 'timeout' | 'cancelled' | 'impossible';
+/** 'again': a second stage (the team store) went away; decide afresh (keys may have changed). */
+export type AdmissionFailure = 'timeout' | 'cancelled' | 'impossible' | 'again';
+
+/**
+ * A second stage after the local limiter (team mode, src/gateway/team/gate.ts): a request the
+ * local limiter admitted must be admitted there too before it goes.
+ */
+export interface SecondStage {
+  acquire(keys: readonly string[], cost: number, deadline: number, signal?: AbortSignal, front?: boolean): Promise<object>;
+  settle(handle: object, tokens: number): void;
+  /** The request left at `sentAt` (later than its admission). */
+  retime(handle: object, sentAt: number): void;
+  /** Which of a request's keys the stage decides on (the others are local only). */
+  keysFor(keys: readonly string[]): readonly string[];
+}
 
 export class AdmissionError extends Error {
   constructor(
@@ -27,6 +42,9 @@ export class Scheduler {
   private readonly waiters = new Map<Ticket, Waiter>();
   private wakeTimer: NodeJS.Timeout | undefined;
   private wakeAt = Infinity;
+  /** Set while the gateway belongs to a team whose store answers. */
+  secondStage: SecondStage | undefined;
+  private readonly handles = new WeakMap<Reservation, { stage: SecondStage; handle: object }>();
 
   constructor(
     readonly limiter: Limiter,
@@ -37,7 +55,47 @@ export class Scheduler {
    * Wait for admission on all `keys`; rejects with AdmissionError past `deadline` or on abort.
    * `place`: its lane, or the front (a retry, before the requests already waiting).
    */
-  admit(
+  async admit(
+    keys: readonly string[],
+    cost: number,
+    deadline: number,
+    signal?: AbortSignal,
+    place: QueuePlace = {},
+  ): Promise<Reservation> {
+    const reservation = await this.admitLocally(keys, cost, deadline, signal, place);
+    const stage = this.secondStage;
+    if (!stage) return reservation;
+    try {
+      const handle = await stage.acquire(stage.keysFor(keys), cost, deadline, signal, place.front);
+      this.handles.set(reservation, { stage, handle });
+      return reservation;
+    } catch (e) {
+      this.limiter.settle(reservation, 0);
+      this.pump();
+      if (e instanceof AdmissionError) throw e;
+      throw new AdmissionError('again', errorMessage(e));
+    }
+  }
+
+  /** Settle a reservation with the tokens really used, in every stage, and let the queue move. */
+  settle(reservation: Reservation, tokens: number): void {
+    this.limiter.settle(reservation, tokens);
+    const second = this.handles.get(reservation);
+    if (second) {
+      this.handles.delete(reservation);
+      second.stage.settle(second.handle, tokens);
+    }
+    this.pump();
+  }
+
+  /** The request left at `sentAt`: count it from then in every stage. */
+  retime(reservation: Reservation, sentAt: number): void {
+    this.limiter.retime(reservation, sentAt);
+    const second = this.handles.get(reservation);
+    if (second) second.stage.retime(second.handle, sentAt);
+  }
+
+  private admitLocally(
     keys: readonly string[],
     cost: number,
     deadline: number,

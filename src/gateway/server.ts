@@ -22,6 +22,7 @@ import { ADAPTATION, LimitsManager } from './limits';
 import { DEFAULT_RETRY, isRateLimitKind, type RetryPolicy } from '../core/retry';
 import { handleMetered, type ProxyContext } from './proxy';
 import { sendError } from './responses';
+import { Team, type TeamOptions } from './team/team';
 import { Scheduler } from './scheduler';
 import { countText } from './tokenizer';
 import { bearerOf, hostAllowed, originAllowed, tokensEqual } from './security';
@@ -57,6 +58,8 @@ export interface GatewayOptions {
   bodyLimitBytes?: number;
   log?: (line: string) => void;
   random?: () => number;
+  /** Join a team: admit through one Redis with the account's other machines (src/gateway/team/). */
+  team?: TeamOptions;
   /** After a config is applied: the CLI writes edits from the page back to its --config file. */
   onConfigApplied?: (config: RateLimitConfig, source: ConfigSource) => void;
 }
@@ -87,6 +90,7 @@ export class Gateway {
   readonly calibration: Calibration;
   readonly history: HistoryStore;
   readonly batchJobs: BatchJobList;
+  readonly team: Team | undefined;
   readonly startedAt = Date.now();
   readonly server: http.Server;
   url = '';
@@ -121,15 +125,21 @@ export class Gateway {
       timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
       retry: { ...DEFAULT_RETRY, ...options.retry },
       record: (r) => this.record(r),
-      ...(options.journal
-        ? {
-            onAdmitted: (keys: readonly string[], tokens: number, at: number) =>
-              this.journalAdmission(options.journal!, at, keys, tokens),
-          }
-        : {}),
+      onAdmitted: (keys: readonly string[], tokens: number, at: number) => {
+        if (options.journal) this.journalAdmission(options.journal, at, keys, tokens);
+        this.team?.onAdmitted(keys, tokens, at);
+      },
       random: options.random ?? Math.random,
       now: Date.now,
     };
+    this.team = options.team
+      ? new Team(options.team, {
+          limiter: this.limiter,
+          limits: this.limits,
+          scheduler: this.scheduler,
+          log: options.log ?? (() => {}),
+        })
+      : undefined;
     this.batchJobs = new BatchJobList(() => this.config.baseUrl, options.apiKey, this.proxy.timeouts);
     this.server = http.createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 65_000;
@@ -168,6 +178,7 @@ export class Gateway {
       this.scheduler.pump();
     }, ADAPTATION.stepMs);
     this.recoveryTimer.unref();
+    await this.team?.start();
     return this.url;
   }
 
@@ -283,6 +294,7 @@ export class Gateway {
       calibration: this.calibration.snapshot(),
     };
     if (this.last429) s.last429 = this.last429;
+    if (this.team) s.team = this.team.status();
     return s;
   }
 
@@ -318,6 +330,7 @@ export class Gateway {
     for (const res of this.eventStreams) res.end();
     const deadline = Date.now() + graceMs;
     while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await this.team?.stop();
     this.scheduler.stop();
     for (const s of this.sockets) s.destroy();
     if (this.recoveryTimer) clearInterval(this.recoveryTimer);

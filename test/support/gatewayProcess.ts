@@ -26,6 +26,7 @@ export async function startGatewayProcess(
   config: unknown,
   upstream: string,
   extraArgs: string[] = [],
+  process_: { nodeArgs?: string[]; env?: Record<string, string> } = {},
 ): Promise<GatewayProcess> {
   assert.ok(fs.existsSync('dist/gateway.js'), 'dist/gateway.js is missing: run `npm run build` first');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlm-gateway-'));
@@ -33,6 +34,7 @@ export async function startGatewayProcess(
   fs.writeFileSync(configFile, JSON.stringify(config));
   const { child, url } = await spawnListening(
     [
+      ...(process_.nodeArgs ?? []),
       'dist/gateway.js',
       '--config',
       configFile,
@@ -45,7 +47,12 @@ export async function startGatewayProcess(
       ...extraArgs,
     ],
     {
-      env: { PATH: process.env.PATH, RLM_API_KEY: PROVIDER_KEY, RLM_STATE_DIR: path.join(dir, 'state') },
+      env: {
+        PATH: process.env.PATH,
+        RLM_API_KEY: PROVIDER_KEY,
+        RLM_STATE_DIR: path.join(dir, 'state'),
+        ...process_.env,
+      },
     },
   );
   return {

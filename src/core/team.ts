@@ -1,0 +1,60 @@
+/**
+ * The team's shapes as the gateway serves them (GET /_rlm/team, the team part of
+ * /_rlm/state and /_rlm/health) and the views read them. Behaviour: src/gateway/team/.
+ */
+import type { ModelLimits } from './types';
+
+/**
+ * connecting: the first connection is being made; online: the team store admits;
+ * offline: it does not answer, this machine admits within its share; rejoining: it answers
+ * again and, for one more minute window, the share holds too.
+ */
+export type TeamState = 'connecting' | 'online' | 'offline' | 'rejoining';
+
+export interface TeamStatus {
+  state: TeamState;
+  node: { id: string; name: string };
+  /** The Redis URL without its password. */
+  url: string;
+  /** Machines seen alive at the last heartbeat (this one included). */
+  nodes: number;
+  /** Offline or rejoining: this machine admits at most 1/of of the limits. */
+  share?: { of: number };
+  since: number;
+  lastError?: string;
+}
+
+export interface TeamMachine {
+  id: string;
+  name: string;
+  version: string;
+  state: string;
+  queue: number;
+  /** How long ago its last heartbeat came (ms). */
+  seenMsAgo: number;
+  alive: boolean;
+  minute: { requests: number; tokens: number };
+  hour: { requests: number; tokens: number };
+}
+
+export interface TeamModel {
+  model: string;
+  /** The whole team's requests and tokens in the last 60 s. */
+  requests: number;
+  tokens: number;
+  limits?: ModelLimits;
+}
+
+export interface TeamView extends TeamStatus {
+  models: TeamModel[];
+  machines: TeamMachine[];
+}
+
+/** The status bar's and sidebar's words for the team's state, or undefined when all is well. */
+export function teamWarning(t: TeamStatus | undefined): string | undefined {
+  if (!t) return undefined;
+  if (t.state === 'offline') return `team store offline — local share 1/${t.share?.of ?? t.nodes}`;
+  if (t.state === 'rejoining') return `team store back — at the local share 1/${t.share?.of ?? t.nodes} for a minute`;
+  if (t.state === 'connecting') return 'team store: connecting';
+  return undefined;
+}
