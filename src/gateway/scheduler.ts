@@ -13,7 +13,13 @@ export type AdmissionFailure = 'timeout' | 'cancelled' | 'impossible' | 'again';
  * local limiter admitted must be admitted there too before it goes.
  */
 export interface SecondStage {
-  acquire(keys: readonly string[], cost: number, deadline: number, signal?: AbortSignal, front?: boolean): Promise<object>;
+  acquire(
+    keys: readonly string[],
+    cost: number,
+    deadline: number,
+    signal?: AbortSignal,
+    front?: boolean,
+  ): Promise<object>;
   settle(handle: object, tokens: number): void;
   /** The request left at `sentAt` (later than its admission). */
   retime(handle: object, sentAt: number): void;

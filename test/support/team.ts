@@ -30,7 +30,10 @@ export async function startMachines(
         fake.url,
         redisUrl ? ['--redis', redisUrl, '--node-name', name] : [],
         offset
-          ? { nodeArgs: ['--require', './test/support/skewClock.cjs'], env: { RLM_TEST_CLOCK_OFFSET_MS: String(offset) } }
+          ? {
+              nodeArgs: ['--require', './test/support/skewClock.cjs'],
+              env: { RLM_TEST_CLOCK_OFFSET_MS: String(offset) },
+            }
           : {},
       );
       return { name, gateway, part };
@@ -44,7 +47,9 @@ export function loadMachines(
   o: Omit<OverloadOptions, 'gatewayUrl' | 'offeredPerSecond'> & { offeredPerSecond: number },
 ): Promise<OverloadResult[]> {
   return Promise.all(
-    machines.map((m) => runOverload({ ...o, gatewayUrl: m.gateway.url, offeredPerSecond: o.offeredPerSecond * m.part })),
+    machines.map((m) =>
+      runOverload({ ...o, gatewayUrl: m.gateway.url, offeredPerSecond: o.offeredPerSecond * m.part }),
+    ),
   );
 }
 

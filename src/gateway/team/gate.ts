@@ -16,12 +16,15 @@ export interface TeamAdmission {
   readonly keys: readonly string[];
   readonly member: string;
   readonly ticket: string;
-  /** When the admitting call was sent: Redis admitted it no earlier (this machine's clock). */
-  readonly askedAt: number;
+  /** When it was booked to go (this machine's clock; Redis counted it from then). */
+  readonly goAt: number;
 }
 
-/** Later than this after the admitting call, a request's send moves its entry (ms). */
+/** Later than this after its booked time, a request's send moves its entry (ms). */
 const RETIME_AFTER_MS = 2;
+/** A line asks this much before the time Redis named, and Redis books up to HORIZON_MS ahead. */
+const LEAD_MS = 10;
+const HORIZON_MS = 25;
 
 interface Pending {
   keys: readonly string[];
@@ -30,7 +33,6 @@ interface Pending {
   front: boolean;
   ticket: string;
   done: boolean;
-  registered: boolean;
   resolve: (a: TeamAdmission) => void;
   reject: (e: Error) => void;
   wake?: () => void;
@@ -50,15 +52,22 @@ export interface GateOptions {
   now?: () => number;
 }
 
+/** The requests of this machine waiting on one set of keys, and their place among the machines. */
+interface Line {
+  waiters: Pending[];
+  place: string;
+  registered: boolean;
+}
+
 export class TeamGate {
-  private readonly queues = new Map<string, Pending[]>();
+  private readonly lines = new Map<string, Line>();
   private seq = 0;
   private readonly now: () => number;
   private readonly tuning: AdmitTuning;
 
   constructor(private readonly o: GateOptions) {
     this.now = o.now ?? Date.now;
-    this.tuning = o.tuning ?? { toleranceMs: 1, leaseGraceMs: 1_000 };
+    this.tuning = o.tuning ?? { toleranceMs: 1, leaseGraceMs: 1_000, horizonMs: HORIZON_MS };
   }
 
   /** Wait for the team's admission on `keys`; rejects with AdmissionError or TeamUnavailable. */
@@ -69,7 +78,7 @@ export class TeamGate {
     signal?: AbortSignal,
     front = false,
   ): Promise<TeamAdmission> {
-    const queueKey = keys.join('\n');
+    const lineKey = keys.join('\n');
     return new Promise<TeamAdmission>((resolve, reject) => {
       const p: Pending = {
         keys,
@@ -78,7 +87,6 @@ export class TeamGate {
         front,
         ticket: `${this.o.nodeId}.${++this.seq}`,
         done: false,
-        registered: false,
         resolve,
         reject,
       };
@@ -89,13 +97,17 @@ export class TeamGate {
           () => end(new AdmissionError('timeout', 'the wait for the team would exceed the maximum queue time')),
           Math.max(0, deadline - this.now()),
         );
-      let q = this.queues.get(queueKey);
-      const idle = !q;
-      if (!q) this.queues.set(queueKey, (q = []));
-      if (front) q.unshift(p);
-      else q.push(p);
-      if (idle) void this.drain(queueKey, q);
-      else if (front) q[1]?.wake?.();
+      let line = this.lines.get(lineKey);
+      if (!line) {
+        line = { waiters: [], place: `${this.o.nodeId}.l${++this.seq}`, registered: false };
+        this.lines.set(lineKey, line);
+        if (front) line.waiters.push(p);
+        else line.waiters.push(p);
+        void this.drain(lineKey, line);
+      } else if (front) {
+        line.waiters.unshift(p);
+        line.waiters[1]?.wake?.();
+      } else line.waiters.push(p);
     });
   }
 
@@ -111,19 +123,32 @@ export class TeamGate {
    * a new connection), count it from then, so the provider never sees two of a window closer than we did.
    */
   retime(a: TeamAdmission, sentAt: number): void {
-    const late = sentAt - a.askedAt;
+    const late = sentAt - a.goAt;
     if (late > RETIME_AFTER_MS) void this.o.store.retime(a.keys, a.member, late).catch(() => {});
   }
 
   /** The store is gone: every waiter goes back to the local limiter. */
   failAll(reason: string): void {
-    for (const q of this.queues.values()) for (const p of q) this.end(p, new TeamUnavailable(reason));
+    for (const line of this.lines.values()) for (const p of line.waiters) this.end(p, new TeamUnavailable(reason));
   }
 
   get waiting(): number {
     let n = 0;
-    for (const q of this.queues.values()) n += q.filter((p) => !p.done).length;
+    for (const line of this.lines.values()) n += line.waiters.filter((p) => !p.done).length;
     return n;
+  }
+
+  /** Booked: let it go at its time (unless its caller left by then: then give the tokens back). */
+  private hand(p: Pending, admission: TeamAdmission): void {
+    if (p.timer) clearTimeout(p.timer);
+    const give = () => {
+      if (p.done) return this.settle(admission, 0);
+      p.done = true;
+      p.resolve(admission);
+    };
+    const delay = admission.goAt - this.now();
+    if (delay <= 0) give();
+    else setTimeout(give, delay);
   }
 
   private end(p: Pending, e: Error): void {
@@ -134,49 +159,51 @@ export class TeamGate {
     p.wake?.();
   }
 
-  private async drain(queueKey: string, q: Pending[]): Promise<void> {
+  /** Ask for the first waiter until the line is empty; sleep until the time Redis names in between. */
+  private async drain(lineKey: string, line: Line): Promise<void> {
+    const q = line.waiters;
     while (q.length > 0) {
       const p = q[0]!;
       if (p.done) {
         q.shift();
-        if (p.registered) void this.o.store.release(p.keys, p.ticket).catch(() => {});
         continue;
       }
-      let reply;
       const askedAt = this.now();
+      let reply;
       try {
-        reply = await this.o.store.admit(this.o.rulesOf(p.keys), p.ticket, p.cost, p.front, this.tuning);
+        const ask = { ticket: p.ticket, place: line.place, cost: p.cost, front: p.front };
+        reply = await this.o.store.admit(this.o.rulesOf(p.keys), ask, this.tuning);
       } catch (e) {
-        this.queues.delete(queueKey);
+        this.lines.delete(lineKey);
         for (const w of q) this.end(w, new TeamUnavailable(String(e instanceof Error ? e.message : e)));
         this.o.onUnavailable(e);
         return;
       }
       if (reply.kind === 'ok') {
+        line.registered = false;
         // by identity: a retry may have been put in front of it meanwhile
         q.splice(q.indexOf(p), 1);
-        const admission = { keys: p.keys, member: `${p.ticket}:${p.cost}`, ticket: p.ticket, askedAt };
-        // The caller left while Redis answered: give the tokens back.
-        if (p.done) this.settle(admission, 0);
-        else {
-          p.done = true;
-          if (p.timer) clearTimeout(p.timer);
-          p.resolve(admission);
-        }
+        this.hand(p, {
+          keys: p.keys,
+          member: `${p.ticket}:${p.cost}`,
+          ticket: p.ticket,
+          goAt: askedAt + reply.at - reply.now,
+        });
         continue;
       }
       if (reply.kind === 'never') {
         this.end(p, new AdmissionError('impossible', `a request of ${p.cost} tokens can never fit the team's limits`));
         continue;
       }
-      p.registered = true;
+      line.registered = !p.front;
       const waitMs = reply.at - reply.now;
       if (this.now() + waitMs > p.deadline) {
+        // This one cannot make it; the next in line keeps the line's place among the machines.
         this.end(p, new AdmissionError('timeout', 'the wait for the team would exceed the maximum queue time'));
         continue;
       }
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.max(0, Math.ceil(waitMs)));
+        const timer = setTimeout(resolve, Math.max(0, Math.ceil(waitMs - LEAD_MS)));
         p.wake = () => {
           clearTimeout(timer);
           resolve();
@@ -184,6 +211,7 @@ export class TeamGate {
       });
       p.wake = undefined;
     }
-    if (this.queues.get(queueKey) === q) this.queues.delete(queueKey);
+    this.lines.delete(lineKey);
+    if (line.registered) void this.o.store.release(lineKey.split('\n'), line.place).catch(() => {});
   }
 }

@@ -7,8 +7,8 @@
  * Per limiter key four Redis keys (all of one model share a hash tag, see keys.ts):
  *   log   sorted set of admissions: member "<ticket>:<tokens>", score = admission time (ms)
  *   sum   hash: t = tokens in the 60 s window, slot = the next paced slot (ms)
- *   heads sorted set of the machines' waiting heads: member ticket, score = when it first asked
- *   lease hash: ticket → when that head said it would ask again (a head silent past it + grace is dropped)
+ *   heads sorted set of the machines' waiting lines: member place, score = when it first asked
+ *   lease hash: place → when that line said it would ask again (a line silent past it + grace is dropped)
  * Numbers go back to Node as strings: Redis would truncate a Lua float reply to an integer.
  */
 
@@ -20,14 +20,18 @@ local function tokensOf(member) return tonumber(string.match(member, ':(%d+)$'))
 `;
 
 /**
- * ADMIT. KEYS: 4 per limiter key (log, sum, heads, lease). ARGV: ticket, cost, front (1/0),
- * pacing tolerance ms, lease grace ms, then 5 per key: rpm, tpm, rate factor, 1 s window ms,
- * 60 s window ms.
- * Reply: {'ok', now} | {'wait', now, at, reason} | {'never', now}.
+ * ADMIT. KEYS: 4 per limiter key (log, sum, heads, lease). ARGV: ticket (this admission),
+ * place (the machine's line: its order among the machines survives a change of first request),
+ * cost, front (1/0), pacing tolerance ms, lease grace ms, horizon ms, then 5 per key: rpm,
+ * tpm, rate factor, 1 s window ms, 60 s window ms.
+ * A request that fits within the horizon is booked at the time it fits, not at now: the
+ * gateway asks a little ahead and sends at that time, so the latency of asking and a late
+ * timer do not cost throughput.
+ * Reply: {'ok', now, at} | {'wait', now, at, reason} | {'never', now}.
  */
 export const ADMIT_LUA = `${COMMON}
-local ticket, cost, front = ARGV[1], tonumber(ARGV[2]), ARGV[3] == '1'
-local tol, grace = tonumber(ARGV[4]), tonumber(ARGV[5])
+local ticket, place, cost, front = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4] == '1'
+local tol, grace, horizon = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local n = #KEYS / 4
 local at, why = now, 'none'
 -- the keys this request waits for: only there does it register as a head (others stay free)
@@ -48,7 +52,7 @@ end
 local blockedBy = nil
 for i = 0, n - 1 do
   local log, sum, heads, lease = KEYS[i * 4 + 1], KEYS[i * 4 + 2], KEYS[i * 4 + 3], KEYS[i * 4 + 4]
-  local b = 5 + i * 5
+  local b = 7 + i * 5
   local rpm, tpm, rate = tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3])
   local w1, w60 = tonumber(ARGV[b + 4]), tonumber(ARGV[b + 5])
   if cost > tpm then return {'never', tostring(now)} end
@@ -81,11 +85,11 @@ for i = 0, n - 1 do
   end
   -- order across machines: an older live head on this key goes first (a retry may go before it)
   if not front then
-    local mine = redis.call('ZSCORE', heads, ticket)
+    local mine = redis.call('ZSCORE', heads, place)
     local hs = redis.call('ZRANGE', heads, 0, -1, 'WITHSCORES')
     for j = 1, #hs, 2 do
       local h, since = hs[j], tonumber(hs[j + 1])
-      if h ~= ticket then
+      if h ~= place then
         local retryAt = tonumber(redis.call('HGET', lease, h) or '0')
         if retryAt + grace < now then
           redis.call('ZREM', heads, h)
@@ -98,23 +102,24 @@ for i = 0, n - 1 do
     end
   end
 end
-if at <= now and blockedBy == nil then
+if at - now <= horizon and blockedBy == nil then
   for i = 0, n - 1 do
     local log, sum, heads, lease = KEYS[i * 4 + 1], KEYS[i * 4 + 2], KEYS[i * 4 + 3], KEYS[i * 4 + 4]
-    local b = 5 + i * 5
+    local b = 7 + i * 5
     local rpm, rate, w60 = tonumber(ARGV[b + 1]), tonumber(ARGV[b + 3]), tonumber(ARGV[b + 5])
-    redis.call('ZADD', log, now, ticket .. ':' .. cost)
+    redis.call('ZADD', log, at, ticket .. ':' .. cost)
     redis.call('HINCRBY', sum, 't', cost)
     local spacing = w60 / (rpm * rate)
     local slot = tonumber(redis.call('HGET', sum, 'slot') or '0')
-    local lateBy = now - slot
-    if not (lateBy >= 0 and lateBy < spacing) then slot = math.max(slot, now) end
+    local lateBy = at - slot
+    if not (lateBy >= 0 and lateBy < spacing) then slot = math.max(slot, at) end
     redis.call('HSET', sum, 'slot', tostring(slot + spacing))
-    redis.call('ZREM', heads, ticket)
-    redis.call('HDEL', lease, ticket)
+    -- this line goes to the back: the next request of this machine asks anew
+    redis.call('ZREM', heads, place)
+    redis.call('HDEL', lease, place)
     for _, k in ipairs({log, sum, heads, lease}) do redis.call('PEXPIRE', k, math.ceil(w60 * 2)) end
   end
-  return {'ok', tostring(now)}
+  return {'ok', tostring(now), tostring(at)}
 end
 if blockedBy ~= nil then
   -- behind another machine's head: ask again just after it said it would ask (never at once)
@@ -124,8 +129,8 @@ end
 for i = 0, n - 1 do
   if waitsOn[i] and not front then
     local heads, lease = KEYS[i * 4 + 3], KEYS[i * 4 + 4]
-    redis.call('ZADD', heads, 'NX', now, ticket)
-    redis.call('HSET', lease, ticket, tostring(at))
+    redis.call('ZADD', heads, 'NX', now, place)
+    redis.call('HSET', lease, place, tostring(at))
     redis.call('PEXPIRE', heads, 120000)
     redis.call('PEXPIRE', lease, 120000)
   end
@@ -159,7 +164,7 @@ end
 return 1
 `;
 
-/** RELEASE a waiting head (it timed out or its caller left). KEYS: heads, lease per key. ARGV: ticket. */
+/** RELEASE a machine's line (no request waits in it any more). KEYS: heads, lease per key. ARGV: place. */
 export const RELEASE_LUA = `
 for i = 0, #KEYS / 2 - 1 do
   redis.call('ZREM', KEYS[i * 2 + 1], ARGV[1])

@@ -34,7 +34,7 @@ export interface KeyRule {
 }
 
 export type AdmitReply =
-  | { kind: 'ok'; now: number }
+  | { kind: 'ok'; now: number; at: number }
   | { kind: 'wait'; now: number; at: number; reason: string }
   | { kind: 'never'; now: number };
 
@@ -132,16 +132,16 @@ export class TeamStore {
   }
 
   /** Ask for a place on every rule's key at once (scripts.ts, ADMIT). */
-  async admit(rules: readonly KeyRule[], ticket: string, cost: number, front: boolean, o: AdmitTuning) {
+  async admit(rules: readonly KeyRule[], ask: AdmitAsk, o: AdmitTuning) {
     const keys = rules.flatMap((r) => {
       const k = this.keysOf(r.key);
       return [k.log, k.sum, k.heads, k.lease];
     });
-    const args = [ticket, cost, front ? 1 : 0, o.toleranceMs, o.leaseGraceMs];
+    const args = [ask.ticket, ask.place, ask.cost, ask.front ? 1 : 0, o.toleranceMs, o.leaseGraceMs, o.horizonMs];
     for (const r of rules) args.push(r.rpm, r.tpm, r.rateFactor, r.secondWindowMs, r.minuteWindowMs);
     const reply = await this.call(() => this.redis.rlmAdmit(keys.length, ...keys, ...args));
     const now = Number(reply[1]);
-    if (reply[0] === 'ok') return { kind: 'ok', now } satisfies AdmitReply;
+    if (reply[0] === 'ok') return { kind: 'ok', now, at: Number(reply[2]) } satisfies AdmitReply;
     if (reply[0] === 'never') return { kind: 'never', now } satisfies AdmitReply;
     return { kind: 'wait', now, at: Number(reply[2]), reason: String(reply[3]) } satisfies AdmitReply;
   }
@@ -158,10 +158,10 @@ export class TeamStore {
     await this.call(() => this.redis.rlmRetime(keys.length, ...keys, member, lateMs));
   }
 
-  /** Give up a waiting head's place (its deadline passed or its caller left). */
-  async release(limiterKeys: readonly string[], ticket: string): Promise<void> {
+  /** Give up a machine's place in line (nobody waits in it any more). */
+  async release(limiterKeys: readonly string[], place: string): Promise<void> {
     const keys = limiterKeys.flatMap((k) => [this.keysOf(k).heads, this.keysOf(k).lease]);
-    await this.call(() => this.redis.rlmRelease(keys.length, ...keys, ticket));
+    await this.call(() => this.redis.rlmRelease(keys.length, ...keys, place));
   }
 
   /** Add admissions made while Redis was out of reach: `ageMs` before Redis's now. */
@@ -248,9 +248,19 @@ export class TeamStore {
   }
 }
 
+/** One question to ADMIT: this admission's ticket, its machine's line, its charge. */
+export interface AdmitAsk {
+  ticket: string;
+  place: string;
+  cost: number;
+  front: boolean;
+}
+
 export interface AdmitTuning {
   toleranceMs: number;
   leaseGraceMs: number;
+  /** How far ahead a request may be booked (its gateway asks that much early). */
+  horizonMs: number;
 }
 
 function parseNode(text: string): SeenNode | undefined {

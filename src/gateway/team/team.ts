@@ -17,7 +17,15 @@ import type { Limiter } from '../../core/limiter';
 import type { LimitsManager } from '../limits';
 import type { Scheduler } from '../scheduler';
 import { TeamGate, type TeamAdmission } from './gate';
-import { checkRedisUrl, isAuthError, redactUrl, StoreUnavailable, TeamStore, type KeyRule, type SeenNode } from './store';
+import {
+  checkRedisUrl,
+  isAuthError,
+  redactUrl,
+  StoreUnavailable,
+  TeamStore,
+  type KeyRule,
+  type SeenNode,
+} from './store';
 import { readTeamView } from './view';
 import type { TeamState, TeamStatus, TeamView } from '../../core/team';
 
@@ -251,7 +259,11 @@ export class Team {
       if (recent.length === 0) continue;
       await this.store.replay(
         key,
-        recent.map((e, i) => ({ ageMs: now - e.at, member: `${this.nodeId}.o${i}-${e.at}:${e.tokens}`, tokens: e.tokens })),
+        recent.map((e, i) => ({
+          ageMs: now - e.at,
+          member: `${this.nodeId}.o${i}-${e.at}:${e.tokens}`,
+          tokens: e.tokens,
+        })),
       );
     }
     this.offline.clear();
