@@ -3,6 +3,7 @@
  * (and per second) against the limit, the active workspace, 429 badges by kind. A click on
  * a model opens the full panel on it.
  */
+import { teamBars, teamLine } from './team';
 import { waitText, type DashboardFlow, type DashboardSnapshot, type HostToWebview } from '../src/core/protocol';
 import { bar, el, fmtMs } from './dom';
 import type { DashboardHost } from './host';
@@ -50,6 +51,7 @@ export class SidebarView {
           bar('TPM', k.minute.tokens, k.minute.tokenLimit),
           bar('RPS', k.second.requests, k.second.requestLimit, 0.8, k.effective.rpm <= 60),
           bar('TPS', k.second.tokens, k.second.tokenLimit),
+          ...teamBars(s.state.team, k.model),
         ),
       );
     }
@@ -64,6 +66,7 @@ export class SidebarView {
     this.root.replaceChildren(
       noKey,
       top,
+      teamLine(s.state.team),
       accountKeys.length ? list : el('p', { class: 'muted' }, 'No models configured.'),
     );
   }

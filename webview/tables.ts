@@ -9,6 +9,7 @@ import type { AttemptRecord } from '../src/core/types';
 import { el, fmtMs, fmtNum, pct, table, time } from './dom';
 import type { SavedState } from './host';
 import { exportLimits } from './rateLimitTab';
+import { teamSection } from './team';
 
 /** What a tab borrows from the view: the saved choices, a redraw after a change, a way to the charts. */
 export interface TabKit {
@@ -74,7 +75,7 @@ export function renderOverview(panel: HTMLElement, s: DashboardSnapshot, kit: Ta
       if ((e as KeyboardEvent).key === 'Enter') open();
     });
   });
-  panel.append(t);
+  panel.append(t, teamSection(s.state.team));
 }
 
 /** The summary cards; provider 429s and local refusals apart. */

@@ -53,4 +53,6 @@ export const SETTING_DEFAULTS = {
   'statusBar.model': 'qwen-plus',
   'statusBar.warningThreshold': 0.8,
   'terminal.injectEnvironment': true,
+  'team.redisUrl': '',
+  'team.machineName': '',
 };

@@ -3,7 +3,7 @@
  * and the webview (docs/ARCHITECTURE.md). Every message is a discriminated union on `type`, so a
  * receiver can switch on it and the compiler checks every case.
  */
-import type { TeamStatus } from './team';
+import type { TeamStatus, TeamView } from './team';
 import type { WaitInfo } from './limiter';
 import { isPlainObject } from './values';
 import type { WindowUsage } from './keyState';
@@ -113,8 +113,8 @@ export interface GatewayState {
   inFlight: number;
   calibration: Record<string, { factor: number; samples: number }>;
   last429?: { model: string; kind: string; at: number };
-  /** In team mode: the team store's state as this gateway sees it. */
-  team?: TeamStatus;
+  /** In team mode: the team store's state as this gateway sees it, the team's use and its machines. */
+  team?: TeamView;
 }
 
 export interface HealthInfo {

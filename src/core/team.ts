@@ -7,7 +7,7 @@ import type { ModelLimits } from './types';
 /**
  * connecting: the first connection is being made; online: the team store admits;
  * offline: it does not answer, this machine admits within its share; rejoining: it answers
- * again and, for one more minute window, the share holds too.
+ * again, and this machine stays at its share until the machines that shared are back too.
  */
 export type TeamState = 'connecting' | 'online' | 'offline' | 'rejoining';
 
@@ -20,6 +20,8 @@ export interface TeamStatus {
   nodes: number;
   /** Offline or rejoining: this machine admits at most 1/of of the limits. */
   share?: { of: number };
+  /** Online while other machines are still at their share: the part of the limits this one asks the store for. */
+  storeFraction?: number;
   since: number;
   lastError?: string;
 }
@@ -54,7 +56,8 @@ export interface TeamView extends TeamStatus {
 export function teamWarning(t: TeamStatus | undefined): string | undefined {
   if (!t) return undefined;
   if (t.state === 'offline') return `team store offline — local share 1/${t.share?.of ?? t.nodes}`;
-  if (t.state === 'rejoining') return `team store back — at the local share 1/${t.share?.of ?? t.nodes} for a minute`;
+  if (t.state === 'rejoining')
+    return `team store back — at the local share 1/${t.share?.of ?? t.nodes} until the team is back`;
   if (t.state === 'connecting') return 'team store: connecting';
   return undefined;
 }

@@ -10,7 +10,8 @@ import { gatewayClient } from './host/client';
 import { dashboardActions, registerCommands, type CommandContext } from './host/commands/index';
 import { GatewayHost } from './host/gatewayHost';
 import { MonitorPanel } from './host/monitorPanel';
-import { ApiKeys } from './host/secrets';
+import { ApiKeys, TeamPassword } from './host/secrets';
+import { GATEWAY_VERSION } from '../gateway/version';
 import { SettingsBridge } from './host/settings';
 import { SIDEBAR_VIEW_ID, SidebarViewProvider } from './host/sidebarView';
 import { QuotaStatusBar } from './host/statusBar';
@@ -62,6 +63,7 @@ function createParts(context: vscode.ExtensionContext) {
   const log = vscode.window.createOutputChannel('LLM Rate Limit Monitor', { log: true });
   const settings = new SettingsBridge(context.globalState, log);
   const keys = new ApiKeys(context.secrets);
+  const teamPassword = new TeamPassword(context.secrets);
   const activeWorkspace = () => settings.get<string>(SETTING.activeWorkspace, DEFAULT_WORKSPACE) || DEFAULT_WORKSPACE;
   const threshold = () =>
     settings.get<number>(SETTING.warningThreshold, SETTING_DEFAULTS['statusBar.warningThreshold']);
@@ -70,6 +72,19 @@ function createParts(context: vscode.ExtensionContext) {
     retentionDays: settings.get<number>(SETTING.retentionDays, SETTING_DEFAULTS['history.retentionDays']),
     config: () => settings.config,
     apiKey: (ws) => keys.get(ws),
+    team: () => {
+      const url = settings.get<string>(SETTING.teamRedisUrl, '').trim();
+      if (!url) return undefined;
+      const password = teamPassword.get();
+      const nodeName = settings.get<string>(SETTING.teamMachineName, '').trim();
+      return {
+        url,
+        version: GATEWAY_VERSION,
+        setting: `rateLimitMonitor.${SETTING.teamRedisUrl}`,
+        ...(password ? { password } : {}),
+        ...(nodeName ? { nodeName } : {}),
+      };
+    },
     log,
   });
   // no key in SecretStorage for this window's workspace (or the default one) and none in the environment
@@ -85,6 +100,7 @@ function createParts(context: vscode.ExtensionContext) {
     settings,
     state: context.globalState,
     keys,
+    teamPassword,
     host,
     log,
     openMonitor,
@@ -104,12 +120,12 @@ function createParts(context: vscode.ExtensionContext) {
   };
   const sidebar = new SidebarViewProvider(context.extensionUri, dashboardDeps);
   const alerts = new Alerts({ threshold, openMonitor, shown: testHooks.notifications! });
-  return { log, settings, keys, host, statusBar, sidebar, commands, alerts, activeWorkspace };
+  return { log, settings, keys, teamPassword, host, statusBar, sidebar, commands, alerts, activeWorkspace };
 }
 
 /** What reacts to what: state and records, settings, keys, and the terminal environment. */
 function wire(p: Parts, context: vscode.ExtensionContext): vscode.Disposable[] {
-  const { log, settings, keys, host, statusBar, sidebar, alerts } = p;
+  const { log, settings, keys, teamPassword, host, statusBar, sidebar, alerts } = p;
   const updateTerminal = () =>
     applyTerminalEnvironment(
       context.environmentVariableCollection,
@@ -152,8 +168,11 @@ function wire(p: Parts, context: vscode.ExtensionContext): vscode.Disposable[] {
         (e: unknown) => log.warn(`could not save limits changed outside VS Code: ${String(e)}`),
       );
     }),
+    teamPassword,
+    teamPassword.onDidChange(() => void host.applyTeam().catch(() => undefined)),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(`rateLimitMonitor.${SETTING.injectTerminal}`)) updateTerminal();
+      if (e.affectsConfiguration('rateLimitMonitor.team')) void host.applyTeam().catch(() => undefined);
       const statusSetting = e.affectsConfiguration('rateLimitMonitor.statusBar');
       if (statusSetting || e.affectsConfiguration(`rateLimitMonitor.${SETTING.activeWorkspace}`))
         statusBar.update(host.state);
@@ -162,9 +181,8 @@ function wire(p: Parts, context: vscode.ExtensionContext): vscode.Disposable[] {
 }
 
 /** Everything slow happens after activate() has returned; a failure says so, with "Show Log". */
-function startInBackground({ keys, settings, host, log }: Parts): void {
-  testHooks.gatewayReady = keys
-    .load(Object.keys(settings.config.workspaces))
+function startInBackground({ keys, teamPassword, settings, host, log }: Parts): void {
+  testHooks.gatewayReady = Promise.all([keys.load(Object.keys(settings.config.workspaces)), teamPassword.load()])
     .then(() => host.start())
     .catch((e: unknown) => {
       const message = errorMessage(e);

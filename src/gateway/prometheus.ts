@@ -22,7 +22,28 @@ export function prometheusText(gw: Gateway): string {
   // Totals since the gateway started, from the minute buckets.
   totals(metric, gw.metrics.report(gw.startedAt, Date.now() + 1).rows);
   metric('rlm_in_flight', 'gauge', 'Requests the gateway is handling.', [[{}, state.inFlight]]);
+  if (state.team) teamGauges(metric, state.team);
   return lines.join('\n') + '\n';
+}
+
+/** Team mode: is the store admitting, how many machines, and the whole team's last minute per model. */
+function teamGauges(metric: Emit, team: NonNullable<ReturnType<Gateway['state']>['team']>): void {
+  metric('rlm_team_online', 'gauge', '1 while the team store admits (online), 0 at the local share.', [
+    [{ state: team.state }, team.state === 'online' ? 1 : 0],
+  ]);
+  metric('rlm_team_machines', 'gauge', 'Machines of the team seen alive at the last heartbeat.', [[{}, team.nodes]]);
+  metric(
+    'rlm_team_window_requests',
+    'gauge',
+    "The whole team's requests in the account's 60 s window, per model.",
+    team.models.map((m): Row => [{ model: m.model }, m.requests]),
+  );
+  metric(
+    'rlm_team_window_tokens',
+    'gauge',
+    "The whole team's tokens in the account's 60 s window, per model.",
+    team.models.map((m): Row => [{ model: m.model }, m.tokens]),
+  );
 }
 
 type Key = ReturnType<Gateway['state']>['keys'][number];

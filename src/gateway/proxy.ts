@@ -86,14 +86,18 @@ const costFor = (ctx: ProxyContext, w: Walk, model: string) =>
 /** Admit, forward, and after a failure do what the retry policy says, until the caller has an answer. */
 async function walkChain(ctx: ProxyContext, start: MeteredRequest & Pick<Walk, 'caller' | 'arrivedAt' | 'attempt'>) {
   const w: Walk = { ...start, chainIndex: 0, attemptOnModel: 0, retried: false, attemptsTotal: 0, holdUntil: 0 };
+  // queued again because its keys changed (team mode): the wait so far still counts
+  let queuedSince: number | undefined;
   for (;;) {
     const model = w.chain[w.chainIndex]!;
     const keys = ctx.limits.keysFor(model, w.caller.workspace);
     const cost = costFor(ctx, w, model);
-    const queueStart = ctx.now();
+    const queueStart = queuedSince ?? ctx.now();
+    queuedSince = undefined;
     const admitted = await admit(ctx, w, model, keys, cost, queueStart);
     if (admitted === 'answered') return;
-    if (admitted === 'next') continue;
+    if (admitted === 'again') queuedSince = queueStart;
+    if (admitted === 'next' || admitted === 'again') continue;
     w.attemptsTotal++;
     ctx.onAdmitted?.(keys, cost, admitted.admittedAt);
     const perSecond = ctx.limits.perSecondTight(keys, cost, admitted.admittedAt);
@@ -117,7 +121,8 @@ async function walkChain(ctx: ProxyContext, start: MeteredRequest & Pick<Walk, '
 
 /**
  * Wait for a place on the model's keys. 'answered': the caller has its answer (cancelled, too
- * large, a local 429); 'next': the wait would pass the maximum and a backup can start sooner.
+ * large, a local 429); 'next': the wait would pass the maximum and a backup can start sooner;
+ * 'again': the keys changed while it waited (team mode), queue again on the same model.
  */
 async function admit(ctx: ProxyContext, w: Walk, model: string, keys: string[], cost: number, queueStart: number) {
   const deadline = Math.max(queueStart, w.holdUntil) + w.maxWaitMs;
@@ -145,8 +150,8 @@ async function admit(ctx: ProxyContext, w: Walk, model: string, keys: string[], 
       return await ctx.scheduler.admit(keys, cost, deadline, w.attempt.abort.signal, { front, lane: w.lane });
     } catch (e) {
       const reason = e instanceof AdmissionError ? e.reason : 'timeout';
-      // The team store went away while this waited for it: queue again, at this gateway's share.
-      if (reason === 'again') return 'next';
+      // The team store went away (or came back) while this waited: queue again on the new keys.
+      if (reason === 'again') return 'again';
       if (reason === 'cancelled') {
         const queuedMs = ctx.now() - queueStart;
         record({ status: 0, outcome: 'cancelled', errorKind: 'cancelled', queuedMs, attempt: w.attemptOnModel + 1 });

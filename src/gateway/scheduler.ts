@@ -196,10 +196,23 @@ export class Scheduler {
   stop(): void {
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
     this.wakeTimer = undefined;
+    this.rejectAll(new AdmissionError('cancelled', 'the gateway is shutting down'));
+  }
+
+  /**
+   * Every waiter leaves with AdmissionError('again'): the keys it waits on changed (team mode
+   * went to or left its share), and the proxy queues it again, in the same order, with its deadline.
+   */
+  requeueAll(reason: string): void {
+    this.rejectAll(new AdmissionError('again', reason));
+    this.pump();
+  }
+
+  private rejectAll(error: AdmissionError): void {
     for (const [ticket, waiter] of [...this.waiters]) {
       this.limiter.cancel(ticket);
       this.finish(ticket, waiter);
-      waiter.reject(new AdmissionError('cancelled', 'the gateway is shutting down'));
+      waiter.reject(error);
     }
   }
 }

@@ -90,7 +90,7 @@ export class Gateway {
   readonly calibration: Calibration;
   readonly history: HistoryStore;
   readonly batchJobs: BatchJobList;
-  readonly team: Team | undefined;
+  team: Team | undefined;
   readonly startedAt = Date.now();
   readonly server: http.Server;
   url = '';
@@ -132,14 +132,7 @@ export class Gateway {
       random: options.random ?? Math.random,
       now: Date.now,
     };
-    this.team = options.team
-      ? new Team(options.team, {
-          limiter: this.limiter,
-          limits: this.limits,
-          scheduler: this.scheduler,
-          log: options.log ?? (() => {}),
-        })
-      : undefined;
+    this.team = options.team ? this.makeTeam(options.team) : undefined;
     this.batchJobs = new BatchJobList(() => this.config.baseUrl, options.apiKey, this.proxy.timeouts);
     this.server = http.createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 65_000;
@@ -147,6 +140,27 @@ export class Gateway {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
     });
+  }
+
+  private makeTeam(options: TeamOptions): Team {
+    return new Team(options, {
+      limiter: this.limiter,
+      limits: this.limits,
+      scheduler: this.scheduler,
+      log: this.options.log ?? (() => {}),
+    });
+  }
+
+  /**
+   * Join a team, move to another store, or leave (undefined), without a restart. A URL that
+   * cannot be right throws (the message names the setting); an unreachable store does not.
+   */
+  async setTeam(options: TeamOptions | undefined): Promise<void> {
+    const next = options ? this.makeTeam(options) : undefined;
+    const old = this.team;
+    this.team = next;
+    if (old) await old.stop();
+    if (next && this.url) await next.start();
   }
 
   private boundPort = 0;
@@ -294,7 +308,7 @@ export class Gateway {
       calibration: this.calibration.snapshot(),
     };
     if (this.last429) s.last429 = this.last429;
-    if (this.team) s.team = this.team.status();
+    if (this.team) s.team = this.team.snapshot();
     return s;
   }
 

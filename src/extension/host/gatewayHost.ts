@@ -9,12 +9,17 @@ import { apiKeyFromEnv } from '../../gateway/env';
 import { ControlClient } from '../../gateway/controlClient';
 import { defaultStateDir, GatewayNode } from '../../gateway/leader';
 import { Gateway } from '../../gateway/server';
+import type { TeamOptions } from '../../gateway/team/team';
+import { errorMessage } from '../../core/values';
+import { teamWarning } from '../../core/team';
 
 export interface GatewayHostOptions {
   port: number;
   retentionDays: number;
   config: () => RateLimitConfig;
   apiKey: (workspace: string) => string | undefined;
+  /** Team mode as the settings say (undefined: alone); applied by the window that leads. */
+  team: () => TeamOptions | undefined;
   log: vscode.LogOutputChannel;
 }
 
@@ -54,8 +59,10 @@ export class GatewayHost implements vscode.Disposable {
           log: (l) => log.warn(`gateway: ${l}`),
         }),
       onEvent: (e) => {
-        if (e.event === 'listening') log.info(`gateway: this window leads at ${e.url}`);
-        else if (e.event === 'following') log.info(`gateway: following the leader at ${e.url} (pid ${e.leaderPid})`);
+        if (e.event === 'listening') {
+          log.info(`gateway: this window leads at ${e.url}`);
+          void this.applyTeam().catch(() => undefined);
+        } else if (e.event === 'following') log.info(`gateway: following the leader at ${e.url} (pid ${e.leaderPid})`);
         else {
           this.failure = e.message;
           log.error(`gateway: ${e.message}`);
@@ -102,6 +109,36 @@ export class GatewayHost implements vscode.Disposable {
       return;
     }
     await this.client.putConfig(config, 'vscode');
+  }
+
+  private teamKey: string | undefined;
+
+  /**
+   * Join, move or leave the team as the settings say (only where this window leads: the
+   * others follow that gateway). A URL that cannot be right is shown as an error naming the
+   * setting, and the gateway goes on alone. Returns what the team's state is now, in words.
+   */
+  async applyTeam(): Promise<string> {
+    const gateway = this.node.role === 'leader' ? this.node.gateway : undefined;
+    const options = this.options.team();
+    if (!gateway) return options ? 'the window that runs the gateway joins the team' : 'not in a team';
+    const key = options ? JSON.stringify(options) : undefined;
+    if (key !== this.teamKey) {
+      this.teamKey = key;
+      try {
+        await gateway.setTeam(options && { ...options, setting: options.setting ?? 'rateLimitMonitor.team.redisUrl' });
+      } catch (e) {
+        this.teamKey = undefined;
+        const message = errorMessage(e);
+        this.options.log.error(`team: ${message}`);
+        void vscode.window.showErrorMessage(`Rate Limit Monitor: ${message}`);
+        await gateway.setTeam(undefined);
+        throw e;
+      }
+    }
+    const status = gateway.team?.status();
+    if (!status) return 'not in a team: this machine admits alone';
+    return teamWarning(status) ?? `in the team as ${status.node.name} (${status.nodes} machine(s) online)`;
   }
 
   dispose(): void {

@@ -61,3 +61,39 @@ export class ApiKeys implements vscode.Disposable {
     this.changed.dispose();
   }
 }
+
+const TEAM_PASSWORD = 'rateLimitMonitor.team.password';
+
+/** The team store's password (Join Team…), in SecretStorage only; read once and cached. */
+export class TeamPassword implements vscode.Disposable {
+  private value: string | undefined;
+  private readonly listener: vscode.Disposable;
+  private readonly changed = new vscode.EventEmitter<void>();
+  /** Stored or cleared, here or in another window. */
+  readonly onDidChange = this.changed.event;
+
+  constructor(private readonly secrets: vscode.SecretStorage) {
+    this.listener = secrets.onDidChange((e) => {
+      if (e.key === TEAM_PASSWORD) void this.load().then(() => this.changed.fire());
+    });
+  }
+
+  async load(): Promise<void> {
+    this.value = (await this.secrets.get(TEAM_PASSWORD)) || undefined;
+  }
+
+  get(): string | undefined {
+    return this.value;
+  }
+
+  async set(password: string | undefined): Promise<void> {
+    if (password) await this.secrets.store(TEAM_PASSWORD, password);
+    else await this.secrets.delete(TEAM_PASSWORD);
+    this.value = password || undefined;
+  }
+
+  dispose(): void {
+    this.listener.dispose();
+    this.changed.dispose();
+  }
+}

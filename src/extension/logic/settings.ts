@@ -24,6 +24,8 @@ export const SETTING = {
   statusBarModel: 'statusBar.model',
   warningThreshold: 'statusBar.warningThreshold',
   injectTerminal: 'terminal.injectEnvironment',
+  teamRedisUrl: 'team.redisUrl',
+  teamMachineName: 'team.machineName',
 } as const;
 
 /** Editable starting points (docs/PROVIDER.md, international, at the time of writing). */

@@ -5,6 +5,7 @@
  */
 import { formatCount } from '../../core/format';
 import { marginText, waitText, type GatewayState, type KeyState } from '../../core/protocol';
+import { teamWarning, type TeamView } from '../../core/team';
 
 export type StatusLevel = 'normal' | 'warning' | 'error';
 
@@ -74,8 +75,25 @@ export function statusView(
     : `${key.minute.requests}/${key.minute.requestLimit} RPM`;
   const queue = key.queueLength > 0 ? ` $(watch) ${key.queueLength}` : '';
   const recent429 = state.last429 && state.last429.model === model && now - state.last429.at < RECENT_429_MS;
-  const level: StatusLevel = recent429 ? 'error' : fill >= threshold ? 'warning' : 'normal';
-  return { text: `$(pulse) ${model} ${main}${queue}`, level, tooltip: tooltipOf(state, key, model), fill };
+  const team = teamWarning(state.team);
+  const level: StatusLevel = recent429 ? 'error' : fill >= threshold || team ? 'warning' : 'normal';
+  const text = `$(pulse) ${model} ${main}${queue}${team ? ` $(warning) ${team}` : ''}`;
+  return { text, level, tooltip: tooltipOf(state, key, model), fill };
+}
+
+/** In team mode: the whole team's last minute on this model against the account's limits, and its machines. */
+function teamLines(team: TeamView | undefined, model: string): string[] {
+  if (!team) return [];
+  const use = team.models.find((m) => m.model === model);
+  const alive = team.machines.filter((m) => m.alive).length || team.nodes;
+  const figures =
+    use && use.limits
+      ? `${use.requests}/${use.limits.rpm} RPM · ${formatCount(use.tokens)}/${formatCount(use.limits.tpm)} TPM`
+      : 'no use yet';
+  const warning = teamWarning(team);
+  return [
+    `Team (${team.node.name}, ${alive} machine${alive === 1 ? '' : 's'}): ${figures}${warning ? ` — **${warning}**` : ''}.`,
+  ];
 }
 
 /** The Markdown tooltip: the four windows against their limits, why requests wait, the margin, the last 429. */
@@ -96,6 +114,7 @@ function tooltipOf(state: GatewayState, key: KeyState, model: string): string {
     state.last429
       ? `Last 429: **${state.last429.kind}** on ${state.last429.model} at ${new Date(state.last429.at).toLocaleTimeString()}.`
       : 'No 429 so far.',
+    ...teamLines(state.team, model),
     '',
     '[Open Monitor](command:rateLimitMonitor.openMonitor) · [Change ' +
       'Limits](command:rateLimitMonitor.setAccountLimits) · [Select Model](command:rateLimitMonitor.selectStatusBarModel)',

@@ -83,8 +83,13 @@ for i = 0, n - 1 do
   if t1 > 0 and t1 + cost > tps then
     later(leaveTime(sec, cost > tps and t1 or t1 + cost - tps, w1), 'tps', i)
   end
-  -- order across machines: an older live head on this key goes first (a retry may go before it)
-  if not front then
+end
+-- Order across machines: an older live line on a key goes first (a retry may go before it).
+-- A line that will not ask before this request could go anyway (it waits on another key, say a
+-- workspace's minute) does not hold it: it takes a slot that line could not use.
+if not front then
+  for i = 0, n - 1 do
+    local heads, lease = KEYS[i * 4 + 3], KEYS[i * 4 + 4]
     local mine = redis.call('ZSCORE', heads, place)
     local hs = redis.call('ZRANGE', heads, 0, -1, 'WITHSCORES')
     for j = 1, #hs, 2 do
@@ -94,7 +99,7 @@ for i = 0, n - 1 do
         if retryAt + grace < now then
           redis.call('ZREM', heads, h)
           redis.call('HDEL', lease, h)
-        elseif mine == false or since < tonumber(mine) then
+        elseif (mine == false or since < tonumber(mine)) and retryAt <= math.max(at, now) + tol then
           if blockedBy == nil or retryAt > blockedBy then blockedBy = retryAt end
           waitsOn[i] = true
         end

@@ -102,7 +102,7 @@ export class TeamStore {
       commandTimeout: options.commandTimeoutMs ?? 500,
       connectTimeout: 2_000,
       // Reconnect with backoff: 100 ms doubling to 2 s, forever.
-      retryStrategy: (times) => Math.min(2_000, 100 * 2 ** Math.min(times, 5)),
+      retryStrategy: (times) => Math.min(1_000, 100 * 2 ** Math.min(times, 4)),
     };
     if (options.password !== undefined) redisOptions.password = options.password;
     this.redis = new Redis(options.url, redisOptions) as Scripted;
@@ -202,6 +202,30 @@ export class TeamStore {
       else if (now - n.seenAt > 3_600_000) void this.redis.hdel(nodesKey, id).catch(() => undefined);
     }
     return { now, nodes };
+  }
+
+  /**
+   * The store's data generation: set once by the first gateway, gone when Redis loses its data
+   * (restarted without persistence). A gateway that sees it change tells the store its last minute again.
+   */
+  async generation(candidate: string): Promise<string> {
+    const key = `${this.prefix}:generation`;
+    return this.call(async () => {
+      await this.redis.set(key, candidate, 'NX');
+      return (await this.redis.get(key)) ?? candidate;
+    });
+  }
+
+  /**
+   * One time for the machines coming back from an outage to go online together (Redis time, ms):
+   * the first proposal stands for `keepMs`; later ones read it.
+   */
+  async agreeSwitch(proposedAt: number, keepMs: number): Promise<number> {
+    const key = `${this.prefix}:switch`;
+    return this.call(async () => {
+      await this.redis.set(key, String(Math.round(proposedAt)), 'PX', keepMs, 'NX');
+      return Number((await this.redis.get(key)) ?? proposedAt);
+    });
   }
 
   /** Every node with a heartbeat in the last hour. */

@@ -2,19 +2,19 @@
  * What GET /_rlm/team answers: the team's use of each model against the account's limits,
  * and its machines with their requests and tokens this minute and in the last hour.
  */
-import type { TeamMachine, TeamModel, TeamView } from '../../core/team';
+import type { TeamMachine, TeamModel } from '../../core/team';
 import type { ModelLimits } from '../../core/types';
 import type { WindowEntry } from '../../core/teamShare';
 import type { SeenNode } from './store';
 import type { Team } from './team';
 
-const ALIVE_MS = 5_000;
+export const ALIVE_MS = 5_000;
 
-export async function readTeamView(
-  team: Team,
+/** The team's use of each model in the windows as last read, against the account's limits. */
+export function teamModels(
   windows: ReadonlyMap<string, WindowEntry[]>,
   limitsOf: (key: string) => ModelLimits | undefined,
-): Promise<TeamView> {
+): TeamModel[] {
   const models: TeamModel[] = [];
   for (const [key, entries] of windows) {
     if (!key.startsWith('account:')) continue;
@@ -27,18 +27,21 @@ export async function readTeamView(
     if (limits) m.limits = limits;
     models.push(m);
   }
-  let machines: TeamMachine[] = [];
-  if (team.store.ready) {
-    try {
-      machines = await readMachines(team);
-    } catch {
-      // the store went away between the check and the reads: the view shows no machines
-    }
-  }
-  return { ...team.status(), models, machines };
+  return models;
 }
 
-async function readMachines(team: Team): Promise<TeamMachine[]> {
+/** The machines with their heartbeats and counters; none while the store is out of reach. */
+export async function readMachines(team: Team): Promise<TeamMachine[]> {
+  if (!team.store.ready) return [];
+  try {
+    return await machinesFromStore(team);
+  } catch {
+    // the store went away between the check and the reads: no machines to show
+    return [];
+  }
+}
+
+async function machinesFromStore(team: Team): Promise<TeamMachine[]> {
   const now = await team.store.time();
   const nodes = await team.store.nodes();
   const minutes = await team.store.counters(Math.floor(now / 60_000), 60);

@@ -9,7 +9,7 @@ import { DEFAULT_WORKSPACE } from '../../../core/types';
 import { parseLimitInput, validateLimitInput } from '../../logic/settings';
 import type { GatewayHost } from '../gatewayHost';
 import { ask, pick, type Step } from '../prompts';
-import type { ApiKeys } from '../secrets';
+import type { ApiKeys, TeamPassword } from '../secrets';
 import type { SettingsBridge } from '../settings';
 
 export interface CommandContext {
@@ -17,6 +17,7 @@ export interface CommandContext {
   /** globalState: data that is not a setting (batch jobs). */
   state: vscode.Memento;
   keys: ApiKeys;
+  teamPassword: TeamPassword;
   host: GatewayHost;
   log: vscode.LogOutputChannel;
   openMonitor: (model?: string) => void;

@@ -13,6 +13,7 @@ import { diagnosticCommands } from './diagnostics';
 import { historyCommands } from './history';
 import { keyCommands } from './keys';
 import { limitCommands } from './limits';
+import { teamCommands } from './team';
 import { workspaceCommands } from './workspaces';
 import { errorMessage } from '../../../core/values';
 
@@ -24,6 +25,7 @@ const handlers: Record<string, Handler> = {
   ...keyCommands,
   ...historyCommands,
   ...diagnosticCommands,
+  ...teamCommands,
   runBatchFile,
   submitBatchJob,
   showBatchJobs,
