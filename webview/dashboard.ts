@@ -2,6 +2,7 @@
  * The full panel: Overview, Charts, Rate Limit, Requests and Batch Jobs tabs, a time-range selector
  * and export of what is shown. Renders snapshots; sends the host only typed requests.
  */
+import { replaceTeamSection } from './team';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import {
@@ -92,6 +93,7 @@ export class DashboardView {
           this.snapshot = { ...this.snapshot, state: m.state };
           // update the live cells in place: a re-render would wipe what the user is typing
           if (this.saved.tab === 'Rate Limit') this.rateLimitTab.updateLiveCells(this.root, m.state.keys);
+          if (this.saved.tab === 'Overview') replaceTeamSection(this.root, m.state.team);
         }
         break;
       case 'error':

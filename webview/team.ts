@@ -81,3 +81,10 @@ export function teamBars(team: TeamView | undefined, model: string): (HTMLElemen
 export function teamLine(team: TeamView | undefined): HTMLElement | '' {
   return team ? teamHead(team) : '';
 }
+
+/** A state tick on the Overview: the team section alone is drawn again (nothing else moves). */
+export function replaceTeamSection(root: HTMLElement, team: TeamView | undefined): void {
+  const old = root.querySelector('section.team');
+  const next = teamSection(team);
+  if (old && next) old.replaceWith(next);
+}

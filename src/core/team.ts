@@ -55,7 +55,8 @@ export interface TeamView extends TeamStatus {
 /** The status bar's and sidebar's words for the team's state, or undefined when all is well. */
 export function teamWarning(t: TeamStatus | undefined): string | undefined {
   if (!t) return undefined;
-  if (t.state === 'offline') return `team store offline — local share 1/${t.share?.of ?? t.nodes}`;
+  if (t.state === 'offline')
+    return t.share ? `team store offline — local share 1/${t.share.of}` : 'team store not reachable — admitting alone';
   if (t.state === 'rejoining')
     return `team store back — at the local share 1/${t.share?.of ?? t.nodes} until the team is back`;
   if (t.state === 'connecting') return 'team store: connecting';

@@ -66,7 +66,7 @@ describe('team mode: joining, leaving, refusing, and what Redis holds', () => {
         const type = await client.type(key);
         if (type === 'string') everything += (await client.get(key)) ?? '';
         else if (type === 'hash') everything += JSON.stringify(await client.hgetall(key));
-        else if (type === 'zset') everything += (await client.zrange(key, 0, -1, 'WITHSCORES')).join(' ');
+        else if (type === 'zset') everything += (await client.zrange(key, '0', '-1', 'WITHSCORES')).join(' ');
       }
       for (const secret of [PROVIDER_KEY, GATEWAY_TOKEN, PROMPT, 'prompt that must never'])
         assert.ok(!everything.includes(secret), `Redis holds ${secret.slice(0, 12)}…`);
@@ -88,7 +88,7 @@ describe('team mode: joining, leaving, refusing, and what Redis holds', () => {
     assert.doesNotMatch(await (await stack.call('/metrics')).text(), /rlm_team_online/);
   });
 
-  it('a refused password: the gateway admits alone at its share, and says which setting to fix', async () => {
+  it('a refused password: the gateway admits alone and says which setting to fix', async () => {
     await stack.gateway.setTeam({ url: secured.url, password: 'wrong-password', version: 'test', setting: SETTING });
     let health: HealthInfo | undefined;
     await eventually(async () => {

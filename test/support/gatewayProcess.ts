@@ -61,7 +61,8 @@ export async function startGatewayProcess(
     control: async <T>(route: string) =>
       (await (await fetch(`${url}${route}`, { headers: { authorization: `Bearer ${GATEWAY_TOKEN}` } })).json()) as T,
     stop: async () => {
-      if (child.exitCode === null) {
+      // exitCode stays null after a kill by signal: then it has exited too
+      if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');
         await exited;

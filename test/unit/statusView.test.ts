@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { GatewayState, KeyState } from '../../src/core/protocol';
 import { statusView } from '../../src/extension/logic/statusView';
+import type { TeamView } from '../../src/core/team';
 
 function key(over: Partial<KeyState>): KeyState {
   return {
@@ -110,5 +111,28 @@ describe('status bar view', () => {
     );
     assert.equal(v.text, '$(pulse) qwen-plus 90/100 RPM');
     assert.equal(v.level, 'warning');
+  });
+
+  it('in team mode: the store away in the text and the level; the team against the account in the tooltip', () => {
+    const team: TeamView = {
+      state: 'offline',
+      node: { id: 'a1', name: 'alice' },
+      url: 'redis://cache:6379',
+      nodes: 3,
+      share: { of: 3 },
+      since: 0,
+      models: [{ model: 'qwen-plus', requests: 480, tokens: 120_000, limits: { rpm: 600, tpm: 1_000_000 } }],
+      machines: [],
+    };
+    const k = key({ minute: { requests: 100, tokens: 1_000, requestLimit: 600, tokenLimit: 1_000_000 } });
+    const away = statusView({ ...state([k]), team }, 'qwen-plus', 'default', 0.8, 0);
+    assert.equal(away.text, '$(pulse) qwen-plus 100/600 RPM $(warning) team store offline — local share 1/3');
+    assert.equal(away.level, 'warning');
+    assert.match(away.tooltip, /Team \(alice, 3 machines\): 480\/600 RPM · 120K\/1M TPM — \*\*team store offline/);
+    const online = statusView({ ...state([k]), team: { ...team, state: 'online' } }, 'qwen-plus', 'default', 0.8, 0);
+    assert.equal(online.text, '$(pulse) qwen-plus 100/600 RPM');
+    assert.equal(online.level, 'normal');
+    const never = statusView({ ...state([k]), team: { ...team, share: undefined } }, 'qwen-plus', 'default', 0.8, 0);
+    assert.match(never.text, /team store not reachable — admitting alone/);
   });
 });

@@ -161,6 +161,11 @@ export class Team {
   async view(): Promise<TeamView> {
     this.machinesAt = this.now();
     this.machines = await readMachines(this);
+    if (this.store.ready) {
+      const asked = this.now();
+      const redisNow = await this.store.time().catch(() => undefined);
+      if (redisNow !== undefined) await this.readWindows(redisNow - (asked + this.now()) / 2).catch(() => undefined);
+    }
     return this.snapshot();
   }
 
@@ -266,12 +271,14 @@ export class Team {
     this.gate.failAll(reason);
     if (this.switchTimer) clearTimeout(this.switchTimer);
     this.switchTimer = undefined;
-    this.share.enter(this.parts, this.windows, this.windowsAt, now);
+    // never reached the store: no team seen, nothing to share — admit alone until it answers
+    if (!wasConnecting) this.share.enter(this.parts, this.windows, this.windowsAt, now);
     // requests already waiting here were keyed without the share: they queue again, keeping their deadlines
     this.deps.scheduler.requeueAll('the team store went away');
     this.deps.log(
-      `team store ${wasConnecting ? 'not reachable' : 'offline'} (${reason}): admitting at this machine's share, ` +
-        `1/${this.parts}`,
+      wasConnecting
+        ? `team store not reachable (${reason}): admitting alone until it answers`
+        : `team store offline (${reason}): admitting at this machine's share, 1/${this.parts}`,
     );
   }
 
