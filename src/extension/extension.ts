@@ -12,6 +12,7 @@ import { GatewayHost } from './host/gatewayHost';
 import { MonitorPanel } from './host/monitorPanel';
 import { ApiKeys, TeamPassword } from './host/secrets';
 import { GATEWAY_VERSION } from '../gateway/version';
+import type { TeamOptions } from '../gateway/team/team';
 import { SettingsBridge } from './host/settings';
 import { SIDEBAR_VIEW_ID, SidebarViewProvider } from './host/sidebarView';
 import { QuotaStatusBar } from './host/statusBar';
@@ -72,19 +73,7 @@ function createParts(context: vscode.ExtensionContext) {
     retentionDays: settings.get<number>(SETTING.retentionDays, SETTING_DEFAULTS['history.retentionDays']),
     config: () => settings.config,
     apiKey: (ws) => keys.get(ws),
-    team: () => {
-      const url = settings.get<string>(SETTING.teamRedisUrl, '').trim();
-      if (!url) return undefined;
-      const password = teamPassword.get();
-      const nodeName = settings.get<string>(SETTING.teamMachineName, '').trim();
-      return {
-        url,
-        version: GATEWAY_VERSION,
-        setting: `rateLimitMonitor.${SETTING.teamRedisUrl}`,
-        ...(password ? { password } : {}),
-        ...(nodeName ? { nodeName } : {}),
-      };
-    },
+    team: () => teamOptions(settings, teamPassword),
     log,
   });
   // no key in SecretStorage for this window's workspace (or the default one) and none in the environment
@@ -121,6 +110,21 @@ function createParts(context: vscode.ExtensionContext) {
   const sidebar = new SidebarViewProvider(context.extensionUri, dashboardDeps);
   const alerts = new Alerts({ threshold, openMonitor, shown: testHooks.notifications! });
   return { log, settings, keys, teamPassword, host, statusBar, sidebar, commands, alerts, activeWorkspace };
+}
+
+/** Team mode as the settings say: the store's URL, this machine's name, the password from SecretStorage. */
+function teamOptions(settings: SettingsBridge, password: TeamPassword): TeamOptions | undefined {
+  const url = settings.get<string>(SETTING.teamRedisUrl, '').trim();
+  if (!url) return undefined;
+  const secret = password.get();
+  const nodeName = settings.get<string>(SETTING.teamMachineName, '').trim();
+  return {
+    url,
+    version: GATEWAY_VERSION,
+    setting: `rateLimitMonitor.${SETTING.teamRedisUrl}`,
+    ...(secret ? { password: secret } : {}),
+    ...(nodeName ? { nodeName } : {}),
+  };
 }
 
 /** What reacts to what: state and records, settings, keys, and the terminal environment. */

@@ -8,8 +8,11 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startFakeProcess } from '../support/fakeProcess';
+import { startRedis } from '../support/redisProcess';
 
 export const TEST_PROVIDER_KEY = 'sk-vscode-suite-provider-key-0123456789';
+/** The team store's password in the Join Team test (the suite reads it from RLM_TEST_REDIS_PASSWORD). */
+const TEST_REDIS_PASSWORD = 'team-suite-password-0123';
 
 export interface SuiteEnvironment {
   tmp: string;
@@ -44,6 +47,8 @@ export async function prepareSuite(): Promise<SuiteEnvironment> {
   const fake = fakeProcess.child;
   const fakeUrl = fakeProcess.url;
   const gatewayPort = await freePort();
+  // a real Redis for Join Team, with a password (given to the suite, never to the extension's settings)
+  const redis = await startRedis({ password: TEST_REDIS_PASSWORD });
   const userDataDir = path.join(tmp, 'user-data');
   fs.mkdirSync(path.join(userDataDir, 'User'), { recursive: true });
   fs.writeFileSync(
@@ -83,9 +88,15 @@ export async function prepareSuite(): Promise<SuiteEnvironment> {
     fake,
     fakeUrl,
     gatewayPort,
-    env: { RLM_API_KEY: TEST_PROVIDER_KEY, RLM_STATE_DIR: path.join(tmp, 'state') },
+    env: {
+      RLM_API_KEY: TEST_PROVIDER_KEY,
+      RLM_STATE_DIR: path.join(tmp, 'state'),
+      RLM_TEST_REDIS_URL: redis.url,
+      RLM_TEST_REDIS_PASSWORD: TEST_REDIS_PASSWORD,
+    },
     dispose() {
       fake.kill('SIGTERM');
+      void redis.stop();
     },
   };
 }

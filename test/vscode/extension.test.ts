@@ -71,6 +71,8 @@ suite('LLM Rate Limit Monitor in a real VS Code', function () {
       'exportHistory',
       'clearHistory',
       'showLog',
+      'joinTeam',
+      'leaveTeam',
     ]) {
       assert.ok(all.includes(`rateLimitMonitor.${c}`), c);
     }
@@ -247,6 +249,30 @@ suite('LLM Rate Limit Monitor in a real VS Code', function () {
     assert.ok(!JSON.stringify(section()).includes('sk-workspace-a-key'));
     assert.deepEqual(await run('clearApiKey', { workspace: 'ws-a' }), { workspace: 'ws-a', cleared: true });
     assert.equal(hooks().keys!.has('ws-a'), false);
+  });
+
+  test('Join Team…: a bad URL names the setting; the password goes to SecretStorage; the gateway joins; Leave Team', async () => {
+    const url = process.env.RLM_TEST_REDIS_URL!;
+    const password = process.env.RLM_TEST_REDIS_PASSWORD!;
+    const bad = await run('joinTeam', { url: 'localhost:6379', password, machineName: 'suite-machine' });
+    assert.match(String(bad.error), /rateLimitMonitor\.team\.redisUrl: .*redis:\/\/HOST:PORT/);
+    assert.equal(section().get('team.redisUrl'), '', 'nothing saved');
+    const joined = await run('joinTeam', { url, password, machineName: 'suite-machine' });
+    assert.equal(joined.joined, true);
+    assert.equal(section().get('team.redisUrl'), url);
+    assert.equal(section().get('team.machineName'), 'suite-machine');
+    assert.ok(!JSON.stringify(section()).includes(password), 'the password is not in the settings');
+    await until(() => hooks().host!.state?.team?.state === 'online', 'the gateway joined the team', 10_000);
+    assert.equal(hooks().host!.state!.team!.node.name, 'suite-machine');
+    const bar = hooks().statusBar!;
+    await until(
+      () => /Team \(suite-machine, 1 machine\)/.test((bar.item.tooltip as vscode.MarkdownString).value),
+      'the team in the status-bar tooltip',
+      10_000,
+    );
+    assert.deepEqual(await run('leaveTeam'), { left: true });
+    await until(() => hooks().host!.state !== undefined && hooks().host!.state!.team === undefined, 'left', 10_000);
+    assert.equal(section().get('team.redisUrl'), '');
   });
 
   test('a provider 429 raises one notification per model and reason, with its kind', async () => {
