@@ -1,35 +1,15 @@
 // npm start: the gateway with the fake provider as its upstream and gentle demo traffic.
 // Prints the gateway URL and the two lines to paste into a shell; Ctrl-C stops everything.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
+import { start, stopAllOnSignal } from './children.mjs';
 import OpenAI from 'openai';
 
 const demoKey = 'sk-demo-provider-key-not-a-real-key';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlm-demo-'));
-const children = [];
 
-function start(args, env = {}) {
-  const child = spawn(process.execPath, args, {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    readline.createInterface({ input: child.stdout }).once('line', (l) => resolve(JSON.parse(l).url));
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
-  });
-}
-
-function stop() {
-  for (const c of children) c.kill('SIGTERM');
-  fs.rmSync(dir, { recursive: true, force: true });
-  process.exit(0);
-}
-process.on('SIGINT', stop);
-process.on('SIGTERM', stop);
+stopAllOnSignal(dir);
 
 const models = { 'qwen-plus': { rpm: 60, tpm: 100000 }, 'qwen-turbo': { rpm: 120, tpm: 200000 } };
 const fakeUrl = await start([

@@ -9,21 +9,14 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
+import { adopt, start, stopAllOnSignal } from './children.mjs';
 import OpenAI from 'openai';
 
 const demoKey = 'sk-demo-provider-key-not-a-real-key';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlm-team-'));
-const children = [];
 const models = { 'qwen-plus': { rpm: 120, tpm: 200000 } };
 
-function stop() {
-  for (const c of children) c.kill('SIGTERM');
-  fs.rmSync(dir, { recursive: true, force: true });
-  process.exit(0);
-}
-process.on('SIGINT', stop);
-process.on('SIGTERM', stop);
+stopAllOnSignal(dir);
 
 async function freePort() {
   const server = net.createServer();
@@ -33,24 +26,11 @@ async function freePort() {
   return port;
 }
 
-/** A child that prints one JSON line with its URL when ready. */
-function start(args, env = {}, more = []) {
-  const child = spawn(process.execPath, [...args, ...more], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    readline.createInterface({ input: child.stdout }).once('line', (l) => resolve(JSON.parse(l).url));
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
-  });
-}
-
 function startRedis(binary, port) {
   const child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
     stdio: 'ignore',
   });
-  children.push(child);
+  adopt(child);
   return new Promise((r) => setTimeout(() => r(child), 300));
 }
 
@@ -72,9 +52,20 @@ const machines = await Promise.all(
   names.map(async (name) => {
     const state = path.join(dir, name);
     const url = await start(
-      ['dist/gateway.js', '--config', configFile, '--upstream', fakeUrl, '--port', '0', '--state-dir', state],
+      [
+        'dist/gateway.js',
+        '--config',
+        configFile,
+        '--upstream',
+        fakeUrl,
+        '--port',
+        '0',
+        '--state-dir',
+        state,
+        '--node-name',
+        name,
+      ],
       { RLM_API_KEY: demoKey, RLM_REDIS_URL: redisUrl },
-      ['--node-name', name],
     );
     const token = fs.readFileSync(path.join(state, 'token'), 'utf8').trim();
     const adminToken = fs.readFileSync(path.join(state, 'admin-token'), 'utf8').trim();

@@ -5,10 +5,15 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Redis } from 'ioredis';
 import type { HealthInfo } from '../../src/core/protocol';
 import type { TeamView } from '../../src/core/team';
 import { checkRedisUrl } from '../../src/gateway/team/store';
+import { startGatewayProcess } from '../support/gatewayProcess';
 import { startRedis, type RedisProcess } from '../support/redisProcess';
 import { eventually, GATEWAY_TOKEN, PROVIDER_KEY, startStack, type Stack } from '../support/stack';
 
@@ -115,5 +120,42 @@ describe('team mode: joining, leaving, refusing, and what Redis holds', () => {
       'joined with the right password',
     );
     await stack.gateway.setTeam(undefined);
+  });
+
+  it("rediss:// (TLS): a gateway trusting the server's certificate joins over TLS", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlm-tls-'));
+    const certFile = path.join(dir, 'cert.pem');
+    const keyFile = path.join(dir, 'key.pem');
+    // a certificate for 127.0.0.1 (scripts/setup-redis.sh installs openssl with redis-server)
+    execFileSync(
+      'openssl',
+      [
+        ...['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1'],
+        ...['-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyFile, '-out', certFile],
+      ],
+      { stdio: 'ignore' },
+    );
+    const tls = await startRedis({ tls: { certFile, keyFile } });
+    assert.match(tls.url, /^rediss:/);
+    // the usual way to trust a private CA in Node: NODE_EXTRA_CA_CERTS
+    const gw = await startGatewayProcess(
+      { models: { 'qwen-plus': { rpm: 60, tpm: 100_000 } } },
+      stack.gateway.config.baseUrl,
+      ['--redis', tls.url],
+      {
+        env: { NODE_EXTRA_CA_CERTS: certFile },
+      },
+    );
+    try {
+      await eventually(
+        async () => (await gw.control<HealthInfo>('/_rlm/health')).team?.state === 'online',
+        'joined over TLS',
+        10_000,
+      );
+    } finally {
+      await gw.stop();
+      await tls.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -27,9 +27,24 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function launch(binary: string, port: number, password?: string): Promise<ChildProcess> {
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-  if (password) args.push('--requirepass', password);
+/** TLS only (rediss://): the server's certificate and key files. */
+export interface RedisTls {
+  certFile: string;
+  keyFile: string;
+}
+
+interface LaunchOptions {
+  password?: string;
+  tls?: RedisTls;
+}
+
+async function launch(binary: string, port: number, o: LaunchOptions): Promise<ChildProcess> {
+  const listen = o.tls
+    ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', o.tls.certFile, '--tls-key-file', o.tls.keyFile]
+    : ['--port', String(port)];
+  const args = [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  if (o.tls) args.push('--tls-auth-clients', 'no');
+  if (o.password) args.push('--requirepass', o.password);
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
@@ -43,10 +58,10 @@ async function launch(binary: string, port: number, password?: string): Promise<
   }
 }
 
-export async function startRedis(options: { password?: string } = {}): Promise<RedisProcess> {
+export async function startRedis(options: LaunchOptions = {}): Promise<RedisProcess> {
   redisServer ??= runSetupScript('scripts/setup-redis.sh').trim().split('\n').pop()!;
   const port = await freePort();
-  let child = await launch(redisServer, port, options.password);
+  let child = await launch(redisServer, port, options);
   const kill = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const gone = new Promise((r) => child.once('exit', r));
@@ -54,12 +69,12 @@ export async function startRedis(options: { password?: string } = {}): Promise<R
     await gone;
   };
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `${options.tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`,
     port,
     kill,
     restart: async () => {
       await kill();
-      child = await launch(redisServer!, port, options.password);
+      child = await launch(redisServer!, port, options);
     },
     stop: kill,
   };
