@@ -44,6 +44,14 @@ interface Waiter {
   signal?: AbortSignal;
 }
 
+interface LocalAsk {
+  keys: readonly string[];
+  cost: number;
+  deadline: number;
+  signal: AbortSignal | undefined;
+  place: QueuePlace;
+}
+
 export class Scheduler {
   private readonly waiters = new Map<Ticket, Waiter>();
   private wakeTimer: NodeJS.Timeout | undefined;
@@ -68,7 +76,7 @@ export class Scheduler {
     signal?: AbortSignal,
     place: QueuePlace = {},
   ): Promise<Reservation> {
-    const reservation = await this.admitLocally(keys, cost, deadline, signal, place);
+    const reservation = await this.admitLocally({ keys, cost, deadline, signal, place });
     const stage = this.secondStage;
     if (!stage) return reservation;
     try {
@@ -101,13 +109,9 @@ export class Scheduler {
     if (second) second.stage.retime(second.handle, sentAt);
   }
 
-  private admitLocally(
-    keys: readonly string[],
-    cost: number,
-    deadline: number,
-    signal?: AbortSignal,
-    place: QueuePlace = {},
-  ): Promise<Reservation> {
+  /** The first stage: the local limiter's queue (lanes, backfilling), until admitted or the deadline. */
+  private admitLocally(ask: LocalAsk): Promise<Reservation> {
+    const { keys, cost, deadline, signal, place } = ask;
     if (signal?.aborted) return Promise.reject(new AdmissionError('cancelled', 'the caller went away'));
     const now = this.now();
     const fast = this.limiter.reserve(keys, cost, now, place);
