@@ -41,24 +41,30 @@ async function decisions(name: string, decide: (i: number) => unknown | Promise<
   };
 }
 
+/**
+ * 50 models' account keys in turn, limits high enough that every decision admits: a key's 1 s
+ * window then holds what a busy account's does (a few hundred entries), not the whole run.
+ */
+const KEYS = Array.from({ length: 50 }, (_, i) => `account:bench-${i}`);
+
 async function decisionRows() {
   const limits = { rpm: 1e9, tpm: 1e12 };
   const limiter = new Limiter();
-  limiter.setLimits('account:bench', limits);
-  const local = await decisions('local limiter (in process)', (i) => limiter.reserve(['account:bench'], 100, i));
+  for (const key of KEYS) limiter.setLimits(key, limits);
+  const local = await decisions('local limiter (in process)', (i) => limiter.reserve([KEYS[i % 50]!], 100, i));
   const redis = await startRedis();
   const store = new TeamStore({ url: redis.url });
   await store.connect();
-  const rule: KeyRule = {
-    key: 'account:bench',
+  const rule = (key: string): KeyRule => ({
+    key,
     ...limits,
     rateFactor: 1,
     secondWindowMs: 1_025,
     minuteWindowMs: 60_100,
-  };
+  });
   const tuning = { toleranceMs: 1, leaseGraceMs: 1_000, horizonMs: 25 };
   const remote = await decisions('Redis script (loopback)', (i) =>
-    store.admit([rule], { ticket: `b.${i}`, place: 'b.l', cost: 100, front: false }, tuning),
+    store.admit([rule(KEYS[i % 50]!)], { ticket: `b.${i}`, place: 'b.l', cost: 100, front: false }, tuning),
   );
   await store.close();
   await redis.stop();
