@@ -24,8 +24,16 @@ if (JSON.stringify(presets) !== JSON.stringify(Object.keys(PROVIDER_PRESETS)))
   drift.push(
     `rateLimitMonitor.provider: package.json offers ${presets.join(', ')}; src/core/defaults.ts ${Object.keys(PROVIDER_PRESETS).join(', ')}`,
   );
+// The manifest's words come from package.nls.json (English) and package.nls.<locale>.json: every
+// %key% the manifest uses is in each, and each holds no key the manifest does not use.
+const used = new Set([...fs.readFileSync('package.json', 'utf8').matchAll(/"%([\w.-]+)%"/g)].map((m) => m[1]));
+for (const file of fs.readdirSync('.').filter((f) => /^package\.nls(\.[\w-]+)?\.json$/.test(f))) {
+  const keys = new Set(Object.keys(JSON.parse(fs.readFileSync(file, 'utf8'))));
+  for (const k of used) if (!keys.has(k)) drift.push(`${file}: no text for %${k}% (package.json uses it)`);
+  for (const k of keys) if (!used.has(k)) drift.push(`${file}: '${k}' is used nowhere in package.json`);
+}
 if (drift.length) {
-  console.error(`the manifest and src/core/defaults.ts disagree — change both:\n  ${drift.join('\n  ')}`);
+  console.error(`the manifest, its translations and src/core/defaults.ts disagree:\n  ${drift.join('\n  ')}`);
   process.exit(1);
 }
 console.log(
@@ -39,7 +47,8 @@ const files = execFileSync(vsce, ['ls', '--no-dependencies'], { encoding: 'utf8'
   .split('\n')
   .map((f) => f.trim())
   .sort();
-const allowed = /^(dist\/(extension|gateway|webview)\.js|media\/[\w.-]+\.(css|svg)|package\.json|README\.md|LICENSE)$/;
+const allowed =
+  /^(dist\/(extension|gateway|webview)\.js|media\/[\w.-]+\.(css|svg)|package\.json|package\.nls(\.[\w-]+)?\.json|README\.md|LICENSE)$/;
 const bad = files.filter((f) => !allowed.test(f));
 const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'rlm-vsix-')), 'llm-rate-limit-monitor.vsix');
 execFileSync(vsce, ['package', '--no-dependencies', '--no-rewrite-relative-links', '--skip-license', '-o', out], {
@@ -52,4 +61,4 @@ if (bad.length) {
   console.error(`the .vsix would hold files it must not: ${bad.join(', ')}`);
   process.exit(1);
 }
-console.log('ok: only bundles, media, manifest, README and LICENSE');
+console.log('ok: only bundles, media, the manifest and its translations, README and LICENSE');
