@@ -177,7 +177,8 @@ export class Team {
 
   /** Called for every admission: remember it; at the share, the store has not seen it (rejoining: tell it now). */
   onAdmitted(keys: readonly string[], tokens: number, at: number): void {
-    const unseen = this.state === 'offline' || this.state === 'rejoining';
+    // only online does the store take part in an admission (connecting: the first beat has not come yet)
+    const unseen = this.state !== 'online';
     const added = this.share.record(keys, tokens, at, unseen);
     if (this.state !== 'rejoining') return;
     const now = this.now();
