@@ -48,7 +48,7 @@ const files = execFileSync(vsce, ['ls', '--no-dependencies'], { encoding: 'utf8'
   .map((f) => f.trim())
   .sort();
 const allowed =
-  /^(dist\/(extension|gateway|webview)\.js|media\/[\w.-]+\.(css|svg)|package\.json|package\.nls(\.[\w-]+)?\.json|README\.md|LICENSE)$/;
+  /^(dist\/(extension|gateway|webview)\.js|media\/[\w.-]+\.(css|svg)|package\.json|package\.nls(\.[\w-]+)?\.json|l10n\/bundle\.l10n(\.[\w-]+)?\.json|README\.md|LICENSE)$/;
 const bad = files.filter((f) => !allowed.test(f));
 const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'rlm-vsix-')), 'llm-rate-limit-monitor.vsix');
 execFileSync(vsce, ['package', '--no-dependencies', '--no-rewrite-relative-links', '--skip-license', '-o', out], {

@@ -3,6 +3,7 @@
  * follower) comes up in the background, and a failure shows a message with "Show Log".
  */
 import { SETTING_DEFAULTS } from '../core/defaults';
+import * as l10n from '@vscode/l10n';
 import * as vscode from 'vscode';
 import { DEFAULT_WORKSPACE } from '../core/types';
 import type { RateLimitMonitorApi } from './api';
@@ -44,6 +45,8 @@ const testHooks: TestHooks = { notifications: [] };
 
 export function activate(context: vscode.ExtensionContext): RateLimitMonitorApi {
   const t0 = performance.now();
+  // the plain-Node parts (src/extension/logic) translate with @vscode/l10n: give it VS Code's bundle
+  if (vscode.l10n.bundle) l10n.config({ contents: vscode.l10n.bundle });
   const parts = createParts(context);
   context.subscriptions.push(...wire(parts, context));
   startInBackground(parts);

@@ -35,31 +35,47 @@ export class Alerts {
       if (k.scope !== 'account') continue;
       const fill = Math.max(k.minute.requests / k.minute.requestLimit, k.minute.tokens / k.minute.tokenLimit);
       if (fill >= threshold && Date.now() - this.limitsChangedAt >= SETTLING_MS)
-        this.warn(k.model, 'threshold', `${k.model} is at ${Math.round(fill * 100)} % of its rate limit.`);
+        this.warn(
+          k.model,
+          'threshold',
+          vscode.l10n.t('{0} is at {1} % of its rate limit.', k.model, Math.round(fill * 100)),
+        );
     }
   }
 
   onRecord(r: AttemptRecord): void {
     if (r.status === 401 && r.errorKind === 'auth' && this.throttle.allow(r.model, 'auth', Date.now())) {
-      const text = `The provider refused the API key (401) for ${r.model} in workspace ${r.workspace}.`;
-      void vscode.window.showErrorMessage(text, 'Set API Key').then((choice) => {
-        if (choice === 'Set API Key')
+      const text = vscode.l10n.t(
+        'The provider refused the API key (401) for {0} in workspace {1}.',
+        r.model,
+        r.workspace,
+      );
+      const setKey = vscode.l10n.t('Set API Key');
+      void vscode.window.showErrorMessage(text, setKey).then((choice) => {
+        if (choice === setKey)
           void vscode.commands.executeCommand('rateLimitMonitor.setApiKey', { workspace: r.workspace });
       });
     }
     if (isRateLimitKind(r.errorKind)) {
-      const where = r.outcome === 'rejected' ? ' (refused locally after the maximum wait)' : ' at the provider';
-      this.warn(r.model, '429', `${r.model} hit its ${r.errorKind.toUpperCase()} limit${where}.`);
+      const kind = r.errorKind.toUpperCase();
+      this.warn(
+        r.model,
+        '429',
+        r.outcome === 'rejected'
+          ? vscode.l10n.t('{0} hit its {1} limit (refused locally after the maximum wait).', r.model, kind)
+          : vscode.l10n.t('{0} hit its {1} limit at the provider.', r.model, kind),
+      );
     }
   }
 
   private warn(model: string, reason: 'threshold' | '429', text: string): void {
     if (!this.throttle.allow(model, reason, Date.now())) return;
     this.o.shown?.push({ model, reason, text });
-    void vscode.window.showWarningMessage(text, 'Open Monitor', 'Configure Fallback').then((choice) => {
-      if (choice === 'Open Monitor') this.o.openMonitor(model);
-      if (choice === 'Configure Fallback')
-        void vscode.commands.executeCommand('rateLimitMonitor.configureFallbacks', { model });
+    const open = vscode.l10n.t('Open Monitor');
+    const fallback = vscode.l10n.t('Configure Fallback');
+    void vscode.window.showWarningMessage(text, open, fallback).then((choice) => {
+      if (choice === open) this.o.openMonitor(model);
+      if (choice === fallback) void vscode.commands.executeCommand('rateLimitMonitor.configureFallbacks', { model });
     });
   }
 }

@@ -18,7 +18,7 @@ export class QuotaStatusBar implements vscode.Disposable {
     },
   ) {
     this.item = vscode.window.createStatusBarItem(STATUS_ITEM_ID, vscode.StatusBarAlignment.Right, 100);
-    this.item.name = 'LLM Rate Limits';
+    this.item.name = vscode.l10n.t('LLM Rate Limits');
     this.item.command = 'rateLimitMonitor.openMonitor';
     this.update(undefined);
     this.item.show();

@@ -5,7 +5,8 @@
  */
 import { formatCount } from '../../core/format';
 import { marginText, waitText, type GatewayState, type KeyState } from '../../core/protocol';
-import { teamWarning, type TeamView } from '../../core/team';
+import * as l10n from '@vscode/l10n';
+import type { TeamView } from '../../core/team';
 
 export type StatusLevel = 'normal' | 'warning' | 'error';
 
@@ -41,28 +42,34 @@ export function statusView(
   // Before anything fails: with no provider key every request would be answered 401.
   if (apiKeyMissing) {
     return {
-      text: '$(key) Rate limits: no API key',
+      text: `$(key) ${l10n.t('Rate limits: no API key')}`,
       level: 'warning',
       tooltip:
-        `No provider API key for workspace \`${workspace}\`: requests through the gateway will be refused ` +
-        `(401).\n\n[Set API Key](command:rateLimitMonitor.setApiKey) · or set \`DASHSCOPE_API_KEY\` in the ` +
-        `environment VS Code starts from.`,
+        l10n.t(
+          'No provider API key for workspace `{0}`: requests through the gateway will be refused (401).',
+          workspace,
+        ) +
+        `\n\n[${l10n.t('Set API Key')}](command:rateLimitMonitor.setApiKey) · ` +
+        l10n.t('or set `DASHSCOPE_API_KEY` in the environment VS Code starts from.'),
       fill: 0,
     };
   }
   if (!state)
     return {
-      text: '$(pulse) Rate limits: starting…',
+      text: `$(pulse) ${l10n.t('Rate limits: starting…')}`,
       level: 'normal',
-      tooltip: 'The metering gateway is starting.',
+      tooltip: l10n.t('The metering gateway is starting.'),
       fill: 0,
     };
   const key = pickKey(state, model, workspace);
   if (!key) {
     return {
-      text: `$(pulse) ${model}: no limits`,
+      text: `$(pulse) ${l10n.t('{0}: no limits', model)}`,
       level: 'warning',
-      tooltip: `No limits are configured for ${model}. Run "Rate Limit Monitor: Set Account Limits for a Model".`,
+      tooltip: l10n.t(
+        'No limits are configured for {0}. Run "Rate Limit Monitor: Set Account Limits for a Model".',
+        model,
+      ),
       fill: 0,
     };
   }
@@ -75,7 +82,7 @@ export function statusView(
     : `${key.minute.requests}/${key.minute.requestLimit} RPM`;
   const queue = key.queueLength > 0 ? ` $(watch) ${key.queueLength}` : '';
   const recent429 = state.last429 && state.last429.model === model && now - state.last429.at < RECENT_429_MS;
-  const team = teamWarning(state.team);
+  const team = teamWarningText(state.team);
   const level: StatusLevel = recent429 ? 'error' : fill >= threshold || team ? 'warning' : 'normal';
   const text = `$(pulse) ${model} ${main}${queue}${team ? ` $(warning) ${team}` : ''}`;
   return { text, level, tooltip: tooltipOf(state, key, model), fill };
@@ -89,34 +96,60 @@ function teamLines(team: TeamView | undefined, model: string): string[] {
   const figures =
     use && use.limits
       ? `${use.requests}/${use.limits.rpm} RPM · ${formatCount(use.tokens)}/${formatCount(use.limits.tpm)} TPM`
-      : 'no use yet';
-  const warning = teamWarning(team);
-  return [
-    `Team (${team.node.name}, ${alive} machine${alive === 1 ? '' : 's'}): ${figures}${warning ? ` — **${warning}**` : ''}.`,
-  ];
+      : l10n.t('no use yet');
+  const warning = teamWarningText(team);
+  const who =
+    alive === 1
+      ? l10n.t('Team ({0}, 1 machine)', team.node.name)
+      : l10n.t('Team ({0}, {1} machines)', team.node.name, alive);
+  return [`${who}: ${figures}${warning ? ` — **${warning}**` : ''}.`];
+}
+
+/** The team store's state in the status bar's words, or undefined when all is well. */
+function teamWarningText(t: TeamView | undefined): string | undefined {
+  if (!t) return undefined;
+  if (t.state === 'offline')
+    return t.share
+      ? l10n.t('team store offline — local share 1/{0}', t.share.of)
+      : l10n.t('team store not reachable — admitting alone');
+  if (t.state === 'rejoining')
+    return l10n.t('team store back — at the local share 1/{0} until the team is back', t.share?.of ?? t.nodes);
+  if (t.state === 'connecting') return l10n.t('team store: connecting');
+  return undefined;
 }
 
 /** The Markdown tooltip: the four windows against their limits, why requests wait, the margin, the last 429. */
 function tooltipOf(state: GatewayState, key: KeyState, model: string): string {
   return [
-    `**${model}** — ${key.scope === 'workspace' ? `workspace \`${key.workspace}\`` : 'account'} ` +
-      `limits${key.adaptation < 1 ? ` (lowered to ${Math.round(key.adaptation * 100)} % after 429s)` : ''}`,
+    `**${model}** — ${key.scope === 'workspace' ? l10n.t('workspace `{0}` limits', key.workspace ?? '') : l10n.t('account limits')}` +
+      (key.adaptation < 1 ? ` ${l10n.t('(lowered to {0} % after 429s)', Math.round(key.adaptation * 100))}` : ''),
     '',
-    '| | used | limit |',
+    `| | ${l10n.t('used')} | ${l10n.t('limit')} |`,
     '|---|---:|---:|',
     `| RPM | ${key.minute.requests} | ${key.minute.requestLimit} |`,
     `| TPM | ${Math.round(key.minute.tokens)} | ${key.minute.tokenLimit} |`,
     `| RPS | ${key.second.requests} | ${key.second.requestLimit} |`,
     `| TPS | ${Math.round(key.second.tokens)} | ${key.second.tokenLimit} |`,
     '',
-    key.wait ? `Why requests wait: ${waitText(key.wait, key.key).replace(/\.?$/, '.')}` : 'Nothing waiting.',
-    `Margin on the 1 s window: ${marginText(key.margin, (ms) => new Date(ms).toLocaleTimeString())}.`,
+    key.wait
+      ? l10n.t('Why requests wait: {0}', waitText(key.wait, key.key).replace(/\.?$/, '.'))
+      : l10n.t('Nothing waiting.'),
+    l10n.t(
+      'Margin on the 1 s window: {0}.',
+      marginText(key.margin, (ms) => new Date(ms).toLocaleTimeString()),
+    ),
     state.last429
-      ? `Last 429: **${state.last429.kind}** on ${state.last429.model} at ${new Date(state.last429.at).toLocaleTimeString()}.`
-      : 'No 429 so far.',
+      ? l10n.t(
+          'Last 429: **{0}** on {1} at {2}.',
+          state.last429.kind,
+          state.last429.model,
+          new Date(state.last429.at).toLocaleTimeString(),
+        )
+      : l10n.t('No 429 so far.'),
     ...teamLines(state.team, model),
     '',
-    '[Open Monitor](command:rateLimitMonitor.openMonitor) · [Change ' +
-      'Limits](command:rateLimitMonitor.setAccountLimits) · [Select Model](command:rateLimitMonitor.selectStatusBarModel)',
+    `[${l10n.t('Open Monitor')}](command:rateLimitMonitor.openMonitor) · ` +
+      `[${l10n.t('Change Limits')}](command:rateLimitMonitor.setAccountLimits) · ` +
+      `[${l10n.t('Select Model')}](command:rateLimitMonitor.selectStatusBarModel)`,
   ].join('\n');
 }

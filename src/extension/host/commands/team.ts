@@ -12,17 +12,19 @@ import { fail, stringArg, type Args, type CommandContext, type Handler } from '.
 
 export const TEAM_URL_SETTING = `rateLimitMonitor.${SETTING.teamRedisUrl}`;
 
-const urlProblem = (url: string) => (url.trim() ? checkRedisUrl(url.trim(), TEAM_URL_SETTING) : 'Enter the Redis URL.');
+const urlProblem = (url: string) =>
+  url.trim() ? checkRedisUrl(url.trim(), TEAM_URL_SETTING) : vscode.l10n.t('Enter the Redis URL.');
 
 async function joinTeam(ctx: CommandContext, args: Args) {
-  const title = 'Join Team';
+  const title = vscode.l10n.t('Join Team');
   const current = ctx.settings.get<string>(SETTING.teamRedisUrl, '');
   const url = (
     stringArg(args, 'url') ??
     (await ask(
       {
-        prompt:
+        prompt: vscode.l10n.t(
           'The Redis (or Valkey) every machine of the account uses, e.g. redis://team-redis:6379 (rediss:// for TLS)',
+        ),
         value: current,
         validate: urlProblem,
       },
@@ -35,7 +37,7 @@ async function joinTeam(ctx: CommandContext, args: Args) {
     stringArg(args, 'password') ??
     (await ask(
       {
-        prompt: 'Its password (kept in VS Code’s secret storage; empty if it has none)',
+        prompt: vscode.l10n.t('Its password (kept in VS Code’s secret storage; empty if it has none)'),
         validate: () => undefined,
         password: true,
       },
@@ -46,9 +48,9 @@ async function joinTeam(ctx: CommandContext, args: Args) {
     stringArg(args, 'machineName') ??
     (await ask(
       {
-        prompt: "This machine's name in the team's views",
+        prompt: vscode.l10n.t("This machine's name in the team's views"),
         value: ctx.settings.get<string>(SETTING.teamMachineName, '') || defaultName,
-        validate: (s) => (s.trim().length <= 64 ? undefined : 'At most 64 characters.'),
+        validate: (s) => (s.trim().length <= 64 ? undefined : vscode.l10n.t('At most 64 characters.')),
       },
       { title, step: 3, totalSteps: 3 },
     ));
@@ -65,7 +67,10 @@ async function leaveTeam(ctx: CommandContext, args: Args) {
   await ctx.teamPassword.set(undefined);
   await ctx.host.applyTeam();
   if (!args?.quiet)
-    void vscode.window.setStatusBarMessage('$(organization) Left the team: this machine admits alone', 8_000);
+    void vscode.window.setStatusBarMessage(
+      `$(organization) ${vscode.l10n.t('Left the team: this machine admits alone')}`,
+      8_000,
+    );
   return { left: true };
 }
 
