@@ -2,12 +2,15 @@
  * The dashboard app's entry. The same bundle runs in a VS Code webview (panel or sidebar)
  * and as the page the gateway serves; the page tells which by its data attributes.
  */
+import * as l10n from '@vscode/l10n';
 import { DashboardView } from './dashboard';
 import { httpHost, vsCodeHost, type DashboardHost } from './host';
 import { SidebarView } from './sidebar';
 
 const root = document.getElementById('app')!;
 const page = document.body.dataset;
+// the host's translations for the user's language (VS Code's display language, or the page's ?lang=)
+if (page.l10n) l10n.config({ contents: JSON.parse(page.l10n) as Record<string, string> });
 const host: DashboardHost = page.host === 'gateway' ? httpHost(location.origin, page.token ?? '') : vsCodeHost();
 if (page.host === 'gateway') {
   // The token came in the address (?token=…): take it out of the address bar and the

@@ -5,6 +5,7 @@
  */
 import { teamBars, teamLine } from './team';
 import { waitText, type DashboardFlow, type DashboardSnapshot, type HostToWebview } from '../src/core/protocol';
+import * as l10n from '@vscode/l10n';
 import { bar, el, fmtMs } from './dom';
 import type { DashboardHost } from './host';
 
@@ -31,13 +32,13 @@ export class SidebarView {
     const s = this.snapshot;
     if (!s) return;
     const top = summaryOf(s);
-    const list = el('ul', { class: 'side-models', 'aria-label': 'Models' });
+    const list = el('ul', { class: 'side-models', 'aria-label': l10n.t('Models') });
     const accountKeys = s.state.keys.filter((k) => k.scope === 'account');
     for (const k of accountKeys) {
       const badges = badgesOf(s, k.model);
       const name = el(
         'button',
-        { class: 'link', 'data-open': k.model, 'aria-label': `Open the monitor on ${k.model}` },
+        { class: 'link', 'data-open': k.model, 'aria-label': l10n.t('Open the monitor on {0}', k.model) },
         k.model,
       );
       name.addEventListener('click', () => this.host.send({ type: 'focusModel', model: k.model }));
@@ -59,15 +60,15 @@ export class SidebarView {
       ? el(
           'div',
           { class: 'side-no-key', role: 'alert', 'data-no-key': '' },
-          el('span', { class: 'error' }, 'No API key: requests will be refused. '),
-          this.commandButton('Set API Key', 'setApiKey'),
+          el('span', { class: 'error' }, `${l10n.t('No API key: requests will be refused.')} `),
+          this.commandButton(l10n.t('Set API Key'), 'setApiKey'),
         )
       : '';
     this.root.replaceChildren(
       noKey,
       top,
       teamLine(s.state.team),
-      accountKeys.length ? list : el('p', { class: 'muted' }, 'No models configured.'),
+      accountKeys.length ? list : el('p', { class: 'muted' }, l10n.t('No models configured.')),
     );
   }
 
@@ -84,17 +85,17 @@ function summaryOf(s: DashboardSnapshot): HTMLElement {
   const { summary } = s.metrics;
   return el(
     'section',
-    { class: 'side-summary', 'aria-label': 'Last hour' },
-    el('div', { class: 'muted' }, 'Last hour'),
+    { class: 'side-summary', 'aria-label': l10n.t('Last hour') },
+    el('div', { class: 'muted' }, l10n.t('Last hour')),
     el(
       'div',
       {},
       el('strong', { 'data-side': 'calls' }, String(summary.totalCalls)),
-      summary.totalCalls === 1 ? ' call · ' : ' calls · ',
+      ` ${summary.totalCalls === 1 ? l10n.t('call') : l10n.t('calls')} · `,
       el('strong', { 'data-side': 'failures' }, String(summary.failures)),
-      ' failed',
+      ` ${l10n.t('failed')}`,
     ),
-    el('div', { class: 'muted' }, `avg latency ${fmtMs(summary.avgLatencyMs)} · workspace ${s.workspace}`),
+    el('div', { class: 'muted' }, l10n.t('avg latency {0} · workspace {1}', fmtMs(summary.avgLatencyMs), s.workspace)),
   );
 }
 
@@ -118,7 +119,7 @@ function badgesOf(s: DashboardSnapshot, model: string): HTMLElement {
           'span',
           {
             class: 'badge-error',
-            title: `${limited[kind]} provider 429s (${kind.toUpperCase()}) in the last hour`,
+            title: l10n.t('{0} provider 429s ({1}) in the last hour', limited[kind], kind.toUpperCase()),
             'data-badge': kind,
           },
           `${limited[kind]} × 429 (${kind.toUpperCase()})`,
@@ -131,10 +132,13 @@ function badgesOf(s: DashboardSnapshot, model: string): HTMLElement {
         'span',
         {
           class: 'muted',
-          title: `${local} requests refused by the gateway itself in the last hour (their wait would have been too long)`,
+          title: l10n.t(
+            '{0} requests refused by the gateway itself in the last hour (their wait would have been too long)',
+            local,
+          ),
           'data-badge': 'local',
         },
-        `${local} refused locally`,
+        l10n.t('{0} refused locally', local),
       ),
     );
   return badges;

@@ -5,19 +5,30 @@
  * gateway is not in a team.
  */
 import { teamWarning, type TeamMachine, type TeamModel, type TeamView } from '../src/core/team';
+import * as l10n from '@vscode/l10n';
 import { bar, el, fmtNum, table } from './dom';
 
-const ago = (ms: number) => (ms < 2_000 ? 'now' : ms < 120_000 ? `${Math.round(ms / 1000)} s ago` : 'gone');
+const ago = (ms: number) =>
+  ms < 2_000 ? l10n.t('now') : ms < 120_000 ? l10n.t('{0} s ago', Math.round(ms / 1000)) : l10n.t('gone');
+
+/** A machine's state in the user's words. */
+function stateWord(state: string): string {
+  if (state === 'online') return l10n.t('online');
+  if (state === 'offline') return l10n.t('offline');
+  if (state === 'rejoining') return l10n.t('rejoining');
+  if (state === 'connecting') return l10n.t('connecting');
+  return state;
+}
 
 /** One line on the team's state; a warning while the store is away. */
 function teamHead(team: TeamView): HTMLElement {
   const alive = team.machines.filter((m) => m.alive).length || team.nodes;
-  const warning = teamWarning(team);
+  const warning = teamWarning(team, l10n);
   return el(
     'div',
     { class: 'team-head', 'data-team-state': team.state },
-    el('strong', {}, 'Team'),
-    ` · ${alive} machine${alive === 1 ? '' : 's'} · this one: ${team.node.name}`,
+    el('strong', {}, l10n.t('Team')),
+    ` · ${alive === 1 ? l10n.t('1 machine') : l10n.t('{0} machines', alive)} · ${l10n.t('this one: {0}', team.node.name)}`,
     warning ? el('span', { class: 'error', role: 'status' }, ` — ${warning}`) : '',
   );
 }
@@ -26,18 +37,18 @@ function teamHead(team: TeamView): HTMLElement {
 export function teamSection(team: TeamView | undefined): HTMLElement | '' {
   if (!team) return '';
   const models = table<TeamModel>(
-    "The team's last minute",
+    l10n.t("The team's last minute"),
     [
-      { key: 'model', label: 'Model', cell: (m) => m.model },
+      { key: 'model', label: l10n.t('Model'), cell: (m) => m.model },
       {
         key: 'rpm',
-        label: 'Team RPM',
+        label: l10n.t('Team RPM'),
         cell: (m) => `${m.requests} / ${m.limits ? fmtNum(m.limits.rpm) : '—'}`,
         numeric: true,
       },
       {
         key: 'tpm',
-        label: 'Team TPM',
+        label: l10n.t('Team TPM'),
         cell: (m) => `${fmtNum(m.tokens)} / ${m.limits ? fmtNum(m.limits.tpm) : '—'}`,
         numeric: true,
       },
@@ -46,27 +57,33 @@ export function teamSection(team: TeamView | undefined): HTMLElement | '' {
     (m) => ({ 'data-team-model': m.model }),
   );
   const machines = table<TeamMachine>(
-    'Machines',
+    l10n.t('Machines'),
     [
-      { key: 'name', label: 'Machine', cell: (m) => (m.id === team.node.id ? `${m.name} (this one)` : m.name) },
-      { key: 'state', label: 'State', cell: (m) => (m.alive ? m.state : 'not seen') },
-      { key: 'minuteRequests', label: 'Requests (min)', cell: (m) => String(m.minute.requests), numeric: true },
-      { key: 'minuteTokens', label: 'Tokens (min)', cell: (m) => fmtNum(m.minute.tokens), numeric: true },
-      { key: 'hourRequests', label: 'Requests (hour)', cell: (m) => String(m.hour.requests), numeric: true },
-      { key: 'hourTokens', label: 'Tokens (hour)', cell: (m) => fmtNum(m.hour.tokens), numeric: true },
-      { key: 'queue', label: 'Queue', cell: (m) => String(m.queue), numeric: true },
-      { key: 'seen', label: 'Last seen', cell: (m) => ago(m.seenMsAgo) },
+      {
+        key: 'name',
+        label: l10n.t('Machine'),
+        cell: (m) => (m.id === team.node.id ? l10n.t('{0} (this one)', m.name) : m.name),
+      },
+      { key: 'state', label: l10n.t('State'), cell: (m) => (m.alive ? stateWord(m.state) : l10n.t('not seen')) },
+      { key: 'minuteRequests', label: l10n.t('Requests (min)'), cell: (m) => String(m.minute.requests), numeric: true },
+      { key: 'minuteTokens', label: l10n.t('Tokens (min)'), cell: (m) => fmtNum(m.minute.tokens), numeric: true },
+      { key: 'hourRequests', label: l10n.t('Requests (hour)'), cell: (m) => String(m.hour.requests), numeric: true },
+      { key: 'hourTokens', label: l10n.t('Tokens (hour)'), cell: (m) => fmtNum(m.hour.tokens), numeric: true },
+      { key: 'queue', label: l10n.t('Queue'), cell: (m) => String(m.queue), numeric: true },
+      { key: 'seen', label: l10n.t('Last seen'), cell: (m) => ago(m.seenMsAgo) },
     ],
     team.machines,
     (m) => ({ 'data-machine': m.name }),
   );
   return el(
     'section',
-    { class: 'team', 'aria-label': 'Team' },
+    { class: 'team', 'aria-label': l10n.t('Team') },
     teamHead(team),
     models,
-    el('h3', {}, 'Machines'),
-    team.machines.length ? machines : el('p', { class: 'muted' }, 'No machines to show while the store is away.'),
+    el('h3', {}, l10n.t('Machines')),
+    team.machines.length
+      ? machines
+      : el('p', { class: 'muted' }, l10n.t('No machines to show while the store is away.')),
   );
 }
 
@@ -74,7 +91,7 @@ export function teamSection(team: TeamView | undefined): HTMLElement | '' {
 export function teamBars(team: TeamView | undefined, model: string): (HTMLElement | string)[] {
   const use = team?.models.find((m) => m.model === model);
   if (!use?.limits) return [];
-  return [bar('Team RPM', use.requests, use.limits.rpm), bar('Team TPM', use.tokens, use.limits.tpm)];
+  return [bar(l10n.t('Team RPM'), use.requests, use.limits.rpm), bar(l10n.t('Team TPM'), use.tokens, use.limits.tpm)];
 }
 
 /** The sidebar's one line on the team. */

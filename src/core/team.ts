@@ -52,13 +52,27 @@ export interface TeamView extends TeamStatus {
   machines: TeamMachine[];
 }
 
+/**
+ * What translates a message: @vscode/l10n or vscode.l10n (named `l10n` so that
+ * npm run l10n:export finds the strings); English, with {0}-style placeholders, by default.
+ */
+export interface Translator {
+  t(message: string, ...args: (string | number)[]): string;
+}
+
+export const ENGLISH: Translator = {
+  t: (message, ...args) => message.replace(/\{(\d+)\}/g, (_, i: string) => String(args[Number(i)])),
+};
+
 /** The status bar's and sidebar's words for the team's state, or undefined when all is well. */
-export function teamWarning(t: TeamStatus | undefined): string | undefined {
+export function teamWarning(t: TeamStatus | undefined, l10n: Translator = ENGLISH): string | undefined {
   if (!t) return undefined;
   if (t.state === 'offline')
-    return t.share ? `team store offline — local share 1/${t.share.of}` : 'team store not reachable — admitting alone';
+    return t.share
+      ? l10n.t('team store offline — local share 1/{0}', t.share.of)
+      : l10n.t('team store not reachable — admitting alone');
   if (t.state === 'rejoining')
-    return `team store back — at the local share 1/${t.share?.of ?? t.nodes} until the team is back`;
-  if (t.state === 'connecting') return 'team store: connecting';
+    return l10n.t('team store back — at the local share 1/{0} until the team is back', t.share?.of ?? t.nodes);
+  if (t.state === 'connecting') return l10n.t('team store: connecting');
   return undefined;
 }

@@ -55,6 +55,7 @@ export function shareLimits(limits: ModelLimits, n: number): { limits: ModelLimi
   const tpm = Math.max(1, Math.floor(limits.tpm / parts));
   const perSecondRequests = Math.max(1, Math.floor(Math.max(1, Math.ceil(limits.rpm / 60)) / parts));
   const perSecondTokens = Math.max(1, Math.floor(Math.max(1, Math.ceil(limits.tpm / 60)) / parts));
-  const rateFactor = Math.min(1, (perSecondRequests * 60) / rpm, (perSecondTokens * 60) / tpm);
-  return { limits: { rpm, tpm }, rateFactor };
+  // a hair under: the limiters take ceil(rpm × factor / 60), and 295 × (240 / 295) is 240.00000000000003
+  const exact = Math.min(1, (perSecondRequests * 60) / rpm, (perSecondTokens * 60) / tpm);
+  return { limits: { rpm, tpm }, rateFactor: exact < 1 ? exact * (1 - 1e-9) : 1 };
 }

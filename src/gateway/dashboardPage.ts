@@ -8,6 +8,16 @@ import fs from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
 import { tokensEqual } from './security';
+import zhCn from '../../l10n/bundle.l10n.zh-cn.json';
+
+/**
+ * The page's language: ?lang=zh-cn (or en), else the browser's Accept-Language. The app
+ * translates with the bundle it is given (webview/main.ts); English needs none.
+ */
+export function pageLanguage(req: http.IncomingMessage, url: URL): { lang: string; bundle?: Record<string, string> } {
+  const asked = url.searchParams.get('lang') ?? req.headers['accept-language'] ?? '';
+  return /^zh\b/i.test(asked.trim()) ? { lang: 'zh-cn', bundle: zhCn } : { lang: 'en' };
+}
 
 const ASSETS: Record<string, { file: string; type: string }> = {
   '/assets/webview.js': { file: 'dist/webview.js', type: 'text/javascript; charset=utf-8' },
@@ -88,18 +98,30 @@ export function serveDashboard(
     'x-frame-options': 'DENY',
     'set-cookie': `${PAGE_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`,
   });
-  res.end(`<!DOCTYPE html>
-<html lang="en" data-theme="${theme}"><head><meta charset="UTF-8">
+  res.end(pageHtml({ token, theme, nonce, language: pageLanguage(req, url) }));
+}
+
+/** The page: the app's script under the nonce, the token and theme for it, the translations when not English. */
+function pageHtml(o: {
+  token: string;
+  theme: string;
+  nonce: string;
+  language: ReturnType<typeof pageLanguage>;
+}): string {
+  const { token, theme, nonce, language } = o;
+  const l10nAttribute = language.bundle ? ` data-l10n="${escapeAttribute(JSON.stringify(language.bundle))}"` : '';
+  return `<!DOCTYPE html>
+<html lang="${language.lang}" data-theme="${theme}"><head><meta charset="UTF-8">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <link rel="stylesheet" href="/assets/standalone.css"><link rel="stylesheet" href="/assets/monitor.css">
 <title>LLM Rate Limit Monitor</title></head>
-<body data-view="panel" data-host="gateway" data-token="${escapeAttribute(token)}" data-theme="${theme}">
+<body data-view="panel" data-host="gateway" data-token="${escapeAttribute(token)}" data-theme="${theme}"${l10nAttribute}>
 <main id="app" aria-live="polite"></main>
-<script nonce="${nonce}" src="/assets/webview.js"></script></body></html>`);
+<script nonce="${nonce}" src="/assets/webview.js"></script></body></html>`;
 }
 
 /** Text safe inside a double-quoted HTML attribute. */
-function escapeAttribute(v: string): string {
+export function escapeAttribute(v: string): string {
   return v.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 

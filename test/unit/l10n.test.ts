@@ -26,7 +26,10 @@ const placeholders = (s: string) => [...s.matchAll(/\{\d+\}/g)].map((m) => m[0])
 
 describe('translations', () => {
   it('the bundles hold exactly the strings the code translates, with their placeholders', async () => {
-    const files = sources('src').map((f) => ({ extension: '.ts', contents: fs.readFileSync(f, 'utf8') }));
+    const files = [...sources('src'), ...sources('webview')].map((f) => ({
+      extension: '.ts',
+      contents: fs.readFileSync(f, 'utf8'),
+    }));
     const used = Object.keys(await getL10nJson(files)).sort();
     assert.ok(used.length > 20, `only ${used.length} strings found: is the extraction broken?`);
     assert.deepEqual(

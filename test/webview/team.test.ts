@@ -85,6 +85,16 @@ describe('the team on the dashboard page', { timeout: 90_000 }, () => {
     }
   });
 
+  it('speaks Chinese on the page with ?lang=zh-cn (the team section)', async () => {
+    await page.goto(`${s.url}/?token=${GATEWAY_TOKEN}&theme=light&lang=zh-cn`);
+    await page.locator('.team-head', { hasText: '团队' }).waitFor({ timeout: 15_000 });
+    assert.equal(await page.locator('html').getAttribute('lang'), 'zh-cn');
+    assert.match(await page.locator('.team-head').innerText(), /团队 · 2 台机器 · 本机：alice/);
+    assert.equal(await page.locator('section.team th[data-key="rpm"]').first().innerText(), '团队 RPM');
+    assert.equal(await page.locator('tr[data-machine="alice"] td[data-cell="name"]').innerText(), 'alice（本机）');
+    await page.locator('section.team').screenshot({ path: path.join(RESULTS, 'dashboard-team-zh-light.png') });
+  });
+
   it('says so when the store is gone: the local share, in the team line', async () => {
     await redis.kill();
     await page.goto(`${s.url}/?token=${GATEWAY_TOKEN}&theme=dark`);

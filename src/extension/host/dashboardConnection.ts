@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
+import { escapeAttribute } from '../../gateway/dashboardPage';
 import { loadSnapshot } from '../../core/dashboard';
 import {
   dispatchAction,
@@ -141,13 +142,15 @@ export function dashboardHtml(webview: vscode.Webview, extensionUri: vscode.Uri,
     `font-src ${webview.cspSource}`,
     `img-src ${webview.cspSource} data:`,
   ].join('; ');
+  // the app translates with VS Code's bundle for the display language (none for English)
+  const bundle = vscode.l10n.bundle ? ` data-l10n="${escapeAttribute(JSON.stringify(vscode.l10n.bundle))}"` : '';
   return `<!DOCTYPE html>
-<html lang="en"><head><meta charset="UTF-8">
+<html lang="${escapeAttribute(vscode.env.language)}"><head><meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <link rel="stylesheet" href="${style}">
 <title>LLM Rate Limit Monitor</title></head>
-<body data-view="${view}" data-host="vscode"><main id="app" aria-live="polite"></main>
+<body data-view="${view}" data-host="vscode"${bundle}><main id="app" aria-live="polite"></main>
 <script nonce="${nonce}" src="${script}"></script></body></html>`;
 }
 

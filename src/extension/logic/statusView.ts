@@ -6,7 +6,7 @@
 import { formatCount } from '../../core/format';
 import { marginText, waitText, type GatewayState, type KeyState } from '../../core/protocol';
 import * as l10n from '@vscode/l10n';
-import type { TeamView } from '../../core/team';
+import { teamWarning, type TeamView } from '../../core/team';
 
 export type StatusLevel = 'normal' | 'warning' | 'error';
 
@@ -82,7 +82,7 @@ export function statusView(
     : `${key.minute.requests}/${key.minute.requestLimit} RPM`;
   const queue = key.queueLength > 0 ? ` $(watch) ${key.queueLength}` : '';
   const recent429 = state.last429 && state.last429.model === model && now - state.last429.at < RECENT_429_MS;
-  const team = teamWarningText(state.team);
+  const team = teamWarning(state.team, l10n);
   const level: StatusLevel = recent429 ? 'error' : fill >= threshold || team ? 'warning' : 'normal';
   const text = `$(pulse) ${model} ${main}${queue}${team ? ` $(warning) ${team}` : ''}`;
   return { text, level, tooltip: tooltipOf(state, key, model), fill };
@@ -97,25 +97,12 @@ function teamLines(team: TeamView | undefined, model: string): string[] {
     use && use.limits
       ? `${use.requests}/${use.limits.rpm} RPM · ${formatCount(use.tokens)}/${formatCount(use.limits.tpm)} TPM`
       : l10n.t('no use yet');
-  const warning = teamWarningText(team);
+  const warning = teamWarning(team, l10n);
   const who =
     alive === 1
       ? l10n.t('Team ({0}, 1 machine)', team.node.name)
       : l10n.t('Team ({0}, {1} machines)', team.node.name, alive);
   return [`${who}: ${figures}${warning ? ` — **${warning}**` : ''}.`];
-}
-
-/** The team store's state in the status bar's words, or undefined when all is well. */
-function teamWarningText(t: TeamView | undefined): string | undefined {
-  if (!t) return undefined;
-  if (t.state === 'offline')
-    return t.share
-      ? l10n.t('team store offline — local share 1/{0}', t.share.of)
-      : l10n.t('team store not reachable — admitting alone');
-  if (t.state === 'rejoining')
-    return l10n.t('team store back — at the local share 1/{0} until the team is back', t.share?.of ?? t.nodes);
-  if (t.state === 'connecting') return l10n.t('team store: connecting');
-  return undefined;
 }
 
 /** The Markdown tooltip: the four windows against their limits, why requests wait, the margin, the last 429. */
