@@ -2,6 +2,7 @@
  * The full panel: Overview, Charts, Rate Limit, Requests and Batch Jobs tabs, a time-range selector
  * and export of what is shown. Renders snapshots; sends the host only typed requests.
  */
+import * as l10n from '@vscode/l10n';
 import { replaceTeamSection } from './team';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
@@ -26,6 +27,15 @@ type Tab = (typeof TABS)[number];
 
 /** The tabs that show a time range (the others show now, or the provider's list). */
 const RANGED_TABS: readonly string[] = ['Overview', 'Charts', 'Requests'];
+
+/** A tab's name in the user's language (its id, in data-tab and the saved state, stays English). */
+function tabLabel(tab: (typeof TABS)[number]): string {
+  if (tab === 'Overview') return l10n.t('Overview');
+  if (tab === 'Charts') return l10n.t('Charts');
+  if (tab === 'Rate Limit') return l10n.t('Rate Limit');
+  if (tab === 'Requests') return l10n.t('Requests');
+  return l10n.t('Batch Jobs');
+}
 
 export class DashboardView {
   private snapshot: DashboardSnapshot | undefined;
@@ -136,7 +146,7 @@ export class DashboardView {
 
   /** The tab strip: arrow keys move between tabs, as in VS Code's own. */
   private tabList(): HTMLElement {
-    const tabs = el('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Views' });
+    const tabs = el('div', { class: 'tabs', role: 'tablist', 'aria-label': l10n.t('Views') });
     for (const tab of TABS) {
       const b = el(
         'button',
@@ -148,7 +158,7 @@ export class DashboardView {
           tabindex: tab === this.saved.tab ? '0' : '-1',
           'data-tab': tab,
         },
-        tab,
+        tabLabel(tab),
       );
       b.addEventListener('click', () => this.selectTab(tab));
       b.addEventListener('keydown', (e) => {
@@ -215,7 +225,7 @@ export class DashboardView {
 
   /** 1h / 3h / 24h / 7d, or any span typed (30m, 12h, 2d); what is typed survives refreshes like any draft. */
   private windowPicker(s: DashboardSnapshot): HTMLElement {
-    const windows = el('div', { class: 'windows', role: 'group', 'aria-label': 'Time range' });
+    const windows = el('div', { class: 'windows', role: 'group', 'aria-label': l10n.t('Time range') });
     const choose = (w: TimeWindow) => {
       this.saved.window = w;
       this.save();
@@ -238,8 +248,8 @@ export class DashboardView {
     const custom = this.draftInput('window:custom', isPreset ? '' : s.window, {
       class: `custom-window${isPreset ? '' : ' active'}`,
       'data-window-custom': '',
-      'aria-label': 'Custom time range, e.g. 30m, 12h or 2d',
-      placeholder: 'custom: 12h',
+      'aria-label': l10n.t('Custom time range, e.g. 30m, 12h or 2d'),
+      placeholder: l10n.t('custom: 12h'),
       size: '9',
     });
     const error = this.messageSpan('window', { 'data-window-error': '' });
@@ -265,20 +275,20 @@ export class DashboardView {
     const pause = el(
       'vscode-button',
       { secondary: '', 'data-pause': '', 'aria-pressed': String(this.paused) },
-      this.paused ? 'Resume live updates' : 'Pause live updates',
+      this.paused ? l10n.t('Resume live updates') : l10n.t('Pause live updates'),
     );
     pause.addEventListener('click', () => this.togglePause());
-    const exportCsv = el('vscode-button', { secondary: '', 'data-export': 'csv' }, 'Export CSV');
+    const exportCsv = el('vscode-button', { secondary: '', 'data-export': 'csv' }, l10n.t('Export CSV'));
     exportCsv.addEventListener('click', () => this.exportShown('csv'));
-    const exportJson = el('vscode-button', { secondary: '', 'data-export': 'json' }, 'Export JSON');
+    const exportJson = el('vscode-button', { secondary: '', 'data-export': 'json' }, l10n.t('Export JSON'));
     exportJson.addEventListener('click', () => this.exportShown('json'));
     // a time range only where the tab shows one: Rate Limit shows now, Batch Jobs the provider's list
     const ranged = RANGED_TABS.includes(this.saved.tab);
     return el(
       'header',
       {},
-      el('h1', {}, 'LLM Rate Limit Monitor'),
-      el('span', { class: 'workspace' }, `workspace: ${s.workspace}`),
+      el('h1', {}, l10n.t('LLM Rate Limit Monitor')),
+      el('span', { class: 'workspace' }, l10n.t('workspace: {0}', s.workspace)),
       ranged ? windows : '',
       el('div', { class: 'exports' }, pause, exportCsv, exportJson),
     );
@@ -323,29 +333,32 @@ export class DashboardView {
     const box = el(
       'div',
       { class: 'empty' },
-      el('h2', {}, 'No requests yet'),
+      el('h2', {}, l10n.t('No requests yet')),
       el(
         'p',
         {},
-        'Point a program at the gateway (Copy Gateway Environment gives the two shell lines) or send a test request through it.',
+        l10n.t(
+          'Point a program at the gateway (Copy Gateway Environment gives the two shell lines) or send a test request through it.',
+        ),
       ),
     );
     if (s.canRunCommands && s.apiKeyMissing) {
       // first things first: without a key every request would be refused
-      const setKey = el('vscode-button', { 'data-set-key': '' }, 'Set API Key');
+      const setKey = el('vscode-button', { 'data-set-key': '' }, l10n.t('Set API Key'));
       setKey.addEventListener('click', () => void this.act({ action: 'runFlow', flow: 'setApiKey' }));
       box.append(
-        el('p', { class: 'error', role: 'alert' }, 'No provider API key is set for this workspace yet.'),
+        el('p', { class: 'error', role: 'alert' }, l10n.t('No provider API key is set for this workspace yet.')),
         setKey,
       );
     }
     if (s.canRunCommands) {
-      const copy = el('vscode-button', {}, 'Copy Gateway Environment');
+      const copy = el('vscode-button', {}, l10n.t('Copy Gateway Environment'));
       copy.addEventListener('click', () => void this.act({ action: 'runFlow', flow: 'copyGatewayEnvironment' }));
-      const test = el('vscode-button', { secondary: '' }, 'Send Test Request');
+      const test = el('vscode-button', { secondary: '' }, l10n.t('Send Test Request'));
       test.addEventListener('click', () => void this.act({ action: 'runFlow', flow: 'sendTestRequest' }));
       box.append(copy, test);
-    } else box.append(el('p', {}, "Set OPENAI_BASE_URL to this gateway's /v1 and OPENAI_API_KEY to its token."));
+    } else
+      box.append(el('p', {}, l10n.t("Set OPENAI_BASE_URL to this gateway's /v1 and OPENAI_API_KEY to its token.")));
     return box;
   }
 
@@ -354,12 +367,12 @@ export class DashboardView {
     const models = [...new Set([...Object.keys(s.config.models), ...s.metrics.rows.map((r) => r.model)])].sort();
     const picker = el(
       'select',
-      { 'aria-label': 'Model shown in the charts', 'data-chart-model': '' },
+      { 'aria-label': l10n.t('Model shown in the charts'), 'data-chart-model': '' },
       ...models.map((m) => el('option', { value: m }, m)),
     );
     if (s.chartModel) picker.value = s.chartModel;
     picker.addEventListener('change', () => this.host.send({ type: 'focusModel', model: picker.value }));
-    return el('div', { class: 'toolbar' }, el('label', {}, 'Model ', picker));
+    return el('div', { class: 'toolbar' }, el('label', {}, `${l10n.t('Model')} `, picker));
   }
 
   /** An input whose typed value is kept in `drafts` until it is saved. */

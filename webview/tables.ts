@@ -2,6 +2,7 @@
  * The Overview and Requests tabs (tables with filters and sorting that survive refreshes), and
  * what Export saves for each tab: what it shows.
  */
+import * as l10n from '@vscode/l10n';
 import { recordsToCsv, toCsv } from '../src/core/export';
 import type { ModelRow } from '../src/core/metrics';
 import type { DashboardAction, DashboardSnapshot } from '../src/core/protocol';
@@ -21,18 +22,19 @@ export interface TabKit {
 
 type SaveFile = Extract<DashboardAction, { action: 'saveFile' }>;
 
-const ROW_COLUMNS: { key: keyof ModelRow; label: string; cell: (r: ModelRow) => string; numeric?: boolean }[] = [
-  { key: 'model', label: 'Model', cell: (r) => r.model },
-  { key: 'workspace', label: 'Workspace', cell: (r) => r.workspace },
-  { key: 'avgTpm', label: 'Avg TPM', cell: (r) => fmtNum(r.avgTpm), numeric: true },
-  { key: 'avgRpm', label: 'Avg RPM', cell: (r) => fmtNum(r.avgRpm), numeric: true },
-  { key: 'totalCalls', label: 'Total Calls', cell: (r) => String(r.totalCalls), numeric: true },
-  { key: 'failedCalls', label: 'Failed Calls', cell: (r) => String(r.failedCalls), numeric: true },
-  { key: 'failureRate', label: 'Failure Rate', cell: (r) => pct(r.failureRate), numeric: true },
-  { key: 'avgTtftMs', label: 'Avg TTFT', cell: (r) => fmtMs(r.avgTtftMs), numeric: true },
-  { key: 'avgLatencyMs', label: 'Avg Latency', cell: (r) => fmtMs(r.avgLatencyMs), numeric: true },
-  { key: 'peakRpm', label: 'Peak RPM', cell: (r) => String(r.peakRpm), numeric: true },
-  { key: 'peakTpm', label: 'Peak TPM', cell: (r) => fmtNum(r.peakTpm), numeric: true },
+/** The per-model table's columns (a function: the labels are read in the user's language at render time). */
+const rowColumns = (): { key: keyof ModelRow; label: string; cell: (r: ModelRow) => string; numeric?: boolean }[] => [
+  { key: 'model', label: l10n.t('Model'), cell: (r) => r.model },
+  { key: 'workspace', label: l10n.t('Workspace'), cell: (r) => r.workspace },
+  { key: 'avgTpm', label: l10n.t('Avg TPM'), cell: (r) => fmtNum(r.avgTpm), numeric: true },
+  { key: 'avgRpm', label: l10n.t('Avg RPM'), cell: (r) => fmtNum(r.avgRpm), numeric: true },
+  { key: 'totalCalls', label: l10n.t('Total Calls'), cell: (r) => String(r.totalCalls), numeric: true },
+  { key: 'failedCalls', label: l10n.t('Failed Calls'), cell: (r) => String(r.failedCalls), numeric: true },
+  { key: 'failureRate', label: l10n.t('Failure Rate'), cell: (r) => pct(r.failureRate), numeric: true },
+  { key: 'avgTtftMs', label: l10n.t('Avg TTFT'), cell: (r) => fmtMs(r.avgTtftMs), numeric: true },
+  { key: 'avgLatencyMs', label: l10n.t('Avg Latency'), cell: (r) => fmtMs(r.avgLatencyMs), numeric: true },
+  { key: 'peakRpm', label: l10n.t('Peak RPM'), cell: (r) => String(r.peakRpm), numeric: true },
+  { key: 'peakTpm', label: l10n.t('Peak TPM'), cell: (r) => fmtNum(r.peakTpm), numeric: true },
 ];
 
 const outcomeText = (r: AttemptRecord) =>
@@ -49,8 +51,8 @@ export function renderOverview(panel: HTMLElement, s: DashboardSnapshot, kit: Ta
   const workspaces = [...new Set(s.metrics.rows.map((r) => r.workspace))];
   const filter = el(
     'select',
-    { 'aria-label': 'Filter by workspace', 'data-filter': 'workspace' },
-    el('option', { value: '' }, 'All workspaces'),
+    { 'aria-label': l10n.t('Filter by workspace'), 'data-filter': 'workspace' },
+    el('option', { value: '' }, l10n.t('All workspaces')),
     ...workspaces.map((w) =>
       el('option', { value: w, ...(kit.saved.filters.workspace === w ? { selected: '' } : {}) }, w),
     ),
@@ -62,8 +64,8 @@ export function renderOverview(panel: HTMLElement, s: DashboardSnapshot, kit: Ta
   panel.append(el('div', { class: 'toolbar' }, filter));
   const rows = shownRows(s, kit.saved);
   const t = table(
-    'Per-model usage',
-    ROW_COLUMNS.map((c) => ({ key: c.key, label: c.label, cell: c.cell, ...(c.numeric ? { numeric: true } : {}) })),
+    l10n.t('Per-model usage'),
+    rowColumns().map((c) => ({ key: c.key, label: c.label, cell: c.cell, ...(c.numeric ? { numeric: true } : {}) })),
     rows,
     (r) => ({ 'data-model': r.model, 'data-workspace': r.workspace, tabindex: '0' }),
   );
@@ -81,26 +83,28 @@ export function renderOverview(panel: HTMLElement, s: DashboardSnapshot, kit: Ta
 /** The summary cards; provider 429s and local refusals apart. */
 function summaryCards(s: DashboardSnapshot): HTMLElement {
   const { summary } = s.metrics;
-  const card = (label: string, value: string) =>
+  // data-card stays the English name (tests and styles find a card by it); the label is translated
+  const card = (name: string, label: string, value: string) =>
     el(
       'div',
       { class: 'card' },
       el('div', { class: 'label' }, label),
-      el('div', { class: 'value', 'data-card': label }, value),
+      el('div', { class: 'value', 'data-card': name }, value),
     );
   return el(
     'section',
-    { class: 'cards', 'aria-label': 'Summary' },
-    card('Total Models', String(summary.totalModels)),
-    card('Total Calls', String(summary.totalCalls)),
-    card('Failures', `${summary.failures} (${pct(summary.failureRate)})`),
-    card('Avg TTFT', fmtMs(summary.avgTtftMs)),
-    card('Avg Latency', fmtMs(summary.avgLatencyMs)),
+    { class: 'cards', 'aria-label': l10n.t('Summary') },
+    card('Total Models', l10n.t('Total Models'), String(summary.totalModels)),
+    card('Total Calls', l10n.t('Total Calls'), String(summary.totalCalls)),
+    card('Failures', l10n.t('Failures'), `${summary.failures} (${pct(summary.failureRate)})`),
+    card('Avg TTFT', l10n.t('Avg TTFT'), fmtMs(summary.avgTtftMs)),
+    card('Avg Latency', l10n.t('Avg Latency'), fmtMs(summary.avgLatencyMs)),
     card(
       'Provider 429s rpm / tpm / burst',
+      l10n.t('Provider 429s rpm / tpm / burst'),
       `${summary.rateLimited.rpm} / ${summary.rateLimited.tpm} / ${summary.rateLimited.burst}`,
     ),
-    card('Local refusals', String(summary.localRejections)),
+    card('Local refusals', l10n.t('Local refusals'), String(summary.localRejections)),
   );
 }
 
@@ -245,7 +249,7 @@ export function exportShown(s: DashboardSnapshot, saved: SavedState, format: 'cs
   }
   const rows = shownRows(s, saved);
   const csv = toCsv(
-    ROW_COLUMNS.map((c) => c.key),
+    rowColumns().map((c) => c.key),
     rows,
     (r, key) => r[key],
   );

@@ -85,7 +85,7 @@ describe('the team on the dashboard page', { timeout: 90_000 }, () => {
     }
   });
 
-  it('speaks Chinese on the page with ?lang=zh-cn (the team section)', async () => {
+  it('speaks Chinese on the page with ?lang=zh-cn (the frame, the Overview, the team section)', async () => {
     await page.goto(`${s.url}/?token=${GATEWAY_TOKEN}&theme=light&lang=zh-cn`);
     await page.locator('.team-head', { hasText: '团队' }).waitFor({ timeout: 15_000 });
     assert.equal(await page.locator('html').getAttribute('lang'), 'zh-cn');
@@ -93,6 +93,17 @@ describe('the team on the dashboard page', { timeout: 90_000 }, () => {
     assert.equal(await page.locator('section.team th[data-key="rpm"]').first().innerText(), '团队 RPM');
     assert.equal(await page.locator('tr[data-machine="alice"] td[data-cell="name"]').innerText(), 'alice（本机）');
     await page.locator('section.team').screenshot({ path: path.join(RESULTS, 'dashboard-team-zh-light.png') });
+    // the frame and the Overview too: tabs, buttons, cards (their data-* names stay English)
+    assert.deepEqual(await page.locator('[role="tab"]').allInnerTexts(), [
+      '概览',
+      '图表',
+      '限流',
+      '请求',
+      '批量推理任务',
+    ]);
+    assert.equal(await page.locator('[data-pause]').innerText(), '暂停实时更新');
+    assert.equal(await page.locator('.card:has([data-card="Total Calls"]) .label').innerText(), '总调用次数');
+    await page.screenshot({ path: path.join(RESULTS, 'dashboard-overview-zh-light.png'), fullPage: true });
   });
 
   it('says so when the store is gone: the local share, in the team line', async () => {
