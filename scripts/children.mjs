@@ -35,3 +35,17 @@ export function stopAllOnSignal(dir) {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
 }
+
+/** Start the built gateway (dist/gateway.js) with a config file, an upstream and a state folder. */
+export function startGateway({ configFile, upstream, port = '0', stateDir, args = [], env = {} }) {
+  const base = ['dist/gateway.js', '--config', configFile, '--upstream', upstream, '--port', port];
+  return start([...base, '--state-dir', stateDir, ...args], env);
+}
+
+/** The demo key the fake provider accepts (not a real key), and the fake with the demos' gentle timing. */
+export const DEMO_KEY = 'sk-demo-provider-key-not-a-real-key';
+
+export function startDemoProvider(models) {
+  const options = { apiKey: DEMO_KEY, models, ttftMs: 150, chunkIntervalMs: 40, completionTokens: [20, 200] };
+  return start(['--import', 'tsx', 'test/fixtures/fakeProviderMain.ts', JSON.stringify(options)]);
+}

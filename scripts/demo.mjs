@@ -3,21 +3,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { start, stopAllOnSignal } from './children.mjs';
+import { DEMO_KEY, startDemoProvider, startGateway, stopAllOnSignal } from './children.mjs';
 import OpenAI from 'openai';
 
-const demoKey = 'sk-demo-provider-key-not-a-real-key';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlm-demo-'));
 
 stopAllOnSignal(dir);
 
 const models = { 'qwen-plus': { rpm: 60, tpm: 100000 }, 'qwen-turbo': { rpm: 120, tpm: 200000 } };
-const fakeUrl = await start([
-  '--import',
-  'tsx',
-  'test/fixtures/fakeProviderMain.ts',
-  JSON.stringify({ apiKey: demoKey, models, ttftMs: 150, chunkIntervalMs: 40, completionTokens: [20, 200] }),
-]);
+const fakeUrl = await startDemoProvider(models);
 const configFile = path.join(dir, 'config.json');
 fs.writeFileSync(
   configFile,
@@ -32,22 +26,14 @@ fs.writeFileSync(
 const tokenFile = path.join(dir, 'token');
 // A private state directory and a free port (unless RLM_PORT says otherwise): the demo must
 // neither join nor disturb a gateway the user already runs on 8787.
-const url = await start(
-  [
-    'dist/gateway.js',
-    '--config',
-    configFile,
-    '--upstream',
-    fakeUrl,
-    '--port',
-    process.env.RLM_PORT ?? '0',
-    '--state-dir',
-    path.join(dir, 'state'),
-    '--token-file',
-    tokenFile,
-  ],
-  { RLM_API_KEY: demoKey },
-);
+const url = await startGateway({
+  configFile,
+  upstream: fakeUrl,
+  port: process.env.RLM_PORT ?? '0',
+  stateDir: path.join(dir, 'state'),
+  args: ['--token-file', tokenFile],
+  env: { RLM_API_KEY: DEMO_KEY },
+});
 const token = fs.readFileSync(tokenFile, 'utf8').trim();
 // the owner's token: the page with it can edit limits; the caller token above cannot
 const adminToken = fs.readFileSync(path.join(dir, 'state', 'admin-token'), 'utf8').trim();

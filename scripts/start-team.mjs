@@ -9,10 +9,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { adopt, start, stopAllOnSignal } from './children.mjs';
+import { adopt, DEMO_KEY, startDemoProvider, startGateway, stopAllOnSignal } from './children.mjs';
 import OpenAI from 'openai';
 
-const demoKey = 'sk-demo-provider-key-not-a-real-key';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlm-team-'));
 const models = { 'qwen-plus': { rpm: 120, tpm: 200000 } };
 
@@ -38,12 +37,7 @@ const redisServer = execFileSync('bash', ['scripts/setup-redis.sh'], { encoding:
 const redisPort = await freePort();
 let redis = await startRedis(redisServer, redisPort);
 const redisUrl = `redis://127.0.0.1:${redisPort}`;
-const fakeUrl = await start([
-  '--import',
-  'tsx',
-  'test/fixtures/fakeProviderMain.ts',
-  JSON.stringify({ apiKey: demoKey, models, ttftMs: 150, chunkIntervalMs: 40, completionTokens: [20, 200] }),
-]);
+const fakeUrl = await startDemoProvider(models);
 const configFile = path.join(dir, 'config.json');
 fs.writeFileSync(configFile, JSON.stringify({ provider: 'dashscope', models, maxQueueMs: 10000 }));
 
@@ -51,22 +45,13 @@ const names = ['alice', 'bob', 'carol'];
 const machines = await Promise.all(
   names.map(async (name) => {
     const state = path.join(dir, name);
-    const url = await start(
-      [
-        'dist/gateway.js',
-        '--config',
-        configFile,
-        '--upstream',
-        fakeUrl,
-        '--port',
-        '0',
-        '--state-dir',
-        state,
-        '--node-name',
-        name,
-      ],
-      { RLM_API_KEY: demoKey, RLM_REDIS_URL: redisUrl },
-    );
+    const url = await startGateway({
+      configFile,
+      upstream: fakeUrl,
+      stateDir: state,
+      args: ['--node-name', name],
+      env: { RLM_API_KEY: DEMO_KEY, RLM_REDIS_URL: redisUrl },
+    });
     const token = fs.readFileSync(path.join(state, 'token'), 'utf8').trim();
     const adminToken = fs.readFileSync(path.join(state, 'admin-token'), 'utf8').trim();
     return { name, url, token, adminToken };

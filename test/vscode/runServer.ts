@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import util from 'node:util';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../support/browser';
 import { runSetupScript } from '../support/setupScript';
 import { buildVsCodeTests } from './build';
 import { freePort, prepareSuite } from './environment';
@@ -82,23 +82,6 @@ export async function startCodeServer(suite: Awaited<ReturnType<typeof prepareSu
   return { child, port, logFile: path.join(suite.tmp, 'code-server.log') };
 }
 
-export function launchChromium() {
-  return chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-dev-shm-usage',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-}
-
 async function main(): Promise<number> {
   const t0 = Date.now();
   const stamp = () => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
@@ -147,3 +130,5 @@ async function main(): Promise<number> {
 }
 
 if (require.main === module) void main().then((code) => process.exit(code));
+
+export { launchChromium };

@@ -8,7 +8,8 @@ import { runSetupScript } from '../support/setupScript';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../support/browser';
 import type { MetricsResponse } from '../../src/core/protocol';
 import { listBatchJobs, submitBatchFile } from '../../src/gateway/batchApi';
 import type { RateLimitConfig } from '../../src/core/types';
@@ -52,20 +53,7 @@ describe('dashboard page in Chromium', { timeout: 120_000 }, () => {
       });
       for await (const _ of st) void _;
     }
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-dev-shm-usage',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1300, height: 900 }, acceptDownloads: true });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));

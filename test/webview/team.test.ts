@@ -7,7 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../support/browser';
 import { Gateway } from '../../src/gateway/server';
 import { startRedis, type RedisProcess } from '../support/redisProcess';
 import { runSetupScript } from '../support/setupScript';
@@ -50,17 +51,7 @@ describe('the team on the dashboard page', { timeout: 90_000 }, () => {
           messages: [{ role: 'user', content: `bob ${i}` }],
         });
     }
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-dev-shm-usage',
-        '--disable-background-networking',
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
   });
   after(async () => {
