@@ -39,9 +39,9 @@ const rowColumns = (): { key: keyof ModelRow; label: string; cell: (r: ModelRow)
 
 const outcomeText = (r: AttemptRecord) =>
   r.outcome === 'rejected'
-    ? `local refusal (${r.errorKind ?? 'limit'})`
+    ? l10n.t('local refusal ({0})', r.errorKind ?? 'limit')
     : r.status === 429 && r.errorKind
-      ? `provider 429 (${r.errorKind})`
+      ? l10n.t('provider 429 ({0})', r.errorKind)
       : r.errorKind
         ? `${r.outcome}: ${r.errorKind}`
         : r.outcome;
@@ -182,30 +182,30 @@ export function renderRequests(panel: HTMLElement, s: DashboardSnapshot, kit: Ta
     el(
       'div',
       { class: 'toolbar' },
-      select('model', 'All models', models),
-      select('outcome', 'All outcomes', ['ok', 'error', 'rejected', 'cancelled']),
-      select('kind', 'All 429 kinds', ['rpm', 'tpm', 'burst']),
+      select('model', l10n.t('All models'), models),
+      select('outcome', l10n.t('All outcomes'), ['ok', 'error', 'rejected', 'cancelled']),
+      select('kind', l10n.t('All 429 kinds'), ['rpm', 'tpm', 'burst']),
     ),
   );
   const rows = shownRequests(s, kit.saved);
   panel.append(
     table(
-      'Recent requests',
+      l10n.t('Recent requests'),
       [
-        { key: 'time', label: 'Time', cell: (r) => time(r.startedAt) },
+        { key: 'time', label: l10n.t('Time'), cell: (r) => time(r.startedAt) },
         {
           key: 'model',
-          label: 'Model',
-          cell: (r) => (r.fallbackFrom ? `${r.model} (from ${r.fallbackFrom})` : r.model),
+          label: l10n.t('Model'),
+          cell: (r) => (r.fallbackFrom ? l10n.t('{0} (from {1})', r.model, r.fallbackFrom) : r.model),
         },
-        { key: 'workspace', label: 'Workspace', cell: (r) => r.workspace },
-        { key: 'outcome', label: 'Outcome', cell: outcomeText },
-        { key: 'status', label: 'Status', cell: (r) => String(r.status), numeric: true },
-        { key: 'tokens', label: 'Tokens', cell: (r) => String(r.totalTokens), numeric: true },
-        { key: 'lane', label: 'Lane', cell: (r) => r.lane ?? 'interactive' },
-        { key: 'queued', label: 'Queued', cell: (r) => fmtMs(r.queuedMs), numeric: true },
-        { key: 'ttft', label: 'TTFT', cell: (r) => fmtMs(r.ttftMs), numeric: true },
-        { key: 'latency', label: 'Latency', cell: (r) => fmtMs(r.latencyMs), numeric: true },
+        { key: 'workspace', label: l10n.t('Workspace'), cell: (r) => r.workspace },
+        { key: 'outcome', label: l10n.t('Outcome'), cell: outcomeText },
+        { key: 'status', label: l10n.t('Status'), cell: (r) => String(r.status), numeric: true },
+        { key: 'tokens', label: l10n.t('Tokens'), cell: (r) => String(r.totalTokens), numeric: true },
+        { key: 'lane', label: l10n.t('Lane'), cell: (r) => r.lane ?? 'interactive' },
+        { key: 'queued', label: l10n.t('Queued'), cell: (r) => fmtMs(r.queuedMs), numeric: true },
+        { key: 'ttft', label: l10n.t('TTFT'), cell: (r) => fmtMs(r.ttftMs), numeric: true },
+        { key: 'latency', label: l10n.t('Latency'), cell: (r) => fmtMs(r.latencyMs), numeric: true },
       ],
       rows,
       (r) => ({ 'data-id': r.id }),

@@ -95,6 +95,10 @@ describe('the team on the dashboard page', { timeout: 90_000 }, () => {
     assert.equal(await page.locator('[data-pause]').innerText(), '暂停实时更新');
     assert.equal(await page.locator('.card:has([data-card="Total Calls"]) .label').innerText(), '总调用次数');
     await page.screenshot({ path: path.join(RESULTS, 'dashboard-overview-zh-light.png'), fullPage: true });
+    await page.locator('[data-tab="Requests"]').click();
+    await page.locator('[data-panel="Requests"] th[data-key="outcome"]', { hasText: '结果' }).waitFor();
+    assert.equal(await page.locator('[data-panel="Requests"] td[data-cell="outcome"]').first().innerText(), 'ok');
+    await page.locator('[data-tab="Overview"]').click(); // the page keeps the tab for the next visit
   });
 
   it('says so when the store is gone: the local share, in the team line', async () => {
