@@ -9,6 +9,7 @@ import { DEFAULT_WORKSPACE } from '../core/types';
 import type { RateLimitMonitorApi } from './api';
 import { gatewayClient } from './host/client';
 import { dashboardActions, registerCommands, type CommandContext } from './host/commands/index';
+import { TEAM_URL_SETTING } from './host/commands/team';
 import { GatewayHost } from './host/gatewayHost';
 import { MonitorPanel } from './host/monitorPanel';
 import { ApiKeys, TeamPassword } from './host/secrets';
@@ -124,7 +125,7 @@ function teamOptions(settings: SettingsBridge, password: TeamPassword): TeamOpti
   return {
     url,
     version: GATEWAY_VERSION,
-    setting: `rateLimitMonitor.${SETTING.teamRedisUrl}`,
+    setting: TEAM_URL_SETTING,
     ...(secret ? { password: secret } : {}),
     ...(nodeName ? { nodeName } : {}),
   };

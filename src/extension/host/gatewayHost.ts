@@ -126,7 +126,7 @@ export class GatewayHost implements vscode.Disposable {
     if (key !== this.teamKey) {
       this.teamKey = key;
       try {
-        await gateway.setTeam(options && { ...options, setting: options.setting ?? 'rateLimitMonitor.team.redisUrl' });
+        await gateway.setTeam(options);
       } catch (e) {
         this.teamKey = undefined;
         const message = errorMessage(e);

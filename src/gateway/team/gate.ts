@@ -101,8 +101,7 @@ export class TeamGate {
       if (!line) {
         line = { waiters: [], place: `${this.o.nodeId}.l${++this.seq}`, registered: false };
         this.lines.set(lineKey, line);
-        if (front) line.waiters.push(p);
-        else line.waiters.push(p);
+        line.waiters.push(p);
         void this.drain(lineKey, line);
       } else if (front) {
         line.waiters.unshift(p);
@@ -151,6 +150,11 @@ export class TeamGate {
     else setTimeout(give, delay);
   }
 
+  /** A finished line leaves the map — unless a newer line for the same keys took its place meanwhile. */
+  private forget(lineKey: string, line: Line): void {
+    if (this.lines.get(lineKey) === line) this.lines.delete(lineKey);
+  }
+
   private end(p: Pending, e: Error): void {
     if (p.done) return;
     p.done = true;
@@ -174,7 +178,7 @@ export class TeamGate {
         const ask = { ticket: p.ticket, place: line.place, cost: p.cost, front: p.front };
         reply = await this.o.store.admit(this.o.rulesOf(p.keys), ask, this.tuning);
       } catch (e) {
-        this.lines.delete(lineKey);
+        this.forget(lineKey, line);
         for (const w of q) this.end(w, new TeamUnavailable(String(e instanceof Error ? e.message : e)));
         this.o.onUnavailable(e);
         return;
@@ -211,7 +215,7 @@ export class TeamGate {
       });
       p.wake = undefined;
     }
-    this.lines.delete(lineKey);
+    this.forget(lineKey, line);
     if (line.registered) void this.o.store.release(lineKey.split('\n'), line.place).catch(() => {});
   }
 }

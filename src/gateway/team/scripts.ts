@@ -51,7 +51,7 @@ local function leaveTime(entries, excess, w)
 end
 local blockedBy = nil
 for i = 0, n - 1 do
-  local log, sum, heads, lease = KEYS[i * 4 + 1], KEYS[i * 4 + 2], KEYS[i * 4 + 3], KEYS[i * 4 + 4]
+  local log, sum = KEYS[i * 4 + 1], KEYS[i * 4 + 2]
   local b = 7 + i * 5
   local rpm, tpm, rate = tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3])
   local w1, w60 = tonumber(ARGV[b + 4]), tonumber(ARGV[b + 5])

@@ -70,8 +70,8 @@ export class LocalShare {
   }
 
   /** Remember one admission of this machine (`unseen`: the store did not take part in it). */
-  record(keys: readonly string[], tokens: number, at: number, unseen: boolean): OwnAdmission[] {
-    const added: OwnAdmission[] = [];
+  record(keys: readonly string[], tokens: number, at: number, unseen: boolean): [string, OwnAdmission][] {
+    const added: [string, OwnAdmission][] = [];
     for (const key of keys) {
       if (isShareKey(key)) continue;
       let list = this.own.get(key);
@@ -79,7 +79,7 @@ export class LocalShare {
       while (list.length > 0 && list[0]!.at <= at - MINUTE_WINDOW_MS) list.shift();
       const e = { at, tokens, unseen, member: `${this.nodeId}.o${++this.seq}:${tokens}` };
       list.push(e);
-      added.push(e);
+      added.push([key, e]);
     }
     return added;
   }

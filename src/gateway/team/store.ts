@@ -208,12 +208,8 @@ export class TeamStore {
    * The store's data generation: set once by the first gateway, gone when Redis loses its data
    * (restarted without persistence). A gateway that sees it change tells the store its last minute again.
    */
-  async generation(candidate: string): Promise<string> {
-    const key = `${this.prefix}:generation`;
-    return this.call(async () => {
-      await this.redis.set(key, candidate, 'NX');
-      return (await this.redis.get(key)) ?? candidate;
-    });
+  generation(candidate: string): Promise<string> {
+    return this.setOnce(`${this.prefix}:generation`, candidate);
   }
 
   /**
@@ -221,10 +217,15 @@ export class TeamStore {
    * the first proposal stands for `keepMs`; later ones read it.
    */
   async agreeSwitch(proposedAt: number, keepMs: number): Promise<number> {
-    const key = `${this.prefix}:switch`;
+    return Number(await this.setOnce(`${this.prefix}:switch`, String(Math.round(proposedAt)), keepMs));
+  }
+
+  /** The key's value: `value` if this call set it first, else the one already there (kept `keepMs`, or for good). */
+  private setOnce(key: string, value: string, keepMs?: number): Promise<string> {
     return this.call(async () => {
-      await this.redis.set(key, String(Math.round(proposedAt)), 'PX', keepMs, 'NX');
-      return Number((await this.redis.get(key)) ?? proposedAt);
+      if (keepMs === undefined) await this.redis.set(key, value, 'NX');
+      else await this.redis.set(key, value, 'PX', keepMs, 'NX');
+      return (await this.redis.get(key)) ?? value;
     });
   }
 

@@ -159,14 +159,18 @@ export class Team {
 
   /** The team's use per model and its machines, read now (GET /_rlm/team). */
   async view(): Promise<TeamView> {
-    this.machinesAt = this.now();
-    this.machines = await readMachines(this);
+    await this.refreshMachines();
     if (this.store.ready) {
       const asked = this.now();
       const redisNow = await this.store.time().catch(() => undefined);
       if (redisNow !== undefined) await this.readWindows(redisNow - (asked + this.now()) / 2).catch(() => undefined);
     }
     return this.snapshot();
+  }
+
+  private async refreshMachines(): Promise<void> {
+    this.machinesAt = this.now();
+    this.machines = await readMachines(this);
   }
 
   /** The same as last read (the machines every few seconds): for the state the views poll. */
@@ -182,8 +186,7 @@ export class Team {
     const added = this.share.record(keys, tokens, at, unseen);
     if (this.state !== 'rejoining') return;
     const now = this.now();
-    for (const [i, key] of keys.filter((k) => !isShareKey(k)).entries()) {
-      const e = added[i]!;
+    for (const [key, e] of added) {
       this.store
         .replay(key, [{ ageMs: now - e.at, member: e.member, tokens: e.tokens }])
         .then(() => (e.unseen = false))
@@ -209,7 +212,7 @@ export class Team {
     const message = String(e instanceof Error ? e.message : e);
     const text = isAuthError(e)
       ? `${this.options.setting ?? 'the Redis URL'}: Redis refused the password (${message}). Set the right one ` +
-        `(RLM_REDIS_PASSWORD, or "Rate Limit Monitor: Join Team…"); until then this machine admits at its share.`
+        `(RLM_REDIS_PASSWORD, or "Rate Limit Monitor: Join Team…"); until then this machine admits without the store.`
       : message;
     if (text !== this.lastError) this.deps.log(`team store: ${text}`);
     this.lastError = text;
@@ -231,7 +234,8 @@ export class Team {
       const offset = redisNow - this.now();
       this.alive = nodes;
       await this.readWindows(offset);
-      if (this.now() - this.machinesAt >= MACHINES_EVERY_MS) void this.view().catch(() => undefined);
+      // the windows were just read: only the machines' heartbeats and counters, every few seconds
+      if (this.now() - this.machinesAt >= MACHINES_EVERY_MS) void this.refreshMachines().catch(() => undefined);
       if (this.state === 'offline' || this.state === 'connecting') await this.rejoin();
       await this.followMates(redisNow);
     } catch (e) {
