@@ -2,6 +2,8 @@
  * Charts with Chart.js, registering only the parts used (tree-shaken). Colours come from
  * VS Code's --vscode-charts-* variables and are re-read when the theme changes.
  */
+import * as l10n from '@vscode/l10n';
+import { formatHourMinute, formatTime } from '../src/core/format';
 import {
   BarController,
   BarElement,
@@ -76,7 +78,7 @@ function chart(container: HTMLElement, title: string, config: ChartConfiguration
   live.push(new Chart(canvas, config));
 }
 
-const hhmm = (t: number) => new Date(t).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+const hhmm = formatHourMinute;
 
 type Palette = ReturnType<typeof palette>;
 
@@ -94,7 +96,7 @@ export function renderCharts(container: HTMLElement, s: DashboardSnapshot): void
   destroyCharts();
   const c = palette();
   const labels = s.series.points.map((p) => hhmm(p.t));
-  if (!s.chartModel) container.append(el('p', { class: 'hint' }, 'No model configured yet.'));
+  if (!s.chartModel) container.append(el('p', { class: 'hint' }, l10n.t('No model configured yet.')));
   perMinuteCharts(container, s, c, labels);
   perSecondChart(container, s, c);
   latencyChart(container, s, c, labels);
@@ -109,7 +111,7 @@ function perMinuteCharts(container: HTMLElement, s: DashboardSnapshot, c: Palett
     model && s.config.models[model]
       ? [
           line(
-            'limit',
+            l10n.t('limit'),
             points.map((p) => pick(accountLimitsAt(s.config, model, p.t)!)),
             c.red,
             {
@@ -125,7 +127,11 @@ function perMinuteCharts(container: HTMLElement, s: DashboardSnapshot, c: Palett
     ['TPM', (p: SeriesPoint) => p.tpm, c.purple],
   ] as const) {
     const field = name === 'RPM' ? 'rpm' : 'tpm';
-    chart(container, `${name === 'RPM' ? 'Requests' : 'Tokens'} per minute — ${model ?? ''}`, {
+    const title =
+      name === 'RPM'
+        ? l10n.t('Requests per minute — {0}', model ?? '')
+        : l10n.t('Tokens per minute — {0}', model ?? '');
+    chart(container, title, {
       type: 'line',
       data: { labels, datasets: [line(name, points.map(value), color), ...limitLine((l) => l[field])] },
     });
@@ -134,10 +140,10 @@ function perMinuteCharts(container: HTMLElement, s: DashboardSnapshot, c: Palett
 
 function perSecondChart(container: HTMLElement, s: DashboardSnapshot, c: Palette): void {
   const secs = s.series.seconds;
-  chart(container, 'Requests and tokens per second (last 2 minutes)', {
+  chart(container, l10n.t('Requests and tokens per second (last 2 minutes)'), {
     type: 'line',
     data: {
-      labels: secs.map((p) => new Date(p.t).toLocaleTimeString()),
+      labels: secs.map((p) => formatTime(p.t)),
       datasets: [
         line(
           'RPS',
@@ -167,15 +173,15 @@ function latencyChart(container: HTMLElement, s: DashboardSnapshot, c: Palette, 
   const points = s.series.points;
   const p50 = { pointRadius: 2, spanGaps: true };
   const p95 = { borderDash: [4, 3], borderWidth: 1, spanGaps: true };
-  chart(container, 'Latency and TTFT, p50 / p95 (ms)', {
+  chart(container, l10n.t('Latency and TTFT, p50 / p95 (ms)'), {
     type: 'line',
     data: {
       labels,
       datasets: [
         ...(
           [
-            ['latency p50', 'p50LatencyMs', c.green, p50],
-            ['latency p95', 'p95LatencyMs', c.green, p95],
+            [l10n.t('latency p50'), 'p50LatencyMs', c.green, p50],
+            [l10n.t('latency p95'), 'p95LatencyMs', c.green, p95],
             ['TTFT p50', 'p50TtftMs', c.orange, p50],
             ['TTFT p95', 'p95TtftMs', c.orange, p95],
           ] as const
@@ -200,31 +206,31 @@ function refusalsChart(container: HTMLElement, s: DashboardSnapshot, c: Palette,
     backgroundColor: color,
     stack,
   });
-  chart(container, 'Provider 429s by kind, and local refusals', {
+  chart(container, l10n.t('Provider 429s by kind, and local refusals'), {
     type: 'bar',
     data: {
       labels,
       datasets: [
         bar(
-          'provider rpm',
+          l10n.t('provider RPM'),
           points.map((p) => p.rateLimited.rpm),
           c.red,
           'provider',
         ),
         bar(
-          'provider tpm',
+          l10n.t('provider TPM'),
           points.map((p) => p.rateLimited.tpm),
           c.orange,
           'provider',
         ),
         bar(
-          'provider burst',
+          l10n.t('provider burst'),
           points.map((p) => p.rateLimited.burst),
           c.yellow,
           'provider',
         ),
         bar(
-          'local refusals',
+          l10n.t('local refusals'),
           points.map((p) => p.localRejections),
           c.grid,
           'local',

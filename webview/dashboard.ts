@@ -256,7 +256,7 @@ export class DashboardView {
     const apply = () => {
       const text = custom.value.trim();
       if (!isTimeWindow(text)) {
-        error.show(`"${text}": use minutes, hours or days, e.g. 30m, 12h, 2d (up to 90d).`);
+        error.show(l10n.t('"{0}": use minutes, hours or days, e.g. 30m, 12h, 2d (up to 90d).', text));
         return;
       }
       this.drafts.delete('window:custom');

@@ -1,5 +1,5 @@
 /** Small DOM helpers and number formats shared by the dashboard's views. */
-import { formatCount } from '../src/core/format';
+import { formatCount, formatDateTime, formatTime } from '../src/core/format';
 export function el<K extends keyof HTMLElementTagNameMap>(
   tag: K,
   attrs: Record<string, string> = {},
@@ -14,8 +14,8 @@ export function el<K extends keyof HTMLElementTagNameMap>(
 export const fmtMs = (v: number | undefined) => (v === undefined ? '—' : `${Math.round(v)} ms`);
 export const fmtNum = formatCount;
 export const pct = (v: number) => `${(v * 100).toFixed(1)} %`;
-export const time = (t: number) => new Date(t).toLocaleTimeString();
-export const dateTime = (iso: string) => new Date(iso).toLocaleString();
+export const time = formatTime;
+export const dateTime = formatDateTime;
 
 /** A meter bar: used / limit, with the level as a class for theme colours. */
 export function bar(label: string, used: number, limit: number, threshold = 0.8, calm = false): HTMLElement {

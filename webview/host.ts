@@ -3,7 +3,15 @@
  * as the page the gateway serves, it talks to the gateway over HTTP and its event stream.
  * Both speak the typed protocol of src/core/protocol.ts.
  */
-import { applyLimitEdit, endIncrease, loadSnapshot, newIncrease, type DashboardSource } from '../src/core/dashboard';
+import * as l10n from '@vscode/l10n';
+import {
+  actionDone,
+  applyLimitEdit,
+  endIncrease,
+  loadSnapshot,
+  newIncrease,
+  type DashboardSource,
+} from '../src/core/dashboard';
 import { readErrorText } from '../src/core/classify';
 import { formatProblems } from '../src/core/config';
 import { sseData } from '../src/core/sse';
@@ -85,7 +93,7 @@ export function httpHost(base: string, token: string): DashboardHost {
       const snapshot = await loadSnapshot(source, { ...view, workspace: 'default', canRunCommands: false });
       emit({ type: 'snapshot', snapshot });
     } catch (e) {
-      emit({ type: 'error', message: `The gateway did not answer: ${errorMessage(e)}` });
+      emit({ type: 'error', message: l10n.t('The gateway did not answer: {0}', errorMessage(e)) });
     }
   };
   // a burst of records is one refresh (40 ms); a hidden page asks for nothing
@@ -200,14 +208,14 @@ function pageActions(
     setLimit: async ({ edit }) => {
       const r = applyLimitEdit(await source.config(), edit);
       if (!r.ok) throw new Error(formatProblems(r.problems));
-      return putConfig(r.config, `${edit.model}: ${edit.rpm} RPM, ${edit.tpm} TPM applied`);
+      return putConfig(r.config, actionDone.limitApplied(l10n, edit.model, edit.rpm, edit.tpm));
     },
     recordIncrease: async ({ model, tpm, upperLimit }) => {
       const config = await source.config();
       const inc = newIncrease(config, model, tpm, Date.now(), upperLimit);
       return putConfig(
         { ...config, temporaryIncreases: [...config.temporaryIncreases, inc] },
-        `${model}: ${tpm} TPM until ${new Date(inc.expiresAt).toLocaleDateString()}`,
+        actionDone.increaseRecorded(l10n, model, tpm, inc.expiresAt),
       );
     },
     endIncrease: async ({ model }) => {
@@ -215,7 +223,7 @@ function pageActions(
       const ended = endIncrease(config.temporaryIncreases, model, Date.now());
       return putConfig(
         { ...config, temporaryIncreases: ended },
-        `${model}: the temporary increase ended; back to ${config.models[model]?.tpm ?? '?'} TPM`,
+        actionDone.increaseEnded(l10n, model, config.models[model]?.tpm),
       );
     },
     saveFile: async ({ name, content }) => {
@@ -223,7 +231,7 @@ function pageActions(
       return '';
     },
     downloadBatch: ({ batchId }) => downloadBatchInBrowser(call, callText, batchId),
-    runFlow: () => Promise.reject(new Error('Commands run in VS Code; this page shows the gateway only.')),
+    runFlow: () => Promise.reject(new Error(l10n.t('Commands run in VS Code; this page shows the gateway only.'))),
   };
 }
 
@@ -245,7 +253,7 @@ async function downloadBatchInBrowser(
     `/v1/batches/${encodeURIComponent(batchId)}`,
   );
   if (batch.status !== 'completed')
-    throw new Error(`Batch job ${batchId} is ${batch.status}; download it when it is completed.`);
+    throw new Error(l10n.t('Batch job {0} is {1}; download it when it is completed.', batchId, batch.status));
   const saved: string[] = [];
   for (const [fileId, suffix] of [
     [batch.output_file_id, 'output'],
@@ -256,5 +264,5 @@ async function downloadBatchInBrowser(
     saveInBrowser(name, await callText(`/v1/files/${encodeURIComponent(fileId)}/content`), 'application/jsonl');
     saved.push(name);
   }
-  return saved.length ? `Saved ${saved.join(' and ')}.` : `Batch job ${batchId} has no output files.`;
+  return saved.length ? actionDone.saved(l10n, saved) : l10n.t('Batch job {0} has no output files.', batchId);
 }

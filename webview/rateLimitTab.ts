@@ -13,6 +13,7 @@ import {
   type DashboardSnapshot,
   type LimitEdit,
 } from '../src/core/protocol';
+import * as l10n from '@vscode/l10n';
 import { dateTime, el, fmtNum, table, time } from './dom';
 
 type LiveKey = DashboardSnapshot['state']['keys'][number];
@@ -29,11 +30,19 @@ export interface FormKit {
 const COUNT_INPUT = { type: 'text', inputmode: 'numeric', size: '10', autocomplete: 'off' };
 
 const effectiveText = (k: LiveKey) =>
-  `${k.effective.rpm} RPM · ${fmtNum(k.effective.tpm)} TPM${k.adaptation < 1 ? ` (${Math.round(k.adaptation * 100)} % after 429s)` : ''}`;
+  `${k.effective.rpm} RPM · ${fmtNum(k.effective.tpm)} TPM` +
+  (k.adaptation < 1 ? l10n.t(' ({0} % after 429s)', Math.round(k.adaptation * 100)) : '');
 /** A provider 429 and a local refusal never read alike. */
-const marginCell = (k: LiveKey) => marginText(k.margin, time);
+const marginCell = (k: LiveKey) => marginText(k.margin, time, l10n);
+const why = (k: LiveKey) => waitText(k.wait, k.key, l10n);
 const usedNowText = (k: LiveKey) =>
-  `${k.minute.requests} req · ${fmtNum(k.minute.tokens)} tok / ${k.second.requests} req · ${fmtNum(k.second.tokens)} tok`;
+  l10n.t(
+    '{0} req · {1} tok / {2} req · {3} tok',
+    k.minute.requests,
+    fmtNum(k.minute.tokens),
+    k.second.requests,
+    fmtNum(k.second.tokens),
+  );
 
 export class RateLimitTab {
   private increaseOpen = false;
@@ -45,43 +54,43 @@ export class RateLimitTab {
     const rows = s.state.keys;
     panel.append(
       table(
-        'Limits per model and workspace',
+        l10n.t('Limits per model and workspace'),
         [
-          { key: 'model', label: 'Model', cell: (k) => k.model },
+          { key: 'model', label: l10n.t('Model'), cell: (k) => k.model },
           {
             key: 'scope',
-            label: 'Scope',
-            cell: (k) => (k.scope === 'account' ? 'account' : `workspace ${k.workspace}`),
+            label: l10n.t('Scope'),
+            cell: (k) => (k.scope === 'account' ? l10n.t('account') : l10n.t('workspace {0}', k.workspace ?? '')),
           },
-          { key: 'account', label: 'Account limit', cell: (k) => this.accountCell(s, k.model) },
+          { key: 'account', label: l10n.t('Account limit'), cell: (k) => this.accountCell(s, k.model) },
           {
             key: 'workspace',
-            label: 'Workspace limit',
+            label: l10n.t('Workspace limit'),
             cell: (k) => (k.scope === 'workspace' ? `${k.configured.rpm} RPM · ${fmtNum(k.configured.tpm)} TPM` : '—'),
           },
-          { key: 'effective', label: 'Effective', cell: effectiveText },
-          { key: 'now', label: 'Used now (60 s / 1 s)', cell: usedNowText },
-          { key: 'margin', label: '1 s margin', cell: marginCell },
-          { key: 'waiting', label: 'Waiting, and why', cell: (k) => waitText(k.wait, k.key) },
-          { key: 'edit', label: 'Edit', cell: (k) => this.editForm(s, k) },
+          { key: 'effective', label: l10n.t('Effective'), cell: effectiveText },
+          { key: 'now', label: l10n.t('Used now (60 s / 1 s)'), cell: usedNowText },
+          { key: 'margin', label: l10n.t('1 s margin'), cell: marginCell },
+          { key: 'waiting', label: l10n.t('Waiting, and why'), cell: why },
+          { key: 'edit', label: l10n.t('Edit'), cell: (k) => this.editForm(s, k) },
         ],
         rows,
         (k) => ({ 'data-key': k.key }),
       ),
     );
     this.increaseDialog(panel, s);
-    panel.append(el('h2', {}, 'Temporary increases'), increaseHistory(s));
+    panel.append(el('h2', {}, l10n.t('Temporary increases')), increaseHistory(s));
   }
 
   /** Until the user sets or syncs their limits, say these are the published defaults. */
   private defaultsNotice(): HTMLElement[] {
-    const sync = el('vscode-button', { secondary: '', 'data-sync-limits': '' }, 'Sync Limits from Provider');
+    const sync = el('vscode-button', { secondary: '', 'data-sync-limits': '' }, l10n.t('Sync Limits from Provider'));
     sync.addEventListener('click', () => this.kit.act({ action: 'runFlow', flow: 'syncLimits' }));
     return [
       el(
         'p',
         { class: 'hint', 'data-default-limits': '' },
-        "These are Model Studio's published default limits, not necessarily your account's. ",
+        l10n.t("These are Model Studio's published default limits, not necessarily your account's."),
       ),
       sync,
     ];
@@ -89,30 +98,31 @@ export class RateLimitTab {
 
   /** A row's edit form, from the user's own limits, checked as typed (a workspace's at most the account's). */
   private editForm(s: DashboardSnapshot, key: LiveKey): HTMLElement {
-    if (key.scope === 'workspace' && key.workspace === 'default') return el('span', { class: 'muted' }, 'read-only');
+    if (key.scope === 'workspace' && key.workspace === 'default')
+      return el('span', { class: 'muted' }, l10n.t('read-only'));
     // The user's own limits, never a temporary increase (saved, it would outlive its 30 days).
     const own = editableLimits(s.config, key) ?? key.configured;
     // text, not number: "1M" and "500k" are read as a user means them
     const rpm = this.kit.draftInput(`${key.key}:rpm`, String(own.rpm), {
       ...COUNT_INPUT,
-      'aria-label': `RPM for ${key.key}`,
+      'aria-label': l10n.t('RPM for {0}', key.key),
       'data-edit': 'rpm',
     });
     const tpm = this.kit.draftInput(`${key.key}:tpm`, String(own.tpm), {
       ...COUNT_INPUT,
-      'aria-label': `TPM for ${key.key}`,
+      'aria-label': l10n.t('TPM for {0}', key.key),
       'data-edit': 'tpm',
     });
-    const save = el('vscode-button', { 'data-save': key.key }, 'Save');
+    const save = el('vscode-button', { 'data-save': key.key }, l10n.t('Save'));
     const message = this.kit.messageSpan(`edit:${key.key}`);
     const check = (): string | undefined => {
       const r = parseCount(rpm.value);
       const t = parseCount(tpm.value);
-      if (!Number.isInteger(r) || r <= 0) return `RPM "${rpm.value}" is not a whole number above 0.`;
-      if (!Number.isInteger(t) || t <= 0) return `TPM "${tpm.value}" is not a whole number above 0.`;
+      if (!Number.isInteger(r) || r <= 0) return l10n.t('RPM "{0}" is not a whole number above 0.', rpm.value);
+      if (!Number.isInteger(t) || t <= 0) return l10n.t('TPM "{0}" is not a whole number above 0.', tpm.value);
       const a = s.config.models[key.model];
       if (key.scope === 'workspace' && a && (r > a.rpm || t > a.tpm))
-        return `A workspace limit may not exceed the account limit (${a.rpm} RPM, ${a.tpm} TPM).`;
+        return l10n.t('A workspace limit may not exceed the account limit ({0} RPM, {1} TPM).', a.rpm, a.tpm);
       return undefined;
     };
     const validate = () => message.show(check() ?? '');
@@ -144,7 +154,7 @@ export class RateLimitTab {
     const models = Object.keys(s.config.models);
     const model = el(
       'select',
-      { 'aria-label': 'Model', 'data-increase': 'model' },
+      { 'aria-label': l10n.t('Model'), 'data-increase': 'model' },
       ...models.map((m) => el('option', { value: m }, m)),
     );
     const current = el('span', { class: 'muted', 'data-increase': 'current' });
@@ -154,38 +164,40 @@ export class RateLimitTab {
     const newTpm = this.kit.draftInput('increase:tpm', '', { ...COUNT_INPUT, 'data-increase': 'tpm' });
     const upper = this.kit.draftInput('increase:upper', '', {
       ...COUNT_INPUT,
-      placeholder: 'optional',
+      placeholder: l10n.t('optional'),
       'data-increase': 'upper',
     });
     const message = this.kit.messageSpan('increase');
     const showCurrent = () => {
       const m = model.value;
       const active = activeIncrease(s.config.temporaryIncreases, m, Date.now());
-      current.textContent =
-        `current quota ${fmtNum(active?.tpm ?? s.config.models[m]?.tpm ?? 0)} TPM (default ` +
-        `${fmtNum(s.config.models[m]?.tpm ?? 0)})`;
+      current.textContent = l10n.t(
+        'current quota {0} TPM (default {1})',
+        fmtNum(active?.tpm ?? s.config.models[m]?.tpm ?? 0),
+        fmtNum(s.config.models[m]?.tpm ?? 0),
+      );
     };
     model.addEventListener('change', showCurrent);
     showCurrent();
-    const apply = el('vscode-button', { 'data-increase': 'apply' }, 'Increase for 30 days');
+    const apply = el('vscode-button', { 'data-increase': 'apply' }, l10n.t('Increase for 30 days'));
     apply.addEventListener('click', () => this.applyIncrease(s, model.value, newTpm.value, upper.value, message.show));
     const dialog = el('details', { class: 'increase', ...(this.increaseOpen ? { open: '' } : {}) });
     dialog.addEventListener('toggle', () => (this.increaseOpen = dialog.open));
     panel.append(dialog);
     dialog.append(
-      el('summary', {}, 'Increase Rate Limit Temporarily'),
+      el('summary', {}, l10n.t('Increase Rate Limit Temporarily')),
       el(
         'p',
         { class: 'hint' },
-        'Model Studio raises TPM from its console for 30 days; record it here so the limiter uses it.',
+        l10n.t('Model Studio raises TPM from its console for 30 days; record it here so the limiter uses it.'),
       ),
       el(
         'div',
         { class: 'edit' },
-        el('label', {}, 'Model ', model),
+        el('label', {}, l10n.t('Model'), ' ', model),
         current,
-        el('label', {}, 'New TPM ', newTpm),
-        el('label', {}, "Upper limit (the console's) ", upper),
+        el('label', {}, l10n.t('New TPM'), ' ', newTpm),
+        el('label', {}, l10n.t("Upper limit (the console's)"), ' ', upper),
         apply,
         message.el,
       ),
@@ -204,10 +216,10 @@ export class RateLimitTab {
     const up = upperText.trim() ? parseCount(upperText) : undefined;
     const base = s.config.models[model]?.tpm ?? 0;
     if (!Number.isInteger(tpm) || tpm <= base)
-      return show(`The new TPM must be a whole number above the default ${base}.`);
+      return show(l10n.t('The new TPM must be a whole number above the default {0}.', base));
     if (up !== undefined && !(up > 0))
-      return show(`Upper limit "${upperText}": a whole number such as 3000000 or 3M, or empty.`);
-    if (up !== undefined && tpm > up) return show(`${tpm} exceeds the upper limit ${up}.`);
+      return show(l10n.t('Upper limit "{0}": a whole number such as 3000000 or 3M, or empty.', upperText));
+    if (up !== undefined && tpm > up) return show(l10n.t('{0} exceeds the upper limit {1}.', tpm, up));
     show('');
     for (const f of ['model', 'tpm', 'upper']) this.kit.drafts.delete(`increase:${f}`);
     this.kit.act({
@@ -226,14 +238,14 @@ export class RateLimitTab {
     if (!inc) return `${a.rpm} RPM · ${fmtNum(a.tpm)} TPM`;
     const end = el(
       'vscode-button',
-      { secondary: '', 'data-end-increase': model, title: `End the increase of ${model} now` },
-      'End',
+      { secondary: '', 'data-end-increase': model, title: l10n.t('End the increase of {0} now', model) },
+      l10n.t('End'),
     );
     end.addEventListener('click', () => this.kit.act({ action: 'endIncrease', model }));
     const badge = el(
       'span',
       { class: 'increase-badge', 'data-increase-badge': model },
-      `temporarily ${fmtNum(inc.tpm)} TPM until ${dateTime(inc.expiresAt)}`,
+      l10n.t('temporarily {0} TPM until {1}', fmtNum(inc.tpm), dateTime(inc.expiresAt)),
     );
     return el('span', {}, `${a.rpm} RPM · ${fmtNum(a.tpm)} TPM `, badge, ' ', end);
   }
@@ -250,7 +262,7 @@ export class RateLimitTab {
       const margin = row.querySelector('[data-cell="margin"]');
       if (margin) margin.textContent = marginCell(k);
       const waiting = row.querySelector('[data-cell="waiting"]');
-      if (waiting) waiting.textContent = waitText(k.wait, k.key);
+      if (waiting) waiting.textContent = why(k);
     }
   }
 }
@@ -258,17 +270,17 @@ export class RateLimitTab {
 /** The increases recorded, newest first, expired ones marked. */
 function increaseHistory(s: DashboardSnapshot): HTMLElement {
   return s.increases.length === 0
-    ? el('p', { class: 'muted' }, 'None recorded.')
+    ? el('p', { class: 'muted' }, l10n.t('None recorded.'))
     : table(
-        'Temporary increases',
+        l10n.t('Temporary increases'),
         [
-          { key: 'appliedAt', label: 'Applied at', cell: (i) => dateTime(i.appliedAt) },
-          { key: 'model', label: 'Model', cell: (i) => i.model },
+          { key: 'appliedAt', label: l10n.t('Applied at'), cell: (i) => dateTime(i.appliedAt) },
+          { key: 'model', label: l10n.t('Model'), cell: (i) => i.model },
           { key: 'tpm', label: 'TPM', cell: (i) => `${fmtNum(i.previousTpm)} → ${fmtNum(i.tpm)}`, numeric: true },
           {
             key: 'expiresAt',
-            label: 'Expires',
-            cell: (i) => `${dateTime(i.expiresAt)}${Date.parse(i.expiresAt) < Date.now() ? ' (expired)' : ''}`,
+            label: l10n.t('Expires'),
+            cell: (i) => `${dateTime(i.expiresAt)}${Date.parse(i.expiresAt) < Date.now() ? l10n.t(' (expired)') : ''}`,
           },
         ],
         [...s.increases].reverse(),

@@ -47,7 +47,7 @@ export class SidebarView {
           'li',
           { 'data-model': k.model },
           el('div', { class: 'side-model-head' }, name, badges),
-          k.wait ? el('div', { class: 'muted', 'data-wait': k.model }, waitText(k.wait, k.key)) : '',
+          k.wait ? el('div', { class: 'muted', 'data-wait': k.model }, waitText(k.wait, k.key, l10n)) : '',
           bar('RPM', k.minute.requests, k.minute.requestLimit),
           bar('TPM', k.minute.tokens, k.minute.tokenLimit),
           bar('RPS', k.second.requests, k.second.requestLimit, 0.8, k.effective.rpm <= 60),

@@ -180,12 +180,6 @@ export function completedIds(resultsText: string): Set<string> {
   return done;
 }
 
-export function formatDuration(ms: number): string {
-  if (ms < 60_000) return `${Math.ceil(ms / 1000)} s`;
-  if (ms < 3_600_000) return `${Math.round(ms / 60_000)} min`;
-  return `${(ms / 3_600_000).toFixed(1)} h`;
-}
-
 /** A Batch API job as the dashboard and the commands show it. */
 export interface BatchJob {
   id: string;

@@ -16,6 +16,8 @@ import type {
 import { parseTimeWindow, TIME_WINDOWS } from './protocol';
 import { DEFAULT_WORKSPACE, type AttemptRecord, type RateLimitConfig, type TemporaryIncrease } from './types';
 import { errorMessage } from './values';
+import { formatCount, formatDate } from './format';
+import type { Translator } from './translate';
 
 export interface DashboardSource {
   metrics(window: string): Promise<MetricsResponse>;
@@ -163,3 +165,15 @@ export function newIncrease(
     expiresAt: new Date(now + TEMPORARY_INCREASE_DAYS * 86_400_000).toISOString(),
   };
 }
+
+/** What a dashboard action reports when it is done: the same words from both hosts. */
+export const actionDone = {
+  limitApplied: (l10n: Translator, model: string, rpm: number, tpm: number) =>
+    l10n.t('{0}: {1} RPM, {2} TPM applied', model, rpm, tpm),
+  increaseRecorded: (l10n: Translator, model: string, tpm: number, expiresAt: string) =>
+    l10n.t('{0}: {1} TPM until {2}', model, formatCount(tpm), formatDate(expiresAt)),
+  increaseEnded: (l10n: Translator, model: string, tpm: number | undefined) =>
+    l10n.t('{0}: the temporary increase ended; back to {1} TPM', model, tpm === undefined ? '?' : formatCount(tpm)),
+  saved: (l10n: Translator, names: string[]) =>
+    names.length === 0 ? l10n.t('No files to save.') : l10n.t('Saved {0}.', names.join(l10n.t(' and '))),
+};

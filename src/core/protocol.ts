@@ -11,6 +11,8 @@ import type { BatchJobsResponse } from './batch';
 import type { AttemptRecord, ModelLimits, RateLimitConfig, TemporaryIncrease } from './types';
 import type { MetricsReport, SecondPoint, SeriesPoint } from './metrics';
 import { errorMessage } from './values';
+import { formatSeconds } from './format';
+import { ENGLISH, type Translator } from './translate';
 
 /** What one window (60 s or 1 s) holds against its limits: the limiter's own figures. */
 export type WindowFigures = WindowUsage;
@@ -58,51 +60,81 @@ export interface SecondMargin {
   reason: string;
 }
 
-const WAIT_REASONS: Record<WaitInfo['binds'], string> = {
-  none: 'its turn behind the requests ahead of it',
-  hold: 'a hold after a provider 429',
-  pacing: 'pacing (requests spaced 60 s ÷ RPM apart)',
-  rpm: 'RPM, requests per minute',
-  tpm: 'TPM, tokens per minute',
-  rps: 'RPS, requests per second',
-  tps: 'TPS, tokens per second',
-};
-
-const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+/** The rule that holds a request back, in words (each a literal, so npm run l10n:export finds it). */
+function waitReason(binds: WaitInfo['binds'], l10n: Translator): string {
+  switch (binds) {
+    case 'none':
+      return l10n.t('its turn behind the requests ahead of it');
+    case 'hold':
+      return l10n.t('a hold after a provider 429');
+    case 'pacing':
+      return l10n.t('pacing (requests spaced 60 s ÷ RPM apart)');
+    case 'rpm':
+      return l10n.t('RPM, requests per minute');
+    case 'tpm':
+      return l10n.t('TPM, tokens per minute');
+    case 'rps':
+      return l10n.t('RPS, requests per second');
+    case 'tps':
+      return l10n.t('TPS, tokens per second');
+  }
+}
 
 /**
  * "3 waiting; the first for 2.1 s, its turn in 0.4 s: TPS, tokens per second binds on workspace ws-a.
  * Past the maximum queue time it would go to qwen-turbo (free now)."
  */
-export function waitText(w: KeyWait | undefined, key: string): string {
-  if (!w) return 'none waiting';
+export function waitText(w: KeyWait | undefined, key: string, l10n: Translator = ENGLISH): string {
+  if (!w) return l10n.t('none waiting');
   const where =
-    w.onKey !== key
-      ? ` on ${w.onKey.startsWith('workspace:') ? `workspace ${w.onKey.split(':')[1]}` : 'the account'}`
-      : '';
+    w.onKey === key
+      ? ''
+      : w.onKey.startsWith('workspace:')
+        ? l10n.t(' on workspace {0}', w.onKey.split(':')[1]!)
+        : l10n.t(' on the account');
   const next =
     w.nextInMs === Infinity || w.nextInMs === null
-      ? 'it can never fit these limits'
-      : `its turn in ${seconds(w.nextInMs)}`;
-  const why = `${w.waiting} waiting; the first for ${seconds(w.oldestMs)}, ${next}: ${WAIT_REASONS[w.binds]} binds${where}`;
-  return w.fallback === undefined ? why : `${why}. ${fallbackText(w.fallback)}`;
+      ? l10n.t('it can never fit these limits')
+      : l10n.t('its turn in {0}', formatSeconds(w.nextInMs));
+  const why = l10n.t(
+    '{0} waiting; the first for {1}, {2}: {3} binds{4}',
+    w.waiting,
+    formatSeconds(w.oldestMs),
+    next,
+    waitReason(w.binds, l10n),
+    where,
+  );
+  return w.fallback === undefined ? why : `${why}${l10n.t('. ')}${fallbackText(w.fallback, l10n)}`;
 }
 
-function fallbackText(f: FallbackPreview): string {
-  if (f === null) return 'No fallback model is configured for it.';
+function fallbackText(f: FallbackPreview, l10n: Translator): string {
+  if (f === null) return l10n.t('No fallback model is configured for it.');
   if (f.model === null)
-    return (
-      `Its ${f.backups === 1 ? 'fallback' : `${f.backups} fallbacks`} could not start sooner: past the ` +
-      `maximum queue time it would get a local 429.`
-    );
-  const when = f.startInMs <= 0 ? 'free now' : `its turn there in ${seconds(f.startInMs)}`;
-  return `Past the maximum queue time it would go to ${f.model} (${when}).`;
+    return f.backups === 1
+      ? l10n.t('Its fallback could not start sooner: past the maximum queue time it would get a local 429.')
+      : l10n.t(
+          'Its {0} fallbacks could not start sooner: past the maximum queue time it would get a local 429.',
+          f.backups,
+        );
+  const when = f.startInMs <= 0 ? l10n.t('free now') : l10n.t('its turn there in {0}', formatSeconds(f.startInMs));
+  return l10n.t('Past the maximum queue time it would go to {0} ({1}).', f.model, when);
 }
 
 /** "25 ms" at the floor; "50 ms — a per-second refusal (RPS), 12:03:04" once widened. */
-export function marginText(m: SecondMargin | undefined, time: (ms: number) => string): string {
+export function marginText(m: SecondMargin | undefined, time: (ms: number) => string, l10n = ENGLISH): string {
   if (!m) return '—';
-  return m.reason === 'the floor' ? `${m.padMs} ms` : `${m.padMs} ms — ${m.reason}, ${time(m.changedAt)}`;
+  return m.reason === 'the floor'
+    ? `${m.padMs} ms`
+    : `${m.padMs} ms — ${marginReason(m.reason, l10n)}, ${time(m.changedAt)}`;
+}
+
+/** The gateway states why a margin changed in English (src/gateway/margins.ts); the views translate it. */
+function marginReason(reason: string, l10n: Translator): string {
+  const refusal = /^a per-second refusal \((RPS|TPS)\)$/.exec(reason);
+  if (refusal) return l10n.t('a per-second refusal ({0})', refusal[1]!);
+  if (reason === 'five minutes without a per-second refusal')
+    return l10n.t('five minutes without a per-second refusal');
+  return reason;
 }
 
 export interface GatewayState {

@@ -3,6 +3,7 @@
  * /_rlm/state and /_rlm/health) and the views read them. Behaviour: src/gateway/team/.
  */
 import type { ModelLimits } from './types';
+import { ENGLISH, type Translator } from './translate';
 
 /**
  * connecting: the first connection is being made; online: the team store admits;
@@ -51,18 +52,6 @@ export interface TeamView extends TeamStatus {
   models: TeamModel[];
   machines: TeamMachine[];
 }
-
-/**
- * What translates a message: @vscode/l10n or vscode.l10n (named `l10n` so that
- * npm run l10n:export finds the strings); English, with {0}-style placeholders, by default.
- */
-export interface Translator {
-  t(message: string, ...args: (string | number)[]): string;
-}
-
-export const ENGLISH: Translator = {
-  t: (message, ...args) => message.replace(/\{(\d+)\}/g, (_, i: string) => String(args[Number(i)])),
-};
 
 /** The status bar's and sidebar's words for the team's state, or undefined when all is well. */
 export function teamWarning(t: TeamStatus | undefined, l10n: Translator = ENGLISH): string | undefined {

@@ -23,6 +23,7 @@ import { Alerts } from './host/alerts';
 import { apiKeyFromEnv } from '../gateway/env';
 import { SETTING } from './logic/settings';
 import { errorMessage } from '../core/values';
+import { setFormatLocale } from '../core/format';
 
 /**
  * For the real-VS-Code tests (same extension host process): activation time and the live
@@ -51,6 +52,7 @@ export function activate(context: vscode.ExtensionContext): RateLimitMonitorApi 
   const cpu0 = process.cpuUsage();
   // the plain-Node parts (src/extension/logic) translate with @vscode/l10n: give it VS Code's bundle
   if (vscode.l10n.bundle) l10n.config({ contents: vscode.l10n.bundle });
+  setFormatLocale(vscode.env.language);
   const parts = createParts(context);
   context.subscriptions.push(...wire(parts, context));
   startInBackground(parts);
@@ -201,9 +203,10 @@ function startInBackground({ keys, teamPassword, settings, host, log }: Parts): 
     .catch((e: unknown) => {
       const message = errorMessage(e);
       log.error(`the gateway did not start: ${message}`);
+      const showLog = vscode.l10n.t('Show Log');
       void vscode.window
-        .showErrorMessage(`Rate Limit Monitor: the gateway did not start: ${message}`, 'Show Log')
-        .then((c) => c && log.show());
+        .showErrorMessage(vscode.l10n.t('Rate Limit Monitor: the gateway did not start: {0}', message), showLog)
+        .then((c) => c === showLog && log.show());
       throw e;
     });
   testHooks.gatewayReady.catch(() => undefined);

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { validateConfig, formatProblems } from '../core/config';
-import { formatDuration } from '../core/batch';
+import { formatDuration } from '../core/format';
 import { runBatch } from './batchRunner';
 import { apiKeyFromEnv } from './env';
 import { defaultStateDir, sharedToken } from './leader';

@@ -131,14 +131,17 @@ export class GatewayHost implements vscode.Disposable {
         this.teamKey = undefined;
         const message = errorMessage(e);
         this.options.log.error(`team: ${message}`);
-        void vscode.window.showErrorMessage(`Rate Limit Monitor: ${message}`);
+        void vscode.window.showErrorMessage(vscode.l10n.t('Rate Limit Monitor: {0}', message));
         await gateway.setTeam(undefined);
         throw e;
       }
     }
     const status = gateway.team?.status();
-    if (!status) return 'not in a team: this machine admits alone';
-    return teamWarning(status) ?? `in the team as ${status.node.name} (${status.nodes} machine(s) online)`;
+    if (!status) return vscode.l10n.t('not in a team: this machine admits alone');
+    return (
+      teamWarning(status, vscode.l10n) ??
+      vscode.l10n.t('in the team as {0} ({1} machine(s) online)', status.node.name, status.nodes)
+    );
   }
 
   dispose(): void {

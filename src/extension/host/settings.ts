@@ -78,17 +78,18 @@ export class SettingsBridge implements vscode.Disposable {
     const problems = r.problems.map(formatSettingsProblem);
     this.lastProblems = problems;
     for (const p of problems) this.log.warn(p);
+    const [openSettings, showLog] = [vscode.l10n.t('Open Settings'), vscode.l10n.t('Show Log')];
+    const more = problems.length > 1 ? vscode.l10n.t(' (and {0} more)', problems.length - 1) : '';
     void vscode.window
       .showErrorMessage(
-        `Rate Limit Monitor: ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}. ` +
-          `The last valid configuration stays in force.`,
-        'Open Settings',
-        'Show Log',
+        vscode.l10n.t('Rate Limit Monitor: {0}{1}. The last valid configuration stays in force.', problems[0]!, more),
+        openSettings,
+        showLog,
       )
       .then((choice) => {
-        if (choice === 'Open Settings')
+        if (choice === openSettings)
           void vscode.commands.executeCommand('workbench.action.openSettings', r.problems[0]!.setting);
-        if (choice === 'Show Log') this.log.show();
+        if (choice === showLog) this.log.show();
       });
     return { ok: false, problems };
   }

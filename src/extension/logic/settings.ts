@@ -2,6 +2,7 @@
  * VS Code settings → the one configuration schema. No `vscode` here: the host passes a
  * reader, so this is tested in plain Node. Problems name the setting a user must open.
  */
+import * as l10n from '@vscode/l10n';
 import { parseCount } from '../../core/format';
 import { validateConfig, type ConfigProblem } from '../../core/config';
 import { isProviderPreset, PROVIDER_PRESETS, SETTING_DEFAULTS } from '../../core/defaults';
@@ -112,10 +113,12 @@ export function validateLimitInput(
   what: 'rpm' | 'tpm',
   ceiling?: { value: number; name: string },
 ): string | undefined {
-  if (text.trim() === '') return `Enter the ${what === 'rpm' ? 'requests' : 'tokens'} per minute.`;
+  if (text.trim() === '')
+    return what === 'rpm' ? l10n.t('Enter the requests per minute.') : l10n.t('Enter the tokens per minute.');
   const n = parseCount(text);
-  if (!Number.isInteger(n) || n <= 0) return `"${text}" is not a whole number above 0 (500k and 1M work too).`;
-  if (ceiling && n > ceiling.value) return `${n} exceeds ${ceiling.name} (${ceiling.value}).`;
+  if (!Number.isInteger(n) || n <= 0)
+    return l10n.t('"{0}" is not a whole number above 0 (500k and 1M work too).', text);
+  if (ceiling && n > ceiling.value) return l10n.t('{0} exceeds {1} ({2}).', n, ceiling.name, ceiling.value);
   return undefined;
 }
 

@@ -6,6 +6,7 @@
 import { formatCount } from '../../core/format';
 import { marginText, waitText, type GatewayState, type KeyState } from '../../core/protocol';
 import * as l10n from '@vscode/l10n';
+import { formatTime } from '../../core/format';
 import { teamWarning, type TeamView } from '../../core/team';
 
 export type StatusLevel = 'normal' | 'warning' | 'error';
@@ -119,18 +120,15 @@ function tooltipOf(state: GatewayState, key: KeyState, model: string): string {
     `| TPS | ${Math.round(key.second.tokens)} | ${key.second.tokenLimit} |`,
     '',
     key.wait
-      ? l10n.t('Why requests wait: {0}', waitText(key.wait, key.key).replace(/\.?$/, '.'))
+      ? l10n.t('Why requests wait: {0}', waitText(key.wait, key.key, l10n).replace(/\.?$/, '.'))
       : l10n.t('Nothing waiting.'),
-    l10n.t(
-      'Margin on the 1 s window: {0}.',
-      marginText(key.margin, (ms) => new Date(ms).toLocaleTimeString()),
-    ),
+    l10n.t('Margin on the 1 s window: {0}.', marginText(key.margin, formatTime, l10n)),
     state.last429
       ? l10n.t(
           'Last 429: **{0}** on {1} at {2}.',
           state.last429.kind,
           state.last429.model,
-          new Date(state.last429.at).toLocaleTimeString(),
+          formatTime(state.last429.at),
         )
       : l10n.t('No 429 so far.'),
     ...teamLines(state.team, model),

@@ -4,13 +4,15 @@
  */
 import fs from 'node:fs';
 import * as vscode from 'vscode';
-import { estimateBatch, formatBatchProblem, formatDuration, parseBatchFile } from '../../../core/batch';
+import { estimateBatch, formatBatchProblem, parseBatchFile } from '../../../core/batch';
+import { formatCount, formatDateTime, formatDuration } from '../../../core/format';
 import { downloadBatchResults, listBatchJobs, submitBatchFile } from '../../../gateway/batchApi';
 import { runBatch } from '../../../gateway/batchRunner';
 import { estimateTokens } from '../../../gateway/tokenizer';
 import { gatewayClient } from '../client';
 import { Cancelled, pick } from '../prompts';
 import type { CommandContext } from './common';
+import { actionDone } from '../../../core/dashboard';
 
 const JOBS_KEY = 'batchJobs';
 
@@ -26,15 +28,18 @@ async function pickFile(args: Record<string, unknown> | undefined, title: string
 }
 
 export async function runBatchFile(ctx: CommandContext, args?: Record<string, unknown>): Promise<unknown> {
-  const file = await pickFile(args, 'Run Batch File');
-  if (!fs.existsSync(file)) throw new Error(`${file}: no such file`);
+  const file = await pickFile(args, vscode.l10n.t('Run Batch File'));
+  if (!fs.existsSync(file)) throw new Error(vscode.l10n.t('{0}: no such file', file));
   const text = fs.readFileSync(file, 'utf8');
   const { lines, problems } = parseBatchFile(text);
   if (lines.length === 0)
-    throw new Error(`no request in ${file} can run:\n${problems.map(formatBatchProblem).join('\n')}`);
+    throw new Error(
+      `${vscode.l10n.t('no request in {0} can run:', file)}\n${problems.map(formatBatchProblem).join('\n')}`,
+    );
   const model = typeof args?.model === 'string' ? args.model : String(lines[0]!.body.model);
   const limits = ctx.settings.config.models[model];
-  if (!limits) throw new Error(`'${model}' has no account limit: set it first, so the run can be paced.`);
+  if (!limits)
+    throw new Error(vscode.l10n.t("'{0}' has no account limit: set it first, so the run can be paced.", model));
   const defaultMax = ctx.settings.config.defaultMaxOutputTokens;
   const estimate = estimateBatch(
     lines.map((l) => {
@@ -44,21 +49,25 @@ export async function runBatchFile(ctx: CommandContext, args?: Record<string, un
     limits,
   );
   const summary =
-    `${estimate.requests} requests, about ${estimate.tokens.toLocaleString()} tokens: ` +
-    `${formatDuration(estimate.expectedMs)} paced at ${model}'s ` +
-    `${estimate.boundBy === 'tpm' ? `${limits.tpm} TPM` : `${limits.rpm} RPM`}, ` +
-    'or up to 24 h through the Batch API (no real-time limits, half the price).' +
-    (problems.length ? ` ${problems.length} line(s) cannot run and will be reported.` : '');
+    vscode.l10n.t(
+      "{0} requests, about {1} tokens: {2} paced at {3}'s {4}, or up to 24 h through the Batch API (no real-time limits, half the price).",
+      estimate.requests,
+      formatCount(estimate.tokens),
+      formatDuration(estimate.expectedMs),
+      model,
+      estimate.boundBy === 'tpm' ? `${limits.tpm} TPM` : `${limits.rpm} RPM`,
+    ) + (problems.length ? vscode.l10n.t(' {0} line(s) cannot run and will be reported.', problems.length) : '');
   let choice = typeof args?.choice === 'string' ? args.choice : undefined;
   if (!choice) {
+    const runNow = vscode.l10n.t('Run Paced Now');
     const answer = await vscode.window.showInformationMessage(
       summary,
       { modal: true },
-      'Run Paced Now',
-      'Submit as Batch Job',
+      runNow,
+      vscode.l10n.t('Submit as Batch Job'),
     );
     if (!answer) throw new Cancelled();
-    choice = answer === 'Run Paced Now' ? 'run' : 'batch';
+    choice = answer === runNow ? 'run' : 'batch';
   }
   if (choice === 'batch') return submitBatchJob(ctx, { path: file });
   if (choice !== 'run') throw new Error(`choice '${choice}': use run or batch`);
@@ -70,7 +79,7 @@ function runPaced(ctx: CommandContext, file: string, expectedMs: number, args?: 
   return vscode.window.withProgress(
     {
       location: vscode.ProgressLocation.Notification,
-      title: `Batch ${vscode.workspace.asRelativePath(file)}`,
+      title: vscode.l10n.t('Batch {0}', vscode.workspace.asRelativePath(file)),
       cancellable: true,
     },
     async (progress, token) => {
@@ -97,17 +106,27 @@ function runPaced(ctx: CommandContext, file: string, expectedMs: number, args?: 
           progress.report({
             increment: pct - reported,
             message:
-              `${p.done}/${p.total} done${p.failed ? `, ${p.failed} failed` : ''} · ` +
-              `${p.tokens.toLocaleString()} tokens · ETA ${formatDuration(eta)}`,
+              vscode.l10n.t('{0}/{1} done', p.done, p.total) +
+              (p.failed ? vscode.l10n.t(', {0} failed', p.failed) : '') +
+              ' · ' +
+              vscode.l10n.t('{0} tokens · ETA {1}', formatCount(p.tokens), formatDuration(eta)),
           });
           reported = pct;
         },
       });
       if (!args?.quiet) {
         void vscode.window.showInformationMessage(
-          `${result.cancelled ? 'Batch cancelled (run it again to resume)' : 'Batch finished'}: ` +
-            `${result.done}/${result.total} done, ${result.failed} failed, ${result.malformed.length} malformed. ` +
-            `Results: ${result.resultsFile}`,
+          vscode.l10n.t(
+            '{0}: {1}/{2} done, {3} failed, {4} malformed. Results: {5}',
+            result.cancelled
+              ? vscode.l10n.t('Batch cancelled (run it again to resume)')
+              : vscode.l10n.t('Batch finished'),
+            result.done,
+            result.total,
+            result.failed,
+            result.malformed.length,
+            result.resultsFile,
+          ),
         );
       }
       return result;
@@ -116,15 +135,19 @@ function runPaced(ctx: CommandContext, file: string, expectedMs: number, args?: 
 }
 
 export async function submitBatchJob(ctx: CommandContext, args?: Record<string, unknown>): Promise<unknown> {
-  const file = await pickFile(args, 'Submit as Batch Job');
+  const file = await pickFile(args, vscode.l10n.t('Submit as Batch Job'));
   const client = gatewayClient(ctx.host.url, ctx.host.token, ctx.activeWorkspace(), 'vscode:batch');
   const job = await submitBatchFile(client, file);
   const jobs = { ...ctx.state.get<Record<string, string>>(JOBS_KEY, {}), [job.id]: file };
   await ctx.state.update(JOBS_KEY, jobs);
   if (!args?.quiet)
     void vscode.window.showInformationMessage(
-      `Batch job ${job.id} submitted (${job.requests} requests, status ${job.status}). "Show Batch Jobs" ` +
-        `downloads its results when it is done.`,
+      vscode.l10n.t(
+        'Batch job {0} submitted ({1} requests, status {2}). "Show Batch Jobs" downloads its results when it is done.',
+        job.id,
+        job.requests,
+        job.status,
+      ),
     );
   return job;
 }
@@ -137,14 +160,20 @@ export async function showBatchJobs(ctx: CommandContext, args?: Record<string, u
     const items = jobs.map((j) => ({
       label: j.id,
       description: j.status,
-      detail: `${j.completed}/${j.total} done, ${j.failed} failed · created ${new Date(j.createdAt).toLocaleString()}`,
+      detail: vscode.l10n.t(
+        '{0}/{1} done, {2} failed · created {3}',
+        j.completed,
+        j.total,
+        j.failed,
+        formatDateTime(j.createdAt),
+      ),
     }));
-    const chosen = await pick(items, 'Choose a completed job to download its results', { title: 'Batch Jobs' }).catch(
-      (e: unknown) => {
-        if (e instanceof Cancelled) return undefined;
-        throw e;
-      },
-    );
+    const chosen = await pick(items, vscode.l10n.t('Choose a completed job to download its results'), {
+      title: vscode.l10n.t('Batch Jobs'),
+    }).catch((e: unknown) => {
+      if (e instanceof Cancelled) return undefined;
+      throw e;
+    });
     id = chosen?.label;
   }
   if (!id) return { jobs };
@@ -155,10 +184,13 @@ export async function showBatchJobs(ctx: CommandContext, args?: Record<string, u
       .fsPath;
   const downloaded = await downloadBatchResults(client, id, beside);
   if (downloaded.status !== 'completed')
-    throw new Error(`Batch job ${id} is ${downloaded.status}; try again when it is completed.`);
+    throw new Error(vscode.l10n.t('Batch job {0} is {1}; try again when it is completed.', id, downloaded.status));
   if (!args?.quiet)
     void vscode.window.showInformationMessage(
-      `Downloaded ${downloaded.output ?? 'no output'}${downloaded.errors ? ` and ${downloaded.errors}` : ''}.`,
+      actionDone.saved(
+        vscode.l10n,
+        [downloaded.output, downloaded.errors].filter((f): f is string => !!f),
+      ),
     );
   return { jobs, ...downloaded };
 }

@@ -3,7 +3,7 @@
  * prompts several commands ask (which model, a limit). Each handler takes optional arguments
  * that replace its prompts, so tests and keybindings can drive it without UI.
  */
-import type * as vscode from 'vscode';
+import * as vscode from 'vscode';
 import { validateConfig } from '../../../core/config';
 import { DEFAULT_WORKSPACE } from '../../../core/types';
 import { parseLimitInput, validateLimitInput } from '../../logic/settings';
@@ -41,6 +41,12 @@ export function workspaceIds(ctx: CommandContext): string[] {
   return [DEFAULT_WORKSPACE, ...Object.keys(ctx.settings.config.workspaces)];
 }
 
+/** Refuse a workspace id the settings do not know, naming the ones they do. */
+export function checkWorkspace(ctx: CommandContext, workspace: string): void {
+  if (!workspaceIds(ctx).includes(workspace))
+    fail(vscode.l10n.t("Unknown workspace '{0}'. Known: {1}.", workspace, workspaceIds(ctx).join(', ')));
+}
+
 const MODEL_ID = /^[\w.:-]+$/;
 
 export async function chooseModel(
@@ -57,13 +63,16 @@ export async function chooseModel(
     label: m,
     description: `${l.rpm} RPM · ${l.tpm} TPM`,
   }));
-  if (allowNew) items.push({ label: '$(add) Another model…', alwaysShow: true });
+  if (allowNew) items.push({ label: `$(add) ${vscode.l10n.t('Another model…')}`, alwaysShow: true });
   const chosen = await pick(items, placeholder, step);
   if (!chosen.label.startsWith('$(add)')) return chosen.label;
   const validate = (s: string) =>
-    MODEL_ID.test(s.trim()) ? undefined : 'Use the model id: letters, digits, dot, dash, colon.';
+    MODEL_ID.test(s.trim()) ? undefined : vscode.l10n.t('Use the model id: letters, digits, dot, dash, colon.');
   return (
-    await ask({ prompt: 'Model name (as the API expects it, e.g. qwen-plus-2025-07-28)', validate }, step)
+    await ask(
+      { prompt: vscode.l10n.t('Model name (as the API expects it, e.g. qwen-plus-2025-07-28)'), validate },
+      step,
+    )
   ).trim();
 }
 
@@ -81,8 +90,9 @@ export async function readLimit(
     return parseLimitInput(String(given));
   }
   const prompt =
-    `${field === 'rpm' ? 'Requests' : 'Tokens'} per ` +
-    `minute${ceiling ? ` (at most ${ceiling.value})` : ''}; "1M" and "500k" work`;
+    (field === 'rpm' ? vscode.l10n.t('Requests per minute') : vscode.l10n.t('Tokens per minute')) +
+    (ceiling ? vscode.l10n.t(' (at most {0})', ceiling.value) : '') +
+    vscode.l10n.t('; "1M" and "500k" work');
   const text = await ask(
     {
       prompt,

@@ -55,11 +55,18 @@ async function sendTestRequest(ctx: CommandContext, args: Args) {
     latencyMs: Date.now() - t0,
     text,
   };
-  const queued = queuedMs > 0 ? `, ${queuedMs} ms waiting in the local queue` : '';
-  const who = `${answeredBy}${answeredBy !== model ? ` (fallback from ${model})` : ''}`;
+  const queued = queuedMs > 0 ? vscode.l10n.t(', {0} ms waiting in the local queue', queuedMs) : '';
+  const who = answeredBy !== model ? vscode.l10n.t('{0} (fallback from {1})', answeredBy, model) : answeredBy;
   if (!args?.quiet)
     void vscode.window.showInformationMessage(
-      `Test request answered by ${who}: ${result.tokens} tokens, TTFT ${result.ttftMs} ms${queued}, latency ${result.latencyMs} ms.`,
+      vscode.l10n.t(
+        'Test request answered by {0}: {1} tokens, TTFT {2} ms{3}, latency {4} ms.',
+        who,
+        result.tokens,
+        result.ttftMs,
+        queued,
+        result.latencyMs,
+      ),
     );
   return result;
 }

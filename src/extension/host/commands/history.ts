@@ -7,17 +7,18 @@ import { Cancelled, pick } from '../prompts';
 import { fail, stringArg, type Args, type CommandContext, type Handler } from './common';
 
 async function exportHistory(ctx: CommandContext, args: Args) {
-  const title = 'Export History';
+  const title = vscode.l10n.t('Export History');
   const format =
     stringArg(args, 'format') ??
-    (await pick([{ label: 'csv' }, { label: 'json' }], 'Export as…', { title, step: 1, totalSteps: 2 })).label;
-  if (format !== 'csv' && format !== 'json') fail(`Format '${format}': use csv or json.`);
+    (await pick([{ label: 'csv' }, { label: 'json' }], vscode.l10n.t('Export as…'), { title, step: 1, totalSteps: 2 }))
+      .label;
+  if (format !== 'csv' && format !== 'json') fail(vscode.l10n.t("Format '{0}': use csv or json.", format));
   const window =
     stringArg(args, 'window') ??
     (
       await pick(
         Object.keys(TIME_WINDOWS).map((label) => ({ label })),
-        'Export which time range?',
+        vscode.l10n.t('Export which time range?'),
         { title, step: 2, totalSteps: 2 },
       )
     ).label;
@@ -35,25 +36,30 @@ async function exportHistory(ctx: CommandContext, args: Args) {
       });
   if (!target) throw new Cancelled();
   await vscode.workspace.fs.writeFile(target, Buffer.from(text, 'utf8'));
+  const open = vscode.l10n.t('Open File');
   void vscode.window
-    .showInformationMessage(`History (${window}) exported to ${vscode.workspace.asRelativePath(target)}.`, 'Open File')
+    .showInformationMessage(
+      vscode.l10n.t('History ({0}) exported to {1}.', window, vscode.workspace.asRelativePath(target)),
+      open,
+    )
     .then((choice) => {
-      if (choice === 'Open File') void vscode.window.showTextDocument(target);
+      if (choice === open) void vscode.window.showTextDocument(target);
     });
   return { path: target.fsPath, bytes: Buffer.byteLength(text) };
 }
 
 async function clearHistory(ctx: CommandContext, args: Args) {
   if (args?.confirm !== true) {
+    const remove = vscode.l10n.t('Delete');
     const answer = await vscode.window.showWarningMessage(
-      'Delete all recorded requests? The dashboards start empty again.',
+      vscode.l10n.t('Delete all recorded requests? The dashboards start empty again.'),
       { modal: true },
-      'Delete',
+      remove,
     );
-    if (answer !== 'Delete') throw new Cancelled();
+    if (answer !== remove) throw new Cancelled();
   }
   await ctx.host.client.clearHistory();
-  void vscode.window.setStatusBarMessage('$(trash) Request history cleared', 5_000);
+  void vscode.window.setStatusBarMessage(`$(trash) ${vscode.l10n.t('Request history cleared')}`, 5_000);
   return { cleared: true };
 }
 

@@ -4,6 +4,7 @@
  * `{ error }`; a closed prompt (`Cancelled`) stops quietly.
  */
 import * as vscode from 'vscode';
+import { actionDone } from '../../../core/dashboard';
 import type { ActionHandlers } from '../../../core/protocol';
 import type { TemporaryIncrease } from '../../../core/types';
 import { Cancelled } from '../prompts';
@@ -39,7 +40,7 @@ async function run(ctx: CommandContext, name: string, args: unknown): Promise<un
     if (e instanceof Cancelled) return { error: 'cancelled' };
     const message = errorMessage(e);
     ctx.log.warn(`${name}: ${message}`);
-    void vscode.window.showErrorMessage(`Rate Limit Monitor: ${message}`);
+    void vscode.window.showErrorMessage(vscode.l10n.t('Rate Limit Monitor: {0}', message));
     // Tests and callers see the refusal as a value, not as an unhandled rejection.
     return { error: message };
   }
@@ -69,7 +70,7 @@ export function dashboardActions(ctx: CommandContext): ActionHandlers {
           push: false,
           quiet: true,
         });
-      return `${e.model}: ${e.rpm} RPM, ${e.tpm} TPM applied`;
+      return actionDone.limitApplied(vscode.l10n, e.model, e.rpm, e.tpm);
     },
     recordIncrease: async ({ model, tpm, upperLimit }) => {
       const inc = (await limitCommands.recordTemporaryIncrease!(ctx, {
@@ -78,25 +79,28 @@ export function dashboardActions(ctx: CommandContext): ActionHandlers {
         quiet: true,
         ...(upperLimit ? { upperLimit } : {}),
       })) as TemporaryIncrease;
-      return `${model}: ${tpm} TPM until ${new Date(inc.expiresAt).toLocaleDateString()}`;
+      return actionDone.increaseRecorded(vscode.l10n, model, tpm, inc.expiresAt);
     },
     endIncrease: async ({ model }) => {
       const r = (await limitCommands.endTemporaryIncrease!(ctx, { model, quiet: true })) as { tpm?: number };
-      return `${model}: the temporary increase ended; back to ${r.tpm ?? '?'} TPM`;
+      return actionDone.increaseEnded(vscode.l10n, model, r.tpm);
     },
     downloadBatch: async ({ batchId }) => {
       const r = (await showBatchJobs(ctx, { download: batchId, quiet: true })) as { output?: string; errors?: string };
-      return `Downloaded ${[r.output, r.errors].filter(Boolean).join(' and ') || 'no files'}.`;
+      return actionDone.saved(
+        vscode.l10n,
+        [r.output, r.errors].filter((f): f is string => !!f),
+      );
     },
     saveFile: async ({ name, content }) => {
       const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
       const target = await vscode.window.showSaveDialog({
         defaultUri: folder ? vscode.Uri.joinPath(folder, name) : vscode.Uri.file(name),
-        saveLabel: 'Export',
+        saveLabel: vscode.l10n.t('Export'),
       });
       if (!target) return '';
       await vscode.workspace.fs.writeFile(target, Buffer.from(content, 'utf8'));
-      return `Saved ${vscode.workspace.asRelativePath(target)}.`;
+      return actionDone.saved(vscode.l10n, [vscode.workspace.asRelativePath(target)]);
     },
     // a flow shows its own prompts, results and errors, as from the palette
     runFlow: async ({ flow }) => {

@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { TEMPORARY_INCREASE_DAYS } from '../../../core/config';
-import { activeIncrease, endIncrease } from '../../../core/dashboard';
+import { actionDone, activeIncrease, endIncrease } from '../../../core/dashboard';
 import { DEFAULT_WORKSPACE, type ModelLimits, type TemporaryIncrease } from '../../../core/types';
 import { apiKeyFromEnv } from '../../../gateway/env';
 import { fetchQuotaPages, ModelStudioError, QUOTA_REGIONS, regionOf, setWorkspaceLimit } from '../../logic/modelStudio';
@@ -27,11 +27,11 @@ import { errorMessage } from '../../../core/values';
 const WORKSPACE_ID = /^[\w-]+$/;
 
 async function setAccountLimits(ctx: CommandContext, args: Args) {
-  const title = 'Set Account Limits';
+  const title = vscode.l10n.t('Set Account Limits');
   const model = await chooseModel(
     ctx,
     args,
-    'Set the account limits of which model?',
+    vscode.l10n.t('Set the account limits of which model?'),
     { title, step: 1, totalSteps: 3 },
     true,
   );
@@ -51,36 +51,38 @@ async function chooseWorkspace(ctx: CommandContext, args: Args, title: string): 
   const ids = Object.keys(ctx.settings.config.workspaces);
   const items = [
     ...ids.map((w) => ({ label: w, description: ctx.settings.config.workspaces[w]!.name })),
-    { label: '$(add) New workspace…', alwaysShow: true },
+    { label: `$(add) ${vscode.l10n.t('New workspace…')}`, alwaysShow: true },
   ];
-  const chosen = await pick(items, 'Set limits for which workspace?', { title, step: 1, totalSteps: 4 });
+  const chosen = await pick(items, vscode.l10n.t('Set limits for which workspace?'), { title, step: 1, totalSteps: 4 });
   if (!chosen.label.startsWith('$(add)')) return chosen.label;
   const validate = (s: string) =>
     WORKSPACE_ID.test(s.trim()) && s.trim() !== DEFAULT_WORKSPACE
       ? undefined
-      : 'Use the workspace id; the default workspace cannot be edited.';
+      : vscode.l10n.t('Use the workspace id; the default workspace cannot be edited.');
   return (
     await ask(
-      { prompt: 'Workspace id (as in Model Studio, e.g. llm-abc123)', validate },
+      { prompt: vscode.l10n.t('Workspace id (as in Model Studio, e.g. llm-abc123)'), validate },
       { title, step: 1, totalSteps: 4 },
     )
   ).trim();
 }
 
 async function setWorkspaceLimits(ctx: CommandContext, args: Args) {
-  const title = 'Set Workspace Limits';
+  const title = vscode.l10n.t('Set Workspace Limits');
   const workspace = await chooseWorkspace(ctx, args, title);
-  if (workspace === DEFAULT_WORKSPACE) fail('The default workspace uses the account limits and cannot be edited.');
-  const model = await chooseModel(ctx, args, `Limit which model in '${workspace}'?`, {
+  if (workspace === DEFAULT_WORKSPACE)
+    fail(vscode.l10n.t('The default workspace uses the account limits and cannot be edited.'));
+  const model = await chooseModel(ctx, args, vscode.l10n.t("Limit which model in '{0}'?", workspace), {
     title: `${title}: ${workspace}`,
     step: 2,
     totalSteps: 4,
   });
   const account = ctx.settings.config.models[model];
-  if (!account) fail(`'${model}' has no account limit: set it first with "Set Account Limits for a Model".`);
+  if (!account)
+    fail(vscode.l10n.t('\'{0}\' has no account limit: set it first with "Set Account Limits for a Model".', model));
   const existing = ctx.settings.config.workspaces[workspace]?.models[model];
-  const ceiling = (value: number) => ({ value, name: `the account limit of ${model}` });
-  const stepTitle = `${title}: ${model} in ${workspace}`;
+  const ceiling = (value: number) => ({ value, name: vscode.l10n.t('the account limit of {0}', model) });
+  const stepTitle = `${title}: ${vscode.l10n.t('{0} in {1}', model, workspace)}`;
   const ask = (field: 'rpm' | 'tpm', step: number) =>
     readLimit(
       args,
@@ -98,48 +100,73 @@ async function setWorkspaceLimits(ctx: CommandContext, args: Args) {
   };
   checkCandidate(ctx, { workspaces });
   await ctx.settings.update(SETTING.workspaces, workspaces);
-  // Optionally set the same limit in Model Studio, in the provider setting's region.
+  const pushed = await pushToModelStudio(ctx, args, workspace, model, { rpm, tpm });
+  return { workspace, model, rpm, tpm, ...pushed };
+}
+
+/** Optionally set the same limit in Model Studio, in the provider setting's region. */
+async function pushToModelStudio(ctx: CommandContext, args: Args, workspace: string, model: string, l: ModelLimits) {
   let push = args?.push === true;
   if (args?.push === undefined && ctx.settings.config.provider === 'dashscope') {
+    const setThere = vscode.l10n.t('Set in Model Studio');
     const answer = await vscode.window.showInformationMessage(
-      `Saved. Also set this limit for workspace '${workspace}' in Model Studio?`,
-      'Set in Model Studio',
-      'Only here',
+      vscode.l10n.t("Saved. Also set this limit for workspace '{0}' in Model Studio?", workspace),
+      setThere,
+      vscode.l10n.t('Only here'),
     );
-    push = answer === 'Set in Model Studio';
+    push = answer === setThere;
   }
-  if (!push) return { workspace, model, rpm, tpm, pushed: false };
+  if (!push) return { pushed: false };
   const key = ctx.keys.get(workspace) ?? apiKeyFromEnv();
-  if (!key) fail(`Saved here, but not set in Model Studio: workspace '${workspace}' has no API key (Set API Key).`);
+  if (!key)
+    fail(
+      vscode.l10n.t(
+        "Saved here, but not set in Model Studio: workspace '{0}' has no API key (Set API Key).",
+        workspace,
+      ),
+    );
   const { region } = regionOf(ctx.settings.get<string>(SETTING.provider, ''));
   const url = stringArg(args, 'pushUrl');
-  await setWorkspaceLimit({ workspaceId: workspace, region, key, ...(url ? { url } : {}) }, model, rpm, tpm).catch(
+  await setWorkspaceLimit({ workspaceId: workspace, region, key, ...(url ? { url } : {}) }, model, l.rpm, l.tpm).catch(
     (e: unknown) =>
-      fail(`Saved here, but not in Model Studio: ${e instanceof ModelStudioError ? e.message : String(e)}`),
+      fail(
+        vscode.l10n.t(
+          'Saved here, but not in Model Studio: {0}',
+          e instanceof ModelStudioError ? e.message : String(e),
+        ),
+      ),
   );
-  return { workspace, model, rpm, tpm, pushed: true, region };
+  return { pushed: true, region };
 }
 
 async function recordTemporaryIncrease(ctx: CommandContext, args: Args) {
-  const title = 'Record a Temporary Increase';
-  const model = await chooseModel(ctx, args, 'Which model got a temporary TPM increase?', {
+  const title = vscode.l10n.t('Record a Temporary Increase');
+  const model = await chooseModel(ctx, args, vscode.l10n.t('Which model got a temporary TPM increase?'), {
     title,
     step: 1,
     totalSteps: 2,
   });
   const account = ctx.settings.config.models[model];
-  if (!account) fail(`'${model}' has no account limit.`);
+  if (!account) fail(vscode.l10n.t("'{0}' has no account limit.", model));
   const upper = typeof args?.upperLimit === 'number' ? args.upperLimit : undefined;
   const currentTpm = activeIncrease(ctx.settings.temporaryIncreases(), model, Date.now())?.tpm ?? account.tpm;
   let tpm: number;
   if (args?.tpm !== undefined) tpm = Number(args.tpm);
   else {
     const validate = (s: string) =>
-      validateLimitInput(s, 'tpm', upper ? { value: upper, name: 'the upper limit' } : undefined) ??
-      (parseLimitInput(s) <= account.tpm ? `An increase must be above the default ${account.tpm}.` : undefined);
-    const prompt =
-      `New TPM for ${model} (now ${currentTpm} TPM${upper ? `, upper limit ${upper}` : ''}); it ` +
-      `lasts ${TEMPORARY_INCREASE_DAYS} days`;
+      validateLimitInput(s, 'tpm', upper ? { value: upper, name: vscode.l10n.t('the upper limit') } : undefined) ??
+      (parseLimitInput(s) <= account.tpm
+        ? vscode.l10n.t('An increase must be above the default {0}.', account.tpm)
+        : undefined);
+    const prompt = upper
+      ? vscode.l10n.t(
+          'New TPM for {0} (now {1} TPM, upper limit {2}); it lasts {3} days',
+          model,
+          currentTpm,
+          upper,
+          TEMPORARY_INCREASE_DAYS,
+        )
+      : vscode.l10n.t('New TPM for {0} (now {1} TPM); it lasts {2} days', model, currentTpm, TEMPORARY_INCREASE_DAYS);
     tpm = parseLimitInput(
       await ask(
         { prompt, value: String(currentTpm), validate },
@@ -161,7 +188,7 @@ async function recordTemporaryIncrease(ctx: CommandContext, args: Args) {
   await ctx.settings.setTemporaryIncreases(all);
   if (!args?.quiet)
     void vscode.window.setStatusBarMessage(
-      `$(check) ${model}: ${tpm} TPM until ${appliedAt.toLocaleDateString()} + ${TEMPORARY_INCREASE_DAYS} days`,
+      `$(check) ${actionDone.increaseRecorded(vscode.l10n, model, tpm, increase.expiresAt)}`,
       5_000,
     );
   return increase;
@@ -171,43 +198,50 @@ async function endTemporaryIncrease(ctx: CommandContext, args: Args) {
   const now = Date.now();
   const increases = ctx.settings.temporaryIncreases();
   const active = [...new Set(increases.map((i) => i.model))].filter((m) => activeIncrease(increases, m, now));
-  if (active.length === 0) fail('No temporary increase is in force.');
-  const model = await argOrPick(args, 'model', active, 'End the temporary increase of which model?', {
-    title: 'End a Temporary Increase',
+  if (active.length === 0) fail(vscode.l10n.t('No temporary increase is in force.'));
+  const model = await argOrPick(args, 'model', active, vscode.l10n.t('End the temporary increase of which model?'), {
+    title: vscode.l10n.t('End a Temporary Increase'),
   });
-  if (!activeIncrease(increases, model, now)) fail(`'${model}' has no temporary increase in force.`);
+  if (!activeIncrease(increases, model, now)) fail(vscode.l10n.t("'{0}' has no temporary increase in force.", model));
   await ctx.settings.setTemporaryIncreases(endIncrease(increases, model, now));
   const tpm = ctx.settings.config.models[model]?.tpm;
-  if (!args?.quiet) void vscode.window.setStatusBarMessage(`$(check) ${model}: back to ${tpm} TPM`, 5_000);
+  if (!args?.quiet)
+    void vscode.window.setStatusBarMessage(`$(check) ${actionDone.increaseEnded(vscode.l10n, model, tpm)}`, 5_000);
   return { model, tpm };
 }
 
 async function selectStatusBarModel(ctx: CommandContext, args: Args) {
-  const model = await chooseModel(ctx, args, 'Show which model in the status bar?', { title: 'Status Bar Model' });
-  if (!ctx.settings.config.models[model]) fail(`'${model}' has no account limit.`);
+  const model = await chooseModel(ctx, args, vscode.l10n.t('Show which model in the status bar?'), {
+    title: vscode.l10n.t('Status Bar Model'),
+  });
+  if (!ctx.settings.config.models[model]) fail(vscode.l10n.t("'{0}' has no account limit.", model));
   await ctx.settings.update(SETTING.statusBarModel, model);
   return { model };
 }
 
 async function syncLimits(ctx: CommandContext, args: Args) {
-  const title = 'Sync Limits from Model Studio';
-  const validate = (s: string) => (WORKSPACE_ID.test(s.trim()) ? undefined : 'Use the workspace id from the console.');
+  const title = vscode.l10n.t('Sync Limits from Model Studio');
+  const validate = (s: string) =>
+    WORKSPACE_ID.test(s.trim()) ? undefined : vscode.l10n.t('Use the workspace id from the console.');
   const workspaceId =
     stringArg(args, 'workspaceId') ??
     (
-      await ask({ prompt: 'Model Studio workspace id (e.g. llm-abc123)', validate }, { title, step: 1, totalSteps: 2 })
+      await ask(
+        { prompt: vscode.l10n.t('Model Studio workspace id (e.g. llm-abc123)'), validate },
+        { title, step: 1, totalSteps: 2 },
+      )
     ).trim();
   const preset = regionOf(ctx.settings.get<string>(SETTING.provider, ''));
   const regions = QUOTA_REGIONS.map((label) => ({
     label,
     picked: label === preset.region,
-    description: label === preset.region && preset.known ? "the provider setting's region" : '',
+    description: label === preset.region && preset.known ? vscode.l10n.t("the provider setting's region") : '',
   }));
   const region =
     stringArg(args, 'region') ??
-    (await pick(regions, 'Region of the workspace', { title, step: 2, totalSteps: 2 })).label;
+    (await pick(regions, vscode.l10n.t('Region of the workspace'), { title, step: 2, totalSteps: 2 })).label;
   const key = ctx.keys.get(DEFAULT_WORKSPACE) ?? apiKeyFromEnv();
-  if (!key) fail('No API key is set: run "Rate Limit Monitor: Set API Key" first.');
+  if (!key) fail(vscode.l10n.t('No API key is set: run "Rate Limit Monitor: Set API Key" first.'));
   const url = stringArg(args, 'url');
   const pages = await fetchQuotaPages({ workspaceId, region, key, ...(url ? { url } : {}) }).catch((e: unknown) =>
     fail(errorMessage(e)),
@@ -215,23 +249,27 @@ async function syncLimits(ctx: CommandContext, args: Args) {
   const synced = parseQuotaPages(pages);
   const changes = diffLimits(ctx.settings.config.models, synced.models);
   if (changes.length === 0) {
-    void vscode.window.showInformationMessage('Limits already match the provider.');
+    void vscode.window.showInformationMessage(vscode.l10n.t('Limits already match the provider.'));
     return { changes: [] };
   }
   if (args?.apply !== true) {
     const detail = changes.map((c) => `${c.model} ${c.field.toUpperCase()}: ${c.from ?? '—'} → ${c.to}`).join('\n');
+    const apply = vscode.l10n.t('Apply');
     const answer = await vscode.window.showInformationMessage(
-      `Apply ${changes.length} change(s) from the provider?`,
+      vscode.l10n.t('Apply {0} change(s) from the provider?', changes.length),
       { modal: true, detail },
-      'Apply',
+      apply,
     );
-    if (answer !== 'Apply') throw new Cancelled();
+    if (answer !== apply) throw new Cancelled();
   }
   const models: Record<string, ModelLimits> = { ...ctx.settings.config.models, ...synced.models };
   checkCandidate(ctx, { models });
   await ctx.settings.update(SETTING.models, models);
   if (!args?.quiet)
-    void vscode.window.setStatusBarMessage(`$(check) ${changes.length} limit(s) synced from Model Studio`, 5_000);
+    void vscode.window.setStatusBarMessage(
+      `$(check) ${vscode.l10n.t('{0} limit(s) synced from Model Studio', changes.length)}`,
+      5_000,
+    );
   return { changes };
 }
 

@@ -8,7 +8,7 @@ import { pick } from '../prompts';
 import {
   checkCandidate,
   chooseModel,
-  fail,
+  checkWorkspace,
   stringArg,
   workspaceIds,
   type Args,
@@ -19,20 +19,27 @@ import {
 async function selectActiveWorkspace(ctx: CommandContext, args: Args) {
   const items = workspaceIds(ctx).map((w) => ({
     label: w,
-    description: w === DEFAULT_WORKSPACE ? 'account limits' : ctx.settings.config.workspaces[w]!.name,
+    description: w === DEFAULT_WORKSPACE ? vscode.l10n.t('account limits') : ctx.settings.config.workspaces[w]!.name,
     picked: w === ctx.activeWorkspace(),
   }));
   const workspace =
     stringArg(args, 'workspace') ??
-    (await pick(items, 'Which provider workspace does this window use?', { title: 'Active Workspace' })).label;
-  if (!workspaceIds(ctx).includes(workspace))
-    fail(`Unknown workspace '${workspace}'. Known: ${workspaceIds(ctx).join(', ')}.`);
+    (
+      await pick(items, vscode.l10n.t('Which provider workspace does this window use?'), {
+        title: vscode.l10n.t('Active Workspace'),
+      })
+    ).label;
+  checkWorkspace(ctx, workspace);
   const section = ctx.settings.section();
   // A window without a folder has no workspace settings: keep the choice in the user settings then.
   await section
     .update(SETTING.activeWorkspace, workspace, vscode.ConfigurationTarget.Workspace)
     .then(undefined, () => section.update(SETTING.activeWorkspace, workspace, vscode.ConfigurationTarget.Global));
-  if (!args?.quiet) void vscode.window.setStatusBarMessage(`$(check) This window uses workspace ${workspace}`, 5_000);
+  if (!args?.quiet)
+    void vscode.window.setStatusBarMessage(
+      `$(check) ${vscode.l10n.t('This window uses workspace {0}', workspace)}`,
+      5_000,
+    );
   return { workspace };
 }
 
@@ -44,25 +51,32 @@ async function askChain(ctx: CommandContext, model: string): Promise<string[]> {
   for (;;) {
     const left = others.filter((m) => !chain.includes(m));
     const items: vscode.QuickPickItem[] = [
-      { label: '$(check) Done', description: chain.length ? chain.join(' → ') : 'no fallback' },
+      {
+        label: `$(check) ${vscode.l10n.t('Done')}`,
+        description: chain.length ? chain.join(' → ') : vscode.l10n.t('no fallback'),
+      },
       ...left.map((m) => ({
         label: m,
-        description: current.includes(m) ? `currently #${current.indexOf(m) + 1}` : '',
+        description: current.includes(m) ? vscode.l10n.t('currently #{0}', current.indexOf(m) + 1) : '',
       })),
     ];
-    const chosen = await pick(items, `Fallback #${chain.length + 1} for ${model}, in order (Done to finish)`, {
-      title: `Configure Fallbacks: ${model}`,
-      step: chain.length + 2,
-      totalSteps: others.length + 2,
-    });
+    const chosen = await pick(
+      items,
+      vscode.l10n.t('Fallback #{0} for {1}, in order (Done to finish)', chain.length + 1, model),
+      {
+        title: vscode.l10n.t('Configure Fallbacks: {0}', model),
+        step: chain.length + 2,
+        totalSteps: others.length + 2,
+      },
+    );
     if (chosen.label.startsWith('$(check)')) return chain;
     chain.push(chosen.label);
   }
 }
 
 async function configureFallbacks(ctx: CommandContext, args: Args) {
-  const model = await chooseModel(ctx, args, 'Configure the fallbacks of which model?', {
-    title: 'Configure Fallbacks',
+  const model = await chooseModel(ctx, args, vscode.l10n.t('Configure the fallbacks of which model?'), {
+    title: vscode.l10n.t('Configure Fallbacks'),
     step: 1,
     totalSteps: 2,
   });
@@ -73,7 +87,7 @@ async function configureFallbacks(ctx: CommandContext, args: Args) {
   await ctx.settings.update(SETTING.fallbacks, fallbacks);
   if (!args?.quiet)
     void vscode.window.setStatusBarMessage(
-      `$(check) ${model}: ${chain.length ? `falls back to ${chain.join(' → ')}` : 'no fallback'}`,
+      `$(check) ${model}: ${chain.length ? vscode.l10n.t('falls back to {0}', chain.join(' → ')) : vscode.l10n.t('no fallback')}`,
       5_000,
     );
   return { model, fallbacks: chain };
