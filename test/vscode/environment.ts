@@ -100,3 +100,28 @@ export async function prepareSuite(): Promise<SuiteEnvironment> {
     },
   };
 }
+
+/**
+ * Make `locale` a display language this code-server has, as installing its language pack
+ * would (the real packs come from the marketplace, which cannot be reached here). The stand-in
+ * translates nothing of VS Code's own: VS Code stays English, but it runs in `locale`
+ * (vscode.env.language), reads the extension's package.nls.<locale>.json and hands the
+ * extension l10n/bundle.l10n.<locale>.json, which is what the suite checks. Start code-server
+ * with `--locale <locale>` after this.
+ */
+export function standInLanguagePack(suite: SuiteEnvironment, locale: string): void {
+  const translations = path.join(suite.tmp, `language-pack-${locale}`, 'main.i18n.json');
+  fs.mkdirSync(path.dirname(translations), { recursive: true });
+  fs.writeFileSync(translations, JSON.stringify({ version: '1.0.0', contents: {} }));
+  fs.writeFileSync(
+    path.join(suite.userDataDir, 'languagepacks.json'),
+    JSON.stringify({
+      [locale]: {
+        hash: `rlm-stand-in-${locale}`,
+        extensions: [{ extensionIdentifier: { id: `rlm-test.stand-in-${locale}` }, version: '1.0.0' }],
+        translations: { vscode: translations },
+        label: locale,
+      },
+    }),
+  );
+}

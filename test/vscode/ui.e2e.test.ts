@@ -9,83 +9,14 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import OpenAI from 'openai';
-import type { Browser, Frame, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { GatewayState, MetricsResponse } from '../../src/core/protocol';
 import { listBatchJobs, submitBatchFile } from '../../src/gateway/batchApi';
 import { prepareSuite, type SuiteEnvironment } from './environment';
-import { launchChromium, startCodeServer } from './runServer';
-
-const STATUS_ID = 'rate-limit-monitor.llm-rate-limit-monitor.rateLimitMonitor.quota';
-const RESULTS = path.resolve('test-results');
+import type { startCodeServer } from './runServer';
+import { colorTheme, frameWith, openWorkbench, palette, RESULTS, STATUS_ID } from './workbench';
 
 let page: Page;
-
-/** Run a command from the palette as a user does: type its title, choose its row (by command id). */
-async function palette(title: string, commandId: string): Promise<void> {
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input.input');
-  await input.waitFor({ state: 'visible', timeout: 10_000 });
-  await input.fill(`>${title}`);
-  const row = page.locator(`.quick-input-widget [data-quick-input-id="${commandId}"]`).first();
-  await row.waitFor({ timeout: 10_000 });
-  await row.click();
-}
-
-/** Webviews live in overlay iframes, not inside their parts: find the frame that shows `selector`. */
-async function frameWith(selector: string, ms = 20_000): Promise<Frame> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    for (const f of page.frames()) {
-      if (await f.$(selector).catch(() => null)) return f;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no webview frame shows ${selector}`);
-}
-
-/** Switch the colour theme through its own quick pick, as a user does. */
-async function colorTheme(label: string, bodyClass: string): Promise<void> {
-  await palette('Preferences: Color Theme', 'workbench.action.selectTheme');
-  const input = page.locator('.quick-input-widget input.input');
-  await input.fill(label);
-  await page
-    .locator('.quick-input-widget .monaco-list-row', { hasText: label })
-    .first()
-    .waitFor({ timeout: 10_000 })
-    .catch(async (e: unknown) => {
-      console.log('theme rows:', await page.locator('.quick-input-widget .monaco-list-row').allInnerTexts());
-      await page.screenshot({ path: path.join(RESULTS, 'theme-picker-failure.png') });
-      throw e;
-    });
-  await page.keyboard.press('Enter');
-  await page
-    .waitForFunction((cls) => document.querySelector('.monaco-workbench')?.classList.contains(cls), bodyClass, {
-      timeout: 15_000,
-    })
-    .catch(async (e: unknown) => {
-      await page.screenshot({ path: path.join(RESULTS, `theme-failure-${bodyClass}.png`) });
-      console.log(
-        'workbench classes:',
-        await page.evaluate(() => document.querySelector('.monaco-workbench')?.className),
-      );
-      throw e;
-    });
-  await new Promise((r) => setTimeout(r, 700)); // the webview re-themes from the new --vscode-* variables
-}
-
-/** code-server with the extension in development, the workbench open on the suite's folder. */
-async function openWorkbench(suite: SuiteEnvironment) {
-  const server = await startCodeServer(suite, ['--vscode-option', 'enable-smoke-test-driver']);
-  const browser = await launchChromium();
-  page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
-  const payload = [['extensionDevelopmentPath', `vscode-remote://remote${path.resolve('.')}`]];
-  await page.goto(
-    `http://127.0.0.1:${server.port}/?folder=${encodeURIComponent(suite.workspaceFolder)}&payload=${encodeURIComponent(JSON.stringify(payload))}`,
-  );
-  await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
-  await page.locator(`[id="${STATUS_ID}"]`).waitFor({ state: 'visible', timeout: 90_000 });
-  return { server, browser };
-}
 
 describe('UI end to end in code-server (Playwright + Chromium)', { timeout: 240_000 }, () => {
   let suite: SuiteEnvironment;
@@ -100,7 +31,7 @@ describe('UI end to end in code-server (Playwright + Chromium)', { timeout: 240_
     fs.mkdirSync(RESULTS, { recursive: true });
     suite = await prepareSuite();
     if (!fs.existsSync('dist/extension.js')) throw new Error('dist/extension.js is missing: run `npm run build` first');
-    ({ server, browser } = await openWorkbench(suite));
+    ({ server, browser, page } = await openWorkbench(suite));
     gateway = `http://127.0.0.1:${suite.gatewayPort}`;
     const tokenFile = path.join(suite.env.RLM_STATE_DIR!, 'token');
     for (let i = 0; i < 200 && !fs.existsSync(tokenFile); i++) await new Promise((r) => setTimeout(r, 50));
@@ -458,7 +389,7 @@ describe('UI in code-server without an API key', { timeout: 180_000 }, () => {
     suite = await prepareSuite();
     // no key anywhere: not in SecretStorage (a fresh profile), not in the environment
     suite.env = { ...suite.env, RLM_API_KEY: '', DASHSCOPE_API_KEY: '', OPENAI_API_KEY: '' };
-    ({ server, browser } = await openWorkbench(suite));
+    ({ server, browser, page } = await openWorkbench(suite));
   });
 
   after(async () => {

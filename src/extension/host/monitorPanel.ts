@@ -16,7 +16,7 @@ export class MonitorPanel implements vscode.Disposable {
     }
     const panel = vscode.window.createWebviewPanel(
       'rateLimitMonitor.monitor',
-      'LLM Rate Limit Monitor',
+      vscode.l10n.t('LLM Rate Limit Monitor'),
       vscode.ViewColumn.Active,
       webviewOptions(extensionUri),
     );

@@ -11,9 +11,9 @@ export function applyTerminalEnvironment(
     collection.clear();
     return;
   }
-  collection.description =
-    'Points OpenAI-compatible clients at the LLM Rate Limit Monitor gateway, which meters them against your rate ' +
-    'limits (setting rateLimitMonitor.terminal.injectEnvironment turns this off).';
+  collection.description = vscode.l10n.t(
+    'Points OpenAI-compatible clients at the LLM Rate Limit Monitor gateway, which meters them against your rate limits (setting rateLimitMonitor.terminal.injectEnvironment turns this off).',
+  );
   collection.replace('OPENAI_BASE_URL', `${url}/v1`);
   collection.replace('OPENAI_API_KEY', token);
 }
