@@ -12,7 +12,8 @@ export function applyTerminalEnvironment(
     return;
   }
   collection.description = vscode.l10n.t(
-    'Points OpenAI-compatible clients at the LLM Rate Limit Monitor gateway, which meters them against your rate limits (setting rateLimitMonitor.terminal.injectEnvironment turns this off).',
+    'Points OpenAI-compatible clients at the LLM Rate Limit Monitor gateway, which meters them against your limits ({0} turns this off).',
+    'rateLimitMonitor.terminal.injectEnvironment',
   );
   collection.replace('OPENAI_BASE_URL', `${url}/v1`);
   collection.replace('OPENAI_API_KEY', token);
