@@ -3,7 +3,8 @@
  * what Export saves for each tab: what it shows.
  */
 import * as l10n from '@vscode/l10n';
-import { recordsToCsv, toCsv } from '../src/core/export';
+import { formatCost, pricingFor, recordCost, type Cost } from '../src/core/cost';
+import { recordsToCsv, toCsv, withCosts } from '../src/core/export';
 import type { ModelRow } from '../src/core/metrics';
 import type { DashboardAction, DashboardSnapshot } from '../src/core/protocol';
 import type { AttemptRecord } from '../src/core/types';
@@ -35,7 +36,13 @@ const rowColumns = (): { key: keyof ModelRow; label: string; cell: (r: ModelRow)
   { key: 'avgLatencyMs', label: l10n.t('Avg Latency'), cell: (r) => fmtMs(r.avgLatencyMs), numeric: true },
   { key: 'peakRpm', label: l10n.t('Peak RPM'), cell: (r) => String(r.peakRpm), numeric: true },
   { key: 'peakTpm', label: l10n.t('Peak TPM'), cell: (r) => fmtNum(r.peakTpm), numeric: true },
+  { key: 'cost', label: l10n.t('Est. Cost'), cell: (r) => costText(r.cost), numeric: true },
 ];
+
+/** A cost, or "unknown" (never 0) when the model has no price. */
+const costText = (c: Cost | null | undefined) => formatCost(c, l10n.t('unknown'));
+/** The value a column sorts by: a cost by its amount, an unknown one first. */
+const sortValue = (v: unknown) => (v && typeof v === 'object' && 'amount' in v ? (v as Cost).amount : (v ?? -1));
 
 const outcomeText = (r: AttemptRecord) =>
   r.outcome === 'rejected'
@@ -105,7 +112,15 @@ function summaryCards(s: DashboardSnapshot): HTMLElement {
       `${summary.rateLimited.rpm} / ${summary.rateLimited.tpm} / ${summary.rateLimited.burst}`,
     ),
     card('Local refusals', l10n.t('Local refusals'), String(summary.localRejections)),
+    card('Est. Cost', l10n.t('Est. Cost'), summaryCost(summary.cost)),
   );
+}
+
+/** The window's estimated cost; the calls it could not price are named, not counted as 0. */
+function summaryCost(cost: DashboardSnapshot['metrics']['summary']['cost']): string {
+  if (!cost) return costText(cost);
+  const text = costText(cost);
+  return cost.unpricedCalls > 0 ? l10n.t('{0} + {1} calls without a price', text, cost.unpricedCalls) : text;
 }
 
 /** Headers sort by their column; a second click (or Enter) reverses; aria-sort says which way. */
@@ -146,8 +161,8 @@ export function shownRows(s: DashboardSnapshot, saved: SavedState): ModelRow[] {
   return s.metrics.rows
     .filter((r) => !ws || r.workspace === ws)
     .sort((a, b) => {
-      const x = a[key];
-      const y = b[key];
+      const x = sortValue(a[key]);
+      const y = sortValue(b[key]);
       return sign * (typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y)));
     });
 }
@@ -188,6 +203,7 @@ export function renderRequests(panel: HTMLElement, s: DashboardSnapshot, kit: Ta
     ),
   );
   const rows = shownRequests(s, kit.saved);
+  const pricing = pricingFor(s.config);
   panel.append(
     table(
       l10n.t('Recent requests'),
@@ -202,6 +218,7 @@ export function renderRequests(panel: HTMLElement, s: DashboardSnapshot, kit: Ta
         { key: 'outcome', label: l10n.t('Outcome'), cell: outcomeText },
         { key: 'status', label: l10n.t('Status'), cell: (r) => String(r.status), numeric: true },
         { key: 'tokens', label: l10n.t('Tokens'), cell: (r) => String(r.totalTokens), numeric: true },
+        { key: 'cost', label: l10n.t('Est. Cost'), cell: (r) => costText(recordCost(pricing, r)), numeric: true },
         { key: 'lane', label: l10n.t('Lane'), cell: (r) => r.lane ?? 'interactive' },
         { key: 'queued', label: l10n.t('Queued'), cell: (r) => fmtMs(r.queuedMs), numeric: true },
         { key: 'ttft', label: l10n.t('TTFT'), cell: (r) => fmtMs(r.ttftMs), numeric: true },
@@ -221,7 +238,10 @@ export function exportShown(s: DashboardSnapshot, saved: SavedState, format: 'cs
     return {
       action: 'saveFile',
       name: `rlm-requests-${stamp}.${format}`,
-      content: format === 'csv' ? recordsToCsv(rows) : JSON.stringify(rows, null, 2),
+      content:
+        format === 'csv'
+          ? recordsToCsv(rows, pricingFor(s.config))
+          : JSON.stringify(withCosts(rows, pricingFor(s.config)), null, 2),
     };
   }
   if (saved.tab === 'Batch Jobs') {
@@ -248,10 +268,9 @@ export function exportShown(s: DashboardSnapshot, saved: SavedState, format: 'cs
     return { action: 'saveFile', name: `rlm-limits-${stamp}.${format}`, content: exportLimits(s, format) };
   }
   const rows = shownRows(s, saved);
-  const csv = toCsv(
-    rowColumns().map((c) => c.key),
-    rows,
-    (r, key) => r[key],
+  // the cost as a number and its currency; an unknown price stays an empty cell
+  const csv = toCsv([...rowColumns().map((c) => c.key), 'currency'] as const, rows, (r, key) =>
+    key === 'cost' ? r.cost?.amount : key === 'currency' ? r.cost?.currency : r[key],
   );
   return {
     action: 'saveFile',

@@ -10,6 +10,7 @@ import {
   type Json,
   readAccountModels,
   readFallbacks,
+  readPrices,
   readSourceLanes,
   readTemporaryIncreases,
   readWorkspaces,
@@ -58,6 +59,7 @@ const TOP_LEVEL_KEYS = [
   'refundUnusedTokens',
   'estimateSafetyFactor',
   'sourceLanes',
+  'prices',
 ];
 
 /** Validate and normalise a configuration from any source. Returns every problem, not the first. */
@@ -83,6 +85,7 @@ export function validateConfig(raw: unknown): ConfigResult {
   const fallbacks = readFallbacks(raw.fallbacks, models, problems);
   const temporaryIncreases = readTemporaryIncreases(raw.temporaryIncreases, models, problems);
   const sourceLanes = readSourceLanes(raw.sourceLanes, problems);
+  const prices = readPrices(raw.prices, problems);
 
   const tuning = readTuning(raw, problems);
   if (problems.items.length > 0) return { ok: false, problems: problems.items };
@@ -97,6 +100,7 @@ export function validateConfig(raw: unknown): ConfigResult {
       temporaryIncreases,
       ...tuning,
       sourceLanes,
+      ...(prices ? { prices } : {}),
     },
   };
 }

@@ -4,7 +4,15 @@
  * (config.ts) puts them together.
  */
 import type { ConfigProblem } from './config';
-import { DEFAULT_WORKSPACE, type Lane, type ModelLimits, type TemporaryIncrease, type WorkspaceConfig } from './types';
+import type { ModelPrice } from './prices';
+import {
+  DEFAULT_WORKSPACE,
+  type Lane,
+  type ModelLimits,
+  type RateLimitConfig,
+  type TemporaryIncrease,
+  type WorkspaceConfig,
+} from './types';
 import { isPlainObject } from './values';
 
 export type Json = Record<string, unknown>;
@@ -373,4 +381,42 @@ export function readTemporaryIncreases(
     if (increase) out.push(increase);
   });
   return out;
+}
+
+const PRICE_FIELDS = ['input', 'output', 'cachedInput'] as const;
+
+/** `prices`: {currency?, models: model → {input, output, cachedInput?}} per 1M tokens, over the built-in table. */
+export function readPrices(raw: unknown, problems: ProblemList): RateLimitConfig['prices'] {
+  if (raw === undefined) return undefined;
+  const example = '{"currency":"USD","models":{"qwen-plus":{"input":0.4,"output":1.2}}}';
+  if (!isObject(raw)) {
+    problems.add('prices', 'must be an object {currency, models}', `write e.g. ${example}`);
+    return undefined;
+  }
+  reportUnknownKeys(raw, ['currency', 'models'], 'prices', problems);
+  const currency = raw.currency;
+  if (currency !== undefined && (typeof currency !== 'string' || !/^[A-Z]{3}$/.test(currency)))
+    problems.add('prices.currency', `${JSON.stringify(currency)} is not a currency code`, 'write e.g. "USD" or "CNY"');
+  const models: Record<string, ModelPrice> = {};
+  for (const [model, price] of Object.entries(isObject(raw.models) ? raw.models : {})) {
+    const path = `prices.models.${model}`;
+    if (!isObject(price)) {
+      problems.add(path, 'must be an object {input, output, cachedInput?}', `write e.g. ${example}`);
+      continue;
+    }
+    reportUnknownKeys(price, [...PRICE_FIELDS], path, problems);
+    const bad = PRICE_FIELDS.filter(
+      (f) => (price[f] !== undefined || f !== 'cachedInput') && !(typeof price[f] === 'number' && price[f] >= 0),
+    );
+    for (const f of bad)
+      problems.add(
+        `${path}.${f}`,
+        `${JSON.stringify(price[f])} is not a price`,
+        'write the price per 1M tokens, e.g. 0.4',
+      );
+    if (bad.length === 0) models[model] = price as unknown as ModelPrice;
+  }
+  if (raw.models !== undefined && !isObject(raw.models))
+    problems.add('prices.models', 'must be an object of model → {input, output}', `write e.g. ${example}`);
+  return { ...(typeof currency === 'string' ? { currency } : {}), models };
 }

@@ -2,6 +2,7 @@
  * Export of attempt records. The CSV columns are fixed and documented in the README; a
  * field a record lacks is an empty cell.
  */
+import { recordCost, type Cost, type Pricing } from './cost';
 import type { AttemptRecord } from './types';
 
 export const CSV_COLUMNS: (keyof AttemptRecord)[] = [
@@ -52,9 +53,26 @@ export function toCsv<T, C extends string>(
   return lines.join('\r\n') + '\r\n';
 }
 
-/** The records as CSV with the documented columns; `startedAt` as ISO 8601 UTC. */
-export function recordsToCsv(records: readonly AttemptRecord[]): string {
-  return toCsv(CSV_COLUMNS, records, (r, c) => (c === 'startedAt' ? new Date(r.startedAt).toISOString() : r[c]));
+/** Each record with its estimated cost (null: no price for its model). */
+export function withCosts(
+  records: readonly AttemptRecord[],
+  pricing: Pricing,
+): (AttemptRecord & { cost: Cost | null })[] {
+  return records.map((r) => ({ ...r, cost: recordCost(pricing, r) }));
+}
+
+/**
+ * The records as CSV with the documented columns; `startedAt` as ISO 8601 UTC. With prices, two
+ * more columns: `cost` (empty when the model has no price: unknown, not 0) and `currency`.
+ */
+export function recordsToCsv(records: readonly AttemptRecord[], pricing?: Pricing): string {
+  const cell = (r: AttemptRecord, c: keyof AttemptRecord) =>
+    c === 'startedAt' ? new Date(r.startedAt).toISOString() : r[c];
+  if (!pricing) return toCsv(CSV_COLUMNS, records, cell);
+  const columns = [...CSV_COLUMNS, 'cost', 'currency'] as const;
+  return toCsv(columns, withCosts(records, pricing), (r, c) =>
+    c === 'cost' ? r.cost?.amount : c === 'currency' ? r.cost?.currency : cell(r, c),
+  );
 }
 
 /** Is this parsed JSON line a record we can use? (History files may hold damaged lines.) */

@@ -15,37 +15,13 @@
  * - Avg latency: mean arrival-to-last-byte time over successful calls.
  * - p50 / p95: from log-scale histograms (bins 25 % wide), so within ±12 %.
  */
+import type { Cost } from './cost';
+import { HIST_BINS, histBin, percentile } from './histogram';
 import { ERROR_KINDS, type AttemptRecord, type ErrorKind } from './types';
 
 export const MINUTE_MS = 60_000;
 /** How long per-second detail stays before a bucket keeps only its peaks. */
 export const SECOND_DETAIL_MINUTES = 15;
-
-const HIST_BASE = 1.25;
-const HIST_BINS = 64;
-const LOG_BASE = Math.log(HIST_BASE);
-
-function histBin(ms: number): number {
-  if (!(ms >= 1)) return 0;
-  return Math.min(HIST_BINS - 1, 1 + Math.floor(Math.log(ms) / LOG_BASE));
-}
-
-function histValue(bin: number): number {
-  if (bin === 0) return 0.5;
-  // geometric middle of [base^(bin-1), base^bin)
-  return Math.pow(HIST_BASE, bin - 0.5);
-}
-
-function percentile(hist: Uint32Array, count: number, p: number): number | undefined {
-  if (count === 0) return undefined;
-  const rank = Math.max(1, Math.ceil(p * count));
-  let seen = 0;
-  for (let i = 0; i < hist.length; i++) {
-    seen += hist[i]!;
-    if (seen >= rank) return Math.round(histValue(i) * 10) / 10;
-  }
-  return undefined;
-}
 
 const KIND_INDEX: Record<ErrorKind, number> = Object.fromEntries(ERROR_KINDS.map((k, i) => [k, i])) as Record<
   ErrorKind,
@@ -61,6 +37,7 @@ class Totals {
   tokens = 0;
   promptTokens = 0;
   completionTokens = 0;
+  cachedTokens = 0;
   ttftSum = 0;
   ttftCount = 0;
   latencySum = 0;
@@ -77,6 +54,7 @@ class Totals {
     this.tokens += o.tokens;
     this.promptTokens += o.promptTokens;
     this.completionTokens += o.completionTokens;
+    this.cachedTokens += o.cachedTokens;
     this.ttftSum += o.ttftSum;
     this.ttftCount += o.ttftCount;
     this.latencySum += o.latencySum;
@@ -110,6 +88,7 @@ class Bucket extends Totals {
     this.tokens += r.totalTokens;
     this.promptTokens += r.promptTokens;
     this.completionTokens += r.completionTokens;
+    this.cachedTokens += r.cachedTokens ?? 0;
     if (r.outcome === 'ok') {
       this.latencySum += r.latencyMs;
       this.latencyCount++;
@@ -211,6 +190,10 @@ export interface ModelRow {
   totalTokens: number;
   promptTokens: number;
   completionTokens: number;
+  /** Prompt tokens the provider served from its cache (billed at the cached price). */
+  cachedTokens: number;
+  /** Estimated cost (src/core/cost.ts): null when the model has no price. */
+  cost?: Cost | null;
   avgTtftMs?: number;
   avgLatencyMs?: number;
   p50LatencyMs?: number;
@@ -232,6 +215,8 @@ export interface MetricsSummary {
   rateLimited: { rpm: number; tpm: number; burst: number };
   /** Requests the gateway itself refused (local 429s): their wait would have been too long. */
   localRejections: number;
+  /** The rows' estimated costs added up; `unpricedCalls` were left out (no price); null when none had one. */
+  cost?: (Cost & { unpricedCalls: number }) | null;
 }
 
 export interface MetricsReport {
@@ -457,6 +442,7 @@ function toRow(model: string, workspace: string, acc: Accumulator): ModelRow {
     totalTokens: acc.tokens,
     promptTokens: acc.promptTokens,
     completionTokens: acc.completionTokens,
+    cachedTokens: acc.cachedTokens,
     rateLimited: acc.rateLimited(),
     errorsByKind,
   };

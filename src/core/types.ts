@@ -3,6 +3,8 @@
  * gateway's HTTP surface, the extension host and the webview unchanged.
  */
 
+import type { ModelPrice } from './prices';
+
 /** Per-minute limits of one model. Per-second limits derive: RPS = rpm/60, TPS = tpm/60. */
 export interface ModelLimits {
   rpm: number;
@@ -51,6 +53,8 @@ export interface RateLimitConfig {
   estimateSafetyFactor: number;
   /** x-rlm-source label → lane, for callers that do not send x-rlm-priority. */
   sourceLanes: Record<string, Lane>;
+  /** Prices per 1M tokens over the built-in table (src/core/prices.ts), in `currency` (the table's when absent). */
+  prices?: { currency?: string; models: Record<string, ModelPrice> };
 }
 
 /** The id of the provider's default workspace: it uses the account limits and is read-only. */

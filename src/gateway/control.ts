@@ -3,9 +3,10 @@
  * time series, recent requests, the config (read and replace live), the Batch API jobs and
  * an SSE event stream.
  */
+import { priceReport, pricingFor } from '../core/cost';
 import type http from 'node:http';
 import { formatProblems } from '../core/config';
-import { recordsToCsv } from '../core/export';
+import { recordsToCsv, withCosts } from '../core/export';
 import { JsonlHistory } from './historyStore';
 import {
   CONFIG_SOURCE_HEADER,
@@ -103,8 +104,9 @@ async function exportHistory({ gw, res, q }: RouteCall): Promise<void> {
           .recent({ limit: 10_000 })
           .filter((r) => r.startedAt >= now - span)
           .reverse();
+  const pricing = pricingFor(gw.config);
   if (format === 'csv') {
-    const text = recordsToCsv(records);
+    const text = recordsToCsv(records, pricing);
     res.writeHead(200, {
       'content-type': 'text/csv; charset=utf-8',
       'content-disposition': `attachment; filename="rlm-history-${windowText}.csv"`,
@@ -112,7 +114,7 @@ async function exportHistory({ gw, res, q }: RouteCall): Promise<void> {
     res.end(text);
     return;
   }
-  return json(res, 200, { window: windowText, records });
+  return json(res, 200, { window: windowText, records: withCosts(records, pricing) });
 }
 
 async function clearHistory({ gw, res }: RouteCall): Promise<void> {
@@ -196,7 +198,8 @@ async function metrics({ gw, res, q }: RouteCall): Promise<void> {
     ...(q.get('model') ? { model: q.get('model')! } : {}),
     ...(q.get('workspace') ? { workspace: q.get('workspace')! } : {}),
   };
-  const body: MetricsResponse = { window: windowText, ...gw.metrics.report(now - span, now + 1, filter) };
+  const report = priceReport(gw.metrics.report(now - span, now + 1, filter), pricingFor(gw.config));
+  const body: MetricsResponse = { window: windowText, ...report };
   return json(res, 200, body);
 }
 
@@ -266,7 +269,7 @@ async function requests({ gw, res, q }: RouteCall): Promise<void> {
     ...(outcome ? { outcome: outcome as Outcome } : {}),
     ...(q.get('kind') ? { errorKind: q.get('kind')! } : {}),
   });
-  return json(res, 200, { records });
+  return json(res, 200, { records: withCosts(records, pricingFor(gw.config)) });
 }
 
 async function events({ gw, res }: RouteCall): Promise<void> {

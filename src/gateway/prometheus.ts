@@ -1,4 +1,5 @@
 /** `GET /metrics` in Prometheus text format, for people who already run Grafana. */
+import { priceReport, pricingFor } from '../core/cost';
 import { RATE_LIMIT_KINDS } from '../core/types';
 import type { Gateway } from './server';
 
@@ -20,7 +21,7 @@ export function prometheusText(gw: Gateway): string {
   const state = gw.state();
   keyGauges(metric, state.keys);
   // Totals since the gateway started, from the minute buckets.
-  totals(metric, gw.metrics.report(gw.startedAt, Date.now() + 1).rows);
+  totals(metric, priceReport(gw.metrics.report(gw.startedAt, Date.now() + 1), pricingFor(gw.config)).rows);
   metric('rlm_in_flight', 'gauge', 'Requests the gateway is handling.', [[{}, state.inFlight]]);
   if (state.team) teamGauges(metric, state.team);
   return lines.join('\n') + '\n';
@@ -129,4 +130,7 @@ function totals(metric: Emit, rows: ReportRow[]): void {
   const limited = rows.flatMap((r) => RATE_LIMIT_KINDS.map((kind): Row => [at(r, { kind }), r.rateLimited[kind]]));
   const help = 'Provider 429s by kind since the gateway started (local refusals are rlm_local_refusals_total).';
   metric('rlm_rate_limited_total', 'counter', help, limited);
+  // only what has a price: an unknown price is no sample, not a zero
+  const costs = rows.flatMap((r): Row[] => (r.cost ? [[at(r, { currency: r.cost.currency }), r.cost.amount]] : []));
+  metric('rlm_cost_total', 'counter', 'Estimated cost since the gateway started (list prices; see the README).', costs);
 }

@@ -48,7 +48,7 @@ describe('configuration validation', () => {
       "fallbacks.qwen-plus[0]: 'qwen-plus' falls back to itself — remove it from its own chain",
       "fallbacks.qwen-turbo[0]: backup 'qwen-max' has no account limit — add models.qwen-max, so its traffic is metered too",
       'maxQueueMs: "soon" is not between 0 and 600000 — write milliseconds, e.g. 30000 (0 = never queue)',
-      'colour: is not a known setting — remove it; known here: provider, baseUrl, models, workspaces, fallbacks, temporaryIncreases, maxQueueMs, defaultMaxOutputTokens, refundUnusedTokens, estimateSafetyFactor, sourceLanes',
+      'colour: is not a known setting — remove it; known here: provider, baseUrl, models, workspaces, fallbacks, temporaryIncreases, maxQueueMs, defaultMaxOutputTokens, refundUnusedTokens, estimateSafetyFactor, sourceLanes, prices',
     ];
     for (const e of expected) assert.ok(found.includes(e), `missing: ${e}\n got:\n${found.join('\n')}`);
     assert.equal(found.length, expected.length, found.join('\n'));

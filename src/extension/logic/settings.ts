@@ -20,6 +20,7 @@ export const SETTING = {
   maxQueueMs: 'maxQueueMs',
   estimateSafetyFactor: 'estimateSafetyFactor',
   sourceLanes: 'sourceLanes',
+  prices: 'prices',
   port: 'gateway.port',
   retentionDays: 'history.retentionDays',
   statusBarModel: 'statusBar.model',
@@ -51,6 +52,7 @@ const PATH_TO_SETTING: [RegExp, string][] = [
   [/^maxQueueMs\b/, SETTING.maxQueueMs],
   [/^estimateSafetyFactor\b/, SETTING.estimateSafetyFactor],
   [/^sourceLanes\b/, SETTING.sourceLanes],
+  [/^prices\b/, SETTING.prices],
   [/^baseUrl\b/, SETTING.customBaseUrl],
   [/^provider\b/, SETTING.provider],
 ];
@@ -100,6 +102,8 @@ export function configFromSettings(
     maxQueueMs: read(SETTING.maxQueueMs) ?? SETTING_DEFAULTS.maxQueueMs,
     estimateSafetyFactor: read(SETTING.estimateSafetyFactor) ?? SETTING_DEFAULTS.estimateSafetyFactor,
     sourceLanes: read(SETTING.sourceLanes) ?? {},
+    // empty (the default): the built-in price table alone
+    ...(isEmptyPrices(read(SETTING.prices)) ? {} : { prices: read(SETTING.prices) }),
     temporaryIncreases,
   };
   const result = validateConfig(raw);
@@ -121,6 +125,9 @@ export function validateLimitInput(
   if (ceiling && n > ceiling.value) return l10n.t('{0} exceeds {1} ({2}).', n, ceiling.name, ceiling.value);
   return undefined;
 }
+
+const isEmptyPrices = (v: unknown) =>
+  v === undefined || (typeof v === 'object' && v !== null && Object.keys(v).length === 0);
 
 export function parseLimitInput(text: string): number {
   return parseCount(text);
@@ -155,6 +162,7 @@ export function settingsUpdatesFor(
   compare(SETTING.maxQueueMs, current.maxQueueMs, incoming.maxQueueMs);
   compare(SETTING.estimateSafetyFactor, current.estimateSafetyFactor, incoming.estimateSafetyFactor);
   compare(SETTING.sourceLanes, current.sourceLanes, incoming.sourceLanes);
+  compare(SETTING.prices, current.prices ?? {}, incoming.prices ?? {});
   const known = new Set(storedIncreases.map(stableJson));
   const newIncreases = incoming.temporaryIncreases.filter((i) => !known.has(stableJson(i)));
   return { settings, newIncreases };

@@ -5,7 +5,9 @@
 import fs from 'node:fs';
 import * as vscode from 'vscode';
 import { estimateBatch, formatBatchProblem, parseBatchFile } from '../../../core/batch';
+import { costOf, formatCost, pricingFor } from '../../../core/cost';
 import { formatCount, formatDateTime, formatDuration } from '../../../core/format';
+import type { ModelLimits } from '../../../core/types';
 import { downloadBatchResults, listBatchJobs, submitBatchFile } from '../../../gateway/batchApi';
 import { runBatch } from '../../../gateway/batchRunner';
 import { estimateTokens } from '../../../gateway/tokenizer';
@@ -40,23 +42,10 @@ export async function runBatchFile(ctx: CommandContext, args?: Record<string, un
   const limits = ctx.settings.config.models[model];
   if (!limits)
     throw new Error(vscode.l10n.t("'{0}' has no account limit: set it first, so the run can be paced.", model));
-  const defaultMax = ctx.settings.config.defaultMaxOutputTokens;
-  const estimate = estimateBatch(
-    lines.map((l) => {
-      const e = estimateTokens(l.endpoint, l.body, defaultMax);
-      return e.promptTokens + e.maxOutputTokens;
-    }),
-    limits,
-  );
   const summary =
-    vscode.l10n.t(
-      "{0} requests, about {1} tokens: {2} paced at {3}'s {4}, or up to 24 h through the Batch API (no real-time limits, half the price).",
-      estimate.requests,
-      formatCount(estimate.tokens),
-      formatDuration(estimate.expectedMs),
-      model,
-      estimate.boundBy === 'tpm' ? `${limits.tpm} TPM` : `${limits.rpm} RPM`,
-    ) + (problems.length ? vscode.l10n.t(' {0} line(s) cannot run and will be reported.', problems.length) : '');
+    pacingSummary(ctx, lines, model, limits) +
+    costSummary(ctx, lines, model) +
+    (problems.length ? vscode.l10n.t(' {0} line(s) cannot run and will be reported.', problems.length) : '');
   let choice = typeof args?.choice === 'string' ? args.choice : undefined;
   if (!choice) {
     const runNow = vscode.l10n.t('Run Paced Now');
@@ -71,7 +60,48 @@ export async function runBatchFile(ctx: CommandContext, args?: Record<string, un
   }
   if (choice === 'batch') return submitBatchJob(ctx, { path: file });
   if (choice !== 'run') throw new Error(`choice '${choice}': use run or batch`);
-  return runPaced(ctx, file, estimate.expectedMs, args);
+  return runPaced(ctx, file, pacedEstimate(ctx, lines, limits).expectedMs, args);
+}
+
+type BatchLines = ReturnType<typeof parseBatchFile>['lines'];
+
+const tokenEstimates = (ctx: CommandContext, lines: BatchLines) =>
+  lines.map((l) => estimateTokens(l.endpoint, l.body, ctx.settings.config.defaultMaxOutputTokens));
+
+const pacedEstimate = (ctx: CommandContext, lines: BatchLines, limits: ModelLimits) =>
+  estimateBatch(
+    tokenEstimates(ctx, lines).map((e) => e.promptTokens + e.maxOutputTokens),
+    limits,
+  );
+
+/** How long the file takes paced at the model's limits, against the Batch API's 24 h. */
+function pacingSummary(ctx: CommandContext, lines: BatchLines, model: string, limits: ModelLimits): string {
+  const estimate = pacedEstimate(ctx, lines, limits);
+  return vscode.l10n.t(
+    "{0} requests, about {1} tokens: {2} paced at {3}'s {4}, or up to 24 h through the Batch API (no real-time limits, half the price).",
+    estimate.requests,
+    formatCount(estimate.tokens),
+    formatDuration(estimate.expectedMs),
+    model,
+    estimate.boundBy === 'tpm' ? `${limits.tpm} TPM` : `${limits.rpm} RPM`,
+  );
+}
+
+/** The paced run's estimated cost next to the Batch API's (every request at its full output allowance). */
+function costSummary(ctx: CommandContext, lines: BatchLines, model: string): string {
+  const estimates = tokenEstimates(ctx, lines);
+  const tokens = {
+    promptTokens: estimates.reduce((n, e) => n + e.promptTokens, 0),
+    completionTokens: estimates.reduce((n, e) => n + e.maxOutputTokens, 0),
+  };
+  const pricing = pricingFor(ctx.settings.config);
+  const paced = costOf(pricing, model, tokens);
+  if (!paced) return vscode.l10n.t(' The cost is unknown: {0} has no price (setting rateLimitMonitor.prices).', model);
+  return vscode.l10n.t(
+    ' Estimated cost, at most: {0} paced, {1} through the Batch API.',
+    formatCost(paced),
+    formatCost(costOf(pricing, model, tokens, true)),
+  );
 }
 
 /** Run the file through the gateway, paced, with progress, an ETA and Cancel (a rerun resumes). */

@@ -1,0 +1,115 @@
+/**
+ * Cost estimates: tokens × the price table (the user's prices over it), cached prompt tokens
+ * at the cached price, the Batch API at its factor, and an unknown price never read as 0.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { costOf, formatCost, priceReport, pricingFor } from '../../src/core/cost';
+import { validateConfig } from '../../src/core/config';
+import { MetricsStore } from '../../src/core/metrics';
+import { priceRegionOf } from '../../src/core/prices';
+import type { AttemptRecord } from '../../src/core/types';
+
+const INTL = 'https://dashscope-intl.aliyuncs.com/compatible-mode/v1';
+const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-12, `${a} ≠ ${b}`);
+
+describe('cost', () => {
+  it("bills prompt, cached prompt and completion tokens at their prices, in the region's currency", () => {
+    const pricing = pricingFor({ baseUrl: INTL });
+    // qwen-plus, international: $0.4 in, $1.2 out, cache hits at 20 % of the input price
+    const c = costOf(pricing, 'qwen-plus', {
+      promptTokens: 1_000_000,
+      completionTokens: 500_000,
+      cachedTokens: 250_000,
+    })!;
+    assert.equal(c.currency, 'USD');
+    close(c.amount, 0.75 * 0.4 + 0.25 * 0.08 + 0.5 * 1.2);
+  });
+
+  it('bills the Batch API at half the real-time price', () => {
+    const pricing = pricingFor({ baseUrl: INTL });
+    const t = { promptTokens: 2_000, completionTokens: 1_000 };
+    close(costOf(pricing, 'qwen-max', t, true)!.amount, costOf(pricing, 'qwen-max', t)!.amount / 2);
+  });
+
+  it('has no cost for a model without a price, and a custom endpoint has no table', () => {
+    assert.equal(
+      costOf(pricingFor({ baseUrl: INTL }), 'qwen-flash-2099-01-01', { promptTokens: 1, completionTokens: 1 }),
+      null,
+    );
+    assert.equal(priceRegionOf('http://127.0.0.1:9999/v1'), undefined);
+    assert.equal(
+      costOf(pricingFor({ baseUrl: 'http://127.0.0.1:9999/v1' }), 'qwen-plus', {
+        promptTokens: 1,
+        completionTokens: 1,
+      }),
+      null,
+    );
+    assert.equal(formatCost(null), 'unknown');
+  });
+
+  it("the user's prices win over the table and add models, in the user's currency", () => {
+    const pricing = pricingFor({
+      baseUrl: 'https://dashscope.aliyuncs.com/compatible-mode/v1',
+      prices: { currency: 'CNY', models: { 'qwen-plus': { input: 0.8, output: 2 } } },
+    });
+    const c = costOf(pricing, 'qwen-plus', { promptTokens: 1_000_000, completionTokens: 1_000_000, cachedTokens: 10 })!;
+    assert.deepEqual(c.currency, 'CNY');
+    close(c.amount, 2.8); // no cachedInput given: cached tokens at the input price
+    assert.equal(formatCost(c), '¥2.80');
+    assert.equal(formatCost({ amount: 0.000123, currency: 'USD' }), '$0.000123');
+  });
+
+  it('a report adds the rows it can price and counts the calls it cannot', () => {
+    const store = new MetricsStore();
+    const rec = (model: string, promptTokens: number, completionTokens: number, cachedTokens = 0): AttemptRecord => ({
+      id: `${model}${promptTokens}`,
+      startedAt: 60_000,
+      model,
+      requestedModel: model,
+      workspace: 'default',
+      source: 't',
+      endpoint: 'chat.completions',
+      stream: false,
+      status: 200,
+      outcome: 'ok',
+      promptTokens,
+      completionTokens,
+      totalTokens: promptTokens + completionTokens,
+      cachedTokens,
+      estimatedTokens: 0,
+      queuedMs: 0,
+      latencyMs: 10,
+      attempt: 1,
+    });
+    for (const r of [rec('qwen-plus', 1000, 100), rec('qwen-plus', 2000, 200, 1024), rec('mystery', 10, 10)])
+      store.add(r);
+    const report = priceReport(store.report(0, 120_000), pricingFor({ baseUrl: INTL }));
+    const plus = report.rows.find((r) => r.model === 'qwen-plus')!;
+    assert.equal(plus.cachedTokens, 1024);
+    close(plus.cost!.amount, ((3000 - 1024) * 0.4 + 1024 * 0.08 + 300 * 1.2) / 1e6);
+    assert.equal(report.rows.find((r) => r.model === 'mystery')!.cost, null);
+    assert.equal(report.summary.cost!.unpricedCalls, 1);
+    close(report.summary.cost!.amount, plus.cost!.amount);
+  });
+
+  it('refuses a bad price with its path and the fix, and keeps the rest of the configuration', () => {
+    const bad = validateConfig({
+      provider: 'custom',
+      baseUrl: 'https://example.com/v1',
+      models: { m: { rpm: 60, tpm: 1000 } },
+      prices: { currency: 'dollars', models: { m: { input: -1, output: 'cheap' } } },
+    });
+    assert.equal(bad.ok, false);
+    const paths = !bad.ok ? bad.problems.map((p) => p.path).sort() : [];
+    assert.deepEqual(paths, ['prices.currency', 'prices.models.m.input', 'prices.models.m.output']);
+    const good = validateConfig({
+      provider: 'custom',
+      baseUrl: 'https://example.com/v1',
+      models: { m: { rpm: 60, tpm: 1000 } },
+      prices: { currency: 'EUR', models: { m: { input: 1, output: 2 } } },
+    });
+    assert.ok(good.ok);
+    assert.deepEqual(good.ok && good.config.prices, { currency: 'EUR', models: { m: { input: 1, output: 2 } } });
+  });
+});
