@@ -91,12 +91,13 @@ export function renderOverview(panel: HTMLElement, s: DashboardSnapshot, kit: Ta
 function summaryCards(s: DashboardSnapshot): HTMLElement {
   const { summary } = s.metrics;
   // data-card stays the English name (tests and styles find a card by it); the label is translated
-  const card = (name: string, label: string, value: string) =>
+  const card = (name: string, label: string, value: string, note = '') =>
     el(
       'div',
       { class: 'card' },
       el('div', { class: 'label' }, label),
       el('div', { class: 'value', 'data-card': name }, value),
+      ...(note ? [el('div', { class: 'muted', 'data-card-note': name }, note)] : []),
     );
   return el(
     'section',
@@ -112,15 +113,14 @@ function summaryCards(s: DashboardSnapshot): HTMLElement {
       `${summary.rateLimited.rpm} / ${summary.rateLimited.tpm} / ${summary.rateLimited.burst}`,
     ),
     card('Local refusals', l10n.t('Local refusals'), String(summary.localRejections)),
-    card('Est. Cost', l10n.t('Est. Cost'), summaryCost(summary.cost)),
+    // the calls it could not price are named under it, not counted as 0
+    card(
+      'Est. Cost',
+      l10n.t('Est. Cost'),
+      costText(summary.cost),
+      summary.cost?.unpricedCalls ? l10n.t('+ {0} calls without a price', summary.cost.unpricedCalls) : '',
+    ),
   );
-}
-
-/** The window's estimated cost; the calls it could not price are named, not counted as 0. */
-function summaryCost(cost: DashboardSnapshot['metrics']['summary']['cost']): string {
-  if (!cost) return costText(cost);
-  const text = costText(cost);
-  return cost.unpricedCalls > 0 ? l10n.t('{0} + {1} calls without a price', text, cost.unpricedCalls) : text;
 }
 
 /** Headers sort by their column; a second click (or Enter) reverses; aria-sort says which way. */

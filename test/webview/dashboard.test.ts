@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../support/browser';
+import { formatCost } from '../../src/core/cost';
 import type { MetricsResponse } from '../../src/core/protocol';
 import { listBatchJobs, submitBatchFile } from '../../src/gateway/batchApi';
 import type { RateLimitConfig } from '../../src/core/types';
@@ -31,6 +32,8 @@ describe('dashboard page in Chromium', { timeout: 120_000 }, () => {
       config: {
         workspaces: { 'ws-a': { name: 'Team A', models: { 'qwen-plus': { rpm: 300, tpm: 500_000 } } } },
         fallbacks: { 'qwen-plus': ['qwen-turbo'] },
+        // a price for qwen-plus only: qwen-turbo's cost stays unknown
+        prices: { currency: 'USD', models: { 'qwen-plus': { input: 0.4, output: 1.2, cachedInput: 0.08 } } },
       },
     });
     const ws = new (await import('openai')).default({
@@ -117,7 +120,13 @@ describe('dashboard page in Chromium', { timeout: 120_000 }, () => {
       assert.equal(cells[1], row.workspace);
       assert.equal(cells[4], String(row.totalCalls), `${row.model}@${row.workspace} calls`);
       assert.equal(cells[5], String(row.failedCalls));
+      assert.equal(cells.at(-1), row.model === 'qwen-plus' ? formatCost(row.cost) : 'unknown', `${row.model} cost`);
     }
+    // the window's cost: what has a price, and how many calls had none (never counted as 0)
+    const unpriced = m.rows.filter((r) => r.model === 'qwen-turbo').reduce((n, r) => n + r.totalCalls, 0);
+    assert.equal(m.summary.cost!.unpricedCalls, unpriced);
+    assert.equal(await page.locator('[data-card="Est. Cost"]').innerText(), formatCost(m.summary.cost));
+    assert.equal(await page.locator('[data-card-note="Est. Cost"]').innerText(), `+ ${unpriced} calls without a price`);
   });
 
   it('shows a new record within 250 ms', async () => {
