@@ -3,6 +3,7 @@
  * the 1 s margin and why requests wait; limits edited inline (from the user's own limits, never
  * from an increase), the temporary-increase dialog and its history, and the tab's export.
  */
+import { forecastText } from '../src/core/forecast';
 import { activeIncrease, editableLimits } from '../src/core/dashboard';
 import { toCsv } from '../src/core/export';
 import { parseCount } from '../src/core/format';
@@ -35,6 +36,7 @@ const effectiveText = (k: LiveKey) =>
 /** A provider 429 and a local refusal never read alike. */
 const marginCell = (k: LiveKey) => marginText(k.margin, time, l10n);
 const why = (k: LiveKey) => waitText(k.wait, k.key, l10n);
+const forecastCell = (k: LiveKey) => forecastText(k.forecast, l10n) || '—';
 const usedNowText = (k: LiveKey) =>
   l10n.t(
     '{0} req · {1} tok / {2} req · {3} tok',
@@ -72,6 +74,7 @@ export class RateLimitTab {
           { key: 'now', label: l10n.t('Used now (60 s / 1 s)'), cell: usedNowText },
           { key: 'margin', label: l10n.t('1 s margin'), cell: marginCell },
           { key: 'waiting', label: l10n.t('Waiting, and why'), cell: why },
+          { key: 'forecast', label: l10n.t('Forecast'), cell: forecastCell },
           { key: 'edit', label: l10n.t('Edit'), cell: (k) => this.editForm(s, k) },
         ],
         rows,
@@ -263,6 +266,8 @@ export class RateLimitTab {
       if (margin) margin.textContent = marginCell(k);
       const waiting = row.querySelector('[data-cell="waiting"]');
       if (waiting) waiting.textContent = why(k);
+      const forecast = row.querySelector('[data-cell="forecast"]');
+      if (forecast) forecast.textContent = forecastCell(k);
     }
   }
 }

@@ -3,6 +3,7 @@
  * (and per second) against the limit, the active workspace, 429 badges by kind. A click on
  * a model opens the full panel on it.
  */
+import { forecastText } from '../src/core/forecast';
 import { teamBars, teamLine } from './team';
 import { waitText, type DashboardFlow, type DashboardSnapshot, type HostToWebview } from '../src/core/protocol';
 import * as l10n from '@vscode/l10n';
@@ -48,6 +49,7 @@ export class SidebarView {
           { 'data-model': k.model },
           el('div', { class: 'side-model-head' }, name, badges),
           k.wait ? el('div', { class: 'muted', 'data-wait': k.model }, waitText(k.wait, k.key, l10n)) : '',
+          k.forecast ? el('div', { class: 'muted', 'data-forecast': k.model }, forecastText(k.forecast, l10n)) : '',
           bar('RPM', k.minute.requests, k.minute.requestLimit),
           bar('TPM', k.minute.tokens, k.minute.tokenLimit),
           bar('RPS', k.second.requests, k.second.requestLimit, 0.8, k.effective.rpm <= 60),

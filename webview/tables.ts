@@ -2,6 +2,7 @@
  * The Overview and Requests tabs (tables with filters and sorting that survive refreshes), and
  * what Export saves for each tab: what it shows.
  */
+import { forecastText } from '../src/core/forecast';
 import * as l10n from '@vscode/l10n';
 import { formatCost, pricingFor, recordCost, type Cost } from '../src/core/cost';
 import { recordsToCsv, toCsv, withCosts } from '../src/core/export';
@@ -54,7 +55,7 @@ const outcomeText = (r: AttemptRecord) =>
         : r.outcome;
 
 export function renderOverview(panel: HTMLElement, s: DashboardSnapshot, kit: TabKit): void {
-  panel.append(summaryCards(s));
+  panel.append(summaryCards(s), forecastList(s));
   const workspaces = [...new Set(s.metrics.rows.map((r) => r.workspace))];
   const filter = el(
     'select',
@@ -85,6 +86,17 @@ export function renderOverview(panel: HTMLElement, s: DashboardSnapshot, kit: Ta
     });
   });
   panel.append(t, teamSection(s.state.team));
+}
+
+/** Each model whose account window nears a limit at the recent growth, or whose queue is clearing. */
+function forecastList(s: DashboardSnapshot): HTMLElement | string {
+  const keys = s.state.keys.filter((k) => k.scope === 'account' && k.forecast);
+  if (keys.length === 0) return '';
+  return el(
+    'ul',
+    { class: 'forecasts', 'aria-label': l10n.t('Forecasts') },
+    ...keys.map((k) => el('li', { 'data-forecast': k.model }, `${k.model}: ${forecastText(k.forecast, l10n)}`)),
+  );
 }
 
 /** The summary cards; provider 429s and local refusals apart. */

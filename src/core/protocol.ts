@@ -3,6 +3,7 @@
  * and the webview (docs/ARCHITECTURE.md). Every message is a discriminated union on `type`, so a
  * receiver can switch on it and the compiler checks every case.
  */
+import type { Forecast } from './forecast';
 import type { TeamStatus, TeamView } from './team';
 import type { WaitInfo } from './limiter';
 import { isPlainObject } from './values';
@@ -39,6 +40,8 @@ export interface KeyState {
   margin?: SecondMargin;
   /** Why requests wait on this key, when some do, and what a fallback would do. */
   wait?: KeyWait;
+  /** When the window reaches a limit at the recent growth, and when the queue clears (src/core/forecast.ts). */
+  forecast?: Forecast;
 }
 
 /** Where the first waiting request would go once its wait passes the maximum queue time. */

@@ -3,6 +3,7 @@
  * front door (security), the metered routes (proxy.ts), the unmetered pass-through and the
  * control surface (control.ts) together, and owns start-up and graceful shutdown.
  */
+import { withForecasts } from './forecasts';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { validateConfig, type ConfigResult } from '../core/config';
@@ -302,7 +303,7 @@ export class Gateway {
     const s: GatewayState = {
       at: now,
       version: GATEWAY_VERSION,
-      keys: this.limits.keyStates(now),
+      keys: withForecasts(this.limits.keyStates(now), this.metrics, now),
       queueLength: this.limiter.queueLength(),
       inFlight: this.inFlight,
       calibration: this.calibration.snapshot(),

@@ -3,6 +3,7 @@
  * its limit, the queue while requests wait, a warning at the threshold and an error after a
  * recent 429. Pure, so its cases are unit-tested.
  */
+import { forecastText } from '../../core/forecast';
 import { formatCount } from '../../core/format';
 import { marginText, waitText, type GatewayState, type KeyState } from '../../core/protocol';
 import * as l10n from '@vscode/l10n';
@@ -122,6 +123,7 @@ function tooltipOf(state: GatewayState, key: KeyState, model: string): string {
     key.wait
       ? l10n.t('Why requests wait: {0}', waitText(key.wait, key.key, l10n).replace(/\.?$/, '.'))
       : l10n.t('Nothing waiting.'),
+    ...(key.forecast ? [l10n.t('Forecast: {0}.', forecastText(key.forecast, l10n))] : []),
     l10n.t('Margin on the 1 s window: {0}.', marginText(key.margin, formatTime, l10n)),
     state.last429
       ? l10n.t(
