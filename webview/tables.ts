@@ -85,7 +85,32 @@ export function renderOverview(panel: HTMLElement, s: DashboardSnapshot, kit: Ta
       if ((e as KeyboardEvent).key === 'Enter') open();
     });
   });
-  panel.append(t, teamSection(s.state.team));
+  panel.append(t, sourcesSection(s), teamSection(s.state.team));
+}
+
+/** Who spent the window: calls, tokens and their share, 429s, cost per caller (x-rlm-source or User-Agent). */
+function sourcesSection(s: DashboardSnapshot): HTMLElement | string {
+  const rows = s.metrics.sources ?? [];
+  if (rows.length === 0) return '';
+  return el(
+    'section',
+    { class: 'sources', 'data-sources': '' },
+    el('h2', {}, l10n.t('Sources')),
+    table(
+      l10n.t('Who spends the quota'),
+      [
+        { key: 'source', label: l10n.t('Source'), cell: (r) => r.source },
+        { key: 'calls', label: l10n.t('Calls'), cell: (r) => String(r.calls), numeric: true },
+        { key: 'tokens', label: l10n.t('Tokens'), cell: (r) => fmtNum(r.tokens), numeric: true },
+        { key: 'share', label: l10n.t('Share of tokens'), cell: (r) => pct(r.share), numeric: true },
+        { key: 'limited', label: l10n.t('Provider 429s'), cell: (r) => String(r.providerLimited), numeric: true },
+        { key: 'local', label: l10n.t('Local refusals'), cell: (r) => String(r.localRejections), numeric: true },
+        { key: 'cost', label: l10n.t('Est. Cost'), cell: (r) => costText(r.cost), numeric: true },
+      ],
+      rows,
+      (r) => ({ 'data-source': r.source }),
+    ),
+  );
 }
 
 /** Each model whose account window nears a limit at the recent growth, or whose queue is clearing. */
@@ -186,7 +211,8 @@ export function shownRequests(s: DashboardSnapshot, saved: SavedState): AttemptR
     (r) =>
       (!f.model || r.model === f.model || r.requestedModel === f.model) &&
       (!f.outcome || r.outcome === f.outcome) &&
-      (!f.kind || r.errorKind === f.kind),
+      (!f.kind || r.errorKind === f.kind) &&
+      (!f.source || r.source === f.source),
   );
 }
 
@@ -212,6 +238,7 @@ export function renderRequests(panel: HTMLElement, s: DashboardSnapshot, kit: Ta
       select('model', l10n.t('All models'), models),
       select('outcome', l10n.t('All outcomes'), ['ok', 'error', 'rejected', 'cancelled']),
       select('kind', l10n.t('All 429 kinds'), ['rpm', 'tpm', 'burst']),
+      select('source', l10n.t('All sources'), [...new Set(s.requests.map((r) => r.source))].sort()),
     ),
   );
   const rows = shownRequests(s, kit.saved);

@@ -3,6 +3,7 @@
  * and the webview (docs/ARCHITECTURE.md). Every message is a discriminated union on `type`, so a
  * receiver can switch on it and the compiler checks every case.
  */
+import type { SourceRow } from './sources';
 import type { Forecast } from './forecast';
 import type { TeamStatus, TeamView } from './team';
 import type { WaitInfo } from './limiter';
@@ -224,6 +225,8 @@ export function parseConfigSource(v: unknown): ConfigSource {
 /** Control-route responses. */
 export interface MetricsResponse extends MetricsReport {
   window: string;
+  /** Who spent the window: one row per caller (x-rlm-source, the API's source, or the User-Agent). */
+  sources?: SourceRow[];
 }
 
 export interface SeriesResponse {

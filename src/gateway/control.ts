@@ -120,6 +120,7 @@ async function exportHistory({ gw, res, q }: RouteCall): Promise<void> {
 async function clearHistory({ gw, res }: RouteCall): Promise<void> {
   if (gw.history instanceof JsonlHistory) await gw.history.clear();
   gw.metrics.clear();
+  gw.sources.clear();
   return json(res, 200, { cleared: true });
 }
 
@@ -198,8 +199,10 @@ async function metrics({ gw, res, q }: RouteCall): Promise<void> {
     ...(q.get('model') ? { model: q.get('model')! } : {}),
     ...(q.get('workspace') ? { workspace: q.get('workspace')! } : {}),
   };
-  const report = priceReport(gw.metrics.report(now - span, now + 1, filter), pricingFor(gw.config));
-  const body: MetricsResponse = { window: windowText, ...report };
+  const pricing = pricingFor(gw.config);
+  const report = priceReport(gw.metrics.report(now - span, now + 1, filter), pricing);
+  const sources = gw.sources.report(now - span, now + 1, pricing, filter.model);
+  const body: MetricsResponse = { window: windowText, ...report, sources };
   return json(res, 200, body);
 }
 

@@ -14,6 +14,27 @@ export const MAX_WAIT_HEADER = 'x-rlm-max-wait-ms';
 /** What a model id may hold (Model Studio's and OpenAI's ids fit; a newline or a space does not). */
 const MODEL_NAME = /^[A-Za-z0-9][\w.:/-]{0,199}$/;
 
+/** A label fit for a record, a table and a Prometheus label: printable, one line, at most 64 characters. */
+const label = (text: string) =>
+  text
+    .replace(/[^\x20-\x7e]/g, '')
+    .trim()
+    .slice(0, 64);
+
+/**
+ * Who is calling, for "who spends the quota": the caller's x-rlm-source (the extension API's
+ * `source` sets it), else the product of its User-Agent — "OpenAI/JS" and "OpenAI/Python" for
+ * the SDKs, "curl" for curl/8.5.0 (a version is not part of the name) — else "external".
+ */
+export function sourceOf(req: http.IncomingMessage): string {
+  const given = req.headers['x-rlm-source'];
+  if (typeof given === 'string' && label(given)) return label(given);
+  const agent = label(req.headers['user-agent'] ?? '').split(' ')[0] ?? '';
+  const [product, second] = agent.split('/');
+  if (!product || !/^[A-Za-z]/.test(product)) return 'external';
+  return second && /^[A-Za-z]/.test(second) ? `${product}/${second}` : product;
+}
+
 /** The fields every attempt record of a request shares. */
 export type RecordBase = Omit<
   AttemptRecord,

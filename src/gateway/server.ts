@@ -3,6 +3,8 @@
  * front door (security), the metered routes (proxy.ts), the unmetered pass-through and the
  * control surface (control.ts) together, and owns start-up and graceful shutdown.
  */
+import { sourceOf } from './request';
+import { SourceStore } from '../core/sources';
 import { withForecasts } from './forecasts';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -88,6 +90,7 @@ export class Gateway {
   readonly scheduler: Scheduler;
   readonly limits: LimitsManager;
   readonly metrics = new MetricsStore();
+  readonly sources = new SourceStore();
   readonly calibration: Calibration;
   readonly history: HistoryStore;
   readonly batchJobs: BatchJobList;
@@ -220,6 +223,7 @@ export class Gateway {
       if (this.history instanceof JsonlHistory) {
         this.history.applyRetention();
         this.metrics.dropBefore(Date.now() - this.history.retentionMs);
+        this.sources.dropBefore(Date.now() - this.history.retentionMs);
       }
     }, 600_000);
     this.retentionTimer.unref();
@@ -287,7 +291,9 @@ export class Gateway {
    * "other" (300 random model names had made 2,138 Prometheus lines). Records keep the name.
    */
   private addToMetrics(r: AttemptRecord): void {
-    this.metrics.add(this.limits.metered(r.model) ? r : { ...r, model: OTHER_MODELS });
+    const named = this.limits.metered(r.model) ? r : { ...r, model: OTHER_MODELS };
+    this.metrics.add(named);
+    this.sources.add(named);
   }
 
   record(r: AttemptRecord): void {
@@ -386,7 +392,7 @@ export class Gateway {
     const body = await this.readBody(req, res);
     if (!body) return;
     const endpoint = endpointOfPath(path);
-    const source = typeof req.headers['x-rlm-source'] === 'string' ? req.headers['x-rlm-source'] : 'external';
+    const source = sourceOf(req);
     if (req.method === 'POST' && METERED_ENDPOINTS.has(endpoint)) {
       return handleMetered(this.proxy, req, res, endpoint, body, { workspace, source });
     }

@@ -22,6 +22,13 @@ describe('estimated cost through the gateway', () => {
     await s.client.chat.completions.create({ model: 'qwen-plus', messages: [{ role: 'user', content: 'short' }] });
     // qwen-turbo has no price here (the fake's URL is a custom endpoint: no built-in table)
     await s.client.chat.completions.create({ model: 'qwen-turbo', messages: [{ role: 'user', content: 'x' }] });
+    // a terminal program, named by its User-Agent
+    const curl = await s.call('/v1/chat/completions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'user-agent': 'curl/8.5.0' },
+      body: JSON.stringify({ model: 'qwen-plus', messages: [{ role: 'user', content: 'from a terminal' }] }),
+    });
+    assert.equal(curl.status, 200);
   });
   after(() => s.close());
 
@@ -30,7 +37,7 @@ describe('estimated cost through the gateway', () => {
       records: (AttemptRecord & { cost: { amount: number; currency: string } | null })[];
     };
     const plus = history.records.filter((r) => r.model === 'qwen-plus');
-    assert.equal(plus.length, 4);
+    assert.equal(plus.length, 5);
     assert.ok(
       plus.some((r) => r.cachedTokens > 0),
       'the repeated prompt was served from the cache',
@@ -51,6 +58,19 @@ describe('estimated cost through the gateway', () => {
     assert.equal(m.rows.find((r) => r.model === 'qwen-turbo')!.cost, null, 'no price: unknown, not 0');
     assert.ok(Math.abs(m.summary.cost!.amount - expected) < 1e-12);
     assert.equal(m.summary.cost!.unpricedCalls, 1);
+  });
+
+  it('says who spent the window: the SDK and the terminal program apart, their shares and costs', async () => {
+    const m = (await (await s.call('/_rlm/metrics?window=1h')).json()) as MetricsResponse;
+    const sources = m.sources!;
+    assert.deepEqual(sources.map((r) => r.source).sort(), ['OpenAI/JS', 'curl']);
+    const js = sources.find((r) => r.source === 'OpenAI/JS')!;
+    const curl = sources.find((r) => r.source === 'curl')!;
+    assert.equal(js.calls, 5);
+    assert.equal(curl.calls, 1);
+    assert.ok(Math.abs(js.share + curl.share - 1) < 1e-12);
+    assert.equal(js.cost, null, 'the SDK also called qwen-turbo, which has no price');
+    assert.equal(curl.cost!.currency, 'USD');
   });
 
   it('exports the cost per record in CSV (empty when unknown) and counts it in Prometheus', async () => {

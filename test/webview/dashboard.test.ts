@@ -127,6 +127,15 @@ describe('dashboard page in Chromium', { timeout: 120_000 }, () => {
     assert.equal(m.summary.cost!.unpricedCalls, unpriced);
     assert.equal(await page.locator('[data-card="Est. Cost"]').innerText(), formatCost(m.summary.cost));
     assert.equal(await page.locator('[data-card-note="Est. Cost"]').innerText(), `+ ${unpriced} calls without a price`);
+    // who spent it: the SDK's calls and the page's own fetches, as the gateway counts them
+    for (const src of m.sources!) {
+      const cells = await page.locator(`[data-sources] tr[data-source="${src.source}"] td`).allInnerTexts();
+      assert.equal(cells[1], String(src.calls), `${src.source} calls`);
+    }
+    assert.ok(
+      m.sources!.some((r) => r.source === 'OpenAI/JS'),
+      m.sources!.map((r) => r.source).join(),
+    );
   });
 
   it('shows a new record within 250 ms', async () => {
@@ -345,6 +354,19 @@ describe('dashboard page in Chromium', { timeout: 120_000 }, () => {
     assert.match(csvText[0]!, /^id,startedAt,model,requestedModel,workspace,source/);
     assert.equal(csvText.length - 1, shown, 'the filtered rows, not all of them');
     await page.locator('[data-filter="outcome"]').selectOption('');
+    // and by who sent them
+    await page.locator('[data-filter="source"]').selectOption('OpenAI/JS');
+    const sources = await page.locator('[data-panel="Requests"] tbody tr').count();
+    assert.ok(sources > 0);
+    const [bySource] = await Promise.all([page.waitForEvent('download'), page.locator('[data-export="csv"]').click()]);
+    const sourceRows = fs
+      .readFileSync((await bySource.path())!, 'utf8')
+      .trim()
+      .split('\r\n')
+      .slice(1);
+    assert.equal(sourceRows.length, sources);
+    assert.ok(sourceRows.every((l) => l.split(',')[5] === 'OpenAI/JS'));
+    await page.locator('[data-filter="source"]').selectOption('');
     await page.locator('[data-tab="Overview"]').click();
     const [json] = await Promise.all([page.waitForEvent('download'), page.locator('[data-export="json"]').click()]);
     const exported = JSON.parse(fs.readFileSync((await json.path())!, 'utf8')) as {
