@@ -75,6 +75,7 @@ function snapshotFrom(metrics: MetricsStore, records: AttemptRecord[], now: numb
   ]);
   const state: GatewayState = { at: now, version: 'bench', keys, queueLength: 0, inFlight: 0, calibration: {} };
   return {
+    advice: [],
     window: '24h',
     metrics: { window: '24h', ...metrics.report(now - DAY, now + 1) },
     series: {

@@ -166,6 +166,7 @@ function pageSource(call: Call): DashboardSource {
     requests: (q) => call(`/_rlm/requests?limit=${q.limit ?? 200}`),
     config: () => call('/_rlm/config'),
     batches: (workspace) => call(`/_rlm/batches?workspace=${encodeURIComponent(workspace)}`),
+    advice: () => call('/_rlm/advice'),
   };
 }
 

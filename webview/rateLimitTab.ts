@@ -3,6 +3,7 @@
  * the 1 s margin and why requests wait; limits edited inline (from the user's own limits, never
  * from an increase), the temporary-increase dialog and its history, and the tab's export.
  */
+import { adviceMessage, type Advice } from '../src/core/advice';
 import { forecastText } from '../src/core/forecast';
 import { activeIncrease, editableLimits } from '../src/core/dashboard';
 import { toCsv } from '../src/core/export';
@@ -53,6 +54,7 @@ export class RateLimitTab {
 
   render(panel: HTMLElement, s: DashboardSnapshot): void {
     if (s.defaultLimits && s.canRunCommands) panel.append(...this.defaultsNotice());
+    if (s.advice.length > 0) panel.append(adviceList(s.advice));
     const rows = s.state.keys;
     panel.append(
       table(
@@ -270,6 +272,15 @@ export class RateLimitTab {
       if (forecast) forecast.textContent = forecastCell(k);
     }
   }
+}
+
+/** What to do next, one line each (nothing at all when there is nothing to advise). */
+function adviceList(items: readonly Advice[]): HTMLElement {
+  return el(
+    'ul',
+    { class: 'advice', 'aria-label': l10n.t('Advice'), 'data-advice': '' },
+    ...items.map((a) => el('li', { 'data-advice-kind': a.kind, 'data-model': a.model }, adviceMessage(a, l10n))),
+  );
 }
 
 /** The increases recorded, newest first, expired ones marked. */

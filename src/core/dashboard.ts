@@ -3,6 +3,7 @@
  * gather one snapshot from the control surface, and turn a limit edit into a new config.
  * The control client is injected, so this stays free of I/O.
  */
+import type { Advice } from './advice';
 import type { BatchJobsResponse } from './batch';
 import { TEMPORARY_INCREASE_DAYS, validateConfig, type ConfigProblem } from './config';
 import type {
@@ -26,6 +27,7 @@ export interface DashboardSource {
   requests(query: { limit?: number }): Promise<{ records: AttemptRecord[] }>;
   config(): Promise<RateLimitConfig>;
   batches(workspace: string): Promise<BatchJobsResponse>;
+  advice(): Promise<{ advice: Advice[] }>;
 }
 
 /** Chart step per window: about 30–170 points, never more than the series route allows. */
@@ -48,7 +50,7 @@ export async function loadSnapshot(
   // Charts always show one model, named, against that model's own limit (an unfiltered
   // series drawn against one model's limit had shown every model's traffic as that model's).
   const chartModel = o.focusModel ?? busiestModel(metrics) ?? Object.keys(config.models)[0];
-  const [series, state, requests, batches] = await Promise.all([
+  const [series, state, requests, batches, advice] = await Promise.all([
     source.series(o.window, { step: stepFor(o.window), ...(chartModel ? { model: chartModel } : {}) }),
     source.state(),
     source.requests({ limit: 200 }),
@@ -56,6 +58,7 @@ export async function loadSnapshot(
     source
       .batches(o.workspace)
       .catch((e: unknown): BatchJobsResponse => ({ jobs: [], fetchedAt: 0, error: errorMessage(e) })),
+    source.advice().then((a) => a.advice),
   ]);
   return {
     window: o.window,
@@ -66,6 +69,7 @@ export async function loadSnapshot(
     config,
     batches,
     increases: o.increases ?? config.temporaryIncreases,
+    advice,
     workspace: o.workspace,
     ...(o.focusModel ? { focusModel: o.focusModel } : {}),
     ...(chartModel ? { chartModel } : {}),

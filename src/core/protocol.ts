@@ -3,6 +3,7 @@
  * and the webview (docs/ARCHITECTURE.md). Every message is a discriminated union on `type`, so a
  * receiver can switch on it and the compiler checks every case.
  */
+import type { Advice } from './advice';
 import type { SourceRow } from './sources';
 import type { Forecast } from './forecast';
 import type { TeamStatus, TeamView } from './team';
@@ -252,6 +253,8 @@ export interface DashboardSnapshot {
   batches: BatchJobsResponse;
   /** Temporary increases, expired ones included (the history). */
   increases: TemporaryIncrease[];
+  /** What the gateway advises now (GET /_rlm/advice); empty when there is nothing to advise. */
+  advice: Advice[];
   workspace: string;
   focusModel?: string;
   /** The model the Charts tab shows: the one asked for, else the busiest in the window, else the first configured. */

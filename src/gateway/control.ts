@@ -3,6 +3,7 @@
  * time series, recent requests, the config (read and replace live), the Batch API jobs and
  * an SSE event stream.
  */
+import { adviceOf } from '../core/advice';
 import { priceReport, pricingFor } from '../core/cost';
 import type http from 'node:http';
 import { formatProblems } from '../core/config';
@@ -206,6 +207,22 @@ async function metrics({ gw, res, q }: RouteCall): Promise<void> {
   return json(res, 200, body);
 }
 
+/** What to do next (src/core/advice.ts), from the configuration, the metrics and the keys' forecasts. */
+async function advice({ gw, res }: RouteCall): Promise<void> {
+  const now = Date.now();
+  const inUse = [...new Set(gw.metrics.report(now - 3_600_000, now + 1).rows.map((r) => r.model))];
+  const accountKeys = gw.state().keys.filter((k) => k.scope === 'account');
+  const items = adviceOf({
+    config: gw.config,
+    inUse,
+    peakTpmSince: (model, from) =>
+      Math.max(0, ...gw.metrics.report(from, now + 1, { model }).rows.map((r) => r.peakTpm)),
+    forecasts: Object.fromEntries(accountKeys.map((k) => [k.model, k.forecast])),
+    now,
+  });
+  return json(res, 200, { advice: items });
+}
+
 async function series({ gw, res, q }: RouteCall): Promise<void> {
   const windowText = q.get('window') ?? '1h';
   const span = parseTimeWindow(windowText);
@@ -320,6 +337,7 @@ const ROUTES: Record<string, (c: RouteCall) => Promise<void>> = {
   'GET /_rlm/config': getConfig,
   'PUT /_rlm/config': putConfig,
   'GET /_rlm/metrics': metrics,
+  'GET /_rlm/advice': advice,
   'GET /_rlm/series': series,
   'GET /_rlm/requests': requests,
   'GET /_rlm/events': events,

@@ -2,6 +2,7 @@
  * A client for the gateway's control surface, for the extension (and any Node tool): it
  * talks to whichever gateway leads, over HTTP with the local token.
  */
+import type { Advice } from '../core/advice';
 import type { BatchJobsResponse } from '../core/batch';
 import type { ConfigProblem } from '../core/config';
 import { sseData } from '../core/sse';
@@ -92,6 +93,10 @@ export class ControlClient {
 
   batches(workspace: string): Promise<BatchJobsResponse> {
     return this.call(`/_rlm/batches?workspace=${encodeURIComponent(workspace)}`);
+  }
+
+  advice(): Promise<{ advice: Advice[] }> {
+    return this.call('/_rlm/advice');
   }
 
   putConfig(config: RateLimitConfig, source: ConfigSource = 'api'): Promise<RateLimitConfig> {

@@ -222,8 +222,7 @@ export class Gateway {
     this.retentionTimer = setInterval(() => {
       if (this.history instanceof JsonlHistory) {
         this.history.applyRetention();
-        this.metrics.dropBefore(Date.now() - this.history.retentionMs);
-        this.sources.dropBefore(Date.now() - this.history.retentionMs);
+        for (const store of [this.metrics, this.sources]) store.dropBefore(Date.now() - this.history.retentionMs);
       }
     }, 600_000);
     this.retentionTimer.unref();

@@ -1,5 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import type { Advice } from '../../src/core/advice';
 import type { GatewayEvent, GatewayState, MetricsResponse, SeriesResponse } from '../../src/core/protocol';
 import { startStack, eventually, type Stack } from '../support/stack';
 
@@ -142,5 +143,52 @@ describe('gateway control surface', () => {
     assert.match(text, /# TYPE rlm_requests_total counter/);
     assert.match(text, /rlm_requests_total\{model="qwen-plus",workspace="default"\} \d+/);
     assert.match(text, /rlm_limit_requests_per_minute\{key="account:qwen-plus"/);
+  });
+});
+
+describe('advice (GET /_rlm/advice)', () => {
+  it('is empty with nothing to advise, then names the higher-limit alias and the increase about to end', async () => {
+    const calm = await startStack();
+    try {
+      await calm.client.chat.completions.create({ model: 'qwen-plus', messages: [{ role: 'user', content: 'hi' }] });
+      assert.deepEqual(((await (await calm.call('/_rlm/advice')).json()) as { advice: Advice[] }).advice, []);
+    } finally {
+      await calm.close();
+    }
+    const now = Date.now();
+    const s = await startStack({
+      fake: {
+        models: { 'qwen-plus-2025-07-28': { rpm: 600, tpm: 1_000_000 }, 'qwen-plus': { rpm: 600, tpm: 1_000_000 } },
+      },
+      config: {
+        models: {
+          'qwen-plus': { rpm: 15_000, tpm: 5_000_000 },
+          'qwen-plus-2025-07-28': { rpm: 600, tpm: 1_000_000 },
+        },
+        temporaryIncreases: [
+          {
+            model: 'qwen-plus',
+            tpm: 6_000_000,
+            previousTpm: 5_000_000,
+            appliedAt: new Date(now - 28 * 86_400_000).toISOString(),
+            expiresAt: new Date(now + 86_400_000).toISOString(),
+          },
+        ],
+      },
+    });
+    try {
+      await s.client.chat.completions.create({
+        model: 'qwen-plus-2025-07-28',
+        messages: [{ role: 'user', content: 'an old snapshot' }],
+      });
+      const { advice } = (await (await s.call('/_rlm/advice')).json()) as { advice: Advice[] };
+      assert.deepEqual(advice.map((a) => `${a.kind} ${a.model}`).sort(), [
+        'higher-limit-model qwen-plus-2025-07-28',
+        'idle-increase qwen-plus',
+        'increase-expiring qwen-plus',
+      ]);
+    } finally {
+      await s.close();
+    }
   });
 });

@@ -1,0 +1,141 @@
+/**
+ * Advice the provider's console does not give, from what the gateway knows: a dated snapshot
+ * whose stable alias has higher limits, a temporary increase left idle (Model Studio may cut
+ * unused capacity back) or about to expire, and a window about to reach its limit. Pure: the
+ * gateway passes the configuration, each model's peak use since its increase began and the
+ * keys' forecasts; `GET /_rlm/advice` serves the list, the views read it.
+ */
+import { formatDuration } from './format';
+import type { Forecast } from './forecast';
+import { ENGLISH, type Translator } from './translate';
+import type { ModelLimits, RateLimitConfig } from './types';
+
+export type AdviceKind = 'higher-limit-model' | 'idle-increase' | 'increase-expiring' | 'limit-soon';
+
+export interface Advice {
+  kind: AdviceKind;
+  model: string;
+  message: string;
+  data: Record<string, unknown>;
+}
+
+const DAY_MS = 86_400_000;
+/** An increase whose peak stayed under this share of its TPM for IDLE_DAYS is idle. */
+export const IDLE_SHARE = 0.2;
+export const IDLE_DAYS = 3;
+/** An increase ending within this long gets a reminder. */
+export const EXPIRING_MS = 3 * DAY_MS;
+/** A model id ending in a date (qwen-plus-2025-07-28) is a dated snapshot; the rest is its alias. */
+const SNAPSHOT = /^(.+)-\d{4}-\d{2}-\d{2}$/;
+
+export interface AdviceInput {
+  config: Pick<RateLimitConfig, 'models' | 'temporaryIncreases'>;
+  /** Models that had calls in the last hour (advice is about models in use). */
+  inUse: readonly string[];
+  /** A model's peak TPM over the span since `from` (from the metrics). */
+  peakTpmSince: (model: string, from: number) => number;
+  /** Account keys' forecasts, by model. */
+  forecasts: Readonly<Record<string, Forecast | undefined>>;
+  now: number;
+}
+
+export function adviceOf(input: AdviceInput): Advice[] {
+  const items = [...snapshotAdvice(input), ...increaseAdvice(input), ...limitSoon(input)];
+  return items.map((a) => ({ ...a, message: adviceMessage(a) }));
+}
+
+type Item = Omit<Advice, 'message'>;
+
+/** The fields the kinds' data hold (each kind some of them). */
+interface AdviceData {
+  alias: string;
+  limits: ModelLimits;
+  aliasLimits: ModelLimits;
+  tpm: number;
+  peakTpm: number;
+  days: number;
+  inMs: number;
+  previousTpm: number;
+  kind: string;
+}
+
+/** An item's words, from its data: the gateway serves them in English, a view in its own language. */
+export function adviceMessage(a: Item, l10n: Translator = ENGLISH): string {
+  const d = a.data as unknown as AdviceData;
+  switch (a.kind) {
+    case 'higher-limit-model': {
+      const [own, alias] = [d.limits, d.aliasLimits];
+      return l10n.t(
+        '{0} is a dated snapshot; its alias {1} allows {2} RPM, {3} TPM (against {4} RPM, {5} TPM): use {1} as fallback or switch.',
+        a.model,
+        d.alias,
+        alias.rpm,
+        alias.tpm,
+        own.rpm,
+        own.tpm,
+      );
+    }
+    case 'idle-increase':
+      return l10n.t(
+        'The temporary increase of {0} to {1} TPM peaked at {2} TPM in {3} days: unused capacity may be cut back to the default limits.',
+        a.model,
+        d.tpm,
+        Math.round(d.peakTpm),
+        d.days,
+      );
+    case 'increase-expiring':
+      return l10n.t(
+        'The temporary increase of {0} to {1} TPM ends in {2}; then the limit is {3} TPM again.',
+        a.model,
+        d.tpm,
+        formatDuration(d.inMs),
+        d.previousTpm,
+      );
+    case 'limit-soon':
+      return l10n.t(
+        '{0} reaches its {1} limit in ~{2} at this rate.',
+        a.model,
+        d.kind.toUpperCase(),
+        formatDuration(d.inMs),
+      );
+  }
+}
+
+const higher = (a: ModelLimits, b: ModelLimits) => a.rpm > b.rpm || a.tpm > b.tpm;
+
+function snapshotAdvice({ config, inUse }: AdviceInput): Item[] {
+  return inUse.flatMap((model): Item[] => {
+    const alias = SNAPSHOT.exec(model)?.[1];
+    const own = config.models[model];
+    const aliasLimits = alias ? config.models[alias] : undefined;
+    if (!alias || !own || !aliasLimits || !higher(aliasLimits, own)) return [];
+    return [{ kind: 'higher-limit-model', model, data: { alias, limits: own, aliasLimits } }];
+  });
+}
+
+function increaseAdvice({ config, peakTpmSince, now }: AdviceInput): Item[] {
+  return config.temporaryIncreases.flatMap((inc): Item[] => {
+    const applied = Date.parse(inc.appliedAt);
+    const expires = Date.parse(inc.expiresAt);
+    if (!(applied <= now && now < expires)) return [];
+    const out: Item[] = [];
+    if (now - applied >= IDLE_DAYS * DAY_MS) {
+      const peakTpm = peakTpmSince(inc.model, now - IDLE_DAYS * DAY_MS);
+      if (peakTpm < IDLE_SHARE * inc.tpm)
+        out.push({ kind: 'idle-increase', model: inc.model, data: { tpm: inc.tpm, peakTpm, days: IDLE_DAYS } });
+    }
+    if (expires - now <= EXPIRING_MS)
+      out.push({
+        kind: 'increase-expiring',
+        model: inc.model,
+        data: { expiresAt: inc.expiresAt, inMs: expires - now, tpm: inc.tpm, previousTpm: inc.previousTpm },
+      });
+    return out;
+  });
+}
+
+function limitSoon({ forecasts }: AdviceInput): Item[] {
+  return Object.entries(forecasts).flatMap(([model, f]): Item[] =>
+    f?.limit ? [{ kind: 'limit-soon', model, data: { ...f.limit } }] : [],
+  );
+}
