@@ -8,7 +8,7 @@ import { costOf, formatCost, priceReport, pricingFor } from '../../src/core/cost
 import { validateConfig } from '../../src/core/config';
 import { MetricsStore } from '../../src/core/metrics';
 import { priceRegionOf } from '../../src/core/prices';
-import type { AttemptRecord } from '../../src/core/types';
+import { attemptRecord } from '../support/shapes';
 
 const INTL = 'https://dashscope-intl.aliyuncs.com/compatible-mode/v1';
 const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-12, `${a} ≠ ${b}`);
@@ -62,26 +62,8 @@ describe('cost', () => {
 
   it('a report adds the rows it can price and counts the calls it cannot', () => {
     const store = new MetricsStore();
-    const rec = (model: string, promptTokens: number, completionTokens: number, cachedTokens = 0): AttemptRecord => ({
-      id: `${model}${promptTokens}`,
-      startedAt: 60_000,
-      model,
-      requestedModel: model,
-      workspace: 'default',
-      source: 't',
-      endpoint: 'chat.completions',
-      stream: false,
-      status: 200,
-      outcome: 'ok',
-      promptTokens,
-      completionTokens,
-      totalTokens: promptTokens + completionTokens,
-      cachedTokens,
-      estimatedTokens: 0,
-      queuedMs: 0,
-      latencyMs: 10,
-      attempt: 1,
-    });
+    const rec = (model: string, promptTokens: number, completionTokens: number, cachedTokens = 0) =>
+      attemptRecord({ startedAt: 60_000, model, promptTokens, completionTokens, cachedTokens });
     for (const r of [rec('qwen-plus', 1000, 100), rec('qwen-plus', 2000, 200, 1024), rec('mystery', 10, 10)])
       store.add(r);
     const report = priceReport(store.report(0, 120_000), pricingFor({ baseUrl: INTL }));

@@ -7,22 +7,17 @@ import assert from 'node:assert/strict';
 import { forecastOf, forecastText, FORECAST_HORIZON_MS } from '../../src/core/forecast';
 import { MetricsStore } from '../../src/core/metrics';
 import type { KeyState } from '../../src/core/protocol';
-import type { AttemptRecord } from '../../src/core/types';
 import { withForecasts } from '../../src/gateway/forecasts';
+import { attemptRecord, keyState } from '../support/shapes';
 
-const key = (requests: number, tokens: number, queueLength = 0, extra: Partial<KeyState> = {}): KeyState => ({
-  key: 'account:m',
-  scope: 'account',
-  model: 'm',
-  configured: { rpm: 600, tpm: 1_000_000 },
-  effective: { rpm: 600, tpm: 1_000_000 },
-  adaptation: 1,
-  pacing: 1,
-  minute: { requests, tokens, requestLimit: 600, tokenLimit: 1_000_000 } as KeyState['minute'],
-  second: { requests: 0, tokens: 0, requestLimit: 10, tokenLimit: 16_667 } as KeyState['second'],
-  queueLength,
-  ...extra,
-});
+const key = (requests: number, tokens: number, queueLength = 0, extra: Partial<KeyState> = {}): KeyState =>
+  keyState({
+    key: 'account:m',
+    model: 'm',
+    minute: { requests, tokens, requestLimit: 600, tokenLimit: 1_000_000 },
+    queueLength,
+    ...extra,
+  });
 
 describe('forecasts', () => {
   it('names the limit the growing window reaches first, and when', () => {
@@ -72,26 +67,8 @@ describe('forecasts', () => {
 
   it("reads a key's last complete minutes from the metrics (the gateway's state)", () => {
     const metrics = new MetricsStore();
-    const at = (minute: number, i: number): AttemptRecord => ({
-      id: `${minute}-${i}`,
-      startedAt: minute * 60_000 + i,
-      model: 'm',
-      requestedModel: 'm',
-      workspace: 'default',
-      source: 't',
-      endpoint: 'chat.completions',
-      stream: false,
-      status: 200,
-      outcome: 'ok',
-      promptTokens: 1_000,
-      completionTokens: 0,
-      totalTokens: 1_000,
-      cachedTokens: 0,
-      estimatedTokens: 0,
-      queuedMs: 0,
-      latencyMs: 5,
-      attempt: 1,
-    });
+    const at = (minute: number, i: number) =>
+      attemptRecord({ startedAt: minute * 60_000 + i, model: 'm', promptTokens: 1_000 });
     // 100, 200, 300 requests in minutes 7, 8, 9; 400 in the live window at minute 10 — the RPM
     // limit of 600 two minutes away (tokens: 400k of 1M, six minutes away)
     for (const [minute, n] of [

@@ -1,33 +1,19 @@
 import { describe, it } from 'node:test';
+import { attemptRecord } from '../support/shapes';
 import assert from 'node:assert/strict';
 import { MetricsStore } from '../../src/core/metrics';
 import type { AttemptRecord } from '../../src/core/types';
 
 const T0 = Date.parse('2026-11-30T10:00:00Z');
-let n = 0;
-function rec(over: Partial<AttemptRecord>): AttemptRecord {
-  return {
-    id: String(n++),
+const rec = (over: Partial<AttemptRecord>): AttemptRecord =>
+  attemptRecord({
     startedAt: T0,
-    model: 'qwen-plus',
-    requestedModel: 'qwen-plus',
-    workspace: 'default',
-    source: 't',
-    endpoint: 'chat.completions',
-    stream: false,
-    status: 200,
-    outcome: 'ok',
     promptTokens: 100,
     completionTokens: 50,
-    totalTokens: 150,
-    cachedTokens: 0,
     estimatedTokens: 200,
-    queuedMs: 0,
     latencyMs: 100,
-    attempt: 1,
     ...over,
-  };
-}
+  });
 
 describe('metrics from minute buckets', () => {
   const m = new MetricsStore();

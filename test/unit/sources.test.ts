@@ -9,30 +9,12 @@ import { pricingFor } from '../../src/core/cost';
 import { MAX_SOURCES, OTHER_SOURCES, SourceStore } from '../../src/core/sources';
 import type { AttemptRecord } from '../../src/core/types';
 import { sourceOf } from '../../src/gateway/request';
+import { attemptRecord } from '../support/shapes';
 
 const req = (headers: Record<string, string>) => ({ headers }) as unknown as http.IncomingMessage;
 
-const rec = (source: string, model: string, tokens: number, extra: Partial<AttemptRecord> = {}): AttemptRecord => ({
-  id: `${source}${model}${tokens}`,
-  startedAt: 120_000,
-  model,
-  requestedModel: model,
-  workspace: 'default',
-  source,
-  endpoint: 'chat.completions',
-  stream: false,
-  status: 200,
-  outcome: 'ok',
-  promptTokens: tokens,
-  completionTokens: 0,
-  totalTokens: tokens,
-  cachedTokens: 0,
-  estimatedTokens: 0,
-  queuedMs: 0,
-  latencyMs: 5,
-  attempt: 1,
-  ...extra,
-});
+const rec = (source: string, model: string, tokens: number, extra: Partial<AttemptRecord> = {}) =>
+  attemptRecord({ startedAt: 120_000, source, model, promptTokens: tokens, ...extra });
 
 describe('sources', () => {
   it("names the caller by x-rlm-source, else by its User-Agent's product", () => {

@@ -3,23 +3,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { GatewayState, KeyState } from '../../src/core/protocol';
 import { statusView } from '../../src/extension/logic/statusView';
+import { keyState } from '../support/shapes';
 import type { TeamView } from '../../src/core/team';
 
-function key(over: Partial<KeyState>): KeyState {
-  return {
-    key: 'account:qwen-plus',
-    scope: 'account',
-    model: 'qwen-plus',
-    configured: { rpm: 600, tpm: 1_000_000 },
-    effective: { rpm: 600, tpm: 1_000_000 },
-    adaptation: 1,
-    pacing: 1,
-    minute: { requests: 0, tokens: 0, requestLimit: 600, tokenLimit: 1_000_000 },
-    second: { requests: 0, tokens: 0, requestLimit: 10, tokenLimit: 16667 },
-    queueLength: 0,
-    ...over,
-  };
-}
+const key = keyState;
 const state = (keys: KeyState[], last429?: GatewayState['last429']): GatewayState => ({
   at: 0,
   version: 't',
