@@ -2,6 +2,7 @@
  * Charts with Chart.js, registering only the parts used (tree-shaken). Colours come from
  * VS Code's --vscode-charts-* variables and are re-read when the theme changes.
  */
+import { costOf, pricingFor } from '../src/core/cost';
 import * as l10n from '@vscode/l10n';
 import { formatHourMinute, formatTime } from '../src/core/format';
 import {
@@ -98,6 +99,7 @@ export function renderCharts(container: HTMLElement, s: DashboardSnapshot): void
   const labels = s.series.points.map((p) => hhmm(p.t));
   if (!s.chartModel) container.append(el('p', { class: 'hint' }, l10n.t('No model configured yet.')));
   perMinuteCharts(container, s, c, labels);
+  costChart(container, s, c, labels);
   perSecondChart(container, s, c);
   latencyChart(container, s, c, labels);
   refusalsChart(container, s, c, labels);
@@ -136,6 +138,23 @@ function perMinuteCharts(container: HTMLElement, s: DashboardSnapshot, c: Palett
       data: { labels, datasets: [line(name, points.map(value), color), ...limitLine((l) => l[field])] },
     });
   }
+}
+
+/** The chart model's estimated cost per step; without a price, a line saying so rather than a chart of zeros. */
+function costChart(container: HTMLElement, s: DashboardSnapshot, c: Palette, labels: string[]): void {
+  const model = s.chartModel;
+  if (!model) return;
+  const pricing = pricingFor(s.config);
+  if (!pricing.models[model]) {
+    const text = l10n.t('{0} has no price, so its cost is unknown (setting rateLimitMonitor.prices).', model);
+    container.append(el('p', { class: 'hint', 'data-cost-unknown': model }, text));
+    return;
+  }
+  const amounts = s.series.points.map((p) => costOf(pricing, model, p)?.amount ?? null);
+  chart(container, l10n.t('Estimated cost per step ({0}) — {1}', pricing.currency, model), {
+    type: 'bar',
+    data: { labels, datasets: [{ label: l10n.t('cost'), data: amounts, backgroundColor: c.green }] },
+  });
 }
 
 function perSecondChart(container: HTMLElement, s: DashboardSnapshot, c: Palette): void {

@@ -4,7 +4,7 @@
  */
 import { forecastText } from '../src/core/forecast';
 import * as l10n from '@vscode/l10n';
-import { formatCost, pricingFor, recordCost, type Cost } from '../src/core/cost';
+import { cacheSavings, formatCost, pricingFor, recordCost, type Cost, type Pricing } from '../src/core/cost';
 import { recordsToCsv, toCsv, withCosts } from '../src/core/export';
 import type { ModelRow } from '../src/core/metrics';
 import type { DashboardAction, DashboardSnapshot } from '../src/core/protocol';
@@ -25,7 +25,9 @@ export interface TabKit {
 type SaveFile = Extract<DashboardAction, { action: 'saveFile' }>;
 
 /** The per-model table's columns (a function: the labels are read in the user's language at render time). */
-const rowColumns = (): { key: keyof ModelRow; label: string; cell: (r: ModelRow) => string; numeric?: boolean }[] => [
+const rowColumns = (
+  pricing: Pricing,
+): { key: keyof ModelRow | 'cacheSaved'; label: string; cell: (r: ModelRow) => string; numeric?: boolean }[] => [
   { key: 'model', label: l10n.t('Model'), cell: (r) => r.model },
   { key: 'workspace', label: l10n.t('Workspace'), cell: (r) => r.workspace },
   { key: 'avgTpm', label: l10n.t('Avg TPM'), cell: (r) => fmtNum(r.avgTpm), numeric: true },
@@ -38,7 +40,17 @@ const rowColumns = (): { key: keyof ModelRow; label: string; cell: (r: ModelRow)
   { key: 'peakRpm', label: l10n.t('Peak RPM'), cell: (r) => String(r.peakRpm), numeric: true },
   { key: 'peakTpm', label: l10n.t('Peak TPM'), cell: (r) => fmtNum(r.peakTpm), numeric: true },
   { key: 'cost', label: l10n.t('Est. Cost'), cell: (r) => costText(r.cost), numeric: true },
+  // the share of prompt tokens served from the provider's cache, and what that saved at the cached price
+  { key: 'cachedTokens', label: l10n.t('Cache hits'), cell: cacheShare, numeric: true },
+  {
+    key: 'cacheSaved',
+    label: l10n.t('Saved by cache'),
+    cell: (r) => costText(cacheSavings(pricing, r.model, r.cachedTokens)),
+    numeric: true,
+  },
 ];
+
+const cacheShare = (r: ModelRow) => (r.promptTokens > 0 ? pct(r.cachedTokens / r.promptTokens) : '—');
 
 /** A cost, or "unknown" (never 0) when the model has no price. */
 const costText = (c: Cost | null | undefined) => formatCost(c, l10n.t('unknown'));
@@ -73,7 +85,12 @@ export function renderOverview(panel: HTMLElement, s: DashboardSnapshot, kit: Ta
   const rows = shownRows(s, kit.saved);
   const t = table(
     l10n.t('Per-model usage'),
-    rowColumns().map((c) => ({ key: c.key, label: c.label, cell: c.cell, ...(c.numeric ? { numeric: true } : {}) })),
+    rowColumns(pricingFor(s.config)).map((c) => ({
+      key: c.key,
+      label: c.label,
+      cell: c.cell,
+      ...(c.numeric ? { numeric: true } : {}),
+    })),
     rows,
     (r) => ({ 'data-model': r.model, 'data-workspace': r.workspace, tabindex: '0' }),
   );
@@ -193,7 +210,8 @@ function sortDirection(s: DashboardSnapshot, saved: SavedState): 'ascending' | '
 /** The Overview's rows as shown: filtered by workspace, sorted by the chosen column. */
 export function shownRows(s: DashboardSnapshot, saved: SavedState): ModelRow[] {
   const ws = saved.filters.workspace;
-  const key = saved.sortBy as keyof ModelRow;
+  // "saved by cache" is not a field: it follows the cached tokens
+  const key = (saved.sortBy === 'cacheSaved' ? 'cachedTokens' : saved.sortBy) as keyof ModelRow;
   const sign = sortDirection(s, saved) === 'ascending' ? 1 : -1;
   return s.metrics.rows
     .filter((r) => !ws || r.workspace === ws)
@@ -307,9 +325,16 @@ export function exportShown(s: DashboardSnapshot, saved: SavedState, format: 'cs
     return { action: 'saveFile', name: `rlm-limits-${stamp}.${format}`, content: exportLimits(s, format) };
   }
   const rows = shownRows(s, saved);
-  // the cost as a number and its currency; an unknown price stays an empty cell
-  const csv = toCsv([...rowColumns().map((c) => c.key), 'currency'] as const, rows, (r, key) =>
-    key === 'cost' ? r.cost?.amount : key === 'currency' ? r.cost?.currency : r[key],
+  const pricing = pricingFor(s.config);
+  // costs as numbers and their currency; an unknown price stays an empty cell
+  const csv = toCsv([...rowColumns(pricing).map((c) => c.key), 'currency'] as const, rows, (r, key) =>
+    key === 'cost'
+      ? r.cost?.amount
+      : key === 'cacheSaved'
+        ? cacheSavings(pricing, r.model, r.cachedTokens)?.amount
+        : key === 'currency'
+          ? r.cost?.currency
+          : r[key],
   );
   return {
     action: 'saveFile',

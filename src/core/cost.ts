@@ -52,6 +52,14 @@ export function costOf(pricing: Pricing, model: string, t: BilledTokens, batch =
   return { amount: batch ? amount * pricing.batchFactor : amount, currency: pricing.currency };
 }
 
+/** What cache hits saved: the cached prompt tokens at the input price less the cached price. */
+export function cacheSavings(pricing: Pricing, model: string, cachedTokens: number): Cost | null {
+  const price = pricing.models[model];
+  if (!price) return null;
+  const amount = (cachedTokens * (price.input - (price.cachedInput ?? price.input))) / 1_000_000;
+  return { amount, currency: pricing.currency };
+}
+
 export const recordCost = (pricing: Pricing, r: AttemptRecord): Cost | null => costOf(pricing, r.model, r);
 
 /** A report's rows and summary with their costs; the summary adds the rows it can price and counts the calls it cannot. */

@@ -231,6 +231,10 @@ export interface SeriesPoint {
   calls: number;
   failures: number;
   tokens: number;
+  /** The tokens' split, so a step can be priced (src/core/cost.ts). */
+  promptTokens: number;
+  completionTokens: number;
+  cachedTokens: number;
   /** Calls per minute over the step. */
   rpm: number;
   tpm: number;
@@ -375,6 +379,9 @@ export class MetricsStore {
         calls: acc.calls,
         failures: acc.failures,
         tokens: acc.tokens,
+        promptTokens: acc.promptTokens,
+        completionTokens: acc.completionTokens,
+        cachedTokens: acc.cachedTokens,
         rpm: round1(acc.calls / minutes),
         tpm: round1(acc.tokens / minutes),
         rateLimited: acc.rateLimited(),

@@ -4,7 +4,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { costOf, formatCost, priceReport, pricingFor } from '../../src/core/cost';
+import { cacheSavings, costOf, formatCost, priceReport, pricingFor } from '../../src/core/cost';
 import { validateConfig } from '../../src/core/config';
 import { MetricsStore } from '../../src/core/metrics';
 import { priceRegionOf } from '../../src/core/prices';
@@ -58,6 +58,10 @@ describe('cost', () => {
     close(c.amount, 2.8); // no cachedInput given: cached tokens at the input price
     assert.equal(formatCost(c), '¥2.80');
     assert.equal(formatCost({ amount: 0.000123, currency: 'USD' }), '$0.000123');
+    // no cached price given: cache hits saved nothing; with one they save the difference
+    assert.equal(cacheSavings(pricing, 'qwen-plus', 1_000_000)!.amount, 0);
+    close(cacheSavings(pricingFor({ baseUrl: INTL }), 'qwen-plus', 1_000_000)!.amount, 0.4 - 0.08);
+    assert.equal(cacheSavings(pricing, 'mystery', 10), null);
   });
 
   it('a report adds the rows it can price and counts the calls it cannot', () => {

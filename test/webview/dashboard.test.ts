@@ -120,7 +120,18 @@ describe('dashboard page in Chromium', { timeout: 120_000 }, () => {
       assert.equal(cells[1], row.workspace);
       assert.equal(cells[4], String(row.totalCalls), `${row.model}@${row.workspace} calls`);
       assert.equal(cells[5], String(row.failedCalls));
-      assert.equal(cells.at(-1), row.model === 'qwen-plus' ? formatCost(row.cost) : 'unknown', `${row.model} cost`);
+      const cell = (key: string) =>
+        page
+          .locator(`tr[data-model="${row.model}"][data-workspace="${row.workspace}"] td[data-cell="${key}"]`)
+          .innerText();
+      assert.equal(
+        await cell('cost'),
+        row.model === 'qwen-plus' ? formatCost(row.cost) : 'unknown',
+        `${row.model} cost`,
+      );
+      const share = row.promptTokens > 0 ? `${((row.cachedTokens / row.promptTokens) * 100).toFixed(1)} %` : '—';
+      assert.equal(await cell('cachedTokens'), share, `${row.model} cache hits`);
+      if (row.model === 'qwen-turbo') assert.equal(await cell('cacheSaved'), 'unknown');
     }
     // the window's cost: what has a price, and how many calls had none (never counted as 0)
     const unpriced = m.rows.filter((r) => r.model === 'qwen-turbo').reduce((n, r) => n + r.totalCalls, 0);
@@ -306,6 +317,12 @@ describe('dashboard page in Chromium', { timeout: 120_000 }, () => {
       .locator('[data-panel="Charts"] figcaption', { hasText: `Requests per minute — ${other}` })
       .waitFor({ timeout: 5_000 });
     assert.equal(seriesAsked.at(-1), other);
+    // its cost per step when it has a price (qwen-plus), else a line saying the cost is unknown
+    if (other === 'qwen-plus')
+      await page
+        .locator('[data-panel="Charts"] figcaption', { hasText: 'Estimated cost per step (USD) — qwen-plus' })
+        .waitFor({ timeout: 5_000 });
+    else await page.locator('[data-cost-unknown="qwen-turbo"]').waitFor({ timeout: 5_000 });
     page.off('request', onRequest);
   });
 
