@@ -7,13 +7,14 @@ import * as l10n from '@vscode/l10n';
 import {
   actionDone,
   applyLimitEdit,
+  chainWithFirst,
   endIncrease,
   loadSnapshot,
   newIncrease,
   type DashboardSource,
 } from '../src/core/dashboard';
 import { readErrorText } from '../src/core/classify';
-import { formatProblems } from '../src/core/config';
+import { formatProblems, validateConfig } from '../src/core/config';
 import { sseData } from '../src/core/sse';
 import {
   CONFIG_SOURCE_HEADER,
@@ -226,6 +227,13 @@ function pageActions(
         { ...config, temporaryIncreases: ended },
         actionDone.increaseEnded(l10n, model, config.models[model]?.tpm),
       );
+    },
+    preferFallback: async ({ model, fallback }) => {
+      const config = await source.config();
+      const chain = chainWithFirst(config, model, fallback);
+      const r = validateConfig({ ...config, fallbacks: { ...config.fallbacks, [model]: chain } });
+      if (!r.ok) throw new Error(formatProblems(r.problems));
+      return putConfig(r.config, actionDone.fallbackFirst(l10n, model, chain));
     },
     saveFile: async ({ name, content }) => {
       saveInBrowser(name, content, name.endsWith('.csv') ? 'text/csv' : 'application/json');

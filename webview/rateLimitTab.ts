@@ -54,7 +54,7 @@ export class RateLimitTab {
 
   render(panel: HTMLElement, s: DashboardSnapshot): void {
     if (s.defaultLimits && s.canRunCommands) panel.append(...this.defaultsNotice());
-    if (s.advice.length > 0) panel.append(adviceList(s.advice));
+    if (s.advice.length > 0) panel.append(this.adviceList(s.advice));
     const rows = s.state.keys;
     panel.append(
       table(
@@ -85,6 +85,27 @@ export class RateLimitTab {
     );
     this.increaseDialog(panel, s);
     panel.append(el('h2', {}, l10n.t('Temporary increases')), increaseHistory(s));
+  }
+
+  /** What to do next, one line each, with its action where it has one (nothing when there is nothing to advise). */
+  private adviceList(items: readonly Advice[]): HTMLElement {
+    const item = (a: Advice) => {
+      const li = el('li', { 'data-advice-kind': a.kind, 'data-model': a.model }, adviceMessage(a, l10n));
+      const alias = a.kind === 'higher-limit-model' ? String(a.data.alias) : undefined;
+      if (alias) {
+        const use = el(
+          'vscode-button',
+          { secondary: '', 'data-prefer-fallback': a.model },
+          l10n.t('Use {0} first', alias),
+        );
+        use.addEventListener('click', () =>
+          this.kit.act({ action: 'preferFallback', model: a.model, fallback: alias }),
+        );
+        li.append(' ', use);
+      }
+      return li;
+    };
+    return el('ul', { class: 'advice', 'aria-label': l10n.t('Advice'), 'data-advice': '' }, ...items.map(item));
   }
 
   /** Until the user sets or syncs their limits, say these are the published defaults. */
@@ -272,15 +293,6 @@ export class RateLimitTab {
       if (forecast) forecast.textContent = forecastCell(k);
     }
   }
-}
-
-/** What to do next, one line each (nothing at all when there is nothing to advise). */
-function adviceList(items: readonly Advice[]): HTMLElement {
-  return el(
-    'ul',
-    { class: 'advice', 'aria-label': l10n.t('Advice'), 'data-advice': '' },
-    ...items.map((a) => el('li', { 'data-advice-kind': a.kind, 'data-model': a.model }, adviceMessage(a, l10n))),
-  );
 }
 
 /** The increases recorded, newest first, expired ones marked. */

@@ -170,6 +170,11 @@ export function newIncrease(
   };
 }
 
+/** `model`'s fallback chain with `fallback` first (it is not repeated further down). */
+export function chainWithFirst(config: RateLimitConfig, model: string, fallback: string): string[] {
+  return [fallback, ...(config.fallbacks[model] ?? []).filter((m) => m !== fallback)];
+}
+
 /** What a dashboard action reports when it is done: the same words from both hosts. */
 export const actionDone = {
   limitApplied: (l10n: Translator, model: string, rpm: number, tpm: number) =>
@@ -178,6 +183,8 @@ export const actionDone = {
     l10n.t('{0}: {1} TPM until {2}', model, formatCount(tpm), formatDate(expiresAt)),
   increaseEnded: (l10n: Translator, model: string, tpm: number | undefined) =>
     l10n.t('{0}: the temporary increase ended; back to {1} TPM', model, tpm === undefined ? '?' : formatCount(tpm)),
+  fallbackFirst: (l10n: Translator, model: string, chain: string[]) =>
+    l10n.t('{0} now falls back to {1}', model, chain.join(' → ')),
   saved: (l10n: Translator, names: string[]) =>
     names.length === 0 ? l10n.t('No files to save.') : l10n.t('Saved {0}.', names.join(l10n.t(' and '))),
 };

@@ -290,6 +290,8 @@ export type DashboardAction =
   | { action: 'endIncrease'; model: string }
   | { action: 'saveFile'; name: string; content: string }
   | { action: 'downloadBatch'; batchId: string }
+  /** Put `fallback` first in `model`'s chain (the higher-limit advice's action). */
+  | { action: 'preferFallback'; model: string; fallback: string }
   /** Start one of the flows a dashboard offers (Set API Key, Sync Limits …) where the host has them. */
   | { action: 'runFlow'; flow: DashboardFlow };
 
@@ -385,6 +387,10 @@ function parseAction(raw: unknown): DashboardAction | undefined {
       };
     case 'endIncrease':
       return keys === 'action,model' && isName(m.model) ? { action: 'endIncrease', model: m.model } : undefined;
+    case 'preferFallback':
+      return keys === 'action,fallback,model' && isName(m.model) && isName(m.fallback) && m.model !== m.fallback
+        ? { action: 'preferFallback', model: m.model, fallback: m.fallback }
+        : undefined;
     case 'saveFile':
       return keys === 'action,content,name' &&
         typeof m.name === 'string' &&

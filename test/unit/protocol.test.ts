@@ -31,8 +31,17 @@ describe('webview messages', () => {
       parseWebviewMessage(request(4, { action: 'downloadBatch', batchId: 'batch_abc-1' })),
       request(4, { action: 'downloadBatch', batchId: 'batch_abc-1' }),
     );
+    assert.deepEqual(
+      parseWebviewMessage(
+        request(5, { action: 'preferFallback', model: 'qwen-plus-2025-07-28', fallback: 'qwen-plus' }),
+      ),
+      request(5, { action: 'preferFallback', model: 'qwen-plus-2025-07-28', fallback: 'qwen-plus' }),
+    );
     for (const bad of [
       null,
+      request(1, { action: 'preferFallback', model: 'm', fallback: 'm' }),
+      request(1, { action: 'preferFallback', model: 'm', fallback: 'a b' }),
+      request(1, { action: 'preferFallback', model: 'm' }),
       'ready',
       { type: 'setWindow', window: '1y' },
       request(1, { action: 'runFlow', flow: 'workbench.action.terminal.sendSequence' }),

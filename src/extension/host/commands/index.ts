@@ -4,7 +4,7 @@
  * `{ error }`; a closed prompt (`Cancelled`) stops quietly.
  */
 import * as vscode from 'vscode';
-import { actionDone } from '../../../core/dashboard';
+import { actionDone, chainWithFirst } from '../../../core/dashboard';
 import type { ActionHandlers } from '../../../core/protocol';
 import type { TemporaryIncrease } from '../../../core/types';
 import { Cancelled } from '../prompts';
@@ -84,6 +84,11 @@ export function dashboardActions(ctx: CommandContext): ActionHandlers {
     endIncrease: async ({ model }) => {
       const r = (await limitCommands.endTemporaryIncrease!(ctx, { model, quiet: true })) as { tpm?: number };
       return actionDone.increaseEnded(vscode.l10n, model, r.tpm);
+    },
+    preferFallback: async ({ model, fallback }) => {
+      const chain = chainWithFirst(ctx.settings.config, model, fallback);
+      await workspaceCommands.configureFallbacks!(ctx, { model, fallbacks: chain, quiet: true });
+      return actionDone.fallbackFirst(vscode.l10n, model, chain);
     },
     downloadBatch: async ({ batchId }) => {
       const r = (await showBatchJobs(ctx, { download: batchId, quiet: true })) as { output?: string; errors?: string };

@@ -1,0 +1,58 @@
+/**
+ * Advice on the dashboard page in real headless Chromium: a dated snapshot in use whose alias
+ * has higher limits is advised at the top of the Rate Limit tab, with its action, which puts the
+ * alias first in the snapshot's fallback chain; screenshots in dark and light.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import type { RateLimitConfig } from '../../src/core/types';
+import { launchChromium } from '../support/browser';
+import { runSetupScript } from '../support/setupScript';
+import { GATEWAY_TOKEN, startStack, type Stack } from '../support/stack';
+
+const RESULTS = path.resolve('test-results');
+const SNAPSHOT = 'qwen-plus-2025-07-28';
+
+describe('advice on the dashboard page', { timeout: 60_000 }, () => {
+  let s: Stack;
+  let browser: Browser;
+  let page: Page;
+
+  before(async () => {
+    runSetupScript('scripts/setup-chromium.sh');
+    fs.mkdirSync(RESULTS, { recursive: true });
+    const models = {
+      'qwen-plus': { rpm: 15_000, tpm: 5_000_000 },
+      'qwen-turbo': { rpm: 600, tpm: 5_000_000 },
+      [SNAPSHOT]: { rpm: 600, tpm: 1_000_000 },
+    };
+    s = await startStack({ fake: { models }, config: { models, fallbacks: { [SNAPSHOT]: ['qwen-turbo'] } } });
+    await s.client.chat.completions.create({ model: SNAPSHOT, messages: [{ role: 'user', content: 'old snapshot' }] });
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1300, height: 700 } });
+  });
+  after(async () => {
+    await browser?.close();
+    await s?.close();
+  });
+
+  it('advises the higher-limit alias, and its action puts the alias first in the chain', async () => {
+    for (const theme of ['dark', 'light']) {
+      await page.goto(`${s.url}/?token=${GATEWAY_TOKEN}&theme=${theme}`);
+      await page.locator('[data-tab="Rate Limit"]').click();
+      const item = page.locator(`[data-advice] li[data-advice-kind="higher-limit-model"][data-model="${SNAPSHOT}"]`);
+      await item.waitFor({ timeout: 10_000 });
+      assert.match(await item.innerText(), /is a dated snapshot; its alias qwen-plus allows 15000 RPM, 5000000 TPM/);
+      await page.screenshot({ path: path.join(RESULTS, `dashboard-advice-${theme}.png`) });
+    }
+    await page.locator(`[data-prefer-fallback="${SNAPSHOT}"]`).click();
+    const done = page.locator('[data-notice]', { hasText: `${SNAPSHOT} now falls back to qwen-plus → qwen-turbo` });
+    await done.waitFor({ timeout: 10_000 });
+    assert.equal(await done.getAttribute('data-notice'), 'ok');
+    const config = (await (await s.call('/_rlm/config')).json()) as RateLimitConfig;
+    assert.deepEqual(config.fallbacks[SNAPSHOT], ['qwen-plus', 'qwen-turbo']);
+  });
+});
