@@ -46,7 +46,12 @@ export interface AttemptFailure {
   retryable: boolean;
   /** The provider's Retry-After, when it sent one. */
   retryAfterMs?: number;
+  /** A 429 by a per-second rule (RPS, TPS): what the provider counted stays in its 1 s window for up to a second. */
+  perSecond?: boolean;
 }
+
+/** How long a per-second refusal's retry waits at least: until the provider's 1 s window has moved past it. */
+export const PER_SECOND_RETRY_MS = 1_000;
 
 export type NextStep =
   /** Try the same model again after `waitMs`: by holding the key (`holdKey`), or by sleeping here. */
@@ -59,14 +64,20 @@ export function backoffMs(policy: RetryPolicy, failures: number, random: () => n
   return random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (failures - 1));
 }
 
-/** The wait a failure asks for: the provider's Retry-After or our backoff, whichever is longer. */
+/**
+ * The wait a failure asks for: the provider's Retry-After or our backoff, whichever is longer —
+ * and a full second after a per-second refusal. The provider counts tokens its own way; when it
+ * saw one more than we did, a retry within the second meets the same full window again (three
+ * such retries in 300 ms had spent a request's retry budget and shown its caller the 429).
+ */
 export function retryWaitMs(
   policy: RetryPolicy,
   state: RetryState,
   failure: AttemptFailure,
   random: () => number,
 ): number {
-  return Math.max(failure.retryAfterMs ?? 0, backoffMs(policy, state.failuresOnModel, random));
+  const floor = failure.perSecond && failure.kind !== 'burst' ? PER_SECOND_RETRY_MS : 0;
+  return Math.max(failure.retryAfterMs ?? 0, floor, backoffMs(policy, state.failuresOnModel, random));
 }
 
 export function nextStep(policy: RetryPolicy, state: RetryState, failure: AttemptFailure, waitMs: number): NextStep {

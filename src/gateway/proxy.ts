@@ -231,6 +231,8 @@ async function afterFailure(
     kind: outcome.classification.kind,
     retryable: outcome.classification.retryable,
     ...(outcome.retryAfterMs !== undefined ? { retryAfterMs: outcome.retryAfterMs } : {}),
+    // the keys whose 1 s window was tight when it left: a 429 now is the provider's per-second rule
+    perSecond: perSecond.length > 0,
   };
   const state = { chainIndex: w.chainIndex, chainLength: w.chain.length, failuresOnModel: w.attemptOnModel };
   const wait = retryWaitMs(ctx.retry, state, failure, ctx.random);

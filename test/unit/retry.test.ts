@@ -74,6 +74,23 @@ describe('the retry policy', () => {
       retryWaitMs(policy, at(3), { kind: 'rpm', retryable: true, retryAfterMs: 100 }, () => 1),
       1_000,
     );
+    // a per-second refusal waits until the provider's 1 s window has moved past it (a burst does not: it is paced)
+    assert.equal(
+      retryWaitMs(policy, at(1), { kind: 'tpm', retryable: true, perSecond: true }, () => 0.1),
+      1_000,
+    );
+    assert.equal(
+      retryWaitMs(policy, at(1), { kind: 'rpm', retryable: true, perSecond: true }, () => 0.1),
+      1_000,
+    );
+    assert.equal(
+      retryWaitMs(policy, at(1), { kind: 'burst', retryable: true, perSecond: true }, () => 0.1),
+      25,
+    );
+    assert.equal(
+      retryWaitMs(policy, at(1), { kind: 'tpm', retryable: true }, () => 0.1),
+      25,
+    );
   });
 
   it('names the 429 kinds', () => {
