@@ -39,7 +39,7 @@ export function pricingFor(config: Pick<RateLimitConfig, 'baseUrl' | 'prices'>):
   };
 }
 
-/** Per-1M prices × tokens, or undefined when the model has no price. */
+/** Per-1M prices × tokens, or null when the model has no price. */
 export function costOf(pricing: Pricing, model: string, t: BilledTokens, batch = false): Cost | null {
   const price = pricing.models[model];
   if (!price) return null;

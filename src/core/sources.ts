@@ -64,10 +64,12 @@ export class SourceStore {
     else if (r.status === 429) c.providerLimited++;
   }
 
+  /** Forget minutes older than `before` (history retention), as the per-model buckets do. */
   dropBefore(before: number): void {
+    const first = Math.floor(before / MINUTE_MS) * MINUTE_MS;
     for (const [source, models] of this.bySource) {
       for (const [model, minutes] of models) {
-        for (const minute of minutes.keys()) if (minute < before - MINUTE_MS) minutes.delete(minute);
+        for (const minute of minutes.keys()) if (minute < first) minutes.delete(minute);
         if (minutes.size === 0) models.delete(model);
       }
       if (models.size === 0) this.bySource.delete(source);

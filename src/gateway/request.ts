@@ -27,8 +27,9 @@ const label = (text: string) =>
  * the SDKs, "curl" for curl/8.5.0 (a version is not part of the name) — else "external".
  */
 export function sourceOf(req: http.IncomingMessage): string {
-  const given = req.headers['x-rlm-source'];
-  if (typeof given === 'string' && label(given)) return label(given);
+  const header = req.headers['x-rlm-source'];
+  const given = typeof header === 'string' ? label(header) : '';
+  if (given) return given;
   const agent = label(req.headers['user-agent'] ?? '').split(' ')[0] ?? '';
   const [product, second] = agent.split('/');
   if (!product || !/^[A-Za-z]/.test(product)) return 'external';

@@ -42,9 +42,15 @@ export async function runBatchFile(ctx: CommandContext, args?: Record<string, un
   const limits = ctx.settings.config.models[model];
   if (!limits)
     throw new Error(vscode.l10n.t("'{0}' has no account limit: set it first, so the run can be paced.", model));
+  // every line tokenised once: the summary, its cost and the pacing all read these
+  const estimates = lines.map((l) => estimateTokens(l.endpoint, l.body, ctx.settings.config.defaultMaxOutputTokens));
+  const paced = estimateBatch(
+    estimates.map((e) => e.promptTokens + e.maxOutputTokens),
+    limits,
+  );
   const summary =
-    pacingSummary(ctx, lines, model, limits) +
-    costSummary(ctx, lines, model) +
+    pacingSummary(paced, model, limits) +
+    costSummary(ctx, estimates, model) +
     (problems.length ? vscode.l10n.t(' {0} line(s) cannot run and will be reported.', problems.length) : '');
   let choice = typeof args?.choice === 'string' ? args.choice : undefined;
   if (!choice) {
@@ -60,23 +66,13 @@ export async function runBatchFile(ctx: CommandContext, args?: Record<string, un
   }
   if (choice === 'batch') return submitBatchJob(ctx, { path: file });
   if (choice !== 'run') throw new Error(`choice '${choice}': use run or batch`);
-  return runPaced(ctx, file, pacedEstimate(ctx, lines, limits).expectedMs, args);
+  return runPaced(ctx, file, paced.expectedMs, args);
 }
 
-type BatchLines = ReturnType<typeof parseBatchFile>['lines'];
-
-const tokenEstimates = (ctx: CommandContext, lines: BatchLines) =>
-  lines.map((l) => estimateTokens(l.endpoint, l.body, ctx.settings.config.defaultMaxOutputTokens));
-
-const pacedEstimate = (ctx: CommandContext, lines: BatchLines, limits: ModelLimits) =>
-  estimateBatch(
-    tokenEstimates(ctx, lines).map((e) => e.promptTokens + e.maxOutputTokens),
-    limits,
-  );
+type TokenEstimate = ReturnType<typeof estimateTokens>;
 
 /** How long the file takes paced at the model's limits, against the Batch API's 24 h. */
-function pacingSummary(ctx: CommandContext, lines: BatchLines, model: string, limits: ModelLimits): string {
-  const estimate = pacedEstimate(ctx, lines, limits);
+function pacingSummary(estimate: ReturnType<typeof estimateBatch>, model: string, limits: ModelLimits): string {
   return vscode.l10n.t(
     "{0} requests, about {1} tokens: {2} paced at {3}'s {4}, or up to 24 h through the Batch API (no real-time limits, half the price).",
     estimate.requests,
@@ -88,8 +84,7 @@ function pacingSummary(ctx: CommandContext, lines: BatchLines, model: string, li
 }
 
 /** The paced run's estimated cost next to the Batch API's (every request at its full output allowance). */
-function costSummary(ctx: CommandContext, lines: BatchLines, model: string): string {
-  const estimates = tokenEstimates(ctx, lines);
+function costSummary(ctx: CommandContext, estimates: readonly TokenEstimate[], model: string): string {
   const tokens = {
     promptTokens: estimates.reduce((n, e) => n + e.promptTokens, 0),
     completionTokens: estimates.reduce((n, e) => n + e.maxOutputTokens, 0),
