@@ -15,7 +15,8 @@ export function withForecasts(keys: KeyState[], metrics: MetricsStore, now: numb
     const filter = k.scope === 'workspace' ? { model: k.model, workspace: k.workspace! } : { model: k.model };
     const previous = metrics
       .timeSeries(thisMinute - MINUTES * MINUTE_MS, thisMinute, MINUTE_MS, filter)
-      .map((p) => ({ requests: p.calls, tokens: p.tokens }));
+      // local refusals are calls in the metrics, but they never entered the key's window
+      .map((p) => ({ requests: p.calls - p.localRejections, tokens: p.tokens }));
     const forecast = forecastOf(k, previous);
     return forecast.limit || forecast.queueClearsInMs !== undefined ? { ...k, forecast } : k;
   });

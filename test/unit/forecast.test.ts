@@ -77,6 +77,9 @@ describe('forecasts', () => {
       [9, 300],
     ])
       for (let i = 0; i < n!; i++) metrics.add(at(minute!, i));
+    // local refusals never reached the provider nor the key's window: they are not use
+    for (let i = 0; i < 2_000; i++)
+      metrics.add(attemptRecord({ startedAt: 7 * 60_000 + i, model: 'm', outcome: 'rejected', status: 429 }));
     const [k] = withForecasts([key(400, 400_000)], metrics, 10 * 60_000 + 5_000);
     assert.deepEqual(k!.forecast, { limit: { kind: 'rpm', inMs: 2 * 60_000 } });
   });
