@@ -61,7 +61,7 @@ for i = 0, n - 1 do
     local freed = 0
     for _, m in ipairs(gone) do freed = freed + tokensOf(m) end
     redis.call('ZREMRANGEBYSCORE', log, '-inf', now - w60)
-    redis.call('HINCRBY', sum, 't', -freed)
+    redis.call('HINCRBYFLOAT', sum, 't', -freed)
   end
   local count = redis.call('ZCARD', log)
   local tokens = tonumber(redis.call('HGET', sum, 't') or '0')
@@ -113,7 +113,7 @@ if at - now <= horizon and blockedBy == nil then
     local b = 7 + i * 5
     local rpm, rate, w60 = tonumber(ARGV[b + 1]), tonumber(ARGV[b + 3]), tonumber(ARGV[b + 5])
     redis.call('ZADD', log, at, ticket .. ':' .. cost)
-    redis.call('HINCRBY', sum, 't', cost)
+    redis.call('HINCRBYFLOAT', sum, 't', cost)
     local spacing = w60 / (rpm * rate)
     local slot = tonumber(redis.call('HGET', sum, 'slot') or '0')
     local lateBy = at - slot
@@ -151,7 +151,7 @@ for i = 0, #KEYS / 2 - 1 do
   if score then
     redis.call('ZREM', log, ARGV[1])
     redis.call('ZADD', log, score, ARGV[2])
-    redis.call('HINCRBY', sum, 't', tonumber(ARGV[3]) - tokensOf(ARGV[1]))
+    redis.call('HINCRBYFLOAT', sum, 't', tonumber(ARGV[3]) - tokensOf(ARGV[1]))
   end
 end
 return tostring(now)
@@ -189,7 +189,7 @@ for i = 0, #KEYS / 2 - 1 do
   local log, sum = KEYS[i * 2 + 1], KEYS[i * 2 + 2]
   for j = 0, count - 1 do
     local age, member, tokens = tonumber(ARGV[2 + j * 3]), ARGV[3 + j * 3], tonumber(ARGV[4 + j * 3])
-    if redis.call('ZADD', log, 'NX', now - age, member) == 1 then redis.call('HINCRBY', sum, 't', tokens) end
+    if redis.call('ZADD', log, 'NX', now - age, member) == 1 then redis.call('HINCRBYFLOAT', sum, 't', tokens) end
   end
   redis.call('PEXPIRE', log, 120000)
   redis.call('PEXPIRE', sum, 120000)
