@@ -123,7 +123,7 @@ export class DashboardView {
     const scrollTop = document.scrollingElement?.scrollTop ?? 0;
     destroyCharts();
     this.root.replaceChildren(this.header(s));
-    const tabs = this.tabList();
+    const tabs = this.tabList(s.advice.length);
     const panel = el('section', {
       id: 'tabpanel',
       role: 'tabpanel',
@@ -144,8 +144,8 @@ export class DashboardView {
     if (document.scrollingElement) document.scrollingElement.scrollTop = scrollTop;
   }
 
-  /** The tab strip: arrow keys move between tabs, as in VS Code's own. */
-  private tabList(): HTMLElement {
+  /** The tab strip: arrow keys move between tabs, as in VS Code's own; Rate Limit counts its advice. */
+  private tabList(adviceCount: number): HTMLElement {
     const tabs = el('div', { class: 'tabs', role: 'tablist', 'aria-label': l10n.t('Views') });
     for (const tab of TABS) {
       const b = el(
@@ -160,6 +160,11 @@ export class DashboardView {
         },
         tabLabel(tab),
       );
+      if (tab === 'Rate Limit' && adviceCount > 0) {
+        const label = l10n.t('{0} advice items', adviceCount);
+        b.append(' ', el('span', { class: 'badge', 'data-advice-count': '', title: label }, String(adviceCount)));
+        b.setAttribute('aria-label', `${tabLabel(tab)}, ${label}`);
+      }
       b.addEventListener('click', () => this.selectTab(tab));
       b.addEventListener('keydown', (e) => {
         const i = TABS.indexOf(tab);

@@ -54,7 +54,7 @@ export class RateLimitTab {
 
   render(panel: HTMLElement, s: DashboardSnapshot): void {
     if (s.defaultLimits && s.canRunCommands) panel.append(...this.defaultsNotice());
-    if (s.advice.length > 0) panel.append(this.adviceList(s.advice));
+    if (s.advice.length > 0) panel.append(this.adviceList(s.advice, s.canRunCommands));
     const rows = s.state.keys;
     panel.append(
       table(
@@ -88,9 +88,14 @@ export class RateLimitTab {
   }
 
   /** What to do next, one line each, with its action where it has one (nothing when there is nothing to advise). */
-  private adviceList(items: readonly Advice[]): HTMLElement {
+  private adviceList(items: readonly Advice[], canRunCommands: boolean): HTMLElement {
     const item = (a: Advice) => {
       const li = el('li', { 'data-advice-kind': a.kind, 'data-model': a.model }, adviceMessage(a, l10n));
+      if (a.kind === 'use-batch' && canRunCommands) {
+        const run = el('vscode-button', { secondary: '', 'data-run-batch': a.model }, l10n.t('Run Batch File…'));
+        run.addEventListener('click', () => this.kit.act({ action: 'runFlow', flow: 'runBatchFile' }));
+        li.append(' ', run);
+      }
       const alias = a.kind === 'higher-limit-model' ? String(a.data.alias) : undefined;
       if (alias) {
         const use = el(

@@ -277,6 +277,7 @@ export function renderRequests(panel: HTMLElement, s: DashboardSnapshot, kit: Ta
         { key: 'tokens', label: l10n.t('Tokens'), cell: (r) => String(r.totalTokens), numeric: true },
         { key: 'cost', label: l10n.t('Est. Cost'), cell: (r) => costText(recordCost(pricing, r)), numeric: true },
         { key: 'lane', label: l10n.t('Lane'), cell: (r) => r.lane ?? 'interactive' },
+        { key: 'expected', label: l10n.t('Expected wait'), cell: (r) => fmtMs(r.expectedWaitMs), numeric: true },
         { key: 'queued', label: l10n.t('Queued'), cell: (r) => fmtMs(r.queuedMs), numeric: true },
         { key: 'ttft', label: l10n.t('TTFT'), cell: (r) => fmtMs(r.ttftMs), numeric: true },
         { key: 'latency', label: l10n.t('Latency'), cell: (r) => fmtMs(r.latencyMs), numeric: true },

@@ -1,16 +1,19 @@
 /**
  * Advice the provider's console does not give, from what the gateway knows: a dated snapshot
  * whose stable alias has higher limits, a temporary increase left idle (Model Studio may cut
- * unused capacity back) or about to expire, and a window about to reach its limit. Pure: the
- * gateway passes the configuration, each model's peak use since its increase began and the
- * keys' forecasts; `GET /_rlm/advice` serves the list, the views read it.
+ * unused capacity back) or about to expire, a window about to reach its limit, and work that
+ * can wait sent in real time (the Batch API has no real-time limits and costs half). Pure: the
+ * gateway passes the configuration, each model's peak use since its increase began, the last
+ * hour's use by lane and the keys' forecasts; `GET /_rlm/advice` serves the list, the views read it.
  */
+import { formatCost, type Cost } from './cost';
 import { formatDuration } from './format';
 import type { Forecast } from './forecast';
+import type { LaneUse } from './sources';
 import { ENGLISH, type Translator } from './translate';
 import type { ModelLimits, RateLimitConfig } from './types';
 
-export type AdviceKind = 'higher-limit-model' | 'idle-increase' | 'increase-expiring' | 'limit-soon';
+export type AdviceKind = 'higher-limit-model' | 'idle-increase' | 'increase-expiring' | 'limit-soon' | 'use-batch';
 
 export interface Advice {
   kind: AdviceKind;
@@ -25,6 +28,9 @@ export const IDLE_SHARE = 0.2;
 export const IDLE_DAYS = 3;
 /** An increase ending within this long gets a reminder. */
 export const EXPIRING_MS = 3 * DAY_MS;
+/** Background work that earns the Batch API advice: this many calls in the hour, this share of the tokens. */
+export const BATCH_MIN_CALLS = 20;
+export const BATCH_MIN_SHARE = 0.5;
 /** A model id ending in a date (qwen-plus-2025-07-28) is a dated snapshot; the rest is its alias. */
 const SNAPSHOT = /^(.+)-\d{4}-\d{2}-\d{2}$/;
 
@@ -36,11 +42,15 @@ export interface AdviceInput {
   peakTpmSince: (model: string, from: number) => number;
   /** Account keys' forecasts, by model. */
   forecasts: Readonly<Record<string, Forecast | undefined>>;
+  /** The last hour's use per model, with the background lane's part (src/core/sources.ts). */
+  laneUse?: Readonly<Record<string, LaneUse>>;
+  /** The Batch API's price as a share of the real-time one (0.5 on Model Studio and OpenAI). */
+  batchFactor?: number;
   now: number;
 }
 
 export function adviceOf(input: AdviceInput): Advice[] {
-  const items = [...snapshotAdvice(input), ...increaseAdvice(input), ...limitSoon(input)];
+  const items = [...snapshotAdvice(input), ...increaseAdvice(input), ...limitSoon(input), ...useBatch(input)];
   return items.map((a) => ({ ...a, message: adviceMessage(a) }));
 }
 
@@ -57,6 +67,9 @@ interface AdviceData {
   inMs: number;
   previousTpm: number;
   kind: string;
+  calls: number;
+  share: number;
+  saving: Cost | null;
 }
 
 /** An item's words, from its data: the gateway serves them in English, a view in its own language. */
@@ -98,6 +111,21 @@ export function adviceMessage(a: Item, l10n: Translator = ENGLISH): string {
         d.kind.toUpperCase(),
         formatDuration(d.inMs),
       );
+    case 'use-batch': {
+      const what = [
+        l10n.t(
+          '{0}: {1} calls on the background lane in the last hour, {2} % of its tokens.',
+          a.model,
+          d.calls,
+          Math.round(d.share * 100),
+        ),
+        l10n.t(
+          'Work that can wait costs less with the Batch API and is outside the real-time limits: "Run Batch File".',
+        ),
+        ...(d.saving ? [l10n.t('It would have saved about {0}.', formatCost(d.saving))] : []),
+      ];
+      return what.join(' ');
+    }
   }
 }
 
@@ -138,4 +166,15 @@ function limitSoon({ forecasts }: AdviceInput): Item[] {
   return Object.entries(forecasts).flatMap(([model, f]): Item[] =>
     f?.limit ? [{ kind: 'limit-soon', model, data: { ...f.limit } }] : [],
   );
+}
+
+function useBatch({ laneUse, batchFactor }: AdviceInput): Item[] {
+  if (!laneUse || batchFactor === undefined || batchFactor >= 1) return [];
+  return Object.entries(laneUse).flatMap(([model, u]): Item[] => {
+    const share = u.tokens > 0 ? u.backgroundTokens / u.tokens : 0;
+    if (u.backgroundCalls < BATCH_MIN_CALLS || share < BATCH_MIN_SHARE) return [];
+    const cost = u.backgroundCost;
+    const saving = cost ? { amount: cost.amount * (1 - batchFactor), currency: cost.currency } : null;
+    return [{ kind: 'use-batch', model, data: { calls: u.backgroundCalls, share, saving } }];
+  });
 }

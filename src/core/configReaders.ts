@@ -385,7 +385,7 @@ export function readTemporaryIncreases(
 
 const PRICE_FIELDS = ['input', 'output', 'cachedInput'] as const;
 
-/** `prices`: {currency?, models: model → {input, output, cachedInput?}} per 1M tokens, over the built-in table. */
+/** `prices`: {currency?, batchFactor?, models: model → {input, output, cachedInput?}} per 1M tokens, over the built-in table. */
 export function readPrices(raw: unknown, problems: ProblemList): RateLimitConfig['prices'] {
   if (raw === undefined) return undefined;
   const example = '{"currency":"USD","models":{"qwen-plus":{"input":0.4,"output":1.2}}}';
@@ -393,10 +393,18 @@ export function readPrices(raw: unknown, problems: ProblemList): RateLimitConfig
     problems.add('prices', 'must be an object {currency, models}', `write e.g. ${example}`);
     return undefined;
   }
-  reportUnknownKeys(raw, ['currency', 'models'], 'prices', problems);
+  reportUnknownKeys(raw, ['currency', 'batchFactor', 'models'], 'prices', problems);
   const currency = raw.currency;
   if (currency !== undefined && (typeof currency !== 'string' || !/^[A-Z]{3}$/.test(currency)))
     problems.add('prices.currency', `${JSON.stringify(currency)} is not a currency code`, 'write e.g. "USD" or "CNY"');
+  const batchFactor = raw.batchFactor;
+  const goodFactor = typeof batchFactor === 'number' && batchFactor > 0 && batchFactor <= 1;
+  if (batchFactor !== undefined && !goodFactor)
+    problems.add(
+      'prices.batchFactor',
+      `${JSON.stringify(batchFactor)} is not a share of the real-time price`,
+      'write a number above 0 and at most 1, e.g. 0.5 for half the price',
+    );
   const models: Record<string, ModelPrice> = {};
   for (const [model, price] of Object.entries(isObject(raw.models) ? raw.models : {})) {
     const path = `prices.models.${model}`;
@@ -418,5 +426,9 @@ export function readPrices(raw: unknown, problems: ProblemList): RateLimitConfig
   }
   if (raw.models !== undefined && !isObject(raw.models))
     problems.add('prices.models', 'must be an object of model → {input, output}', `write e.g. ${example}`);
-  return { ...(typeof currency === 'string' ? { currency } : {}), models };
+  return {
+    ...(typeof currency === 'string' ? { currency } : {}),
+    ...(goodFactor ? { batchFactor } : {}),
+    models,
+  };
 }

@@ -34,7 +34,7 @@ export function pricingFor(config: Pick<RateLimitConfig, 'baseUrl' | 'prices'>):
   return {
     // a custom endpoint has no table: the user's prices are in the currency they bill in
     currency: config.prices?.currency ?? table?.currency ?? 'USD',
-    batchFactor: table?.batchFactor ?? 1,
+    batchFactor: config.prices?.batchFactor ?? table?.batchFactor ?? 1,
     models: { ...table?.models, ...config.prices?.models },
   };
 }

@@ -29,6 +29,7 @@ export const CSV_COLUMNS: (keyof AttemptRecord)[] = [
   'attempt',
   'fallbackFrom',
   'lane',
+  'expectedWaitMs',
 ];
 
 /**

@@ -248,13 +248,17 @@ export class KeyState {
     };
   }
 
-  /** Rough earliest start for a new request behind `aheadCount` requests worth `aheadTokens`. */
+  /**
+   * Rough earliest start for a new request behind `aheadCount` requests worth `aheadTokens`:
+   * the first of them goes when a request fits (`start`), each next one a pacing slot later;
+   * by tokens, the minute's rate must have carried everyone's tokens.
+   */
   estimateStart(aheadCount: number, aheadTokens: number, cost: number, now: number, toleranceMs: number): number {
     if (cost > this.limits.tpm) return Infinity;
     const start = this.fitTime(cost, now, toleranceMs);
     if (aheadCount === 0) return start;
-    const byRequests = (aheadCount + 1) * this.spacingMs;
-    const byTokens = ((aheadTokens + cost) / this.limits.tpm) * this.w60;
-    return Math.max(start, now + Math.max(byRequests, byTokens) - this.spacingMs);
+    const byRequests = start + aheadCount * this.spacingMs;
+    const byTokens = now + ((aheadTokens + cost) / this.limits.tpm) * this.w60 - this.spacingMs;
+    return Math.max(byRequests, byTokens);
   }
 }

@@ -2,14 +2,16 @@
  * List prices per 1M tokens, by provider region: data, not logic (src/core/cost.ts uses them).
  *
  * Source and date: Model Studio's international (Singapore) prices as published in LiteLLM's
- * `model_prices_and_context_window.json` (`dashscope/*` entries), read on 2026-12-02; OpenAI's
+ * `model_prices_and_context_window.json` (`dashscope/*` entries), read on 2026-12-02; mainland
+ * (Beijing) prices in CNY for the stable aliases, non-thinking mode, as Model Studio's Chinese
+ * price page lists them and several public price tables repeat them, read on 2026-12-02; OpenAI's
  * list prices (standard tier) from its pricing page. Cached input for Model Studio
  * is its implicit-cache rate (a hit billed at 20 % of the input price); its Batch API and
  * OpenAI's bill half the real-time price. Prices change and some models are tiered by prompt
  * length (the first tier is listed): they are estimates to verify against the provider's
  * console, and the `rateLimitMonitor.prices` setting overrides or adds any model's. A model
  * listed nowhere has an unknown price, which the views show as unknown, never as 0.
- * Mainland (Beijing) and Virginia prices are not listed yet: add them through the setting.
+ * Virginia (US) prices are not listed: add them through the setting.
  */
 export interface ModelPrice {
   /** Per 1M prompt tokens that were not cache hits. */
@@ -45,9 +47,19 @@ export const PRICE_TABLES: Record<PriceRegion, PriceTable> = {
       'qwen-turbo-2024-11-01': dashscope(0.05, 0.2),
       'qwen-turbo-2025-04-28': dashscope(0.05, 0.2),
       'qwen-coder': dashscope(0.3, 1.5),
+      'qwen-flash': dashscope(0.05, 0.4),
     },
   },
-  'dashscope-cn': { currency: 'CNY', batchFactor: 0.5, models: {} },
+  'dashscope-cn': {
+    currency: 'CNY',
+    batchFactor: 0.5,
+    models: {
+      'qwen-max': dashscope(2.4, 9.6),
+      'qwen-plus': dashscope(0.8, 2),
+      'qwen-turbo': dashscope(0.3, 0.6),
+      'qwen-flash': dashscope(0.15, 1.5),
+    },
+  },
   'dashscope-us': { currency: 'USD', batchFactor: 0.5, models: {} },
   openai: {
     currency: 'USD',

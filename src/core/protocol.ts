@@ -324,6 +324,7 @@ export type WebviewToHost =
 
 export const DASHBOARD_FLOWS = [
   'copyGatewayEnvironment',
+  'runBatchFile',
   'sendTestRequest',
   'setAccountLimits',
   'setApiKey',

@@ -3,7 +3,8 @@
  * provider 429s and local refusals, so the Overview can say which tool uses what share of the
  * window. Kept apart from the per-model buckets (src/core/metrics.ts), whose peaks are per
  * (model, workspace). The number of sources kept is capped: a caller inventing a new label per
- * request ends up in one "(other sources)" row rather than in memory.
+ * request ends up in one "(other sources)" row rather than in memory. The background lane's
+ * share is kept apart too: work that can wait is what the Batch API is for (src/core/advice.ts).
  */
 import { costOf, type Cost, type Pricing } from './cost';
 import { MINUTE_MS } from './metrics';
@@ -34,6 +35,22 @@ export interface SourceRow {
   cost?: Cost | null;
 }
 
+/** A minute's counts: all calls, and those on the background lane among them. */
+interface Minute {
+  all: Counts;
+  background: Counts;
+}
+
+/** A model's use in a window, with the background lane's part of it. */
+export interface LaneUse {
+  calls: number;
+  tokens: number;
+  backgroundCalls: number;
+  backgroundTokens: number;
+  /** The background calls' cost in real time, when given prices; null when the model has none. */
+  backgroundCost?: Cost | null;
+}
+
 const empty = (): Counts => ({
   calls: 0,
   promptTokens: 0,
@@ -45,7 +62,7 @@ const empty = (): Counts => ({
 
 export class SourceStore {
   /** source → model → minute → counts */
-  private readonly bySource = new Map<string, Map<string, Map<number, Counts>>>();
+  private readonly bySource = new Map<string, Map<string, Map<number, Minute>>>();
 
   add(r: AttemptRecord): void {
     const source = this.bySource.has(r.source) || this.bySource.size < MAX_SOURCES ? r.source : OTHER_SOURCES;
@@ -54,14 +71,10 @@ export class SourceStore {
     let minutes = models.get(r.model);
     if (!minutes) models.set(r.model, (minutes = new Map()));
     const minute = Math.floor(r.startedAt / MINUTE_MS) * MINUTE_MS;
-    let c = minutes.get(minute);
-    if (!c) minutes.set(minute, (c = empty()));
-    c.calls++;
-    c.promptTokens += r.promptTokens;
-    c.completionTokens += r.completionTokens;
-    c.cachedTokens += r.cachedTokens ?? 0;
-    if (r.outcome === 'rejected') c.localRejections++;
-    else if (r.status === 429) c.providerLimited++;
+    let m = minutes.get(minute);
+    if (!m) minutes.set(minute, (m = { all: empty(), background: empty() }));
+    count(m.all, r);
+    if (r.lane === 'background') count(m.background, r);
   }
 
   /** Forget minutes older than `before` (history retention), as the per-model buckets do. */
@@ -90,11 +103,7 @@ export class SourceStore {
       let unknown = false;
       for (const [m, minutes] of models) {
         if (model !== undefined && m !== model) continue;
-        const sum = empty();
-        for (const [minute, c] of minutes) {
-          if (minute < start || minute >= to) continue;
-          for (const k of Object.keys(sum) as (keyof Counts)[]) sum[k] += c[k];
-        }
+        const sum = sumOf(minutes, start, to, 'all');
         if (sum.calls === 0) continue;
         row.calls += sum.calls;
         row.tokens += sum.promptTokens + sum.completionTokens;
@@ -112,4 +121,45 @@ export class SourceStore {
     for (const r of rows) r.share = total > 0 ? r.tokens / total : 0;
     return rows.sort((a, b) => b.tokens - a.tokens || b.calls - a.calls || a.source.localeCompare(b.source));
   }
+
+  /** Per model with calls in [from, to): its calls and tokens, and the background lane's part. */
+  laneUse(from: number, to: number, pricing?: Pricing): Record<string, LaneUse> {
+    const start = Math.floor(from / MINUTE_MS) * MINUTE_MS;
+    const out: Record<string, LaneUse> = {};
+    for (const models of this.bySource.values()) {
+      for (const [model, minutes] of models) {
+        const [all, bg] = [sumOf(minutes, start, to, 'all'), sumOf(minutes, start, to, 'background')];
+        if (all.calls === 0) continue;
+        const u = (out[model] ??= { calls: 0, tokens: 0, backgroundCalls: 0, backgroundTokens: 0 });
+        u.calls += all.calls;
+        u.tokens += all.promptTokens + all.completionTokens;
+        u.backgroundCalls += bg.calls;
+        u.backgroundTokens += bg.promptTokens + bg.completionTokens;
+        if (!pricing || bg.calls === 0) continue;
+        const cost = costOf(pricing, model, bg);
+        u.backgroundCost =
+          cost && u.backgroundCost !== null ? { ...cost, amount: cost.amount + (u.backgroundCost?.amount ?? 0) } : null;
+      }
+    }
+    return out;
+  }
+}
+
+function count(c: Counts, r: AttemptRecord): void {
+  c.calls++;
+  c.promptTokens += r.promptTokens;
+  c.completionTokens += r.completionTokens;
+  c.cachedTokens += r.cachedTokens ?? 0;
+  if (r.outcome === 'rejected') c.localRejections++;
+  else if (r.status === 429) c.providerLimited++;
+}
+
+/** One lane's counts over the minutes in [start, to). */
+function sumOf(minutes: Map<number, Minute>, start: number, to: number, lane: keyof Minute): Counts {
+  const sum = empty();
+  for (const [minute, m] of minutes) {
+    if (minute < start || minute >= to) continue;
+    for (const k of Object.keys(sum) as (keyof Counts)[]) sum[k] += m[lane][k];
+  }
+  return sum;
 }

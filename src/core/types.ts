@@ -54,7 +54,12 @@ export interface RateLimitConfig {
   /** x-rlm-source label → lane, for callers that do not send x-rlm-priority. */
   sourceLanes: Record<string, Lane>;
   /** Prices per 1M tokens over the built-in table (src/core/prices.ts), in `currency` (the table's when absent). */
-  prices?: { currency?: string; models: Record<string, ModelPrice> };
+  prices?: {
+    currency?: string;
+    /** The Batch API's price as a share of the real-time one (the region's when absent; 1 on a custom endpoint). */
+    batchFactor?: number;
+    models: Record<string, ModelPrice>;
+  };
 }
 
 /** The id of the provider's default workspace: it uses the account limits and is read-only. */
@@ -115,6 +120,12 @@ export interface AttemptRecord {
   cachedTokens: number;
   estimatedTokens: number;
   queuedMs: number;
+  /**
+   * The wait the gateway expected when the request joined this model's queue (its estimate of
+   * the start, as ms after joining), next to `queuedMs`, the wait it had. Absent in unmetered
+   * records and in records written before the estimate was kept.
+   */
+  expectedWaitMs?: number;
   ttftMs?: number;
   latencyMs: number;
   /** 1 for the first try of a model, 2 for its first retry … */

@@ -13,7 +13,7 @@ import type { AttemptRecord, Endpoint, ErrorKind } from '../core/types';
 import { errorMessage } from '../core/values';
 import type { ProxyContext } from './proxy';
 import { relayStream, type RelayResult } from './relay';
-import { errorJson, rateLimitHeaders, sendError, sendFailure, type Failure } from './responses';
+import { EXPECTED_START_HEADER, errorJson, rateLimitHeaders, sendError, sendFailure, type Failure } from './responses';
 import { usageOf, type UsageFigures } from './sse';
 import { forwardHeaders, readText, sendUpstream, upstreamUrl, UpstreamError } from './upstream';
 
@@ -36,6 +36,8 @@ export interface AttemptArgs {
   estimatedTokens: number;
   estimatedPrompt?: number;
   queuedMs: number;
+  /** What the queue expected `queuedMs` to be when the request joined it (metered requests). */
+  expectedWaitMs?: number;
   attempt: number;
   keys: string[];
   retried: boolean;
@@ -69,6 +71,7 @@ export async function forwardOnce(ctx: ProxyContext, a: AttemptArgs): Promise<At
     'x-rlm-model': a.model,
     'x-rlm-attempts': String(a.attemptsTotal ?? 1),
     'x-rlm-queued-ms': String(Math.round(a.queuedMs)),
+    ...(a.expectedWaitMs !== undefined ? { [EXPECTED_START_HEADER]: String(Math.round(a.expectedWaitMs)) } : {}),
     ...(a.retried ? { 'x-should-retry': 'false' } : {}),
   });
   if (!u.contentType.includes('text/event-stream')) return answerJson(ctx, a, u, t, ourHeaders);
@@ -100,6 +103,7 @@ function attemptTools(ctx: ProxyContext, a: AttemptArgs, startedAt: number): Too
       const r = makeRecord(startedAt, a.base, {
         model: a.model,
         queuedMs: a.queuedMs,
+        expectedWaitMs: a.expectedWaitMs,
         latencyMs: ctx.now() - startedAt,
         attempt: a.attempt,
         estimatedTokens: a.estimatedTokens,
@@ -305,12 +309,14 @@ export function makeRecord(
     errorKind?: ErrorKind;
     errorCode?: string;
     fallbackFrom?: string | undefined;
+    expectedWaitMs?: number | undefined;
   },
 ): AttemptRecord {
-  const { fallbackFrom, ...rest } = f;
+  const { fallbackFrom, expectedWaitMs, ...rest } = f;
   const r: AttemptRecord = { id: randomUUID(), startedAt, ...base, ...rest };
   r.queuedMs = Math.round(r.queuedMs);
   if (fallbackFrom) r.fallbackFrom = fallbackFrom;
+  if (expectedWaitMs !== undefined) r.expectedWaitMs = Math.round(expectedWaitMs);
   return r;
 }
 

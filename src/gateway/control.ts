@@ -212,12 +212,15 @@ async function advice({ gw, res }: RouteCall): Promise<void> {
   const now = Date.now();
   const inUse = [...new Set(gw.metrics.report(now - 3_600_000, now + 1).rows.map((r) => r.model))];
   const accountKeys = gw.state().keys.filter((k) => k.scope === 'account');
+  const pricing = pricingFor(gw.config);
   const items = adviceOf({
     config: gw.config,
     inUse,
     peakTpmSince: (model, from) =>
       Math.max(0, ...gw.metrics.report(from, now + 1, { model }).rows.map((r) => r.peakTpm)),
     forecasts: Object.fromEntries(accountKeys.map((k) => [k.model, k.forecast])),
+    laneUse: gw.sources.laneUse(now - 3_600_000, now + 1, pricing),
+    batchFactor: pricing.batchFactor,
     now,
   });
   return json(res, 200, { advice: items });

@@ -13,7 +13,7 @@ import type { Calibration } from '../core/tokens';
 import type { AttemptRecord, Endpoint, ErrorKind, Lane, RateLimitConfig } from '../core/types';
 import type { LimitsManager } from './limits';
 import { AdmissionError, type Scheduler } from './scheduler';
-import { errorJson, rateLimitHeaders, sendError, sendFailure, type Failure } from './responses';
+import { EXPECTED_START_HEADER, errorJson, rateLimitHeaders, sendError, sendFailure, type Failure } from './responses';
 import type { UpstreamTimeouts } from './upstream';
 
 export interface ProxyContext {
@@ -77,6 +77,8 @@ interface Walk extends MeteredRequest {
   attemptsTotal: number;
   holdUntil: number;
   lastFailure?: Failure;
+  /** The queue's estimate of the wait when this attempt joined it; none for a retry, which goes first. */
+  expectedWaitMs?: number | undefined;
 }
 
 /** The charge for the request on a model: calibrated prompt estimate + output allowance. */
@@ -108,6 +110,7 @@ async function walkChain(ctx: ProxyContext, start: MeteredRequest & Pick<Walk, '
       estimatedTokens: cost,
       estimatedPrompt: w.estimate.promptTokens,
       queuedMs: ctx.now() - queueStart,
+      expectedWaitMs: w.expectedWaitMs,
       attempt: w.attemptOnModel + 1,
       keys,
       retried: w.retried,
@@ -129,6 +132,7 @@ async function admit(ctx: ProxyContext, w: Walk, model: string, keys: string[], 
   // A retry on the same model goes before the requests that arrived after it.
   const front = w.attemptOnModel > 0;
   const startAt = front ? queueStart : ctx.limiter.estimateStart(keys, cost, queueStart, w.lane);
+  w.expectedWaitMs = front || !Number.isFinite(startAt) ? undefined : Math.max(0, startAt - queueStart);
   const fallbackFrom = model !== w.requestedModel ? w.requestedModel : undefined;
   const record = (
     f: Pick<AttemptRecord, 'status' | 'outcome' | 'queuedMs' | 'attempt'> & {
@@ -142,6 +146,7 @@ async function admit(ctx: ProxyContext, w: Walk, model: string, keys: string[], 
         latencyMs: ctx.now() - w.arrivedAt,
         estimatedTokens: cost,
         fallbackFrom,
+        expectedWaitMs: w.expectedWaitMs,
         ...f,
       }),
     );
@@ -310,6 +315,7 @@ function refuseLocally(
       attempt: 1,
       estimatedTokens: o.cost,
       fallbackFrom: o.fallbackFrom,
+      expectedWaitMs: waitMs,
     }),
   );
   const text = errorJson(message, type, type);
@@ -319,6 +325,7 @@ function refuseLocally(
     'retry-after': String(retryAfter),
     'retry-after-ms': String(Math.ceil(waitMs)),
     'x-rlm-local': 'true',
+    [EXPECTED_START_HEADER]: String(Math.ceil(waitMs)),
     ...rateLimitHeaders(ctx.limiter, o.keys, now),
   });
   res.end(text);

@@ -7,6 +7,12 @@ import type http from 'node:http';
 import { formatGoDuration } from '../core/classify';
 import type { Limiter } from '../core/limiter';
 
+/**
+ * On a metered answer: the wait the gateway expected when the request joined the queue, in ms
+ * (next to x-rlm-queued-ms, the wait it had); on a local 429: how long until it could start.
+ */
+export const EXPECTED_START_HEADER = 'x-rlm-expected-start-ms';
+
 /** A provider answer kept to pass through when retries and fallbacks are spent. */
 export interface Failure {
   status: number;

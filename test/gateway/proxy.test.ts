@@ -219,10 +219,15 @@ describe('gateway request path (real sockets, real openai SDK)', () => {
     assert.match(err.message, /qwen-max would wait about [\d.]+ s for its limit of 2 requests per minute/);
     assert.ok(Number(err.headers?.get('retry-after')) >= 1);
     assert.equal(err.headers?.get('x-rlm-local'), 'true');
+    // when it could start: ~30 s at 2 RPM, the same figure as retry-after-ms
+    const expected = Number(err.headers?.get('x-rlm-expected-start-ms'));
+    assert.equal(expected, Number(err.headers?.get('retry-after-ms')));
+    assert.ok(expected > 20_000 && expected <= 31_000, `expected start in ${expected} ms`);
     assert.equal(s.fake.readCounters().requests, before, 'nothing went upstream');
     const rec = s.gateway.history.recent({ limit: 1 })[0]!;
     assert.equal(rec.outcome, 'rejected');
     assert.equal(rec.errorKind, 'rpm');
+    assert.equal(rec.expectedWaitMs, expected);
   });
 
   it('goes to a backup model that can start sooner instead of waiting too long', async () => {
@@ -252,17 +257,31 @@ describe('gateway request path (real sockets, real openai SDK)', () => {
     });
     s.fake.options.models['qwen-flash'] = { rpm: 600, tpm: 1_000_000 };
     const order: number[] = [];
+    const waits: { expected: number; queued: number }[] = [];
     const started = Date.now();
     await Promise.all(
       [0, 1, 2, 3].map(async (i) => {
         await sleep(i * 5);
-        await s.client.chat.completions.create({ model: 'qwen-flash', messages: [{ role: 'user', content: `q${i}` }] });
+        const { response } = await s.client.chat.completions
+          .create({ model: 'qwen-flash', messages: [{ role: 'user', content: `q${i}` }] })
+          .withResponse();
         order.push(i);
+        const header = (name: string) => Number(response.headers.get(name) ?? NaN);
+        waits[i] = { expected: header('x-rlm-expected-start-ms'), queued: header('x-rlm-queued-ms') };
       }),
     );
     assert.ok(Date.now() - started >= 3 * 500 - 50, 'paced at 60 s / 120 = 500 ms apart');
-    const queued = s.gateway.history.recent({ limit: 4, model: 'qwen-flash' }).map((r) => r.queuedMs);
+    const records = s.gateway.history.recent({ limit: 4, model: 'qwen-flash' });
+    const queued = records.map((r) => r.queuedMs);
     assert.ok(Math.max(...queued) >= 1400, `queued ${queued}`);
+    // each caller was told the wait the queue expected when it joined, and the records keep it
+    assert.deepEqual(
+      records.map((r) => r.expectedWaitMs).sort((a, b) => a! - b!),
+      waits.map((w) => w.expected).sort((a, b) => a - b),
+    );
+    assert.ok(Math.max(...waits.map((w) => w.expected)) >= 1400, JSON.stringify(waits));
+    // the estimate is the pacing schedule: what it said is what happened, up to the loop's lateness
+    for (const w of waits) assert.ok(Math.abs(w.expected - w.queued) < 400, JSON.stringify(waits));
   });
 
   it('cancels a queued request when its caller disconnects, and nothing reaches the provider', async () => {

@@ -1,10 +1,14 @@
 /**
  * Advice on a virtual clock: a dated snapshot with a higher-limit alias, an idle or expiring
- * temporary increase, a limit about to be reached — and nothing when there is nothing to advise.
+ * temporary increase, a limit about to be reached, background work for the Batch API — and
+ * nothing when there is nothing to advise.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { adviceMessage, adviceOf, type AdviceInput } from '../../src/core/advice';
+import { adviceMessage, adviceOf, BATCH_MIN_CALLS, type AdviceInput } from '../../src/core/advice';
+import { pricingFor } from '../../src/core/cost';
+import { SourceStore } from '../../src/core/sources';
+import { attemptRecord } from '../support/shapes';
 import type { TemporaryIncrease } from '../../src/core/types';
 
 const DAY = 86_400_000;
@@ -75,5 +79,34 @@ describe('advice', () => {
     assert.equal(a!.message, 'qwen-plus reaches its TPM limit in ~4 min at this rate.');
     const upper = { t: (m: string, ...args: (string | number)[]) => `«${m}»${args.join('|')}` };
     assert.equal(adviceMessage(a!, upper), '«{0} reaches its {1} limit in ~{2} at this rate.»qwen-plus|TPM|4 min');
+  });
+
+  it('sends background work to the Batch API when it is most of a model’s tokens, with what it would save', () => {
+    const pricing = pricingFor({ baseUrl: 'https://dashscope-intl.aliyuncs.com/compatible-mode/v1' });
+    const use = (background: number, interactive: number, model = 'qwen-plus') => {
+      const store = new SourceStore();
+      const rec = (lane: 'background' | 'interactive') =>
+        attemptRecord({ startedAt: NOW - 60_000, model, lane, promptTokens: 1_000, completionTokens: 500 });
+      for (let i = 0; i < background; i++) store.add(rec('background'));
+      for (let i = 0; i < interactive; i++) store.add(rec('interactive'));
+      return store.laneUse(NOW - 3_600_000, NOW + 1, pricing);
+    };
+    const [a, ...rest] = adviceOf(input({ laneUse: use(BATCH_MIN_CALLS, 5), batchFactor: 0.5 }));
+    assert.deepEqual(rest, []);
+    assert.equal(a!.kind, 'use-batch');
+    assert.equal(a!.data.calls, BATCH_MIN_CALLS);
+    // 20 calls × (1,000 × $0.4 + 500 × $1.2) / 1M = $0.02 in real time; the Batch API halves it
+    const saving = a!.data.saving as { amount: number; currency: string };
+    assert.ok(Math.abs(saving.amount - 0.01) < 1e-12, String(saving.amount));
+    assert.match(a!.message, /qwen-plus: 20 calls on the background lane in the last hour, 80 % of its tokens/);
+    assert.match(a!.message, /It would have saved about \$0\.01\./);
+    // too few calls, a minority of the tokens, no cheaper batch price: nothing
+    assert.deepEqual(adviceOf(input({ laneUse: use(BATCH_MIN_CALLS - 1, 0), batchFactor: 0.5 })), []);
+    assert.deepEqual(adviceOf(input({ laneUse: use(BATCH_MIN_CALLS, BATCH_MIN_CALLS + 1), batchFactor: 0.5 })), []);
+    assert.deepEqual(adviceOf(input({ laneUse: use(BATCH_MIN_CALLS, 0), batchFactor: 1 })), []);
+    // a model without a price: the advice stands, without a figure it cannot know
+    const [unpriced] = adviceOf(input({ laneUse: use(BATCH_MIN_CALLS, 0, 'mystery'), batchFactor: 0.5 }));
+    assert.equal(unpriced!.data.saving, null);
+    assert.doesNotMatch(unpriced!.message, /saved/);
   });
 });

@@ -54,6 +54,15 @@ describe('configuration validation', () => {
     assert.equal(found.length, expected.length, found.join('\n'));
   });
 
+  it("reads prices with the Batch API's share, and names a bad share with its fix", () => {
+    const r = validateConfig({ ...base, prices: { batchFactor: 0.5, models: { m: { input: 1, output: 2 } } } });
+    assert.ok(r.ok);
+    assert.deepEqual(r.config.prices, { batchFactor: 0.5, models: { m: { input: 1, output: 2 } } });
+    assert.deepEqual(problems({ ...base, prices: { batchFactor: 0, models: {} } }), [
+      'prices.batchFactor: 0 is not a share of the real-time price — write a number above 0 and at most 1, e.g. 0.5 for half the price',
+    ]);
+  });
+
   it('finds cycles across fallback chains', () => {
     const found = problems({ ...base, fallbacks: { 'qwen-plus': ['qwen-turbo'], 'qwen-turbo': ['qwen-plus'] } });
     assert.ok(

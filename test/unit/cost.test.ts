@@ -30,6 +30,20 @@ describe('cost', () => {
     const pricing = pricingFor({ baseUrl: INTL });
     const t = { promptTokens: 2_000, completionTokens: 1_000 };
     close(costOf(pricing, 'qwen-max', t, true)!.amount, costOf(pricing, 'qwen-max', t)!.amount / 2);
+    // a custom endpoint has no Batch API price unless the user gives its share
+    const custom = { baseUrl: 'http://127.0.0.1:9999/v1', prices: { models: { m: { input: 1, output: 1 } } } };
+    assert.equal(pricingFor(custom).batchFactor, 1);
+    assert.equal(pricingFor({ ...custom, prices: { ...custom.prices, batchFactor: 0.5 } }).batchFactor, 0.5);
+  });
+
+  it('bills the Beijing region in CNY from its own table', () => {
+    const pricing = pricingFor({ baseUrl: 'https://dashscope.aliyuncs.com/compatible-mode/v1' });
+    const c = costOf(pricing, 'qwen-plus', { promptTokens: 1_000_000, completionTokens: 1_000_000 })!;
+    assert.deepEqual(c, { amount: 0.8 + 2, currency: 'CNY' });
+    assert.equal(formatCost(c), '¥2.80');
+    // Virginia is not built in: unknown, never 0
+    const us = pricingFor({ baseUrl: 'https://dashscope-us.aliyuncs.com/compatible-mode/v1' });
+    assert.equal(costOf(us, 'qwen-plus', { promptTokens: 1, completionTokens: 1 }), null);
   });
 
   it('has no cost for a model without a price, and a custom endpoint has no table', () => {
