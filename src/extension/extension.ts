@@ -20,6 +20,7 @@ import { SIDEBAR_VIEW_ID, SidebarViewProvider } from './host/sidebarView';
 import { QuotaStatusBar } from './host/statusBar';
 import { applyTerminalEnvironment } from './host/terminal';
 import { Alerts } from './host/alerts';
+import { AdviceAlerts } from './host/adviceAlerts';
 import { apiKeyFromEnv } from '../gateway/env';
 import { SETTING } from './logic/settings';
 import { errorMessage } from '../core/values';
@@ -43,8 +44,10 @@ export interface TestHooks {
   terminalCollection?: vscode.GlobalEnvironmentVariableCollection;
   /** Notifications shown (dev-host windows show no toasts, so tests read them here). */
   notifications?: { model: string; reason: 'threshold' | '429'; text: string }[];
+  adviceAlerts?: AdviceAlerts;
+  adviceShown?: { kind: string; model: string; text: string }[];
 }
-const testHooks: TestHooks = { notifications: [] };
+const testHooks: TestHooks = { notifications: [], adviceShown: [] };
 (globalThis as Record<symbol, unknown>)[Symbol.for('rateLimitMonitor.testHooks')] = testHooks;
 
 export function activate(context: vscode.ExtensionContext): RateLimitMonitorApi {
@@ -80,14 +83,7 @@ function createParts(context: vscode.ExtensionContext) {
   const activeWorkspace = () => settings.get<string>(SETTING.activeWorkspace, DEFAULT_WORKSPACE) || DEFAULT_WORKSPACE;
   const threshold = () =>
     settings.get<number>(SETTING.warningThreshold, SETTING_DEFAULTS['statusBar.warningThreshold']);
-  const host = new GatewayHost({
-    port: settings.get<number>(SETTING.port, SETTING_DEFAULTS['gateway.port']),
-    retentionDays: settings.get<number>(SETTING.retentionDays, SETTING_DEFAULTS['history.retentionDays']),
-    config: () => settings.config,
-    apiKey: (ws) => keys.get(ws),
-    team: () => teamOptions(settings, teamPassword),
-    log,
-  });
+  const host = gatewayHostOf(settings, keys, teamPassword, log);
   // no key in SecretStorage for this window's workspace (or the default one) and none in the environment
   const apiKeyMissing = () => keys.loaded && keys.get(activeWorkspace()) === undefined && apiKeyFromEnv() === undefined;
   const statusBar = new QuotaStatusBar({
@@ -121,7 +117,52 @@ function createParts(context: vscode.ExtensionContext) {
   };
   const sidebar = new SidebarViewProvider(context.extensionUri, dashboardDeps);
   const alerts = new Alerts({ threshold, openMonitor, shown: testHooks.notifications! });
-  return { log, settings, keys, teamPassword, host, statusBar, sidebar, commands, alerts, activeWorkspace };
+  const adviceAlerts = adviceAlertsOf(context, host, openMonitor, dashboardDeps.actions);
+  return {
+    log,
+    settings,
+    keys,
+    teamPassword,
+    host,
+    statusBar,
+    sidebar,
+    commands,
+    alerts,
+    adviceAlerts,
+    activeWorkspace,
+  };
+}
+
+function adviceAlertsOf(
+  context: vscode.ExtensionContext,
+  host: GatewayHost,
+  openMonitor: (model: string) => void,
+  actions: ReturnType<typeof dashboardActions>,
+): AdviceAlerts {
+  return new AdviceAlerts({
+    state: context.globalState,
+    // one window asks: the one that runs the gateway
+    advice: async () => (host.leads ? (await host.client.advice()).advice : undefined),
+    openMonitor,
+    preferFallback: (model, fallback) => actions.preferFallback({ action: 'preferFallback', model, fallback }),
+    shown: testHooks.adviceShown!,
+  });
+}
+
+function gatewayHostOf(
+  settings: SettingsBridge,
+  keys: ApiKeys,
+  teamPassword: TeamPassword,
+  log: vscode.LogOutputChannel,
+) {
+  return new GatewayHost({
+    port: settings.get<number>(SETTING.port, SETTING_DEFAULTS['gateway.port']),
+    retentionDays: settings.get<number>(SETTING.retentionDays, SETTING_DEFAULTS['history.retentionDays']),
+    config: () => settings.config,
+    apiKey: (ws) => keys.get(ws),
+    team: () => teamOptions(settings, teamPassword),
+    log,
+  });
 }
 
 /** Team mode as the settings say: the store's URL, this machine's name, the password from SecretStorage. */
@@ -157,6 +198,7 @@ function wire(p: Parts, context: vscode.ExtensionContext): vscode.Disposable[] {
     host,
     statusBar,
     sidebar,
+    p.adviceAlerts,
     vscode.window.registerWebviewViewProvider(SIDEBAR_VIEW_ID, sidebar),
     ...registerCommands(p.commands),
     // "no API key" goes away (or comes) at once, not at the next gateway event
@@ -197,9 +239,10 @@ function wire(p: Parts, context: vscode.ExtensionContext): vscode.Disposable[] {
 }
 
 /** Everything slow happens after activate() has returned; a failure says so, with "Show Log". */
-function startInBackground({ keys, teamPassword, settings, host, log }: Parts): void {
+function startInBackground({ keys, teamPassword, settings, host, log, adviceAlerts }: Parts): void {
   testHooks.gatewayReady = Promise.all([keys.load(Object.keys(settings.config.workspaces)), teamPassword.load()])
     .then(() => host.start())
+    .then(() => adviceAlerts.schedule())
     .catch((e: unknown) => {
       const message = errorMessage(e);
       log.error(`the gateway did not start: ${message}`);

@@ -162,7 +162,7 @@ describe('durable history (JSONL segments)', () => {
     assert.equal(csv[0], CSV_COLUMNS.join(','));
     assert.match(
       csv[1]!,
-      /^r\d+,2026-11-30T12:29:50.000Z,qwen-plus,qwen-plus,default,"a ""quoted"", source",chat.completions,false,429,error,tpm,insufficient_quota,10,5,15,0,20,0,,50,1,,$/,
+      /^r\d+,2026-11-30T12:29:50.000Z,qwen-plus,qwen-plus,default,"a ""quoted"", source",chat.completions,false,429,error,tpm,insufficient_quota,10,5,15,0,20,0,,50,1,,,$/,
     );
   });
 });

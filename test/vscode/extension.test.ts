@@ -303,6 +303,35 @@ suite('LLM Rate Limit Monitor in a real VS Code', function () {
     assert.equal(notes.length, before + 1, 'the second 429 within minutes stays quiet');
   });
 
+  test('advice becomes a notification once a week: background work is pointed at the Batch API', async () => {
+    // the fake is a custom endpoint: prices and its Batch API's share come from the setting
+    const prices = { currency: 'USD', batchFactor: 0.5, models: { 'qwen-turbo': { input: 0.05, output: 0.2 } } };
+    await section().update('prices', prices, vscode.ConfigurationTarget.Global);
+    try {
+      await until(async () => (await hooks().host!.client.config()).prices?.batchFactor === 0.5, 'the prices applied');
+      const client = api.getClient({ source: 'suite-eval' });
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          client.chat.completions.create(
+            { model: 'qwen-turbo', messages: [{ role: 'user', content: `case ${i}` }] },
+            { headers: { 'x-rlm-priority': 'background' } },
+          ),
+        ),
+      );
+      const alerts = hooks().adviceAlerts!;
+      const shown = await alerts.check();
+      assert.deepEqual(
+        shown.map((a) => [a.kind, a.model]),
+        [['use-batch', 'qwen-turbo']],
+      );
+      assert.match(hooks().adviceShown!.at(-1)!.text, /qwen-turbo: 20 calls on the background lane in the last hour/);
+      assert.deepEqual(await alerts.check(), [], 'shown once: not again within the week');
+      assert.equal((await alerts.check(Date.now() + 7 * 86_400_000)).length, 1, 'a week later, again');
+    } finally {
+      await section().update('prices', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
   test('Send Test Request: answered through the bundled client with tokens, TTFT and latency', async () => {
     const r = await run<{ model: string; tokens: number; ttftMs: number; latencyMs: number; error?: string }>(
       'sendTestRequest',

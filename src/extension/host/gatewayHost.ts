@@ -81,6 +81,11 @@ export class GatewayHost implements vscode.Disposable {
     return this.node.localToken;
   }
 
+  /** True where this window runs the gateway (the others follow it). */
+  get leads(): boolean {
+    return this.node.role === 'leader';
+  }
+
   /** Start in the background: activation must not wait for sockets or history. */
   start(): Promise<void> {
     return this.node.start().then(async () => {

@@ -1,0 +1,70 @@
+/**
+ * Advice as notifications (src/extension/logic/adviceNotices.ts decides which and how often):
+ * the window that runs the gateway asks it for advice a minute after it starts and every ten
+ * minutes, and shows each new item once a week at most, with the action that carries it out.
+ */
+import * as vscode from 'vscode';
+import { adviceMessage, type Advice } from '../../core/advice';
+import { adviceToNotify, readShownAdvice } from '../logic/adviceNotices';
+
+const SHOWN_KEY = 'rateLimitMonitor.adviceShown';
+export const FIRST_CHECK_MS = 60_000;
+export const CHECK_EVERY_MS = 10 * 60_000;
+
+export interface AdviceAlertDeps {
+  state: vscode.Memento;
+  /** The gateway's advice; undefined when this window does not run the gateway. */
+  advice: () => Promise<Advice[] | undefined>;
+  openMonitor: (model: string) => void;
+  preferFallback: (model: string, alias: string) => Promise<string>;
+  /** Each advice shown, for the tests (dev-host windows show no toasts). */
+  shown?: { kind: string; model: string; text: string }[];
+}
+
+export class AdviceAlerts implements vscode.Disposable {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly o: AdviceAlertDeps) {}
+
+  /** Check a minute from now, then every ten minutes. */
+  schedule(): void {
+    this.timer = setTimeout(() => {
+      void this.check();
+      this.timer = setInterval(() => void this.check(), CHECK_EVERY_MS);
+    }, FIRST_CHECK_MS);
+  }
+
+  /** Ask for advice and show what is due; resolves to the items shown. */
+  async check(now = Date.now()): Promise<Advice[]> {
+    const items = await this.o.advice().catch(() => undefined);
+    if (!items) return [];
+    const { due, shown } = adviceToNotify(items, readShownAdvice(this.o.state.get(SHOWN_KEY)), now);
+    if (due.length === 0) return [];
+    await this.o.state.update(SHOWN_KEY, shown);
+    for (const a of due) this.show(a);
+    return due;
+  }
+
+  private show(a: Advice): void {
+    const text = adviceMessage(a, vscode.l10n);
+    this.o.shown?.push({ kind: a.kind, model: a.model, text });
+    const open = vscode.l10n.t('Open Monitor');
+    const alias = a.kind === 'higher-limit-model' ? String(a.data.alias) : undefined;
+    const useAlias = alias ? vscode.l10n.t('Use {0} first', alias) : undefined;
+    const runBatch = a.kind === 'use-batch' ? vscode.l10n.t('Run Batch File…') : undefined;
+    const actions = [useAlias, runBatch, open].filter((x): x is string => x !== undefined);
+    void vscode.window.showInformationMessage(text, ...actions).then(async (choice) => {
+      if (choice === open) this.o.openMonitor(a.model);
+      if (choice === runBatch) await vscode.commands.executeCommand('rateLimitMonitor.runBatchFile');
+      if (choice === useAlias && alias) {
+        const done = await this.o.preferFallback(a.model, alias).catch((e: unknown) => String(e));
+        void vscode.window.showInformationMessage(done);
+      }
+    });
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    clearInterval(this.timer);
+  }
+}
