@@ -35,6 +35,18 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** The suites' prices per 1M tokens (the fake is a custom endpoint, which has no built-in table). */
+export const SUITE_PRICES = {
+  currency: 'USD',
+  batchFactor: 0.5,
+  models: {
+    'qwen-plus': { input: 0.4, output: 1.2, cachedInput: 0.08 },
+    'qwen-turbo': { input: 0.05, output: 0.2, cachedInput: 0.01 },
+    'qwen-max': { input: 1.6, output: 6.4, cachedInput: 0.32 },
+    'qwen-flash': { input: 0.05, output: 0.4, cachedInput: 0.01 },
+  },
+};
+
 export async function prepareSuite(): Promise<SuiteEnvironment> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rlm-vscode-'));
   const models = {
@@ -65,6 +77,8 @@ export async function prepareSuite(): Promise<SuiteEnvironment> {
         'rateLimitMonitor.provider': 'custom',
         'rateLimitMonitor.customBaseUrl': fakeUrl,
         'rateLimitMonitor.gateway.port': gatewayPort,
+        // a custom endpoint has no price table: the user's prices (and its Batch API's half price)
+        'rateLimitMonitor.prices': SUITE_PRICES,
       },
       null,
       2,

@@ -305,6 +305,7 @@ suite('LLM Rate Limit Monitor in a real VS Code', function () {
 
   test('advice becomes a notification once a week: background work is pointed at the Batch API', async () => {
     // the fake is a custom endpoint: prices and its Batch API's share come from the setting
+    const previous = section().inspect('prices')?.globalValue;
     const prices = { currency: 'USD', batchFactor: 0.5, models: { 'qwen-turbo': { input: 0.05, output: 0.2 } } };
     await section().update('prices', prices, vscode.ConfigurationTarget.Global);
     try {
@@ -328,7 +329,7 @@ suite('LLM Rate Limit Monitor in a real VS Code', function () {
       assert.deepEqual(await alerts.check(), [], 'shown once: not again within the week');
       assert.equal((await alerts.check(Date.now() + 7 * 86_400_000)).length, 1, 'a week later, again');
     } finally {
-      await section().update('prices', undefined, vscode.ConfigurationTarget.Global);
+      await section().update('prices', previous, vscode.ConfigurationTarget.Global);
     }
   });
 

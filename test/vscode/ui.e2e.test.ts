@@ -206,6 +206,19 @@ describe('UI end to end in code-server (Playwright + Chromium)', { timeout: 240_
       i++
     )
       await new Promise((r) => setTimeout(r, 100));
+    // a night's evaluation on the background lane: the Rate Limit tab advises the Batch API
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        batchClient.chat.completions.create(
+          { model: 'qwen-turbo', messages: [{ role: 'user', content: `eval ${i}` }] },
+          { headers: { 'x-rlm-priority': 'background', 'x-rlm-source': 'nightly-eval' } },
+        ),
+      ),
+    );
+    // costs from the suite's prices: the card says what the gateway's summary says
+    const priced = await control<MetricsResponse>('/_rlm/metrics?window=1h');
+    assert.ok(priced.summary.cost && priced.summary.cost.amount > 0, JSON.stringify(priced.summary.cost));
+    await frame.locator('[data-card="Est. Cost"]', { hasText: '$' }).waitFor({ timeout: 10_000 });
     for (const [theme, cls] of [
       ['Dark Modern', 'vs-dark'],
       ['Light Modern', 'vs'],
@@ -214,6 +227,12 @@ describe('UI end to end in code-server (Playwright + Chromium)', { timeout: 240_
       for (const tab of ['Overview', 'Charts', 'Rate Limit', 'Requests', 'Batch Jobs']) {
         await frame.locator(`[data-tab="${tab}"]`).click();
         await frame.locator(`[data-panel="${tab}"]`).waitFor({ timeout: 5_000 });
+        if (tab === 'Rate Limit')
+          await frame
+            .locator('[data-advice] li[data-advice-kind="use-batch"][data-model="qwen-turbo"]', {
+              hasText: 'Batch API',
+            })
+            .waitFor({ timeout: 10_000 });
         if (tab === 'Batch Jobs')
           await frame
             .locator(`tr[data-job="${job.id}"][data-status="completed"] [data-download]`)
