@@ -168,11 +168,12 @@ function limitSoon({ forecasts }: AdviceInput): Item[] {
   );
 }
 
-function useBatch({ laneUse, batchFactor }: AdviceInput): Item[] {
+function useBatch({ config, laneUse, batchFactor }: AdviceInput): Item[] {
   if (!laneUse || batchFactor === undefined || batchFactor >= 1) return [];
   return Object.entries(laneUse).flatMap(([model, u]): Item[] => {
     const share = u.tokens > 0 ? u.backgroundTokens / u.tokens : 0;
-    if (u.backgroundCalls < BATCH_MIN_CALLS || share < BATCH_MIN_SHARE) return [];
+    // models without limits share one "other" series: no advice names it
+    if (!config.models[model] || u.backgroundCalls < BATCH_MIN_CALLS || share < BATCH_MIN_SHARE) return [];
     const cost = u.backgroundCost;
     const saving = cost ? { amount: cost.amount * (1 - batchFactor), currency: cost.currency } : null;
     return [{ kind: 'use-batch', model, data: { calls: u.backgroundCalls, share, saving } }];

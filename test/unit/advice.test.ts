@@ -104,8 +104,11 @@ describe('advice', () => {
     assert.deepEqual(adviceOf(input({ laneUse: use(BATCH_MIN_CALLS - 1, 0), batchFactor: 0.5 })), []);
     assert.deepEqual(adviceOf(input({ laneUse: use(BATCH_MIN_CALLS, BATCH_MIN_CALLS + 1), batchFactor: 0.5 })), []);
     assert.deepEqual(adviceOf(input({ laneUse: use(BATCH_MIN_CALLS, 0), batchFactor: 1 })), []);
+    // a model without limits (it shares the "other" series) gets none
+    assert.deepEqual(adviceOf(input({ laneUse: use(BATCH_MIN_CALLS, 0, 'mystery'), batchFactor: 0.5 })), []);
     // a model without a price: the advice stands, without a figure it cannot know
-    const [unpriced] = adviceOf(input({ laneUse: use(BATCH_MIN_CALLS, 0, 'mystery'), batchFactor: 0.5 }));
+    const snapshot = 'qwen-plus-2025-07-28';
+    const [unpriced] = adviceOf(input({ laneUse: use(BATCH_MIN_CALLS, 0, snapshot), batchFactor: 0.5 }));
     assert.equal(unpriced!.data.saving, null);
     assert.doesNotMatch(unpriced!.message, /saved/);
   });

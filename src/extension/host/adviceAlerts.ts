@@ -5,6 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { adviceMessage, type Advice } from '../../core/advice';
+import { errorMessage } from '../../core/values';
 import { adviceToNotify, readShownAdvice } from '../logic/adviceNotices';
 
 const SHOWN_KEY = 'rateLimitMonitor.adviceShown';
@@ -56,10 +57,11 @@ export class AdviceAlerts implements vscode.Disposable {
     void vscode.window.showInformationMessage(text, ...actions).then(async (choice) => {
       if (choice === open) this.o.openMonitor(a.model);
       if (choice === runBatch) await vscode.commands.executeCommand('rateLimitMonitor.runBatchFile');
-      if (choice === useAlias && alias) {
-        const done = await this.o.preferFallback(a.model, alias).catch((e: unknown) => String(e));
-        void vscode.window.showInformationMessage(done);
-      }
+      if (choice === useAlias && alias)
+        await this.o.preferFallback(a.model, alias).then(
+          (done) => vscode.window.showInformationMessage(done),
+          (e: unknown) => vscode.window.showErrorMessage(errorMessage(e)),
+        );
     });
   }
 
