@@ -3,6 +3,7 @@
  * and export of what is shown. Renders snapshots; sends the host only typed requests.
  */
 import * as l10n from '@vscode/l10n';
+import { replaceWaitingSection } from './waiting';
 import { replaceTeamSection } from './team';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
@@ -104,6 +105,7 @@ export class DashboardView {
           // update the live cells in place: a re-render would wipe what the user is typing
           if (this.saved.tab === 'Rate Limit') this.rateLimitTab.updateLiveCells(this.root, m.state.keys);
           if (this.saved.tab === 'Overview') replaceTeamSection(this.root, m.state.team);
+          if (this.saved.tab === 'Requests') replaceWaitingSection(this.root, m.state.waiting, m.state.queueLength);
         }
         break;
       case 'error':

@@ -10,6 +10,7 @@ import type { ModelRow } from '../src/core/metrics';
 import type { DashboardAction, DashboardSnapshot } from '../src/core/protocol';
 import type { AttemptRecord } from '../src/core/types';
 import { el, fmtMs, fmtNum, pct, table, time } from './dom';
+import { waitingSection } from './waiting';
 import type { SavedState } from './host';
 import { exportLimits } from './rateLimitTab';
 import { teamSection } from './team';
@@ -261,6 +262,7 @@ export function renderRequests(panel: HTMLElement, s: DashboardSnapshot, kit: Ta
   );
   const rows = shownRequests(s, kit.saved);
   const pricing = pricingFor(s.config);
+  panel.append(waitingSection(s.state.waiting, s.state.queueLength), el('h2', {}, l10n.t('Recent requests')));
   panel.append(
     table(
       l10n.t('Recent requests'),

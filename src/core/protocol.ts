@@ -11,7 +11,7 @@ import type { WaitInfo } from './limiter';
 import { isPlainObject } from './values';
 import type { WindowUsage } from './keyState';
 import type { BatchJobsResponse } from './batch';
-import type { AttemptRecord, ModelLimits, RateLimitConfig, TemporaryIncrease } from './types';
+import type { AttemptRecord, Lane, ModelLimits, RateLimitConfig, TemporaryIncrease } from './types';
 import type { MetricsReport, SecondPoint, SeriesPoint } from './metrics';
 import { errorMessage } from './values';
 import { formatSeconds } from './format';
@@ -152,6 +152,19 @@ export interface GatewayState {
   last429?: { model: string; kind: string; at: number };
   /** In team mode: the team store's state as this gateway sees it, the team's use and its machines. */
   team?: TeamView;
+  /** The requests waiting in the queue now, the longest-waiting first (at most 50); absent when none. */
+  waiting?: WaitingRequest[];
+}
+
+/** A request in the gateway's queue: who sent it, how long it has waited, when it should start. */
+export interface WaitingRequest {
+  model: string;
+  workspace: string;
+  source: string;
+  lane: Lane;
+  waitingMs: number;
+  /** The start the queue expected when it joined, from now (0: due, it goes at the next chance). */
+  expectedInMs: number;
 }
 
 export interface HealthInfo {

@@ -6,6 +6,7 @@
  * under-use the first minute a little, never overrun it.
  */
 import fs from 'node:fs';
+import { errorMessage } from '../core/values';
 import { endsTorn, isRegularFile } from './segments';
 
 // Append, create, and never through a link: the journal lives in the user's private state folder.
@@ -79,5 +80,32 @@ export class AdmissionJournal {
   close(): void {
     if (this.fd !== undefined) fs.closeSync(this.fd);
     this.fd = undefined;
+  }
+}
+
+/** Journals whose last write failed: the failure is logged once, and once more when it writes again. */
+const failing = new WeakSet<AdmissionJournal>();
+
+/**
+ * Record an admission. The journal only helps a successor rebuild the last minute: when it
+ * cannot be written (a full disk), the request still goes — not answered with a 500 after the
+ * limiter already charged it.
+ */
+export function writeJournal(
+  journal: AdmissionJournal,
+  at: number,
+  keys: readonly string[],
+  tokens: number,
+  log?: (line: string) => void,
+): void {
+  try {
+    journal.record(at, keys, tokens);
+    if (failing.delete(journal)) log?.('admission journal: writing again');
+  } catch (e) {
+    if (!failing.has(journal))
+      log?.(
+        `admission journal: cannot write (${errorMessage(e)}); requests go on, a successor may under-count this minute`,
+      );
+    failing.add(journal);
   }
 }

@@ -15,6 +15,7 @@ import type { LimitsManager } from './limits';
 import { AdmissionError, type Scheduler } from './scheduler';
 import { EXPECTED_START_HEADER, errorJson, rateLimitHeaders, sendError, sendFailure, type Failure } from './responses';
 import type { UpstreamTimeouts } from './upstream';
+import type { WaitingRequests } from './waiting';
 
 export interface ProxyContext {
   config: () => RateLimitConfig;
@@ -32,6 +33,8 @@ export interface ProxyContext {
   random: () => number;
   /** The clock every decision on the request path reads (the limiter's, in tests a virtual one). */
   now: () => number;
+  /** Who waits in the queue now, for the views (src/gateway/waiting.ts). */
+  waiting?: WaitingRequests;
 }
 
 export interface CallerInfo {
@@ -151,6 +154,8 @@ async function admit(ctx: ProxyContext, w: Walk, model: string, keys: string[], 
       }),
     );
   if (startAt <= deadline) {
+    const { workspace, source } = w.caller;
+    const leave = ctx.waiting?.add({ model, workspace, source, lane: w.lane, since: queueStart, expectedAt: startAt });
     try {
       return await ctx.scheduler.admit(keys, cost, deadline, w.attempt.abort.signal, { front, lane: w.lane });
     } catch (e) {
@@ -178,6 +183,8 @@ async function admit(ctx: ProxyContext, w: Walk, model: string, keys: string[], 
         sendError(w.attempt.res, 400, message, 'invalid_request_error', 'request_too_large');
         return 'answered';
       }
+    } finally {
+      leave?.();
     }
   }
   const waitedMs = startAt <= deadline ? ctx.now() - queueStart : 0;

@@ -16,7 +16,7 @@ import { endpointOfPath, Calibration } from '../core/tokens';
 import { DEFAULT_WORKSPACE, type AttemptRecord, type RateLimitConfig } from '../core/types';
 import { handleControl } from './control';
 import { isDashboardRoute, serveDashboard } from './dashboardPage';
-import { AdmissionJournal } from './admissionJournal';
+import { writeJournal, type AdmissionJournal } from './admissionJournal';
 import { answerHello, HELLO_ROUTE } from './hello';
 import { readBody } from './body';
 import { InMemoryHistory, type HistoryStore } from './history';
@@ -24,6 +24,7 @@ import { JsonlHistory } from './historyStore';
 import { ADAPTATION, LimitsManager } from './limits';
 import { DEFAULT_RETRY, isRateLimitKind, type RetryPolicy } from '../core/retry';
 import { handleMetered, type ProxyContext } from './proxy';
+import { WaitingRequests } from './waiting';
 import { sendError } from './responses';
 import { Team, type TeamOptions } from './team/team';
 import { Scheduler } from './scheduler';
@@ -91,6 +92,7 @@ export class Gateway {
   readonly limits: LimitsManager;
   readonly metrics = new MetricsStore();
   readonly sources = new SourceStore();
+  readonly waiting = new WaitingRequests();
   readonly calibration: Calibration;
   readonly history: HistoryStore;
   readonly batchJobs: BatchJobList;
@@ -130,11 +132,12 @@ export class Gateway {
       retry: { ...DEFAULT_RETRY, ...options.retry },
       record: (r) => this.record(r),
       onAdmitted: (keys: readonly string[], tokens: number, at: number) => {
-        if (options.journal) this.journalAdmission(options.journal, at, keys, tokens);
+        if (options.journal) writeJournal(options.journal, at, keys, tokens, options.log);
         this.team?.onAdmitted(keys, tokens, at);
       },
       random: options.random ?? Math.random,
       now: Date.now,
+      waiting: this.waiting,
     };
     this.team = options.team ? this.makeTeam(options.team) : undefined;
     this.batchJobs = new BatchJobList(() => this.config.baseUrl, options.apiKey, this.proxy.timeouts);
@@ -228,27 +231,6 @@ export class Gateway {
     this.retentionTimer.unref();
   }
 
-  private journalFailing = false;
-
-  /**
-   * The journal only helps a successor rebuild the last minute: when it cannot be written
-   * (a full disk), the request still goes, and the failure is logged once (and again once it
-   * recovers), not answered with a 500 after the limiter already charged it.
-   */
-  private journalAdmission(journal: AdmissionJournal, at: number, keys: readonly string[], tokens: number): void {
-    try {
-      journal.record(at, keys, tokens);
-      if (this.journalFailing) this.options.log?.('admission journal: writing again');
-      this.journalFailing = false;
-    } catch (e) {
-      if (!this.journalFailing)
-        this.options.log?.(
-          `admission journal: cannot write (${errorMessage(e)}); requests go on, a successor may under-count this minute`,
-        );
-      this.journalFailing = true;
-    }
-  }
-
   /**
    * Validate and apply a configuration live; queued requests keep their places.
    * `upstreamLocked` (every change over HTTP): the provider and its URL must stay as they are,
@@ -315,6 +297,7 @@ export class Gateway {
     };
     if (this.last429) s.last429 = this.last429;
     if (this.team) s.team = this.team.snapshot();
+    if (this.waiting.size > 0) s.waiting = this.waiting.list(now);
     return s;
   }
 

@@ -293,9 +293,18 @@ describe('gateway request path (real sockets, real openai SDK)', () => {
       { signal: ac.signal, headers: { 'x-rlm-max-wait-ms': '60000' } },
     );
     await eventually(() => s.gateway.limiter.queueLength('account:qwen-max') === 1, 'the request to queue');
+    // the state says who waits and when it should start
+    const [waiting, ...others] = s.gateway.state().waiting ?? [];
+    assert.deepEqual(others, []);
+    assert.deepEqual(
+      { model: waiting!.model, source: waiting!.source, lane: waiting!.lane, workspace: waiting!.workspace },
+      { model: 'qwen-max', source: 'OpenAI/JS', lane: 'interactive', workspace: 'default' },
+    );
+    assert.ok(waiting!.expectedInMs > 20_000 && waiting!.expectedInMs <= 31_000, JSON.stringify(waiting));
     ac.abort();
     await assert.rejects(p);
     await eventually(() => s.gateway.limiter.queueLength('account:qwen-max') === 0, 'the place to be freed');
+    assert.equal(s.gateway.state().waiting, undefined, 'a cancelled request waits no more');
     await eventually(() => s.gateway.history.recent({ limit: 1 })[0]?.outcome === 'cancelled', 'a cancelled record');
     assert.equal(s.fake.readCounters().requests, before);
   });
