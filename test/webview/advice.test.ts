@@ -12,9 +12,9 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { BATCH_MIN_CALLS } from '../../src/core/advice';
 import type { RateLimitConfig } from '../../src/core/types';
-import { launchChromium } from '../support/browser';
+import { launchChromium, openDashboardTab } from '../support/browser';
 import { runSetupScript } from '../support/setupScript';
-import { GATEWAY_TOKEN, startStack, type Stack } from '../support/stack';
+import { startStack, type Stack } from '../support/stack';
 
 const RESULTS = path.resolve('test-results');
 const SNAPSHOT = 'qwen-plus-2025-07-28';
@@ -55,8 +55,7 @@ describe('advice on the dashboard page', { timeout: 60_000 }, () => {
 
   it('advises the higher-limit alias, and its action puts the alias first in the chain', async () => {
     for (const theme of ['dark', 'light']) {
-      await page.goto(`${s.url}/?token=${GATEWAY_TOKEN}&theme=${theme}`);
-      await page.locator('[data-tab="Rate Limit"]').click();
+      await openDashboardTab(page, s.url, theme, 'Rate Limit');
       const item = page.locator(`[data-advice] li[data-advice-kind="higher-limit-model"][data-model="${SNAPSHOT}"]`);
       await item.waitFor({ timeout: 10_000 });
       assert.match(await item.innerText(), /is a dated snapshot; its alias qwen-plus allows 15000 RPM, 5000000 TPM/);

@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../support/browser';
+import { launchChromium, openDashboardTab } from '../support/browser';
 import { runSetupScript } from '../support/setupScript';
-import { GATEWAY_TOKEN, startStack, type Stack } from '../support/stack';
+import { startStack, type Stack } from '../support/stack';
 
 const RESULTS = path.resolve('test-results');
 
@@ -42,8 +42,7 @@ describe('the queue on the Requests tab', { timeout: 60_000 }, () => {
       )
       .catch(() => undefined);
     for (const theme of ['dark', 'light']) {
-      await page.goto(`${s.url}/?token=${GATEWAY_TOKEN}&theme=${theme}`);
-      await page.locator('[data-tab="Requests"]').click();
+      await openDashboardTab(page, s.url, theme, 'Requests');
       const row = page.locator('section[data-waiting] tbody tr');
       await row.waitFor({ timeout: 10_000 });
       assert.equal(await row.locator('[data-cell="model"]').innerText(), 'qwen-max');
