@@ -3,7 +3,7 @@
  * the 1 s margin and why requests wait; limits edited inline (from the user's own limits, never
  * from an increase), the temporary-increase dialog and its history, and the tab's export.
  */
-import { adviceMessage, type Advice } from '../src/core/advice';
+import { adviceAction, adviceMessage, type Advice } from '../src/core/advice';
 import { forecastText } from '../src/core/forecast';
 import { activeIncrease, editableLimits } from '../src/core/dashboard';
 import { toCsv } from '../src/core/export';
@@ -91,22 +91,19 @@ export class RateLimitTab {
   private adviceList(items: readonly Advice[], canRunCommands: boolean): HTMLElement {
     const item = (a: Advice) => {
       const li = el('li', { 'data-advice-kind': a.kind, 'data-model': a.model }, adviceMessage(a, l10n));
-      if (a.kind === 'use-batch' && canRunCommands) {
-        const run = el('vscode-button', { secondary: '', 'data-run-batch': a.model }, l10n.t('Run Batch File…'));
-        run.addEventListener('click', () => this.kit.act({ action: 'runFlow', flow: 'runBatchFile' }));
-        li.append(' ', run);
-      }
-      const alias = a.kind === 'higher-limit-model' ? String(a.data.alias) : undefined;
-      if (alias) {
-        const use = el(
-          'vscode-button',
-          { secondary: '', 'data-prefer-fallback': a.model },
-          l10n.t('Use {0} first', alias),
-        );
+      const action = adviceAction(a, l10n);
+      if (action?.kind === 'preferFallback') {
+        const use = el('vscode-button', { secondary: '', 'data-prefer-fallback': a.model }, action.label);
         use.addEventListener('click', () =>
-          this.kit.act({ action: 'preferFallback', model: a.model, fallback: alias }),
+          this.kit.act({ action: 'preferFallback', model: a.model, fallback: action.fallback }),
         );
         li.append(' ', use);
+      }
+      // Run Batch File is a VS Code command: the gateway's own page has no button for it
+      if (action?.kind === 'runBatchFile' && canRunCommands) {
+        const run = el('vscode-button', { secondary: '', 'data-run-batch': a.model }, action.label);
+        run.addEventListener('click', () => this.kit.act({ action: 'runFlow', flow: 'runBatchFile' }));
+        li.append(' ', run);
       }
       return li;
     };

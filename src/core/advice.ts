@@ -129,6 +129,19 @@ export function adviceMessage(a: Item, l10n: Translator = ENGLISH): string {
   }
 }
 
+/** What an item's button does, where it has one: the same in the dashboard and in a notification. */
+export type AdviceAction =
+  { kind: 'preferFallback'; fallback: string; label: string } | { kind: 'runBatchFile'; label: string };
+
+export function adviceAction(a: Pick<Advice, 'kind' | 'data'>, l10n: Translator = ENGLISH): AdviceAction | undefined {
+  if (a.kind === 'higher-limit-model') {
+    const fallback = String(a.data.alias);
+    return { kind: 'preferFallback', fallback, label: l10n.t('Use {0} first', fallback) };
+  }
+  if (a.kind === 'use-batch') return { kind: 'runBatchFile', label: l10n.t('Run Batch File…') };
+  return undefined;
+}
+
 const higher = (a: ModelLimits, b: ModelLimits) => a.rpm > b.rpm || a.tpm > b.tpm;
 
 function snapshotAdvice({ config, inUse }: AdviceInput): Item[] {

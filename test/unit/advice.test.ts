@@ -5,7 +5,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { adviceMessage, adviceOf, BATCH_MIN_CALLS, type AdviceInput } from '../../src/core/advice';
+import { adviceAction, adviceMessage, adviceOf, BATCH_MIN_CALLS, type AdviceInput } from '../../src/core/advice';
 import { pricingFor } from '../../src/core/cost';
 import { SourceStore } from '../../src/core/sources';
 import { attemptRecord } from '../support/shapes';
@@ -46,6 +46,8 @@ describe('advice', () => {
     assert.equal(a!.kind, 'higher-limit-model');
     assert.equal(a!.data.alias, 'qwen-plus');
     assert.match(a!.message, /qwen-plus-2025-07-28 is a dated snapshot; its alias qwen-plus allows 15000 RPM/);
+    // its button, in the dashboard and in the notification alike
+    assert.deepEqual(adviceAction(a!), { kind: 'preferFallback', fallback: 'qwen-plus', label: 'Use qwen-plus first' });
     // not when the alias has none configured, or no higher ones
     const lower = input({ inUse: ['qwen-plus-2025-07-28'] });
     lower.config.models['qwen-plus'] = { rpm: 600, tpm: 1_000_000 };
@@ -94,6 +96,7 @@ describe('advice', () => {
     const [a, ...rest] = adviceOf(input({ laneUse: use(BATCH_MIN_CALLS, 5), batchFactor: 0.5 }));
     assert.deepEqual(rest, []);
     assert.equal(a!.kind, 'use-batch');
+    assert.deepEqual(adviceAction(a!), { kind: 'runBatchFile', label: 'Run Batch File…' });
     assert.equal(a!.data.calls, BATCH_MIN_CALLS);
     // 20 calls × (1,000 × $0.4 + 500 × $1.2) / 1M = $0.02 in real time; the Batch API halves it
     const saving = a!.data.saving as { amount: number; currency: string };

@@ -4,7 +4,7 @@
  * minutes, and shows each new item once a week at most, with the action that carries it out.
  */
 import * as vscode from 'vscode';
-import { adviceMessage, type Advice } from '../../core/advice';
+import { adviceAction, adviceMessage, type Advice, type AdviceAction } from '../../core/advice';
 import { errorMessage } from '../../core/values';
 import { adviceToNotify, readShownAdvice } from '../logic/adviceNotices';
 
@@ -50,19 +50,23 @@ export class AdviceAlerts implements vscode.Disposable {
     const text = adviceMessage(a, vscode.l10n);
     this.o.shown?.push({ kind: a.kind, model: a.model, text });
     const open = vscode.l10n.t('Open Monitor');
-    const alias = a.kind === 'higher-limit-model' ? String(a.data.alias) : undefined;
-    const useAlias = alias ? vscode.l10n.t('Use {0} first', alias) : undefined;
-    const runBatch = a.kind === 'use-batch' ? vscode.l10n.t('Run Batch File…') : undefined;
-    const actions = [useAlias, runBatch, open].filter((x): x is string => x !== undefined);
-    void vscode.window.showInformationMessage(text, ...actions).then(async (choice) => {
+    const action = adviceAction(a, vscode.l10n);
+    const choices = action ? [action.label, open] : [open];
+    void vscode.window.showInformationMessage(text, ...choices).then(async (choice) => {
       if (choice === open) this.o.openMonitor(a.model);
-      if (choice === runBatch) await vscode.commands.executeCommand('rateLimitMonitor.runBatchFile');
-      if (choice === useAlias && alias)
-        await this.o.preferFallback(a.model, alias).then(
-          (done) => vscode.window.showInformationMessage(done),
-          (e: unknown) => vscode.window.showErrorMessage(errorMessage(e)),
-        );
+      else if (choice !== undefined && action) await this.carryOut(a.model, action);
     });
+  }
+
+  private async carryOut(model: string, action: AdviceAction): Promise<void> {
+    if (action.kind === 'runBatchFile') {
+      await vscode.commands.executeCommand('rateLimitMonitor.runBatchFile');
+      return;
+    }
+    await this.o.preferFallback(model, action.fallback).then(
+      (done) => vscode.window.showInformationMessage(done),
+      (e: unknown) => vscode.window.showErrorMessage(errorMessage(e)),
+    );
   }
 
   dispose(): void {
