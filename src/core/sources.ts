@@ -125,21 +125,25 @@ export class SourceStore {
   /** Per model with calls in [from, to): its calls and tokens, and the background lane's part. */
   laneUse(from: number, to: number, pricing?: Pricing): Record<string, LaneUse> {
     const start = Math.floor(from / MINUTE_MS) * MINUTE_MS;
-    const out: Record<string, LaneUse> = {};
-    for (const models of this.bySource.values()) {
+    // a model's minutes over every source: its price applies to their sum
+    const byModel = new Map<string, Minute>();
+    for (const models of this.bySource.values())
       for (const [model, minutes] of models) {
-        const [all, bg] = [sumOf(minutes, start, to, 'all'), sumOf(minutes, start, to, 'background')];
-        if (all.calls === 0) continue;
-        const u = (out[model] ??= { calls: 0, tokens: 0, backgroundCalls: 0, backgroundTokens: 0 });
-        u.calls += all.calls;
-        u.tokens += all.promptTokens + all.completionTokens;
-        u.backgroundCalls += bg.calls;
-        u.backgroundTokens += bg.promptTokens + bg.completionTokens;
-        if (!pricing || bg.calls === 0) continue;
-        const cost = costOf(pricing, model, bg);
-        u.backgroundCost =
-          cost && u.backgroundCost !== null ? { ...cost, amount: cost.amount + (u.backgroundCost?.amount ?? 0) } : null;
+        let sum = byModel.get(model);
+        if (!sum) byModel.set(model, (sum = { all: empty(), background: empty() }));
+        sumOf(minutes, start, to, 'all', sum.all);
+        sumOf(minutes, start, to, 'background', sum.background);
       }
+    const out: Record<string, LaneUse> = {};
+    for (const [model, { all, background: bg }] of byModel) {
+      if (all.calls === 0) continue;
+      out[model] = {
+        calls: all.calls,
+        tokens: all.promptTokens + all.completionTokens,
+        backgroundCalls: bg.calls,
+        backgroundTokens: bg.promptTokens + bg.completionTokens,
+        ...(pricing && bg.calls > 0 ? { backgroundCost: costOf(pricing, model, bg) } : {}),
+      };
     }
     return out;
   }
@@ -154,9 +158,8 @@ function count(c: Counts, r: AttemptRecord): void {
   else if (r.status === 429) c.providerLimited++;
 }
 
-/** One lane's counts over the minutes in [start, to). */
-function sumOf(minutes: Map<number, Minute>, start: number, to: number, lane: keyof Minute): Counts {
-  const sum = empty();
+/** One lane's counts over the minutes in [start, to), added to `sum`. */
+function sumOf(minutes: Map<number, Minute>, start: number, to: number, lane: keyof Minute, sum = empty()): Counts {
   for (const [minute, m] of minutes) {
     if (minute < start || minute >= to) continue;
     for (const k of Object.keys(sum) as (keyof Counts)[]) sum[k] += m[lane][k];

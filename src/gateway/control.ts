@@ -210,16 +210,17 @@ async function metrics({ gw, res, q }: RouteCall): Promise<void> {
 /** What to do next (src/core/advice.ts), from the configuration, the metrics and the keys' forecasts. */
 async function advice({ gw, res }: RouteCall): Promise<void> {
   const now = Date.now();
-  const inUse = [...new Set(gw.metrics.report(now - 3_600_000, now + 1).rows.map((r) => r.model))];
   const accountKeys = gw.state().keys.filter((k) => k.scope === 'account');
   const pricing = pricingFor(gw.config);
+  // the last hour's use per model (fed the same records as the metrics): which models are in use, and by which lane
+  const laneUse = gw.sources.laneUse(now - 3_600_000, now + 1, pricing);
   const items = adviceOf({
     config: gw.config,
-    inUse,
+    inUse: Object.keys(laneUse),
     peakTpmSince: (model, from) =>
       Math.max(0, ...gw.metrics.report(from, now + 1, { model }).rows.map((r) => r.peakTpm)),
     forecasts: Object.fromEntries(accountKeys.map((k) => [k.model, k.forecast])),
-    laneUse: gw.sources.laneUse(now - 3_600_000, now + 1, pricing),
+    laneUse,
     batchFactor: pricing.batchFactor,
     now,
   });
