@@ -21,6 +21,8 @@ export interface JournalEntry {
 export class AdmissionJournal {
   private fd: number | undefined;
   private size = 0;
+  /** The last write failed: said once, and once more when writing works again. */
+  private failing = false;
 
   constructor(
     readonly file: string,
@@ -45,6 +47,25 @@ export class AdmissionJournal {
     fs.writeSync(this.open(), line);
     this.size += line.length;
     if (this.size > this.maxBytes) this.rotate();
+  }
+
+  /**
+   * Record an admission on the request path. The journal only helps a successor rebuild the last
+   * minute: when it cannot be written (a full disk), the request still goes — not answered with a
+   * 500 after the limiter already charged it — and the failure is logged once.
+   */
+  tryRecord(at: number, keys: readonly string[], tokens: number, log?: (line: string) => void): void {
+    try {
+      this.record(at, keys, tokens);
+      if (this.failing) log?.('admission journal: writing again');
+      this.failing = false;
+    } catch (e) {
+      if (!this.failing)
+        log?.(
+          `admission journal: cannot write (${errorMessage(e)}); requests go on, a successor may under-count this minute`,
+        );
+      this.failing = true;
+    }
   }
 
   private rotate(): void {
@@ -80,32 +101,5 @@ export class AdmissionJournal {
   close(): void {
     if (this.fd !== undefined) fs.closeSync(this.fd);
     this.fd = undefined;
-  }
-}
-
-/** Journals whose last write failed: the failure is logged once, and once more when it writes again. */
-const failing = new WeakSet<AdmissionJournal>();
-
-/**
- * Record an admission. The journal only helps a successor rebuild the last minute: when it
- * cannot be written (a full disk), the request still goes — not answered with a 500 after the
- * limiter already charged it.
- */
-export function writeJournal(
-  journal: AdmissionJournal,
-  at: number,
-  keys: readonly string[],
-  tokens: number,
-  log?: (line: string) => void,
-): void {
-  try {
-    journal.record(at, keys, tokens);
-    if (failing.delete(journal)) log?.('admission journal: writing again');
-  } catch (e) {
-    if (!failing.has(journal))
-      log?.(
-        `admission journal: cannot write (${errorMessage(e)}); requests go on, a successor may under-count this minute`,
-      );
-    failing.add(journal);
   }
 }

@@ -16,7 +16,7 @@ import { endpointOfPath, Calibration } from '../core/tokens';
 import { DEFAULT_WORKSPACE, type AttemptRecord, type RateLimitConfig } from '../core/types';
 import { handleControl } from './control';
 import { isDashboardRoute, serveDashboard } from './dashboardPage';
-import { writeJournal, type AdmissionJournal } from './admissionJournal';
+import type { AdmissionJournal } from './admissionJournal';
 import { answerHello, HELLO_ROUTE } from './hello';
 import { readBody } from './body';
 import { InMemoryHistory, type HistoryStore } from './history';
@@ -132,7 +132,7 @@ export class Gateway {
       retry: { ...DEFAULT_RETRY, ...options.retry },
       record: (r) => this.record(r),
       onAdmitted: (keys: readonly string[], tokens: number, at: number) => {
-        if (options.journal) writeJournal(options.journal, at, keys, tokens, options.log);
+        options.journal?.tryRecord(at, keys, tokens, options.log);
         this.team?.onAdmitted(keys, tokens, at);
       },
       random: options.random ?? Math.random,
