@@ -46,15 +46,32 @@ describe('adaptive 1 s margin', () => {
     );
   });
 
-  it('never moves an admission past the next one (the log stays in time order)', () => {
+  it('a request that left after the next was admitted counts from when it left; the log stays in order', () => {
     const { limiter } = setup(0);
     limiter.setLimits(KEY, { rpm: 120, tpm: 1_000_000 });
     const first = limiter.reserve([KEY], 10, 0);
     assert.ok(first.ok);
-    assert.ok(limiter.reserve([KEY], 10, 500).ok);
+    const second = limiter.reserve([KEY], 10, 500);
+    assert.ok(second.ok);
+    // the first waited for its socket until 800: the provider counts it from 800, so the window
+    // holds two until 1,800 (the second, which may have left at 500 or later, counts from 800 too)
     limiter.retime(first.reservation, 800);
     const third = limiter.reserve([KEY], 10, 1_000);
-    assert.ok(!third.ok && third.at === 1_500, `${!third.ok && third.at}`);
+    assert.ok(!third.ok && third.at === 1_800, `${!third.ok && third.at}`);
+    limiter.retime(second.reservation, 600); // earlier than what the log holds: no change
+    const again = limiter.reserve([KEY], 10, 1_000);
+    assert.ok(!again.ok && again.at === 1_800, `${!again.ok && again.at}`);
+  });
+
+  it('an admission retimed after it left the 1 s window is counted in it again', () => {
+    const { limiter } = setup(0);
+    limiter.setLimits(KEY, { rpm: 60, tpm: 1_000_000 }); // 1 per second
+    const first = limiter.reserve([KEY], 10, 0);
+    assert.ok(first.ok);
+    assert.equal(limiter.estimateStart([KEY], 10, 1_200), 1_200, 'the window is free at 1,200');
+    limiter.retime(first.reservation, 1_100); // it left only at 1,100
+    const second = limiter.reserve([KEY], 10, 1_200);
+    assert.ok(!second.ok && second.at === 2_100, `${!second.ok && second.at}`);
   });
 
   it('halves after five clean minutes, never below the floor, and not while refusals go on', () => {
