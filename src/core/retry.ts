@@ -8,6 +8,8 @@
  *   the front of the queue); a burst 429 or a server error waits here, without holding the key;
  * - no retries left → the next model of the fallback chain, from a fresh budget;
  * - no model left → fail.
+ * A retry that cannot start within the caller's maximum wait is answered in src/gateway/proxy.ts
+ * (noPlace): the gateway's own 429 after a rate limit, else the failure itself.
  * Pure: the random source is a parameter, as is time everywhere in src/core.
  */
 import { RATE_LIMIT_KINDS, type ErrorKind, type RateLimitKind } from './types';

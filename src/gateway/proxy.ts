@@ -80,6 +80,7 @@ interface Walk extends MeteredRequest {
   attemptsTotal: number;
   holdUntil: number;
   lastFailure?: Failure;
+  lastFailureKind?: ErrorKind;
   /** The queue's estimate of the wait when this attempt joined it; none for a retry, which goes first. */
   expectedWaitMs?: number | undefined;
 }
@@ -212,7 +213,12 @@ function noPlace(
     [w.chainIndex, w.attemptOnModel, w.holdUntil] = [next, 0, 0];
     return 'next';
   }
-  if (w.lastFailure) sendFailure(w.attempt.res, w.lastFailure, w.retried, w.attemptsTotal);
+  // A retry that cannot start within the maximum wait: after a 5xx or a network error the
+  // caller gets that failure; after a provider 429 it gets our own 429, which says when the
+  // request could start. The provider's stale "quota exceeded" would blame the account's quota
+  // for a window we are already waiting out (a team run showed it to a caller).
+  if (w.lastFailure && !isRateLimitKind(w.lastFailureKind))
+    sendFailure(w.attempt.res, w.lastFailure, w.retried, w.attemptsTotal);
   else {
     const startAt = ctx.limiter.estimateStart(o.keys, o.cost, now, w.lane);
     refuseLocally(ctx, w.attempt.res, w.base, {
@@ -238,6 +244,7 @@ async function afterFailure(
   perSecond: string[],
 ): Promise<boolean> {
   w.lastFailure = outcome.failure;
+  w.lastFailureKind = outcome.classification.kind;
   w.attemptOnModel++;
   const failure = {
     kind: outcome.classification.kind,

@@ -230,6 +230,38 @@ describe('gateway request path (real sockets, real openai SDK)', () => {
     assert.equal(rec.expectedWaitMs, expected);
   });
 
+  it("answers its own 429, not the provider's, when a retry after a provider 429 cannot start in time", async () => {
+    await s.call('/_rlm/config', {
+      method: 'PUT',
+      body: JSON.stringify({
+        ...s.gateway.config,
+        models: { ...s.gateway.config.models, 'qwen-long': { rpm: 2, tpm: 100_000 } },
+      }),
+    });
+    s.fake.options.models['qwen-long'] = { rpm: 600, tpm: 1_000_000 };
+    s.fake.injectFaults('tpm');
+    const before = s.fake.readCounters().requests;
+    // the first attempt is refused; at 2 RPM the retry's turn is ~30 s away, past the 1 s maximum
+    const err = await s.client.chat.completions
+      .create(
+        { model: 'qwen-long', messages: [{ role: 'user', content: 'retry too late' }] },
+        { headers: { 'x-rlm-max-wait-ms': '1000' } },
+      )
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    assert.ok(err instanceof OpenAI.RateLimitError, String(err));
+    assert.equal(err.headers?.get('x-rlm-local'), 'true');
+    assert.match(err.message, /^429 Local rate limit: qwen-long waited the maximum queue time of 1\.0 s/);
+    assert.doesNotMatch(err.message, /quota exceeded/i);
+    assert.ok(Number(err.headers?.get('retry-after')) >= 1);
+    assert.equal(s.fake.readCounters().requests, before + 1, 'only the first attempt went upstream');
+    const [local, refused] = s.gateway.history.recent({ limit: 2 });
+    assert.equal(refused!.errorKind, 'tpm');
+    assert.equal(local!.outcome, 'rejected');
+  });
+
   it('goes to a backup model that can start sooner instead of waiting too long', async () => {
     await s.call('/_rlm/config', {
       method: 'PUT',
