@@ -194,26 +194,32 @@ describe('gateway request path (real sockets, real openai SDK)', () => {
     );
   });
 
-  it('answers a local 429 naming the limit, with retry-after, when the queue wait would be too long', async () => {
+  /** Limit a model to 2 RPM here (the fake allows far more), so a second request waits ~30 s. */
+  async function slowModel(model: string): Promise<void> {
     await s.call('/_rlm/config', {
       method: 'PUT',
       body: JSON.stringify({
         ...s.gateway.config,
-        models: { ...s.gateway.config.models, 'qwen-max': { rpm: 2, tpm: 100_000 } },
+        models: { ...s.gateway.config.models, [model]: { rpm: 2, tpm: 100_000 } },
       }),
     });
-    s.fake.options.models['qwen-max'] = { rpm: 600, tpm: 1_000_000 };
-    await s.client.chat.completions.create({ model: 'qwen-max', messages: [{ role: 'user', content: 'one' }] });
-    const before = s.fake.readCounters().requests;
-    const err = await s.client.chat.completions
-      .create(
-        { model: 'qwen-max', messages: [{ role: 'user', content: 'two' }] },
-        { headers: { 'x-rlm-max-wait-ms': '100' } },
-      )
+    s.fake.options.models[model] = { rpm: 600, tpm: 1_000_000 };
+  }
+
+  /** The error a chat completion ends in, with a maximum wait (undefined if it was answered). */
+  const failureOf = (model: string, content: string, maxWaitMs: number) =>
+    s.client.chat.completions
+      .create({ model, messages: [{ role: 'user', content }] }, { headers: { 'x-rlm-max-wait-ms': String(maxWaitMs) } })
       .then(
         () => undefined,
         (e: unknown) => e,
       );
+
+  it('answers a local 429 naming the limit, with retry-after, when the queue wait would be too long', async () => {
+    await slowModel('qwen-max');
+    await s.client.chat.completions.create({ model: 'qwen-max', messages: [{ role: 'user', content: 'one' }] });
+    const before = s.fake.readCounters().requests;
+    const err = await failureOf('qwen-max', 'two', 100);
     assert.ok(err instanceof OpenAI.RateLimitError, String(err));
     assert.equal(err.code, 'limit_requests');
     assert.match(err.message, /qwen-max would wait about [\d.]+ s for its limit of 2 requests per minute/);
@@ -231,26 +237,11 @@ describe('gateway request path (real sockets, real openai SDK)', () => {
   });
 
   it("answers its own 429, not the provider's, when a retry after a provider 429 cannot start in time", async () => {
-    await s.call('/_rlm/config', {
-      method: 'PUT',
-      body: JSON.stringify({
-        ...s.gateway.config,
-        models: { ...s.gateway.config.models, 'qwen-long': { rpm: 2, tpm: 100_000 } },
-      }),
-    });
-    s.fake.options.models['qwen-long'] = { rpm: 600, tpm: 1_000_000 };
+    await slowModel('qwen-long');
     s.fake.injectFaults('tpm');
     const before = s.fake.readCounters().requests;
     // the first attempt is refused; at 2 RPM the retry's turn is ~30 s away, past the 1 s maximum
-    const err = await s.client.chat.completions
-      .create(
-        { model: 'qwen-long', messages: [{ role: 'user', content: 'retry too late' }] },
-        { headers: { 'x-rlm-max-wait-ms': '1000' } },
-      )
-      .then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+    const err = await failureOf('qwen-long', 'retry too late', 1_000);
     assert.ok(err instanceof OpenAI.RateLimitError, String(err));
     assert.equal(err.headers?.get('x-rlm-local'), 'true');
     assert.match(err.message, /^429 Local rate limit: qwen-long waited the maximum queue time of 1\.0 s/);
