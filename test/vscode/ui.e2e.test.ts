@@ -268,12 +268,20 @@ describe('UI end to end in code-server (Playwright + Chromium)', { timeout: 240_
     // The edit box had been filled from the effective limit, so a Save made the increase permanent.
     const frame = await frameWith('[data-tab="Rate Limit"]'); // the monitor, whichever tab it shows
     const settingsFile = path.join(suite.userDataDir, 'User', 'settings.json');
-    const userModels = () =>
-      (
-        JSON.parse(fs.readFileSync(settingsFile, 'utf8')) as {
-          'rateLimitMonitor.models'?: Record<string, { rpm: number; tpm: number }>;
-        }
-      )['rateLimitMonitor.models'];
+    // VS Code rewrites settings.json in place: a read in the middle of that sees a cut file.
+    // Such a read counts as "not yet" (undefined), and the assertions below poll.
+    const userModels = () => {
+      try {
+        return (
+          JSON.parse(fs.readFileSync(settingsFile, 'utf8')) as {
+            'rateLimitMonitor.models'?: Record<string, { rpm: number; tpm: number }>;
+          }
+        )['rateLimitMonitor.models'];
+      } catch (e) {
+        if (e instanceof SyntaxError) return undefined;
+        throw e;
+      }
+    };
     const turbo = async () =>
       (await control<GatewayState>('/_rlm/state')).keys.find((k) => k.key === 'account:qwen-turbo')!;
     const accountTpm = (await turbo()).configured.tpm;
@@ -291,8 +299,9 @@ describe('UI end to end in code-server (Playwright + Chromium)', { timeout: 240_
     );
     await row.locator('[data-edit="rpm"]').fill('555');
     await row.locator('[data-save]').click();
-    await eventually(() => userModels()?.['qwen-turbo']?.rpm === 555, 'the user settings hold the new RPM');
-    assert.equal(userModels()!['qwen-turbo']!.tpm, accountTpm, 'the settings keep the account TPM, not the increase');
+    let saved: { rpm: number; tpm: number } | undefined;
+    await eventually(() => (saved = userModels()?.['qwen-turbo'])?.rpm === 555, 'the user settings hold the new RPM');
+    assert.equal(saved!.tpm, accountTpm, 'the settings keep the account TPM, not the increase');
     await eventually(async () => (await turbo()).configured.tpm === accountTpm * 2, 'the increase is still in force');
     await frame.locator('[data-end-increase="qwen-turbo"]').click();
     await frame.locator('[data-increase-badge="qwen-turbo"]').waitFor({ state: 'detached', timeout: 10_000 });
