@@ -181,7 +181,7 @@ export class KeyState {
     for (let j = i; j < this.tail && this.times[j]! < at; j++) this.times[j] = at;
     // An entry that had already left the 1 s window may be back in it: count it again, and
     // the next advance() drops what is still out.
-    for (; this.head1 > i;) this.sum1 += this.tokens[--this.head1]!;
+    while (this.head1 > i) this.sum1 += this.tokens[--this.head1]!;
   }
 
   /** Take back the last push (a tentative backfill that would delay a head). */

@@ -13,7 +13,7 @@ import type { Calibration } from '../core/tokens';
 import type { AttemptRecord, Endpoint, ErrorKind, Lane, RateLimitConfig } from '../core/types';
 import type { LimitsManager } from './limits';
 import { AdmissionError, type Scheduler } from './scheduler';
-import { EXPECTED_START_HEADER, errorJson, rateLimitHeaders, sendError, sendFailure, type Failure } from './responses';
+import { EXPECTED_START_HEADER, errorJson, rateLimitHeaders, sendError, sendFailure } from './responses';
 import type { UpstreamTimeouts } from './upstream';
 import type { WaitingRequests } from './waiting';
 
@@ -69,6 +69,8 @@ export async function handleMetered(
   await walkChain(ctx, { ...r, caller, arrivedAt, attempt });
 }
 
+type FailedAttempt = Extract<AttemptOutcome, { done: false }>;
+
 /** A metered request on its way along the chain: where it stands, and what it shares with every attempt. */
 interface Walk extends MeteredRequest {
   caller: CallerInfo;
@@ -79,8 +81,8 @@ interface Walk extends MeteredRequest {
   retried: boolean;
   attemptsTotal: number;
   holdUntil: number;
-  lastFailure?: Failure;
-  lastFailureKind?: ErrorKind;
+  /** The last failed attempt: its answer to pass on, and what kind of failure it was. */
+  lastFailure?: FailedAttempt;
   /** The queue's estimate of the wait when this attempt joined it; none for a retry, which goes first. */
   expectedWaitMs?: number | undefined;
 }
@@ -217,8 +219,8 @@ function noPlace(
   // caller gets that failure; after a provider 429 it gets our own 429, which says when the
   // request could start. The provider's stale "quota exceeded" would blame the account's quota
   // for a window we are already waiting out (a team run showed it to a caller).
-  if (w.lastFailure && !isRateLimitKind(w.lastFailureKind))
-    sendFailure(w.attempt.res, w.lastFailure, w.retried, w.attemptsTotal);
+  if (w.lastFailure && !isRateLimitKind(w.lastFailure.classification.kind))
+    sendFailure(w.attempt.res, w.lastFailure.failure, w.retried, w.attemptsTotal);
   else {
     const startAt = ctx.limiter.estimateStart(o.keys, o.cost, now, w.lane);
     refuseLocally(ctx, w.attempt.res, w.base, {
@@ -239,12 +241,11 @@ function noPlace(
 async function afterFailure(
   ctx: ProxyContext,
   w: Walk,
-  outcome: Extract<AttemptOutcome, { done: false }>,
+  outcome: FailedAttempt,
   keys: string[],
   perSecond: string[],
 ): Promise<boolean> {
-  w.lastFailure = outcome.failure;
-  w.lastFailureKind = outcome.classification.kind;
+  w.lastFailure = outcome;
   w.attemptOnModel++;
   const failure = {
     kind: outcome.classification.kind,
